@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .personnummer import format_personnummer
+
+
+class User(AbstractUser):
+    """One model for residents and staff.
+
+    A resident is identified by a normalised personnummer/samordningsnummer (R-AUTH-4) and
+    logs in through eID; staff log in with email, password and a second factor (R-AUTH-2)
+    and act through memberships.
+    """
+
+    personnummer = models.CharField(_("personal identity number"), max_length=12, unique=True, null=True, blank=True)
+    # Län code (two digits, e.g. "01" Stockholm) from the population register: decides
+    # whether a case type activated for "the clinic's region" admits the resident (R-CASE-2).
+    home_region_code = models.CharField(_("home region code"), max_length=2, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(personnummer__isnull=True) | Q(personnummer__regex=r"^[0-9]{12}$"),
+                name="user_personnummer_12_digits",
+            ),
+        ]
+
+    @property
+    def is_resident(self) -> bool:
+        return bool(self.personnummer)
+
+    @property
+    def personnummer_display(self) -> str:
+        return format_personnummer(self.personnummer) if self.personnummer else ""
+
+    def __str__(self) -> str:
+        name = self.get_full_name()
+        if self.personnummer:
+            return f"{name} ({self.personnummer_display})" if name else self.personnummer_display
+        return name or self.email or self.username
+
+
+class Role(models.TextChoices):
+    LOCAL_ADMIN = "local_admin", _("Local admin")
+    SCHEDULER = "scheduler", _("Scheduler")
+    SUPPORT = "support", _("Support")
+    REGION_IT = "region_it", _("Region IT admin")
+    PROXY_BOOKER = "proxy_booker", _("Proxy booker")
+
+
+# Region IT admins and proxy bookers act across a region; every other role is per clinic.
+REGION_ROLES = (Role.REGION_IT, Role.PROXY_BOOKER)
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    clinic = models.ForeignKey(
+        "clinics.Clinic",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="memberships",
+    )
+    region = models.ForeignKey(
+        "clinics.Region",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="memberships",
+    )
+    # The unit a proxy booker books from ("1177 Vårdguiden på telefon"), shown with the booking (R-BOOK-4).
+    unit_name = models.CharField(_("unit"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        role__in=[r.value for r in REGION_ROLES],
+                        clinic__isnull=True,
+                        region__isnull=False,
+                    )
+                    | (~Q(role__in=[r.value for r in REGION_ROLES]) & Q(clinic__isnull=False, region__isnull=True))
+                ),
+                name="membership_scope_matches_role",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "role", "clinic"],
+                condition=Q(clinic__isnull=False),
+                name="membership_unique_clinic",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "role", "region"],
+                condition=Q(region__isnull=False),
+                name="membership_unique_region",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} @ {self.clinic or self.region}"
+
+
+class AuditEvent(models.Model):
+    """Security audit log (R-LOG-4): staff access to a resident's data. Never purged with the
+    31-day web booking log."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="audit_events")
+    action = models.CharField(_("action"), max_length=64)
+    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.PROTECT, null=True, blank=True)
+    unit_name = models.CharField(_("unit"), max_length=200, blank=True)
+    resident = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_events_about"
+    )
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    detail = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["resident", "created_at"]),
+            models.Index(fields=["clinic", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action}"

@@ -1,0 +1,219 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Channel(models.TextChoices):
+    WEB = "web", _("Web booking service")
+    STAFF = "staff", _("Clinic staff")
+    PROXY = "proxy", _("Proxy booking")
+
+
+class BookingStatus(models.TextChoices):
+    ACTIVE = "active", _("Booked")
+    CANCELLED = "cancelled", _("Cancelled")
+    REBOOKED = "rebooked", _("Moved to another time")
+
+
+class Booking(models.Model):
+    slot = models.ForeignKey("schedules.Slot", on_delete=models.PROTECT, related_name="bookings")
+    resident = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bookings")
+    # Copied from the slot: the overlap rule (R-BOOK-2) and viewing window (R-BOOK-5) read them
+    # without a join, and the log keeps what was booked even if a slot's type changes later.
+    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.PROTECT, related_name="bookings")
+    appointment_type = models.ForeignKey("clinics.AppointmentType", on_delete=models.PROTECT, related_name="bookings")
+    resource = models.ForeignKey("clinics.Resource", on_delete=models.PROTECT, related_name="bookings")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=BookingStatus.choices, default=BookingStatus.ACTIVE)
+    # R-BOOK-4: who made it and through which channel.
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="bookings_made",
+        null=True,
+        blank=True,
+    )
+    proxy_unit = models.CharField(max_length=200, blank=True)
+    # R-TYPE-7
+    patient_phone = models.CharField(_("phone"), max_length=32, blank=True)
+    patient_reason = models.CharField(_("reason"), max_length=500, blank=True)
+    booking_basis = models.ForeignKey(
+        "BookingBasis", on_delete=models.SET_NULL, null=True, blank=True, related_name="bookings"
+    )
+    waitlist_entry = models.ForeignKey(
+        "WaitlistEntry", on_delete=models.SET_NULL, null=True, blank=True, related_name="bookings"
+    )
+    rebooked_from = models.OneToOneField(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="rebooked_to"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("booking")
+        verbose_name_plural = _("bookings")
+        ordering = ["start"]
+        constraints = [
+            # R-BOOK-1: the database is the last word on "one active booking per slot".
+            models.UniqueConstraint(fields=["slot"], condition=Q(status="active"), name="booking_one_active_per_slot"),
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="booking_end_after_start"),
+            models.CheckConstraint(
+                condition=Q(status="active", ended_at__isnull=True) | (~Q(status="active") & Q(ended_at__isnull=False)),
+                name="booking_ended_at_matches_status",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["resident", "start"],
+                condition=Q(status="active"),
+                name="booking_resident_active_idx",
+            ),
+            models.Index(fields=["clinic", "start"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resident} {self.start:%Y-%m-%d %H:%M} ({self.get_status_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == BookingStatus.ACTIVE
+
+    @property
+    def changed_by_display(self) -> str:
+        """What staff see in "changed by" (R-BOOK-4)."""
+        if self.channel == Channel.WEB:
+            return "Webbtidbok"
+        if self.channel == Channel.PROXY:
+            return f"{self.created_by} ({self.proxy_unit})" if self.proxy_unit else str(self.created_by)
+        if self.created_by is None:
+            return ""
+        return f"{self.created_by.get_full_name() or self.created_by.email} (id {self.created_by.pk})"
+
+
+class BookingBasis(models.Model):
+    """Bokningsunderlag: permission for one resident to book one appointment type (R-TYPE-4)."""
+
+    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="booking_bases")
+    resident = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="booking_bases")
+    appointment_type = models.ForeignKey("clinics.AppointmentType", on_delete=models.CASCADE, related_name="bases")
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    # Null while unused; set when a booking consumes it, cleared again on cancellation.
+    consumed_at = models.DateTimeField(null=True, blank=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("booking basis")
+        verbose_name_plural = _("booking bases")
+
+    def __str__(self) -> str:
+        return f"{self.resident}: {self.appointment_type.internal_name}"
+
+
+class WaitlistStatus(models.TextChoices):
+    WAITING = "waiting", _("Waiting")
+    BOOKED = "booked", _("Booked")
+    REMOVED = "removed", _("Removed")
+
+
+class WaitlistEntry(models.Model):
+    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="waitlist")
+    resident = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="waitlist_entries")
+    appointment_type = models.ForeignKey(
+        "clinics.AppointmentType",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    status = models.CharField(max_length=10, choices=WaitlistStatus.choices, default=WaitlistStatus.WAITING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("waitlist entry")
+        verbose_name_plural = _("waitlist entries")
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.clinic}: {self.resident} ({self.get_status_display()})"
+
+
+class MessageKind(models.TextChoices):
+    SUMMONS = "summons", _("Summons")
+    CANCELLATION = "cancellation", _("Cancellation")
+    INFO = "info", _("Message")
+
+
+class InboxMessage(models.Model):
+    resident = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="inbox")
+    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(max_length=20, choices=MessageKind.choices)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("message"))
+    booking = models.ForeignKey(Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages")
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    # Set by the notification worker once the "you have a new message" e-mail is sent.
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("inbox message")
+        verbose_name_plural = _("inbox messages")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["resident", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class LogStatus(models.TextChoices):
+    BOOKED = "booked", _("Booked")
+    REBOOKED = "rebooked", _("Rebooked")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class WebBookingLogEntry(models.Model):
+    """Logg för webbtidbok (R-LOG-1): one row per change a resident or proxy made, kept 31 days.
+
+    Previous and new values are stored as text so the row still reads right after slots,
+    resources or types change.
+    """
+
+    changed_at = models.DateTimeField(db_index=True)
+    status = models.CharField(max_length=10, choices=LogStatus.choices)
+    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="web_log")
+    resident = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    booking = models.ForeignKey(Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    booking_basis = models.ForeignKey(BookingBasis, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    previous_date = models.DateField(null=True, blank=True)
+    previous_start = models.TimeField(null=True, blank=True)
+    previous_resource = models.CharField(max_length=100, blank=True)
+    previous_type = models.CharField(max_length=100, blank=True)
+    new_date = models.DateField(null=True, blank=True)
+    new_start = models.TimeField(null=True, blank=True)
+    new_resource = models.CharField(max_length=100, blank=True)
+    new_type = models.CharField(max_length=100, blank=True)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    is_late = models.BooleanField(_("late (billable)"), default=False)
+
+    class Meta:
+        verbose_name = _("web booking log entry")
+        verbose_name_plural = _("web booking log")
+        ordering = ["-changed_at"]
+        indexes = [models.Index(fields=["clinic", "-changed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.changed_at:%Y-%m-%d %H:%M} {self.get_status_display()} {self.resident}"

@@ -1,0 +1,232 @@
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
+from django.utils.translation import gettext_lazy as _
+
+WEB_INFO_MAX_LENGTH = 300
+DEFAULT_VISIBILITY_DAYS = 61  # empty = "60 days ahead" (R-VIS-1): today + 60 is the last day shown
+PROXY_MARKER = "Ombud"
+
+
+class Region(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    # Län code, matched against a resident's home_region_code (R-CASE-2).
+    code = models.CharField(_("code"), max_length=2, unique=True)
+
+    class Meta:
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Clinic(models.Model):
+    hsa_id = models.CharField(_("HSA-id"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="clinics")
+    street_address = models.CharField(_("street address"), max_length=200, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=10, blank=True)
+    town = models.CharField(_("town"), max_length=100, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    opening_hours = models.TextField(_("opening hours"), blank=True)
+    # R-CLINIC-2: what the clinic's timebook (journal system) can do over the national platform.
+    supports_booking = models.BooleanField(_("timebook supports booking"), default=True)
+    supports_rebooking = models.BooleanField(_("timebook supports rebooking"), default=True)
+    supports_cancellation = models.BooleanField(_("timebook supports cancellation"), default=True)
+    # R-TYPE-7: ask for phone number and reason when booking on the web.
+    patient_comment_on_web = models.BooleanField(_("patient comment on web"), default=False)
+
+    class Meta:
+        verbose_name = _("clinic")
+        verbose_name_plural = _("clinics")
+        ordering = ["name"]
+        indexes = [models.Index(fields=["town"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CaseKind(models.TextChoices):
+    BOOK = "book", _("Book a time directly")
+    MANAGE = "manage", _("See booked time, cancel or rebook directly")
+
+
+class Audience(models.TextChoices):
+    ALL = "all", _("For all residents")
+    RELATED = "related", _("Only residents with a relation to the clinic")
+
+
+class Area(models.TextChoices):
+    COUNTRY = "country", _("The whole country")
+    REGION = "region", _("The clinic's region")
+
+
+class CaseType(models.Model):
+    """One of a clinic's two e-services (R-CASE-1)."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="case_types")
+    kind = models.CharField(_("kind"), max_length=10, choices=CaseKind.choices)
+    # Bullet points, one per line; shown to the resident before the flow starts.
+    conditions_text = models.TextField(_("conditions text"), blank=True)
+    is_active = models.BooleanField(_("active"), default=False)
+    audience = models.CharField(_("audience"), max_length=10, choices=Audience.choices, default=Audience.ALL)
+    area = models.CharField(_("geographic area"), max_length=10, choices=Area.choices, default=Area.COUNTRY)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("case type")
+        verbose_name_plural = _("case types")
+        constraints = [models.UniqueConstraint(fields=["clinic", "kind"], name="casetype_one_per_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.clinic}: {self.get_kind_display()}"
+
+    @property
+    def conditions_bullets(self) -> list[str]:
+        return [line.strip().lstrip("•*-").strip() for line in self.conditions_text.splitlines() if line.strip()]
+
+
+class AppointmentType(models.Model):
+    """A tidstyp (R-TYPE-1…7, R-VIS-1)."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="appointment_types")
+    internal_name = models.CharField(_("name in the timebook"), max_length=100)
+    web_name = models.CharField(_("name on the web"), max_length=100, blank=True)
+    web_info = models.TextField(_("information text for the web"), max_length=WEB_INFO_MAX_LENGTH, blank=True)
+    bookable_on_web = models.BooleanField(_("bookable on the web"), default=False)
+    cancellable_on_web = models.BooleanField(_("cancellable on the web"), default=False)
+    reschedulable_on_web = models.BooleanField(_("reschedulable on the web"), default=False)
+    hidden_for_patient = models.BooleanField(_("hidden for patient"), default=False)
+    visibility_days = models.PositiveSmallIntegerField(_("days shown ahead"), null=True, blank=True)
+    requires_booking_basis = models.BooleanField(_("requires booking basis"), default=False)
+    duration_minutes = models.PositiveSmallIntegerField(_("default length (minutes)"), default=20)
+
+    class Meta:
+        verbose_name = _("appointment type")
+        verbose_name_plural = _("appointment types")
+        ordering = ["clinic", "internal_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "internal_name"], name="appointmenttype_unique_name"),
+            # R-TYPE-2: hidden excludes the three web flags.
+            models.CheckConstraint(
+                condition=Q(hidden_for_patient=False)
+                | Q(bookable_on_web=False, cancellable_on_web=False, reschedulable_on_web=False),
+                name="appointmenttype_hidden_clears_flags",
+            ),
+            # R-TYPE-5: no web booking without a web name.
+            models.CheckConstraint(
+                condition=Q(bookable_on_web=False) | ~Q(web_name=""),
+                name="appointmenttype_bookable_needs_web_name",
+            ),
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length("web_info"), WEB_INFO_MAX_LENGTH),
+                name="appointmenttype_web_info_max_300",
+            ),
+            models.CheckConstraint(
+                condition=Q(visibility_days__isnull=True) | Q(visibility_days__gte=1),
+                name="appointmenttype_visibility_days_positive",
+            ),
+            # R-TYPE-6: a proxy type has all three web flags.
+            models.CheckConstraint(
+                condition=~Q(internal_name__contains=PROXY_MARKER)
+                | Q(bookable_on_web=True, cancellable_on_web=True, reschedulable_on_web=True),
+                name="appointmenttype_proxy_has_all_flags",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.internal_name} ({self.clinic})"
+
+    @property
+    def is_proxy(self) -> bool:
+        return PROXY_MARKER in self.internal_name
+
+    @property
+    def effective_visibility_days(self) -> int:
+        return self.visibility_days or DEFAULT_VISIBILITY_DAYS
+
+
+class ResourceKind(models.TextChoices):
+    PRACTITIONER = "practitioner", _("Named practitioner")
+    POSITION = "position", _("Position")
+
+
+class Resource(models.Model):
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="resources")
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=20, choices=ResourceKind.choices, default=ResourceKind.POSITION)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("resource")
+        verbose_name_plural = _("resources")
+        ordering = ["clinic", "name"]
+        constraints = [models.UniqueConstraint(fields=["clinic", "name"], name="resource_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(9)
+
+
+class DirectLink(models.Model):
+    """A link a clinic puts on its own web site that starts a case type's flow (R-CLINIC-1)."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="direct_links")
+    kind = models.CharField(_("case type"), max_length=10, choices=CaseKind.choices)
+    token = models.CharField(max_length=32, unique=True, default=_new_token, editable=False)
+    label = models.CharField(_("label"), max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("direct link")
+        verbose_name_plural = _("direct links")
+
+    def __str__(self) -> str:
+        return f"{self.clinic}: {self.get_kind_display()} ({self.token})"
+
+
+class RelationSource(models.TextChoices):
+    START_PAGE = "start_page", _("Added to start page")
+    COMMUNICATION = "communication", _("Approved for communication")
+    SUMMONS = "summons", _("Summons")
+    BOOKING = "booking", _("Booked a time")
+    DIRECT_LINK = "direct_link", _("Logged in through a direct link")
+
+
+class ClinicRelation(models.Model):
+    """Mottagningsrelation (R-REL). Active while the clinic is on the resident's start page
+    or the resident is approved for communication there."""
+
+    resident = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="clinic_relations")
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="relations")
+    on_start_page = models.BooleanField(default=False)
+    approved_for_communication = models.BooleanField(default=False)
+    source = models.CharField(max_length=20, choices=RelationSource.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("clinic relation")
+        verbose_name_plural = _("clinic relations")
+        constraints = [models.UniqueConstraint(fields=["resident", "clinic"], name="relation_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.resident} — {self.clinic}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.on_start_page or self.approved_for_communication
+
+
+ACTIVE_RELATION = Q(on_start_page=True) | Q(approved_for_communication=True)

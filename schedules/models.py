@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+WEEKDAY_NAMES = (
+    _("Monday"),
+    _("Tuesday"),
+    _("Wednesday"),
+    _("Thursday"),
+    _("Friday"),
+    _("Saturday"),
+    _("Sunday"),
+)
+
+
+class Schedule(models.Model):
+    """A weekly pattern that generates slots of one appointment type on one resource (R-SCHED-1)."""
+
+    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="schedules")
+    resource = models.ForeignKey("clinics.Resource", on_delete=models.CASCADE, related_name="schedules")
+    appointment_type = models.ForeignKey("clinics.AppointmentType", on_delete=models.PROTECT, related_name="schedules")
+    # ISO weekday numbers, Monday = 1 … Sunday = 7.
+    weekdays = models.JSONField(_("weekdays"), default=list)
+    start_date = models.DateField(_("first day"))
+    end_date = models.DateField(_("last day"))
+    day_start = models.TimeField(_("start time"))
+    day_end = models.TimeField(_("end time"))
+    slot_minutes = models.PositiveSmallIntegerField(_("slot length (minutes)"))
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("schedule")
+        verbose_name_plural = _("schedules")
+        constraints = [
+            models.CheckConstraint(condition=Q(end_date__gte=F("start_date")), name="schedule_dates_ordered"),
+            models.CheckConstraint(condition=Q(day_end__gt=F("day_start")), name="schedule_times_ordered"),
+            models.CheckConstraint(
+                condition=Q(slot_minutes__gte=5, slot_minutes__lte=480),
+                name="schedule_slot_minutes_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource}: {self.appointment_type.internal_name} {self.start_date}–{self.end_date}"
+
+
+class SlotStatus(models.TextChoices):
+    FREE = "free", _("Free")
+    HELD = "held", _("Held")
+    BOOKED = "booked", _("Booked")
+
+
+class Slot(models.Model):
+    """One bookable interval. ``status``, ``is_published`` and ``is_blocked`` are kept in step
+    with bookings, holds and blocks inside the same transactions, so that "is this time
+    offered?" is one partial-index lookup (R-VIS-2, R-PUB)."""
+
+    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="slots")
+    resource = models.ForeignKey("clinics.Resource", on_delete=models.CASCADE, related_name="slots")
+    appointment_type = models.ForeignKey("clinics.AppointmentType", on_delete=models.PROTECT, related_name="slots")
+    schedule = models.ForeignKey(Schedule, on_delete=models.SET_NULL, null=True, blank=True, related_name="slots")
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"))
+    status = models.CharField(_("status"), max_length=10, choices=SlotStatus.choices, default=SlotStatus.FREE)
+    # Appearing on the web is done by a worker (R-PUB-3); disappearing clears this at once.
+    is_published = models.BooleanField(_("published"), default=False)
+    is_blocked = models.BooleanField(_("blocked"), default=False)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("slot")
+        verbose_name_plural = _("slots")
+        ordering = ["start"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="slot_end_after_start"),
+            models.UniqueConstraint(fields=["resource", "start"], name="slot_unique_resource_start"),
+        ]
+        indexes = [
+            # The residents' hot read: free, published, unblocked times of a type at a clinic.
+            models.Index(
+                fields=["clinic", "appointment_type", "start"],
+                name="slot_offered_idx",
+                condition=Q(status="free", is_published=True, is_blocked=False),
+            ),
+            # Rebooking candidates: same resource and type (R-BOOK-7).
+            models.Index(
+                fields=["resource", "appointment_type", "start"],
+                name="slot_offered_resource_idx",
+                condition=Q(status="free", is_published=True, is_blocked=False),
+            ),
+            # The publisher's queue: free times not yet on the web.
+            models.Index(
+                fields=["start"],
+                name="slot_pending_publish_idx",
+                condition=Q(status="free", is_published=False, is_blocked=False),
+            ),
+            models.Index(fields=["clinic", "start"], name="slot_clinic_start_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource} {self.start:%Y-%m-%d %H:%M}"
+
+
+class Block(models.Model):
+    """A spärr: nothing on the resource may be booked in [start, end) (R-PUB-2)."""
+
+    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="blocks")
+    resource = models.ForeignKey("clinics.Resource", on_delete=models.CASCADE, related_name="blocks")
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"))
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("block")
+        verbose_name_plural = _("blocks")
+        constraints = [models.CheckConstraint(condition=Q(end__gt=F("start")), name="block_end_after_start")]
+        indexes = [models.Index(fields=["resource", "start", "end"])]
+
+    def __str__(self) -> str:
+        return f"{self.resource} {self.start:%Y-%m-%d %H:%M}–{self.end:%H:%M}"
+
+
+class HoldState(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    CONVERTED = "converted", _("Became a booking")
+    RELEASED = "released", _("Released")
+
+
+class Hold(models.Model):
+    """A time set aside for one resident while they confirm (R-BOOK-3)."""
+
+    slot = models.ForeignKey(Slot, on_delete=models.CASCADE, related_name="holds")
+    resident = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="holds")
+    expires_at = models.DateTimeField()
+    state = models.CharField(max_length=10, choices=HoldState.choices, default=HoldState.ACTIVE)
+    # A rebooking hold remembers the booking it would replace.
+    rebook_of = models.ForeignKey("bookings.Booking", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("hold")
+        verbose_name_plural = _("holds")
+        constraints = [
+            models.UniqueConstraint(fields=["slot"], condition=Q(state="active"), name="hold_one_active_per_slot"),
+        ]
+        indexes = [models.Index(fields=["expires_at"], condition=Q(state="active"), name="hold_active_expiry_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.slot} held for {self.resident} until {self.expires_at:%H:%M:%S}"

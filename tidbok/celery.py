@@ -1,0 +1,29 @@
+"""The Celery app. Workers publish slots (R-PUB), release holds (R-BOOK-3), purge the web
+booking log (R-LOG-3) and deliver inbox notifications."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tidbok.settings")
+
+app = Celery("tidbok")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    "release-expired-holds": {
+        "task": "schedules.tasks.holds_release_expired",
+        "schedule": 30.0,
+    },
+    # Safety net: any free slot whose publish task was lost (a worker crash) is picked up.
+    "publish-pending-slots": {
+        "task": "schedules.tasks.slots_publish_pending",
+        "schedule": 60.0,
+    },
+    "purge-web-booking-log": {
+        "task": "bookings.tasks.web_log_purge",
+        "schedule": crontab(minute=15, hour=3),
+    },
+}
