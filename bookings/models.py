@@ -19,7 +19,8 @@ class BookingStatus(models.TextChoices):
 
 
 class Booking(models.Model):
-    slot = models.ForeignKey("schedules.Slot", on_delete=models.PROTECT, related_name="bookings")
+    # A slot may be deleted once it is free again (R-SCHED-2); the booking keeps its own copy.
+    slot = models.ForeignKey("schedules.Slot", on_delete=models.SET_NULL, null=True, related_name="bookings")
     resident = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bookings")
     # Copied from the slot: the overlap rule (R-BOOK-2) and viewing window (R-BOOK-5) read them
     # without a join, and the log keeps what was booked even if a slot's type changes later.

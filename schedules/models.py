@@ -30,6 +30,8 @@ class Schedule(models.Model):
     day_end = models.TimeField(_("end time"))
     slot_minutes = models.PositiveSmallIntegerField(_("slot length (minutes)"))
     published_at = models.DateTimeField(null=True, blank=True)
+    # Set when the type is taken off the schedule: its free slots are gone (R-PUB-2, R-SCHED-2).
+    removed_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

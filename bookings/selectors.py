@@ -1,0 +1,186 @@
+"""Reads about bookings: what a resident sees and may do, rebooking candidates, inbox, log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from clinics.models import ACTIVE_RELATION, CaseKind, CaseType, ClinicRelation
+from clinics.selectors import case_type_admits, case_type_for
+from schedules.models import Slot, SlotStatus
+from schedules.selectors import slot_check_free, visibility_cutoff
+from tidbok.errors import BookingError, ErrorCode
+
+from .models import Booking, BookingBasis, BookingStatus, Channel, InboxMessage
+
+VIEW_AFTER_START = dt.timedelta(hours=2)
+LATE_CHANGE_WINDOW = dt.timedelta(hours=24)
+
+
+def usable_basis_q(*, resident: User, prefix: str = "bases__") -> Q:
+    """An unconsumed, unexpired booking basis of the resident (R-TYPE-4)."""
+    today = timezone.localdate()
+    return Q(**{f"{prefix}resident": resident, f"{prefix}consumed_at__isnull": True}) & (
+        Q(**{f"{prefix}valid_until__isnull": True}) | Q(**{f"{prefix}valid_until__gte": today})
+    )
+
+
+def usable_basis(*, resident: User, appointment_type_id: int) -> BookingBasis | None:
+    return (
+        BookingBasis.objects.filter(
+            usable_basis_q(resident=resident, prefix=""), appointment_type_id=appointment_type_id
+        )
+        .order_by("valid_until", "created_at")
+        .first()
+    )
+
+
+def is_late_change(*, previous_start: dt.datetime, changed_at: dt.datetime) -> bool:
+    """R-BOOK-8: a change less than 24 hours before the previous start is late (billable)."""
+    return previous_start - changed_at < LATE_CHANGE_WINDOW
+
+
+# --- What a resident sees (R-BOOK-5, R-TYPE-2, R-REL) -----------------------------------------
+
+
+def bookings_for_resident(*, resident: User, now: dt.datetime | None = None) -> QuerySet[Booking]:
+    """Active bookings of non-hidden types at clinics the resident has an active relation with,
+    until two hours after their start; the clinic's MANAGE case type is active, or the resident
+    made the booking on the web."""
+    now = now or timezone.now()
+    relation = ClinicRelation.objects.filter(ACTIVE_RELATION, resident=resident, clinic=OuterRef("clinic"))
+    manage = CaseType.objects.filter(clinic=OuterRef("clinic"), kind=CaseKind.MANAGE, is_active=True)
+    return (
+        Booking.objects.filter(
+            resident=resident,
+            status=BookingStatus.ACTIVE,
+            appointment_type__hidden_for_patient=False,
+            start__gt=now - VIEW_AFTER_START,
+        )
+        .filter(Exists(relation))
+        .filter(Exists(manage) | Q(channel=Channel.WEB, created_by=resident))
+        .select_related("clinic", "appointment_type", "resource")
+        .order_by("start")
+    )
+
+
+def booking_for_resident(*, resident: User, booking_id: int, now: dt.datetime | None = None) -> Booking:
+    """One of the resident's visible bookings; anything else is "not found" (R-ACL-2)."""
+    booking = bookings_for_resident(resident=resident, now=now).filter(pk=booking_id).first()
+    if booking is None:
+        raise BookingError(ErrorCode.NOT_FOUND)
+    return booking
+
+
+@dataclass(frozen=True)
+class BookingActions:
+    can_cancel: bool
+    can_rebook: bool
+    # R-TYPE-3: the type cannot be cancelled on the web; the resident must call the clinic.
+    must_call_to_cancel: bool
+    # R-BOOK-8: a change now would be late and may be charged.
+    change_is_late: bool
+
+
+def _manage_refusal(
+    *, booking: Booking, resident: User, now: dt.datetime, flag: str, supported: bool
+) -> ErrorCode | None:
+    if booking.resident_id != resident.pk or booking.status != BookingStatus.ACTIVE:
+        return ErrorCode.NOT_FOUND
+    if booking.start <= now:
+        return ErrorCode.TOO_LATE_TO_MAKE_APPOINTMENT
+    appointment_type = booking.appointment_type
+    if appointment_type.hidden_for_patient or not getattr(appointment_type, flag) or not supported:
+        return ErrorCode.APPOINTMENT_IS_NOT_ALLOWED
+    if not case_type_admits(case_type=case_type_for(clinic=booking.clinic, kind=CaseKind.MANAGE), resident=resident):
+        return ErrorCode.APPOINTMENT_IS_NOT_ALLOWED
+    return None
+
+
+def cancel_refusal(*, booking: Booking, resident: User, now: dt.datetime) -> ErrorCode | None:
+    """R-BOOK-6: MANAGE active and admitting, type cancellable, timebook supports it, future start."""
+    return _manage_refusal(
+        booking=booking,
+        resident=resident,
+        now=now,
+        flag="cancellable_on_web",
+        supported=booking.clinic.supports_cancellation,
+    )
+
+
+def rebook_refusal(*, booking: Booking, resident: User, now: dt.datetime) -> ErrorCode | None:
+    """R-BOOK-7: MANAGE active and admitting, type reschedulable, timebook supports it, future start."""
+    return _manage_refusal(
+        booking=booking,
+        resident=resident,
+        now=now,
+        flag="reschedulable_on_web",
+        supported=booking.clinic.supports_rebooking,
+    )
+
+
+def booking_actions(*, booking: Booking, resident: User, now: dt.datetime | None = None) -> BookingActions:
+    now = now or timezone.now()
+    can_cancel = cancel_refusal(booking=booking, resident=resident, now=now) is None
+    return BookingActions(
+        can_cancel=can_cancel,
+        can_rebook=rebook_refusal(booking=booking, resident=resident, now=now) is None,
+        must_call_to_cancel=not can_cancel and booking.start > now,
+        change_is_late=is_late_change(previous_start=booking.start, changed_at=now),
+    )
+
+
+def rebook_candidates(*, booking: Booking, resident: User, now: dt.datetime | None = None) -> QuerySet[Slot]:
+    """R-BOOK-7: free times on the same resource and of the same type, inside the visibility
+    window. Served by ``slot_offered_resource_idx``."""
+    now = now or timezone.now()
+    if rebook_refusal(booking=booking, resident=resident, now=now) is not None:
+        return Slot.objects.none()
+    return (
+        Slot.objects.filter(
+            resource_id=booking.resource_id,
+            appointment_type_id=booking.appointment_type_id,
+            status=SlotStatus.FREE,
+            is_published=True,
+            is_blocked=False,
+            start__gt=now,
+            start__lt=visibility_cutoff(appointment_type=booking.appointment_type, now=now),
+        )
+        .select_related("resource")
+        .order_by("start")
+    )
+
+
+def rebook_check(*, booking: Booking, resident: User, new_slot: Slot, now: dt.datetime, own_hold=None) -> None:
+    """The conditions of :func:`rebook_candidates` for one locked slot, raising what a resident should see."""
+    refusal = rebook_refusal(booking=booking, resident=resident, now=now)
+    if refusal is not None:
+        raise BookingError(refusal)
+    if new_slot.resource_id != booking.resource_id or new_slot.appointment_type_id != booking.appointment_type_id:
+        raise BookingError(ErrorCode.APPOINTMENT_IS_NOT_ALLOWED)
+    if new_slot.start <= now:
+        raise BookingError(ErrorCode.REQUESTED_TIME_HAS_ALREADY_PASSED)
+    if new_slot.start >= visibility_cutoff(appointment_type=booking.appointment_type, now=now):
+        raise BookingError(ErrorCode.APPOINTMENT_IS_NOT_ALLOWED)
+    slot_check_free(slot=new_slot, resident=resident, now=now, own_hold=own_hold)
+
+
+# --- Inbox (R-BOOK-9, R-TYPE-2) ---------------------------------------------------------------
+
+
+def inbox_for_resident(*, resident: User) -> QuerySet[InboxMessage]:
+    """Messages about bookings of hidden types are never shown (R-TYPE-2)."""
+    return (
+        InboxMessage.objects.filter(resident=resident)
+        .exclude(booking__appointment_type__hidden_for_patient=True)
+        .select_related("clinic", "booking")
+        .order_by("-created_at")
+    )
+
+
+def inbox_unread_count(*, resident: User) -> int:
+    return inbox_for_resident(resident=resident).filter(read_at__isnull=True).count()

@@ -1,0 +1,283 @@
+"""Writes for clinics: case types, appointment types, resources, direct links, relations."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Role, User
+from accounts.selectors import user_has_clinic_role, user_is_region_it
+from tidbok.errors import DomainError, ErrorCode, PermissionDeniedError, ValidationFailed
+
+from .models import (
+    PROXY_MARKER,
+    WEB_INFO_MAX_LENGTH,
+    AppointmentType,
+    Area,
+    Audience,
+    CaseKind,
+    CaseType,
+    Clinic,
+    ClinicRelation,
+    DirectLink,
+    RelationSource,
+    Resource,
+    ResourceKind,
+)
+from .selectors import action_supported
+
+ADMIN_ROLES = (Role.LOCAL_ADMIN, Role.REGION_IT)
+_FLAG_FIELDS = ("bookable_on_web", "cancellable_on_web", "reschedulable_on_web")
+_TYPE_FIELDS = (
+    "internal_name",
+    "web_name",
+    "web_info",
+    *_FLAG_FIELDS,
+    "hidden_for_patient",
+    "visibility_days",
+    "requires_booking_basis",
+    "duration_minutes",
+)
+
+
+def _require_role(actor: User, clinic: Clinic, roles: tuple[Role, ...]) -> None:
+    if not user_has_clinic_role(user=actor, clinic=clinic, roles=roles):
+        raise PermissionDeniedError()
+
+
+# --- Case types (R-CASE-1, R-CASE-2, R-CLINIC-2) ----------------------------------------------
+
+
+def clinic_ensure_case_types(*, clinic: Clinic) -> list[CaseType]:
+    """Every clinic has exactly the two case types, inactive until a local admin acts."""
+    return [CaseType.objects.get_or_create(clinic=clinic, kind=kind)[0] for kind in CaseKind]
+
+
+def case_type_update(*, actor: User, case_type: CaseType, conditions_text: str, audience: str, area: str) -> CaseType:
+    _require_role(actor, case_type.clinic, ADMIN_ROLES)
+    errors: dict[str, list[Any]] = {}
+    if audience not in Audience.values:
+        errors["audience"] = [_("Choose who the case type is for.")]
+    if area not in Area.values:
+        errors["area"] = [_("Choose the geographic area.")]
+    if len(conditions_text) > 4000:
+        errors["conditions_text"] = [_("The conditions text can be at most 4000 characters.")]
+    if errors:
+        raise ValidationFailed(errors)
+    case_type.conditions_text = conditions_text.strip()
+    case_type.audience = audience
+    case_type.area = area
+    if case_type.is_active and not case_type.conditions_text:
+        raise ValidationFailed({"conditions_text": [_("An active case type needs a conditions text.")]})
+    case_type.save()
+    return case_type
+
+
+def case_type_activate(*, actor: User, case_type: CaseType) -> CaseType:
+    _require_role(actor, case_type.clinic, ADMIN_ROLES)
+    if not action_supported(clinic=case_type.clinic, kind=CaseKind(case_type.kind)):
+        raise DomainError(
+            ErrorCode.APPOINTMENT_IS_NOT_ALLOWED,
+            _("The clinic's timebook does not support this case type, so it cannot be activated."),
+        )
+    if not case_type.conditions_text.strip():
+        raise ValidationFailed(
+            {"conditions_text": [_("Write the conditions text residents see before the case type is activated.")]}
+        )
+    case_type.is_active = True
+    case_type.save(update_fields=["is_active", "updated_at"])
+    return case_type
+
+
+def case_type_deactivate(*, actor: User, case_type: CaseType) -> CaseType:
+    _require_role(actor, case_type.clinic, ADMIN_ROLES)
+    case_type.is_active = False
+    case_type.save(update_fields=["is_active", "updated_at"])
+    return case_type
+
+
+# --- Appointment types (R-TYPE-1…7) -----------------------------------------------------------
+
+
+def _validate_type(values: dict[str, Any], *, was_hidden: bool, flags_set: set[str]) -> dict[str, Any]:
+    errors: dict[str, list[Any]] = {}
+    values["internal_name"] = (values.get("internal_name") or "").strip()
+    values["web_name"] = (values.get("web_name") or "").strip()
+    values["web_info"] = (values.get("web_info") or "").strip()
+    if not values["internal_name"]:
+        errors["internal_name"] = [_("Enter the name used in the timebook.")]
+    if len(values["web_info"]) > WEB_INFO_MAX_LENGTH:
+        errors["web_info"] = [
+            _("The information text can be at most %(max)d characters.") % {"max": WEB_INFO_MAX_LENGTH}
+        ]
+    if re.search(r"<[a-zA-Z/!]", values["web_info"]):
+        errors.setdefault("web_info", []).append(_("The information text must be plain text, without HTML."))
+    days = values.get("visibility_days")
+    if days is not None and not 1 <= int(days) <= 365:
+        errors["visibility_days"] = [_("Days shown ahead must be between 1 and 365, or empty for 60 days.")]
+    # R-TYPE-2: turning "hidden" on clears the flags; while it stays on they cannot be set.
+    if values.get("hidden_for_patient"):
+        if was_hidden and flags_set:
+            for field in sorted(flags_set):
+                errors[field] = [_("A type hidden for patients cannot be booked, cancelled or rebooked on the web.")]
+        for field in _FLAG_FIELDS:
+            values[field] = False
+    # R-TYPE-5
+    if values.get("bookable_on_web") and not values["web_name"]:
+        errors["web_name"] = [_("A type that is bookable on the web needs a name for the web.")]
+    # R-TYPE-6
+    if PROXY_MARKER in values["internal_name"] and not all(values.get(f) for f in _FLAG_FIELDS):
+        errors["internal_name"] = [
+            _("A proxy (Ombud) type must be bookable, cancellable and reschedulable on the web.")
+        ]
+    if errors:
+        raise ValidationFailed(errors)
+    return values
+
+
+@transaction.atomic
+def appointment_type_save(
+    *, actor: User, clinic: Clinic, instance: AppointmentType | None = None, **fields: Any
+) -> AppointmentType:
+    """Create or change an appointment type (R-TYPE-1, -2, -5, -6)."""
+    _require_role(actor, clinic, ADMIN_ROLES)
+    unknown = set(fields) - set(_TYPE_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown appointment type fields: {sorted(unknown)}")
+    current = {f: getattr(instance, f) for f in _TYPE_FIELDS} if instance else {}
+    values = {**current, **fields}
+    flags_set = {f for f in _FLAG_FIELDS if fields.get(f) and not current.get(f)}
+    values = _validate_type(values, was_hidden=bool(current.get("hidden_for_patient")), flags_set=flags_set)
+
+    # R-TYPE-6: proxy types are created, renamed and edited by region IT only.
+    is_proxy = PROXY_MARKER in values["internal_name"] or (instance is not None and instance.is_proxy)
+    if is_proxy and not user_is_region_it(user=actor, clinic=clinic):
+        raise PermissionDeniedError(_("Only a region IT administrator may create or change a proxy (Ombud) type."))
+
+    duplicate = AppointmentType.objects.filter(clinic=clinic, internal_name=values["internal_name"])
+    if instance is not None:
+        duplicate = duplicate.exclude(pk=instance.pk)
+    if duplicate.exists():
+        raise ValidationFailed({"internal_name": [_("The clinic already has a type with this name.")]})
+
+    old_web_name = instance.web_name if instance else None
+    appointment_type = instance or AppointmentType(clinic=clinic)
+    for field, value in values.items():
+        setattr(appointment_type, field, value)
+    appointment_type.save()
+    if instance is not None and old_web_name != appointment_type.web_name:
+        # R-PUB-1: a new web name reaches residents through the publisher like any new time.
+        from schedules.services import slots_republish_for_type
+
+        slots_republish_for_type(appointment_type=appointment_type)
+    return appointment_type
+
+
+# --- Resources (R-RES-1) ----------------------------------------------------------------------
+
+_BANNED_RESOURCE_WORDS = ("rumsnamn", "stafettläkare", "bemanningspersonal")
+
+
+def validate_resource_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationFailed({"name": [_("Enter the name residents will see.")]})
+    lowered = name.lower()
+    for word in _BANNED_RESOURCE_WORDS:
+        if word in lowered:
+            raise ValidationFailed(
+                {
+                    "name": [
+                        _("Residents see this name. Do not use “%(word)s”: name the position or person.")
+                        % {"word": word}
+                    ]
+                }
+            )
+    for token in re.findall(r"[^\W\d_]+", name):
+        if len(token) >= 2 and token.isupper():
+            raise ValidationFailed(
+                {
+                    "name": [
+                        _(
+                            "Write the name out in full: residents may not understand the abbreviation “%(abbr)s” "
+                            "(for example “Distriktssköterska”, not “DSK”)."
+                        )
+                        % {"abbr": token}
+                    ]
+                }
+            )
+    return name
+
+
+def resource_save(
+    *, actor: User, clinic: Clinic, name: str, kind: str = ResourceKind.POSITION, instance: Resource | None = None
+) -> Resource:
+    _require_role(actor, clinic, ADMIN_ROLES)
+    name = validate_resource_name(name)
+    if kind not in ResourceKind.values:
+        raise ValidationFailed({"kind": [_("Choose a kind of resource.")]})
+    duplicate = Resource.objects.filter(clinic=clinic, name=name)
+    if instance is not None:
+        duplicate = duplicate.exclude(pk=instance.pk)
+    if duplicate.exists():
+        raise ValidationFailed({"name": [_("The clinic already has a resource with this name.")]})
+    resource = instance or Resource(clinic=clinic)
+    resource.name = name
+    resource.kind = kind
+    resource.save()
+    return resource
+
+
+# --- Direct links (R-CLINIC-1) ----------------------------------------------------------------
+
+
+def direct_link_create(*, actor: User, clinic: Clinic, kind: str, label: str = "") -> DirectLink:
+    _require_role(actor, clinic, ADMIN_ROLES)
+    if kind not in CaseKind.values:
+        raise ValidationFailed({"kind": [_("Choose a case type.")]})
+    return DirectLink.objects.create(clinic=clinic, kind=kind, label=label.strip()[:100])
+
+
+# --- Clinic relations (R-REL-1…3) ---------------------------------------------------------------
+
+
+def relation_add(*, resident: User, clinic: Clinic, source: RelationSource) -> ClinicRelation:
+    """R-REL-1: every way of creating a relation also puts the clinic on the start page."""
+    relation, created = ClinicRelation.objects.get_or_create(
+        resident=resident, clinic=clinic, defaults={"source": source, "on_start_page": True}
+    )
+    if not created and not relation.on_start_page:
+        relation.on_start_page = True
+        relation.save(update_fields=["on_start_page", "updated_at"])
+    return relation
+
+
+def relation_remove(*, resident: User, clinic: Clinic) -> ClinicRelation | None:
+    """R-REL-2: off the start page; the relation stays while approved for communication."""
+    relation = ClinicRelation.objects.filter(resident=resident, clinic=clinic).first()
+    if relation is not None:
+        relation.on_start_page = False
+        relation.save(update_fields=["on_start_page", "updated_at"])
+    return relation
+
+
+def communication_approve(*, actor: User, resident: User, clinic: Clinic) -> ClinicRelation:
+    _require_role(actor, clinic, (Role.LOCAL_ADMIN, Role.SCHEDULER, Role.REGION_IT))
+    relation = relation_add(resident=resident, clinic=clinic, source=RelationSource.COMMUNICATION)
+    relation.approved_for_communication = True
+    relation.save(update_fields=["approved_for_communication", "updated_at"])
+    return relation
+
+
+def communication_withdraw(*, actor: User, resident: User, clinic: Clinic) -> ClinicRelation | None:
+    """R-REL-3: withdrawing the approval ends the relation and takes the clinic off the start page."""
+    _require_role(actor, clinic, (Role.LOCAL_ADMIN, Role.SCHEDULER, Role.REGION_IT))
+    relation = ClinicRelation.objects.filter(resident=resident, clinic=clinic).first()
+    if relation is not None:
+        relation.approved_for_communication = False
+        relation.on_start_page = False
+        relation.save(update_fields=["approved_for_communication", "on_start_page", "updated_at"])
+    return relation

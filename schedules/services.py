@@ -1,0 +1,356 @@
+"""Writes for schedules, slots, blocks and holds (R-SCHED, R-PUB, R-BOOK-3).
+
+Making times disappear happens here, synchronously, in the caller's transaction. Making them
+appear is left to the ``slots_publish`` task (R-PUB-3), enqueued when the transaction commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Role, User
+from accounts.selectors import user_has_clinic_role
+from clinics.models import AppointmentType, Resource
+from tidbok.errors import BookingError, ErrorCode, PermissionDeniedError, ValidationFailed
+from tidbok.queue import enqueue_on_commit
+
+from .models import Block, Hold, HoldState, Schedule, Slot, SlotStatus
+from .selectors import LOCAL_TZ, slot_check_offered
+
+SCHEDULER_ROLES = (Role.SCHEDULER, Role.REGION_IT)
+MAX_SCHEDULE_DAYS = 366
+
+
+def _require_scheduler(actor: User, clinic: Any) -> None:
+    if not user_has_clinic_role(user=actor, clinic=clinic, roles=SCHEDULER_ROLES):
+        raise PermissionDeniedError()
+
+
+def _publish_later(slot_ids: Iterable[int]) -> None:
+    from .tasks import slots_publish
+
+    ids = sorted(set(slot_ids))
+    if ids:
+        enqueue_on_commit(slots_publish, ids)
+
+
+# --- Publishing (R-PUB-1, R-PUB-3) -----------------------------------------------------------
+
+
+def slots_publish(*, slot_ids: Iterable[int], now: dt.datetime | None = None) -> int:
+    """Put free, unblocked future slots on the web. A conditional UPDATE, so running it twice,
+    or racing a booking, publishes nothing that has been taken meanwhile."""
+    now = now or timezone.now()
+    return Slot.objects.filter(
+        pk__in=list(slot_ids), status=SlotStatus.FREE, is_blocked=False, is_published=False, start__gt=now
+    ).update(is_published=True, published_at=now)
+
+
+def slots_publish_pending(*, now: dt.datetime | None = None, batch_size: int = 5000) -> int:
+    """Sweep up free slots whose publish task was lost. Uses ``slot_pending_publish_idx``."""
+    now = now or timezone.now()
+    total = 0
+    while True:
+        ids = list(
+            Slot.objects.filter(status=SlotStatus.FREE, is_blocked=False, is_published=False, start__gt=now)
+            .order_by("start")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            return total
+        total += slots_publish(slot_ids=ids, now=now)
+
+
+def _unpublish(slots: QuerySet[Slot]) -> list[int]:
+    ids = list(slots.values_list("pk", flat=True))
+    Slot.objects.filter(pk__in=ids).update(is_published=False, published_at=None)
+    return ids
+
+
+def slots_republish_for_type(*, appointment_type: AppointmentType) -> None:
+    """R-PUB-1: the type's web name changed, so its free times reappear through the publisher."""
+    ids = _unpublish(Slot.objects.filter(appointment_type=appointment_type, status=SlotStatus.FREE))
+    _publish_later(ids)
+
+
+# --- Schedules (R-SCHED-1, R-SCHED-2) ---------------------------------------------------------
+
+
+def _local(day: dt.date, time: dt.time) -> dt.datetime | None:
+    """The aware instant for a Stockholm wall-clock time, or None if the clock skips it (the
+    spring-forward hour). In the repeated autumn hour the first occurrence is used."""
+    candidate = dt.datetime.combine(day, time, tzinfo=LOCAL_TZ)
+    round_trip = candidate.astimezone(dt.UTC).astimezone(LOCAL_TZ)
+    if round_trip.replace(tzinfo=None) != candidate.replace(tzinfo=None):
+        return None
+    return candidate
+
+
+def schedule_slot_times(schedule: Schedule) -> Iterator[tuple[dt.datetime, dt.datetime]]:
+    length = dt.timedelta(minutes=schedule.slot_minutes)
+    day = schedule.start_date
+    while day <= schedule.end_date:
+        if day.isoweekday() in schedule.weekdays:
+            wall = dt.datetime.combine(day, schedule.day_start)
+            day_end = dt.datetime.combine(day, schedule.day_end)
+            while wall + length <= day_end:
+                start = _local(day, wall.time())
+                if start is not None:
+                    # Lengths are real minutes: convert through UTC so a slot spanning a clock
+                    # change still lasts slot_minutes.
+                    end = (start.astimezone(dt.UTC) + length).astimezone(LOCAL_TZ)
+                    yield start, end
+                wall += length
+        day += dt.timedelta(days=1)
+
+
+def schedule_create(
+    *,
+    actor: User,
+    resource: Resource,
+    appointment_type: AppointmentType,
+    weekdays: Iterable[int],
+    start_date: dt.date,
+    end_date: dt.date,
+    day_start: dt.time,
+    day_end: dt.time,
+    slot_minutes: int,
+) -> Schedule:
+    clinic = resource.clinic
+    _require_scheduler(actor, clinic)
+    errors: dict[str, list[Any]] = {}
+    days = sorted({int(d) for d in weekdays})
+    if not days or any(d < 1 or d > 7 for d in days):
+        errors["weekdays"] = [_("Choose at least one weekday.")]
+    if appointment_type.clinic_id != clinic.pk:
+        errors["appointment_type"] = [_("Choose an appointment type of this clinic.")]
+    if end_date < start_date:
+        errors["end_date"] = [_("The last day must be on or after the first day.")]
+    elif (end_date - start_date).days >= MAX_SCHEDULE_DAYS:
+        errors["end_date"] = [_("A schedule can cover at most one year.")]
+    if day_end <= day_start:
+        errors["day_end"] = [_("The end time must be after the start time.")]
+    if not 5 <= slot_minutes <= 480:
+        errors["slot_minutes"] = [_("The slot length must be between 5 and 480 minutes.")]
+    if errors:
+        raise ValidationFailed(errors)
+    return Schedule.objects.create(
+        clinic=clinic,
+        resource=resource,
+        appointment_type=appointment_type,
+        weekdays=days,
+        start_date=start_date,
+        end_date=end_date,
+        day_start=day_start,
+        day_end=day_end,
+        slot_minutes=slot_minutes,
+        created_by=actor,
+    )
+
+
+def _blocked_ranges(resource_id: int, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+    return list(Block.objects.filter(resource_id=resource_id, start__lt=end, end__gt=start).values_list("start", "end"))
+
+
+def _is_blocked(start: dt.datetime, end: dt.datetime, ranges: list[tuple[dt.datetime, dt.datetime]]) -> bool:
+    return any(b_start < end and b_end > start for b_start, b_end in ranges)
+
+
+@transaction.atomic
+def schedule_publish(*, actor: User, schedule: Schedule, now: dt.datetime | None = None) -> int:
+    """Generate the schedule's slots and hand them to the publisher (R-SCHED-1, R-PUB-1).
+    Safe to repeat: existing slots are left alone. Returns how many slots were created."""
+    _require_scheduler(actor, schedule.clinic)
+    now = now or timezone.now()
+    times = [(s, e) for s, e in schedule_slot_times(schedule) if s > now]
+    if not times:
+        schedule.published_at = schedule.published_at or now
+        schedule.save(update_fields=["published_at"])
+        return 0
+    blocks = _blocked_ranges(schedule.resource_id, times[0][0], times[-1][1])
+    slots = [
+        Slot(
+            clinic_id=schedule.clinic_id,
+            resource_id=schedule.resource_id,
+            appointment_type_id=schedule.appointment_type_id,
+            schedule=schedule,
+            start=start,
+            end=end,
+            is_blocked=_is_blocked(start, end, blocks),
+        )
+        for start, end in times
+    ]
+    existing = Slot.objects.filter(schedule=schedule).count()
+    # ON CONFLICT DO NOTHING: a slot already at that start (or, on PostgreSQL, overlapping one)
+    # on the resource is kept, never duplicated or overwritten.
+    Slot.objects.bulk_create(slots, batch_size=2000, ignore_conflicts=True)
+    created = Slot.objects.filter(schedule=schedule).count() - existing
+    schedule.published_at = now
+    schedule.save(update_fields=["published_at"])
+    from .tasks import schedule_slots_publish
+
+    enqueue_on_commit(schedule_slots_publish, schedule.pk)
+    return created
+
+
+@transaction.atomic
+def schedule_remove_type(*, actor: User, schedule: Schedule, now: dt.datetime | None = None) -> int:
+    """R-PUB-2 / R-SCHED-2: the type comes off the schedule, its free times go at once; booked
+    slots stay. Returns how many slots were removed."""
+    _require_scheduler(actor, schedule.clinic)
+    now = now or timezone.now()
+    free = Slot.objects.select_for_update().filter(schedule=schedule, status=SlotStatus.FREE, start__gt=now)
+    removed, _details = Slot.objects.filter(pk__in=list(free.values_list("pk", flat=True))).delete()
+    schedule.removed_at = now
+    schedule.save(update_fields=["removed_at"])
+    return removed
+
+
+# --- Single slots, type changes, blocks (R-SCHED-2, R-PUB-1, R-PUB-2) --------------------------
+
+
+@transaction.atomic
+def slot_add(
+    *, actor: User, resource: Resource, appointment_type: AppointmentType, start: dt.datetime, end: dt.datetime
+) -> Slot:
+    _require_scheduler(actor, resource.clinic)
+    errors: dict[str, list[Any]] = {}
+    if appointment_type.clinic_id != resource.clinic_id:
+        errors["appointment_type"] = [_("Choose an appointment type of this clinic.")]
+    if end <= start:
+        errors["end"] = [_("The end must be after the start.")]
+    elif start <= timezone.now():
+        errors["start"] = [_("A new time must be in the future.")]
+    if not errors and Slot.objects.filter(resource=resource, start__lt=end, end__gt=start).exists():
+        errors["start"] = [_("The resource already has a time that overlaps this one.")]
+    if errors:
+        raise ValidationFailed(errors)
+    slot = Slot.objects.create(
+        clinic_id=resource.clinic_id,
+        resource=resource,
+        appointment_type=appointment_type,
+        start=start,
+        end=end,
+        is_blocked=_is_blocked(start, end, _blocked_ranges(resource.pk, start, end)),
+    )
+    _publish_later([slot.pk])
+    return slot
+
+
+@transaction.atomic
+def slots_change_type(*, actor: User, slots: QuerySet[Slot], appointment_type: AppointmentType) -> int:
+    """Give slots another type. Booked slots keep theirs (the booking is for what was booked).
+    R-PUB-1: if the web name changes, the times reappear through the publisher."""
+    slots = slots.select_for_update().exclude(status=SlotStatus.BOOKED).select_related("appointment_type")
+    changed = []
+    for slot in slots:
+        _require_scheduler(actor, slot.clinic)
+        if appointment_type.clinic_id != slot.clinic_id:
+            raise ValidationFailed({"appointment_type": [_("Choose an appointment type of this clinic.")]})
+        if slot.appointment_type.web_name != appointment_type.web_name:
+            changed.append(slot.pk)
+    ids = list(slots.values_list("pk", flat=True))
+    Slot.objects.filter(pk__in=ids).update(appointment_type=appointment_type)
+    _publish_later(_unpublish(Slot.objects.filter(pk__in=changed, status=SlotStatus.FREE)))
+    return len(ids)
+
+
+@transaction.atomic
+def block_create(*, actor: User, resource: Resource, start: dt.datetime, end: dt.datetime, reason: str = "") -> Block:
+    """R-PUB-2: the block takes its free times off the web in this same transaction.
+    Booked times inside it stay booked; staff decide whether to cancel them."""
+    _require_scheduler(actor, resource.clinic)
+    if end <= start:
+        raise ValidationFailed({"end": [_("The end must be after the start.")]})
+    block = Block.objects.create(
+        clinic_id=resource.clinic_id, resource=resource, start=start, end=end, reason=reason[:200], created_by=actor
+    )
+    Slot.objects.filter(resource=resource, start__lt=end, end__gt=start).update(
+        is_blocked=True, is_published=False, published_at=None
+    )
+    return block
+
+
+@transaction.atomic
+def block_delete(*, actor: User, block: Block) -> None:
+    _require_scheduler(actor, block.clinic)
+    covered = Slot.objects.filter(resource_id=block.resource_id, start__lt=block.end, end__gt=block.start)
+    block.delete()
+    still_blocked = Q()
+    for b_start, b_end in _blocked_ranges(block.resource_id, block.start, block.end):
+        still_blocked |= Q(start__lt=b_end, end__gt=b_start)
+    freed = covered.exclude(still_blocked) if still_blocked else covered
+    ids = list(freed.values_list("pk", flat=True))
+    Slot.objects.filter(pk__in=ids).update(is_blocked=False)
+    _publish_later(ids)
+
+
+# --- Holds (R-BOOK-3) -------------------------------------------------------------------------
+
+
+def hold_release(*, hold: Hold, state: HoldState = HoldState.RELEASED) -> bool:
+    """End an active hold. Claimed with a conditional UPDATE so the worker and a resident's own
+    cancel cannot both release it; only the winner frees the slot."""
+    claimed = Hold.objects.filter(pk=hold.pk, state=HoldState.ACTIVE).update(state=state)
+    if not claimed:
+        return False
+    if state == HoldState.RELEASED:
+        Slot.objects.filter(pk=hold.slot_id, status=SlotStatus.HELD).update(
+            status=SlotStatus.FREE, is_published=False, published_at=None
+        )
+        _publish_later([hold.slot_id])
+    hold.state = state
+    return True
+
+
+@transaction.atomic
+def hold_create(*, resident: User, slot_id: int, rebook_of: Any = None, now: dt.datetime | None = None) -> Hold:
+    """Set a time aside for the resident for TIDBOK_HOLD_MINUTES (R-BOOK-3). The slot leaves
+    the web at once. A resident holds one time at a time: a new hold releases the old one."""
+    from accounts.services import resident_lock
+
+    now = now or timezone.now()
+    resident_lock(resident=resident)
+    slot = Slot.objects.select_for_update().select_related("clinic__region", "appointment_type").get(pk=slot_id)
+    if rebook_of is not None:
+        from bookings.selectors import rebook_check
+
+        rebook_check(booking=rebook_of, resident=resident, new_slot=slot, now=now)
+    else:
+        slot_check_offered(slot=slot, resident=resident, now=now)
+    # The checks above passed, so any active hold left on this slot is the resident's own or
+    # one that has run out without the worker having swept it yet: both give way.
+    for old in Hold.objects.filter(Q(resident=resident) | Q(slot=slot), state=HoldState.ACTIVE):
+        hold_release(hold=old)
+    Slot.objects.filter(pk=slot.pk).update(status=SlotStatus.HELD, is_published=False, published_at=None)
+    return Hold.objects.create(
+        slot=slot,
+        resident=resident,
+        rebook_of=rebook_of,
+        expires_at=now + dt.timedelta(minutes=settings.TIDBOK_HOLD_MINUTES),
+    )
+
+
+@transaction.atomic
+def hold_cancel(*, resident: User, hold: Hold) -> None:
+    if hold.resident_id != resident.pk:
+        raise BookingError(ErrorCode.NOT_FOUND)
+    hold_release(hold=hold)
+
+
+def holds_release_expired(*, now: dt.datetime | None = None) -> int:
+    """The worker's sweep (R-BOOK-3): each expired hold is released in its own transaction."""
+    now = now or timezone.now()
+    released = 0
+    for hold in Hold.objects.filter(state=HoldState.ACTIVE, expires_at__lte=now).order_by("expires_at")[:1000]:
+        with transaction.atomic():
+            released += hold_release(hold=hold)
+    return released
