@@ -12,10 +12,10 @@ from accounts.models import User
 from clinics.models import ACTIVE_RELATION, CaseKind, CaseType, ClinicRelation
 from clinics.selectors import case_type_admits, case_type_for
 from schedules.models import Slot, SlotStatus
-from schedules.selectors import slot_check_free, visibility_cutoff
-from tidbok.errors import BookingError, ErrorCode
+from schedules.selectors import local_midnight, slot_check_free, visibility_cutoff
+from tidbok.errors import BookingError, ErrorCode, PermissionDeniedError
 
-from .models import Booking, BookingBasis, BookingStatus, Channel, InboxMessage
+from .models import Booking, BookingBasis, BookingStatus, Channel, InboxMessage, WebBookingLogEntry
 
 VIEW_AFTER_START = dt.timedelta(hours=2)
 LATE_CHANGE_WINDOW = dt.timedelta(hours=24)
@@ -184,3 +184,61 @@ def inbox_for_resident(*, resident: User) -> QuerySet[InboxMessage]:
 
 def inbox_unread_count(*, resident: User) -> int:
     return inbox_for_resident(resident=resident).filter(read_at__isnull=True).count()
+
+
+# --- Staff reads (R-ACL-1, R-LOG-2, R-LOG-4) ----------------------------------------------------
+
+
+def web_log_for_clinic(
+    *,
+    actor: User,
+    clinic,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    status: str | None = None,
+    resident: User | None = None,
+) -> QuerySet[WebBookingLogEntry]:
+    """The clinic's web booking log for support staff (R-LOG-2). Reading it is access to
+    residents' data and is written to the audit log (R-LOG-4)."""
+    from accounts.models import Role
+    from accounts.selectors import user_has_clinic_role
+    from accounts.services import audit_record
+
+    if not user_has_clinic_role(user=actor, clinic=clinic, roles=(Role.SUPPORT, Role.LOCAL_ADMIN, Role.SCHEDULER)):
+        raise PermissionDeniedError()
+    rows = WebBookingLogEntry.objects.filter(clinic=clinic).select_related("resident", "booking_basis")
+    if date_from:
+        rows = rows.filter(changed_at__gte=local_midnight(date_from))
+    if date_to:
+        rows = rows.filter(changed_at__lt=local_midnight(date_to + dt.timedelta(days=1)))
+    if status:
+        rows = rows.filter(status=status)
+    if resident is not None:
+        rows = rows.filter(resident=resident)
+    audit_record(
+        actor=actor,
+        action="web_log.read",
+        clinic=clinic,
+        resident=resident,
+        detail=f"from={date_from or ''} to={date_to or ''} status={status or ''}",
+    )
+    return rows.order_by("-changed_at")
+
+
+def booking_for_staff(*, actor: User, booking_id: int) -> Booking:
+    """A booking as clinic staff see it in the timebook, with "changed by" (R-BOOK-4). Only for
+    staff of the booking's clinic (R-ACL-1); every read is audited (R-LOG-4)."""
+    from accounts.models import Role
+    from accounts.selectors import clinics_for_staff
+    from accounts.services import audit_record
+
+    clinics = clinics_for_staff(user=actor, roles=(Role.SCHEDULER, Role.SUPPORT, Role.LOCAL_ADMIN))
+    booking = (
+        Booking.objects.filter(pk=booking_id, clinic__in=clinics)
+        .select_related("clinic", "resident", "appointment_type", "resource", "created_by")
+        .first()
+    )
+    if booking is None:
+        raise BookingError(ErrorCode.NOT_FOUND)
+    audit_record(actor=actor, action="booking.read", clinic=booking.clinic, resident=booking.resident, obj=booking)
+    return booking

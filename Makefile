@@ -1,0 +1,57 @@
+# The README's two commands are `make run` and `make test`; everything else supports them.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+
+# Tests always run on the real PostgreSQL and Redis of this machine (see scripts/services.sh).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tidbok
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test install install-dev lint format services migrate demo clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## make run: set everything up and start the portal, a Celery worker and beat (Ctrl-C stops all).
+run: export DEBUG ?= 1
+run: export TIDBOK_DEV_LOGIN ?= 1
+run: $(VENV)/.installed
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py compilemessages --ignore=.venv -v0 || true
+	$(PY) manage.py seed_demo
+	@echo "Tidbok: http://127.0.0.1:8000  (database: $${DATABASE_URL:-SQLite in var/}, broker: $${REDIS_URL:-files in var/})"
+	$(BIN)/honcho -f Procfile.dev start
+
+## make test: install dev dependencies, lint, and run every test on PostgreSQL and Redis.
+test: export DATABASE_URL = $(TEST_DATABASE_URL)
+test: export REDIS_URL = $(TEST_REDIS_URL)
+test: export SECRET_KEY = test-only-secret-key-not-for-production
+test: export DEBUG = 0
+test: $(VENV)/.installed-dev
+	bash scripts/services.sh
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf var staticfiles .pytest_cache .ruff_cache

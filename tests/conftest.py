@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import pytest
+
+from accounts.models import Role
+from tidbok.celery import app as celery_app
+
+from .factories import AppointmentTypeFactory, ClinicFactory, ResidentFactory, ResourceFactory, SlotFactory, staff
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery():
+    """Tasks run inline when their transaction commits; tests marked ``worker`` use a real one."""
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def clinic(db):
+    return ClinicFactory(name="Vårdcentralen Solna")
+
+
+@pytest.fixture
+def other_clinic(db):
+    return ClinicFactory(name="Vårdcentralen Nacka")
+
+
+@pytest.fixture
+def appointment_type(clinic):
+    return AppointmentTypeFactory(clinic=clinic, internal_name="Uppföljning 30 min", web_name="Besök")
+
+
+@pytest.fixture
+def resource(clinic):
+    return ResourceFactory(clinic=clinic, name="Distriktssköterska")
+
+
+@pytest.fixture
+def slot(appointment_type, resource):
+    return SlotFactory(appointment_type=appointment_type, resource=resource)
+
+
+@pytest.fixture
+def resident(db):
+    return ResidentFactory(first_name="Anna", last_name="Andersson")
+
+
+@pytest.fixture
+def other_resident(db):
+    return ResidentFactory(first_name="Bertil", last_name="Berg")
+
+
+@pytest.fixture
+def scheduler(clinic):
+    return staff(Role.SCHEDULER, clinic)
+
+
+@pytest.fixture
+def local_admin(clinic):
+    return staff(Role.LOCAL_ADMIN, clinic)
+
+
+@pytest.fixture
+def support(clinic):
+    return staff(Role.SUPPORT, clinic)
+
+
+@pytest.fixture
+def region_it(clinic):
+    return staff(Role.REGION_IT, clinic)
+
+
+@pytest.fixture
+def other_scheduler(other_clinic):
+    return staff(Role.SCHEDULER, other_clinic)

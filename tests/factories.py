@@ -1,0 +1,152 @@
+"""factory_boy factories for the domain. Slots default to free, published times tomorrow."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import factory
+from django.utils import timezone
+
+from accounts.models import Membership, Role, User
+from accounts.personnummer import luhn_check_digit
+from bookings.models import BookingBasis, WaitlistEntry
+from clinics.models import AppointmentType, Audience, CaseKind, CaseType, Clinic, Region, Resource
+from schedules.models import Slot
+from schedules.selectors import LOCAL_TZ
+
+_serials = itertools.count(100)
+
+
+def make_personnummer(birth: dt.date = dt.date(1985, 3, 14)) -> str:
+    """A valid 12-digit personnummer, unique per call."""
+    serial = f"{next(_serials) % 1000:03d}"
+    nine = f"{birth:%y%m%d}{serial}"
+    return f"{birth:%Y%m%d}{serial}{luhn_check_digit(nine)}"
+
+
+class RegionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Region
+        django_get_or_create = ("code",)
+
+    name = "Region Stockholm"
+    code = "01"
+
+
+class ClinicFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Clinic
+        skip_postgeneration_save = True
+
+    hsa_id = factory.Sequence(lambda n: f"SE2321000016-{n:04d}")
+    name = factory.Sequence(lambda n: f"Vårdcentral {n}")
+    region = factory.SubFactory(RegionFactory)
+    town = "Stockholm"
+    phone = "08-123 456 00"
+
+    @factory.post_generation
+    def case_types(self, create, extracted, **kwargs):
+        """Both case types active "for all residents" unless told otherwise."""
+        if not create:
+            return
+        active = extracted if extracted is not None else (CaseKind.BOOK, CaseKind.MANAGE)
+        for kind in CaseKind:
+            CaseType.objects.update_or_create(
+                clinic=self,
+                kind=kind,
+                defaults={
+                    "is_active": kind in active,
+                    "conditions_text": "• Avboka senast 24 timmar innan\n• Ta med legitimation",
+                    "audience": Audience.ALL,
+                },
+            )
+
+
+class AppointmentTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AppointmentType
+
+    clinic = factory.SubFactory(ClinicFactory)
+    internal_name = factory.Sequence(lambda n: f"Uppföljning 30 min {n}")
+    web_name = "Besök"
+    web_info = "Kom tio minuter innan."
+    bookable_on_web = True
+    cancellable_on_web = True
+    reschedulable_on_web = True
+
+
+class ResourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Resource
+
+    clinic = factory.SubFactory(ClinicFactory)
+    name = factory.Sequence(lambda n: f"Distriktssköterska {n}")
+
+
+def tomorrow_at(hour: int, minute: int = 0, days: int = 1) -> dt.datetime:
+    day = timezone.localdate() + dt.timedelta(days=days)
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=LOCAL_TZ)
+
+
+class SlotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Slot
+
+    appointment_type = factory.SubFactory(AppointmentTypeFactory)
+    clinic = factory.LazyAttribute(lambda o: o.appointment_type.clinic)
+    resource = factory.LazyAttribute(lambda o: ResourceFactory(clinic=o.clinic))
+    start = factory.Sequence(lambda n: tomorrow_at(8) + dt.timedelta(minutes=30 * n))
+    end = factory.LazyAttribute(lambda o: o.start + dt.timedelta(minutes=20))
+    is_published = True
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.Sequence(lambda n: f"user{n}@example.se")
+
+
+class ResidentFactory(UserFactory):
+    username = factory.Sequence(lambda n: f"resident{n}")
+    personnummer = factory.LazyFunction(make_personnummer)
+    first_name = "Anna"
+    last_name = "Andersson"
+    home_region_code = "01"
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    role = Role.SCHEDULER
+    clinic = factory.SubFactory(ClinicFactory)
+
+
+def staff(role: Role, clinic: Clinic | None = None, region: Region | None = None, **kwargs) -> User:
+    user = UserFactory(first_name="Sara", last_name="Schema")
+    if role in (Role.REGION_IT, Role.PROXY_BOOKER):
+        Membership.objects.create(user=user, role=role, region=region or clinic.region, **kwargs)
+    else:
+        Membership.objects.create(user=user, role=role, clinic=clinic, **kwargs)
+    return user
+
+
+class BookingBasisFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BookingBasis
+
+    appointment_type = factory.SubFactory(AppointmentTypeFactory)
+    clinic = factory.LazyAttribute(lambda o: o.appointment_type.clinic)
+    resident = factory.SubFactory(ResidentFactory)
+
+
+class WaitlistEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WaitlistEntry
+
+    clinic = factory.SubFactory(ClinicFactory)
+    resident = factory.SubFactory(ResidentFactory)
