@@ -1,0 +1,365 @@
+"""Demo data for `make run`: one region, three clinics with different settings, residents,
+bookings, inbox messages, a waitlist and a staff user for every role. Safe to run again:
+everything is found by its natural key, and schedules are extended to the coming 60 days."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Membership, Role, User
+from accounts.services import resident_get_or_create
+from bookings.models import (
+    Booking,
+    BookingBasis,
+    BookingStatus,
+    InboxMessage,
+    MessageKind,
+    WaitlistEntry,
+    WaitlistStatus,
+)
+from bookings.services import (
+    booking_basis_issue,
+    booking_create,
+    booking_create_for_resident,
+    inbox_message_send,
+    waitlist_add,
+)
+from clinics.models import (
+    AppointmentType,
+    Area,
+    Audience,
+    CaseKind,
+    CaseType,
+    Clinic,
+    Region,
+    RelationSource,
+    Resource,
+    ResourceKind,
+)
+from clinics.services import communication_approve, relation_add
+from schedules.models import Schedule, Slot, SlotStatus
+from schedules.services import schedule_publish, slots_publish
+
+DEMO_PASSWORD = "tidbok-demo-2026"
+# Demo only: a fixed TOTP secret so the README can say how to get a code (`manage.py demo_totp`).
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+STAFF = [
+    ("lokal.admin@tidbok.test", "Lena", "Lokaladmin", Role.LOCAL_ADMIN, ""),
+    ("schemalaggare@tidbok.test", "Sara", "Schemaläggare", Role.SCHEDULER, ""),
+    ("support@tidbok.test", "Sune", "Support", Role.SUPPORT, ""),
+    ("region.it@tidbok.test", "Rita", "Regionit", Role.REGION_IT, ""),
+    ("ombud@tidbok.test", "Olle", "Ombud", Role.PROXY_BOOKER, "1177 Vårdguiden på telefon"),
+]
+RESIDENTS = [
+    ("198503142385", "Anna", "Andersson", "01", "anna@example.se"),
+    ("199207081143", "Bertil", "Berg", "01", "bertil@example.se"),
+    ("194701015127", "Cecilia", "Carlsson", "03", ""),
+]
+CONDITIONS_BOOK = (
+    "Boka bara en tid åt gången\nAvboka senast 24 timmar innan, annars kan besöket debiteras\nTa med legitimation"
+)
+CONDITIONS_MANAGE = (
+    "Av- och ombokning senare än 24 timmar innan besöket kan debiteras\nKontakta mottagningen om du har frågor"
+)
+
+
+class Command(BaseCommand):
+    help = "Load demo data (safe to run more than once)."
+
+    @transaction.atomic
+    def handle(self, *args, **options) -> None:
+        now = timezone.now()
+        region, _ = Region.objects.get_or_create(code="01", defaults={"name": "Region Stockholm"})
+        Region.objects.get_or_create(code="03", defaults={"name": "Region Uppsala"})
+        region_it = self._staff(region)
+        solna, bagarmossen, kista = self._clinics(region)
+        self._memberships(region, [solna, bagarmossen, kista])
+
+        types = self._types(solna, bagarmossen, kista)
+        resources = self._resources(solna, bagarmossen, kista)
+        # (resource, type, first hour, last hour): types share a resource at different hours.
+        plan = [
+            (resources["solna_dsk"], types["solna_besok"], 8, 11),
+            (resources["solna_dsk"], types["solna_ombud"], 11, 12),
+            (resources["solna_dsk"], types["solna_hidden"], 13, 15),
+            (resources["solna_lakare"], types["solna_lakarbesok"], 8, 12),
+            (resources["solna_lakare"], types["solna_remiss"], 13, 16),
+            (resources["solna_prov"], types["solna_prov"], 7, 10),
+            (resources["bagarmossen_dsk"], types["bagarmossen_vacc"], 8, 16),
+            (resources["kista_bvc"], types["kista_bvc"], 9, 15),
+        ]
+        for resource, appointment_type, first_hour, last_hour in plan:
+            self._schedule(region_it, resource, appointment_type, first_hour, last_hour, now)
+        # The demo should show times at once, before the worker has had a chance to run.
+        slots_publish(slot_ids=Slot.objects.filter(status=SlotStatus.FREE).values_list("pk", flat=True), now=now)
+
+        residents = self._residents()
+        self._relations_and_bookings(residents, solna, bagarmossen, kista, types, region_it, now)
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready: {Slot.objects.count()} slots."))
+
+    # --- People ---------------------------------------------------------------------------------
+
+    def _staff(self, region: Region) -> User:
+        admin, created = User.objects.get_or_create(
+            username="admin", defaults={"email": "admin@tidbok.test", "is_staff": True, "is_superuser": True}
+        )
+        if created:
+            admin.set_password(DEMO_PASSWORD)
+            admin.save()
+        self._mfa(admin)
+        region_it = None
+        for email, first, last, role, _unit in STAFF:
+            user, created = User.objects.get_or_create(
+                username=email.split("@")[0], defaults={"email": email, "first_name": first, "last_name": last}
+            )
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                user.save()
+            self._mfa(user)
+            if role == Role.REGION_IT:
+                region_it = user
+        assert region_it is not None
+        return region_it
+
+    def _mfa(self, user: User) -> None:
+        if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+            TOTP.activate(user, DEMO_TOTP_SECRET)
+            RecoveryCodes.activate(user)
+
+    def _memberships(self, region: Region, clinics: list[Clinic]) -> None:
+        for email, _first, _last, role, unit in STAFF:
+            user = User.objects.get(email=email)
+            if role in (Role.REGION_IT, Role.PROXY_BOOKER):
+                Membership.objects.get_or_create(user=user, role=role, region=region, defaults={"unit_name": unit})
+            else:
+                for clinic in clinics:
+                    Membership.objects.get_or_create(user=user, role=role, clinic=clinic)
+
+    def _residents(self) -> list[User]:
+        residents = []
+        for pnr, first, last, region_code, email in RESIDENTS:
+            user, _ = resident_get_or_create(
+                personnummer=pnr, first_name=first, last_name=last, home_region_code=region_code, email=email
+            )
+            residents.append(user)
+        return residents
+
+    # --- Clinics and their settings ----------------------------------------------------------------
+
+    def _clinics(self, region: Region) -> tuple[Clinic, Clinic, Clinic]:
+        hours = "Måndag–fredag 08.00–17.00\nLunchstängt 12.00–13.00"
+        solna, _ = Clinic.objects.update_or_create(
+            hsa_id="SE2321000016-DEMO1",
+            defaults={
+                "name": "Vårdcentralen Solna",
+                "region": region,
+                "street_address": "Solnavägen 3",
+                "postal_code": "171 64",
+                "town": "Solna",
+                "phone": "08-123 450 00",
+                "opening_hours": hours,
+                "patient_comment_on_web": True,
+            },
+        )
+        bagarmossen, _ = Clinic.objects.update_or_create(
+            hsa_id="SE2321000016-DEMO2",
+            defaults={
+                "name": "Vårdcentralen Bagarmossen",
+                "region": region,
+                "street_address": "Lagaplan 2",
+                "postal_code": "128 41",
+                "town": "Bagarmossen",
+                "phone": "08-123 460 00",
+                "opening_hours": hours,
+                "supports_rebooking": False,
+                "supports_cancellation": False,
+            },
+        )
+        kista, _ = Clinic.objects.update_or_create(
+            hsa_id="SE2321000016-DEMO3",
+            defaults={
+                "name": "Barnavårdscentralen Kista",
+                "region": region,
+                "street_address": "Kista torg 7",
+                "postal_code": "164 53",
+                "town": "Kista",
+                "phone": "08-123 470 00",
+                "opening_hours": "Måndag–torsdag 08.00–16.00",
+            },
+        )
+        self._case_type(solna, CaseKind.BOOK, CONDITIONS_BOOK, active=True)
+        self._case_type(solna, CaseKind.MANAGE, CONDITIONS_MANAGE, active=True)
+        # Booking only: the timebook cannot cancel or rebook, so MANAGE stays off.
+        self._case_type(bagarmossen, CaseKind.BOOK, CONDITIONS_BOOK, active=True)
+        self._case_type(bagarmossen, CaseKind.MANAGE, CONDITIONS_MANAGE, active=False)
+        # Only for families with a relation, and only residents of the region.
+        self._case_type(kista, CaseKind.BOOK, CONDITIONS_BOOK, active=True, audience=Audience.RELATED, area=Area.REGION)
+        self._case_type(kista, CaseKind.MANAGE, CONDITIONS_MANAGE, active=True, area=Area.REGION)
+        return solna, bagarmossen, kista
+
+    def _case_type(
+        self, clinic: Clinic, kind: CaseKind, text: str, *, active: bool, audience=Audience.ALL, area=Area.COUNTRY
+    ) -> None:
+        CaseType.objects.update_or_create(
+            clinic=clinic,
+            kind=kind,
+            defaults={"conditions_text": text, "is_active": active, "audience": audience, "area": area},
+        )
+
+    def _types(self, solna: Clinic, bagarmossen: Clinic, kista: Clinic) -> dict[str, AppointmentType]:
+        full = {"bookable_on_web": True, "cancellable_on_web": True, "reschedulable_on_web": True}
+        specs = {
+            "solna_besok": (solna, "Uppföljning 30 min", "Besök hos distriktssköterska", 15, full, {}),
+            "solna_lakarbesok": (solna, "Läkarbesök 20 min", "Läkarbesök", None, full, {}),
+            "solna_prov": (solna, "Provtagning lab", "Provtagning", 1, full, {}),
+            "solna_remiss": (
+                solna,
+                "Specialistbesök remiss",
+                "Bedömning efter remiss",
+                None,
+                full,
+                {"requires_booking_basis": True},
+            ),
+            "solna_ombud": (solna, "Ombud 1177 akut", "Besök bokat av 1177", 2, full, {}),
+            "solna_hidden": (solna, "Mottagningsbesök intern", "", None, {}, {"hidden_for_patient": True}),
+            "bagarmossen_vacc": (
+                bagarmossen,
+                "Vaccination influensa",
+                "Vaccination mot influensa",
+                None,
+                {"bookable_on_web": True},
+                {},
+            ),
+            # R-TYPE-3: bookable and reschedulable, not cancellable: residents call to cancel.
+            "kista_bvc": (
+                kista,
+                "BVC-besök 45 min",
+                "Besök på BVC",
+                15,
+                {"bookable_on_web": True, "reschedulable_on_web": True},
+                {},
+            ),
+        }
+        types = {}
+        for key, (clinic, internal, web, days, flags, extra) in specs.items():
+            types[key], _ = AppointmentType.objects.update_or_create(
+                clinic=clinic,
+                internal_name=internal,
+                defaults={
+                    "web_name": web,
+                    "web_info": "Kom gärna tio minuter före besöket och anmäl dig i receptionen." if web else "",
+                    "visibility_days": days,
+                    **{"bookable_on_web": False, "cancellable_on_web": False, "reschedulable_on_web": False},
+                    **flags,
+                    **extra,
+                },
+            )
+        return types
+
+    def _resources(self, solna: Clinic, bagarmossen: Clinic, kista: Clinic) -> dict[str, Resource]:
+        specs = {
+            "solna_dsk": (solna, "Distriktssköterska", ResourceKind.POSITION),
+            "solna_lakare": (solna, "Anna Lindqvist, läkare", ResourceKind.PRACTITIONER),
+            "solna_prov": (solna, "Biomedicinsk analytiker", ResourceKind.POSITION),
+            "bagarmossen_dsk": (bagarmossen, "Distriktssköterska", ResourceKind.POSITION),
+            "kista_bvc": (kista, "Barnsjuksköterska", ResourceKind.POSITION),
+        }
+        return {
+            key: Resource.objects.get_or_create(clinic=clinic, name=name, defaults={"kind": kind})[0]
+            for key, (clinic, name, kind) in specs.items()
+        }
+
+    def _schedule(
+        self,
+        actor: User,
+        resource: Resource,
+        appointment_type: AppointmentType,
+        first_hour: int,
+        last_hour: int,
+        now: dt.datetime,
+    ) -> None:
+        today = timezone.localdate(now)
+        schedule, _ = Schedule.objects.update_or_create(
+            resource=resource,
+            appointment_type=appointment_type,
+            defaults={
+                "clinic": resource.clinic,
+                "weekdays": [1, 2, 3, 4, 5],
+                "start_date": today,
+                "end_date": today + dt.timedelta(days=60),
+                "day_start": dt.time(first_hour, 0),
+                "day_end": dt.time(last_hour, 0),
+                "slot_minutes": 20,
+                "created_by": actor,
+            },
+        )
+        schedule_publish(actor=actor, schedule=schedule, now=now)
+
+    # --- Residents' relations, bookings and messages ---------------------------------------------
+
+    def _relations_and_bookings(self, residents, solna, bagarmossen, kista, types, region_it, now) -> None:
+        anna, bertil, cecilia = residents
+        relation_add(resident=anna, clinic=solna, source=RelationSource.START_PAGE)
+        relation_add(resident=anna, clinic=kista, source=RelationSource.START_PAGE)
+        relation_add(resident=bertil, clinic=solna, source=RelationSource.START_PAGE)
+        communication_approve(actor=region_it, resident=bertil, clinic=bagarmossen)
+        relation_add(resident=cecilia, clinic=bagarmossen, source=RelationSource.START_PAGE)
+
+        if not BookingBasis.objects.filter(resident=anna, appointment_type=types["solna_remiss"]).exists():
+            booking_basis_issue(
+                actor=region_it, resident=anna, appointment_type=types["solna_remiss"], note="Remiss från ortopeden"
+            )
+
+        def first_free(appointment_type: AppointmentType, days_ahead: int) -> Slot | None:
+            return (
+                Slot.objects.filter(
+                    appointment_type=appointment_type,
+                    status=SlotStatus.FREE,
+                    is_published=True,
+                    start__gte=now + dt.timedelta(days=days_ahead),
+                )
+                .order_by("start")
+                .first()
+            )
+
+        def has_active(resident: User, appointment_type: AppointmentType) -> bool:
+            return Booking.objects.filter(
+                resident=resident, appointment_type=appointment_type, status=BookingStatus.ACTIVE
+            ).exists()
+
+        if not has_active(anna, types["solna_besok"]) and (slot := first_free(types["solna_besok"], 3)):
+            booking_create(
+                resident=anna, slot_id=slot.pk, phone="070-123 45 67", reason="Uppföljning av blodtryck", now=now
+            )
+        if not has_active(anna, types["kista_bvc"]) and (slot := first_free(types["kista_bvc"], 5)):
+            booking_create(resident=anna, slot_id=slot.pk, now=now)
+        # A summons from the clinic (R-BOOK-9), and a booking of a hidden type Bertil never sees.
+        for key, days in (("solna_lakarbesok", 2), ("solna_hidden", 4)):
+            if not has_active(bertil, types[key]) and (slot := first_free(types[key], days)):
+                booking_create_for_resident(actor=region_it, resident=bertil, slot_id=slot.pk, now=now)
+        if not InboxMessage.objects.filter(resident=anna, kind=MessageKind.INFO).exists():
+            inbox_message_send(
+                resident=anna,
+                clinic=solna,
+                kind=MessageKind.INFO,
+                subject="Influensavaccination i höst",
+                body="Vårdcentralen Solna vaccinerar mot influensa från 1 november. Boka tid direkt här i Tidbok.",
+            )
+        if not WaitlistEntry.objects.filter(
+            resident=cecilia, clinic=bagarmossen, status=WaitlistStatus.WAITING
+        ).exists():
+            waitlist_add(
+                actor=region_it,
+                clinic=bagarmossen,
+                resident=cecilia,
+                appointment_type=types["bagarmossen_vacc"],
+                note="Vill komma tidigare om en tid blir ledig",
+            )

@@ -1,0 +1,38 @@
+from django.core.management import call_command
+
+from accounts.models import Membership, Role, User
+from bookings.models import Booking, BookingStatus, InboxMessage, WaitlistEntry
+from clinics.models import AppointmentType, CaseKind, CaseType, Clinic
+from schedules.models import Slot
+
+
+def counts() -> dict[str, int]:
+    return {
+        "clinics": Clinic.objects.count(),
+        "slots": Slot.objects.count(),
+        "bookings": Booking.objects.filter(status=BookingStatus.ACTIVE).count(),
+        "messages": InboxMessage.objects.count(),
+        "waitlist": WaitlistEntry.objects.count(),
+        "users": User.objects.count(),
+    }
+
+
+def test_demo_data_covers_the_settings_and_is_safe_to_load_twice(db):
+    call_command("seed_demo")
+    first = counts()
+    call_command("seed_demo")
+
+    assert counts() == first
+    assert first["clinics"] >= 3 and first["bookings"] >= 3 and first["messages"] >= 1 and first["waitlist"] >= 1
+    types = AppointmentType.objects.all()
+    assert types.filter(hidden_for_patient=True).exists()
+    assert types.filter(internal_name__contains="Ombud").exists()
+    assert types.filter(requires_booking_basis=True).exists()
+    assert {1, 15, None} <= set(types.values_list("visibility_days", flat=True))
+    # One clinic with everything active, one with booking only.
+    active = {(c.clinic.name, c.kind) for c in CaseType.objects.filter(is_active=True).select_related("clinic")}
+    assert ("Vårdcentralen Solna", CaseKind.MANAGE) in active
+    assert ("Vårdcentralen Bagarmossen", CaseKind.BOOK) in active
+    assert ("Vårdcentralen Bagarmossen", CaseKind.MANAGE) not in active
+    assert set(Membership.objects.values_list("role", flat=True)) == set(Role.values)
+    assert Slot.objects.filter(is_published=True).count() > 1000
