@@ -1,0 +1,46 @@
+from django.contrib import admin
+
+from .models import Booking, BookingBasis, InboxMessage, WaitlistEntry, WebBookingLogEntry
+
+
+@admin.register(Booking)
+class BookingAdmin(admin.ModelAdmin):
+    list_display = ("start", "resident", "clinic", "appointment_type", "resource", "status", "channel", "created_by")
+    list_filter = ("status", "channel", "clinic")
+    search_fields = ("resident__personnummer", "resident__last_name", "clinic__name")
+    date_hierarchy = "start"
+    raw_id_fields = ("slot", "resident", "created_by", "ended_by", "booking_basis", "waitlist_entry", "rebooked_from")
+    list_select_related = ("resident", "clinic", "appointment_type", "resource", "created_by")
+
+
+@admin.register(BookingBasis)
+class BookingBasisAdmin(admin.ModelAdmin):
+    list_display = ("resident", "appointment_type", "clinic", "valid_until", "consumed_at", "issued_by")
+    list_filter = ("clinic",)
+    search_fields = ("resident__personnummer", "resident__last_name", "note")
+    raw_id_fields = ("resident", "appointment_type", "issued_by")
+
+
+@admin.register(WaitlistEntry)
+class WaitlistEntryAdmin(admin.ModelAdmin):
+    list_display = ("resident", "clinic", "appointment_type", "status", "created_at")
+    list_filter = ("status", "clinic")
+    search_fields = ("resident__personnummer", "resident__last_name", "note")
+    raw_id_fields = ("resident", "appointment_type")
+
+
+@admin.register(InboxMessage)
+class InboxMessageAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "resident", "clinic", "kind", "subject", "read_at", "notified_at")
+    list_filter = ("kind", "clinic")
+    search_fields = ("resident__personnummer", "subject")
+    raw_id_fields = ("resident", "booking")
+
+
+@admin.register(WebBookingLogEntry)
+class WebBookingLogEntryAdmin(admin.ModelAdmin):
+    list_display = ("changed_at", "status", "resident", "clinic", "previous_date", "new_date", "channel", "is_late")
+    list_filter = ("status", "channel", "is_late", "clinic")
+    search_fields = ("resident__personnummer", "resident__last_name")
+    date_hierarchy = "changed_at"
+    raw_id_fields = ("resident", "booking", "booking_basis")

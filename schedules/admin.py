@@ -1,0 +1,36 @@
+from django.contrib import admin
+
+from .models import Block, Hold, Schedule, Slot
+
+
+@admin.register(Schedule)
+class ScheduleAdmin(admin.ModelAdmin):
+    list_display = ("resource", "appointment_type", "clinic", "start_date", "end_date", "day_start", "day_end")
+    list_filter = ("clinic",)
+    search_fields = ("resource__name", "appointment_type__internal_name", "clinic__name")
+    raw_id_fields = ("resource", "appointment_type", "created_by")
+
+
+@admin.register(Slot)
+class SlotAdmin(admin.ModelAdmin):
+    list_display = ("start", "end", "resource", "appointment_type", "clinic", "status", "is_published", "is_blocked")
+    list_filter = ("status", "is_published", "is_blocked", "clinic")
+    search_fields = ("resource__name", "appointment_type__internal_name", "clinic__name")
+    date_hierarchy = "start"
+    raw_id_fields = ("resource", "appointment_type", "schedule", "clinic")
+    list_select_related = ("resource", "appointment_type", "clinic")
+
+
+@admin.register(Block)
+class BlockAdmin(admin.ModelAdmin):
+    list_display = ("resource", "start", "end", "reason", "clinic", "created_by")
+    list_filter = ("clinic",)
+    search_fields = ("resource__name", "reason")
+    raw_id_fields = ("resource", "clinic", "created_by")
+
+
+@admin.register(Hold)
+class HoldAdmin(admin.ModelAdmin):
+    list_display = ("slot", "resident", "state", "expires_at", "created_at")
+    list_filter = ("state",)
+    raw_id_fields = ("slot", "resident", "rebook_of")
