@@ -39,8 +39,11 @@ test: export DATABASE_URL = $(TEST_DATABASE_URL)
 test: export REDIS_URL = $(TEST_REDIS_URL)
 test: export SECRET_KEY = test-only-secret-key-not-for-production
 test: export DEBUG = 0
+# The test client and browser speak plain HTTP to 127.0.0.1; everything else is production-like.
+test: export SECURE_SSL_REDIRECT = 0
 test: $(VENV)/.installed-dev
 	bash scripts/services.sh
+	$(PY) manage.py collectstatic --noinput -v0
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -339,8 +339,7 @@ def booking_create_for_resident(
     )
     if waitlist_entry is not None:
         WaitlistEntry.objects.filter(pk=waitlist_entry.pk).update(status=WaitlistStatus.BOOKED)
-    if not slot.appointment_type.hidden_for_patient:
-        _send_booking_message(booking=booking, kind=MessageKind.SUMMONS)
+    _send_booking_message(booking=booking, kind=MessageKind.SUMMONS)
     return booking
 
 
@@ -431,7 +430,11 @@ def inbox_message_send(
     return message
 
 
-def _send_booking_message(*, booking: Booking, kind: MessageKind) -> InboxMessage:
+def _send_booking_message(*, booking: Booking, kind: MessageKind) -> InboxMessage | None:
+    """R-BOOK-9: tell the resident when the clinic books or cancels for them; never about a
+    type hidden for patients (R-TYPE-2), not even by an e-mail saying a message is waiting."""
+    if booking.appointment_type.hidden_for_patient:
+        return None
     # Residents never see the internal type name (R-TYPE-1).
     what = booking.appointment_type.web_name or gettext_now("Visit")
     when = timezone.localtime(booking.start, LOCAL_TZ)

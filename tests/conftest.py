@@ -9,6 +9,15 @@ from .factories import AppointmentTypeFactory, ClinicFactory, ResidentFactory, R
 
 
 @pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    """Templates resolve {% static %} without a collectstatic manifest (make test builds one separately)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
 def _eager_celery():
     """Tasks run inline when their transaction commits; tests marked ``worker`` use a real one."""
     celery_app.conf.task_always_eager = True
