@@ -26,7 +26,7 @@ from clinics.models import AppointmentType, Clinic, RelationSource
 from clinics.services import relation_add
 from schedules.models import Hold, HoldState, Slot, SlotStatus
 from schedules.selectors import LOCAL_TZ, slot_check_free, slot_check_offered
-from schedules.services import _publish_later
+from schedules.services import slot_free
 from tidbok.errors import BookingError, ErrorCode, PermissionDeniedError, ValidationFailed
 from tidbok.queue import enqueue_on_commit
 
@@ -100,11 +100,18 @@ def _insert_booking(*, slot: Slot, resident: User, **fields: Any) -> Booking:
 
 
 def _free_slot(slot_id: int | None) -> None:
-    """R-PUB-1: a freed time comes back through the publisher."""
-    if slot_id is None:
+    if slot_id is not None:
+        slot_free(slot_id=slot_id)
+
+
+def _check_own_hold(*, hold: Hold | None, resident: User, slot: Slot) -> None:
+    """The hold the resident confirms must still be theirs, on this slot, and active."""
+    if hold is None:
         return
-    Slot.objects.filter(pk=slot_id).update(status=SlotStatus.FREE, is_published=False, published_at=None)
-    _publish_later([slot_id])
+    current = Hold.objects.filter(pk=hold.pk).values_list("resident_id", "slot_id", "state").first()
+    if current != (resident.pk, slot.pk, HoldState.ACTIVE):
+        raise BookingError(ErrorCode.HOLD_EXPIRED)
+    hold.state = HoldState.ACTIVE
 
 
 # --- Web booking log (R-LOG-1, R-BOOK-8) ------------------------------------------------------
@@ -175,10 +182,7 @@ def booking_create(
     now = now or timezone.now()
     resident_lock(resident=resident)
     slot = _lock_slots([slot_id])[slot_id]
-    if hold is not None:
-        hold.refresh_from_db()
-        if hold.resident_id != resident.pk or hold.slot_id != slot.pk or hold.state != HoldState.ACTIVE:
-            raise BookingError(ErrorCode.HOLD_EXPIRED)
+    _check_own_hold(hold=hold, resident=resident, slot=slot)
     slot_check_offered(slot=slot, resident=resident, now=now, own_hold=hold)
     phone, reason = _validate_patient_comment(slot.clinic, phone, reason)
     basis = None
@@ -220,10 +224,7 @@ def booking_rebook(
         raise BookingError(ErrorCode.APPOINTMENT_IS_NOT_ALLOWED, _("Choose a different time from the one you have."))
     slots = _lock_slots([new_slot_id] + ([old.slot_id] if old.slot_id else []))
     new_slot = slots[new_slot_id]
-    if hold is not None:
-        hold.refresh_from_db()
-        if hold.resident_id != resident.pk or hold.slot_id != new_slot.pk or hold.state != HoldState.ACTIVE:
-            raise BookingError(ErrorCode.HOLD_EXPIRED)
+    _check_own_hold(hold=hold, resident=resident, slot=new_slot)
     rebook_check(booking=old, resident=resident, new_slot=new_slot, now=now, own_hold=hold)
     _check_no_overlap(resident=resident, slot=new_slot, ignore=old)
     Hold.objects.filter(slot=new_slot, state=HoldState.ACTIVE).exclude(resident=resident).update(

@@ -75,6 +75,17 @@ def _unpublish(slots: QuerySet[Slot]) -> list[int]:
     return ids
 
 
+def slot_free(*, slot_id: int) -> None:
+    """A booked or held time is free again. It comes back through the publisher (R-PUB-1),
+    unless its type has since been taken off its schedule: then it goes (R-PUB-2)."""
+    removed = Slot.objects.filter(pk=slot_id, schedule__removed_at__isnull=False)
+    if removed.exists():
+        removed.delete()
+        return
+    Slot.objects.filter(pk=slot_id).update(status=SlotStatus.FREE, is_published=False, published_at=None)
+    _publish_later([slot_id])
+
+
 def slots_republish_for_type(*, appointment_type: AppointmentType) -> None:
     """R-PUB-1: the type's web name changed, so its free times reappear through the publisher."""
     ids = _unpublish(Slot.objects.filter(appointment_type=appointment_type, status=SlotStatus.FREE))
@@ -203,11 +214,14 @@ def schedule_publish(*, actor: User, schedule: Schedule, now: dt.datetime | None
 
 @transaction.atomic
 def schedule_remove_type(*, actor: User, schedule: Schedule, now: dt.datetime | None = None) -> int:
-    """R-PUB-2 / R-SCHED-2: the type comes off the schedule, its free times go at once; booked
-    slots stay. Returns how many slots were removed."""
+    """R-PUB-2 / R-SCHED-2: the type comes off the schedule and its unbooked times go at once,
+    held ones included (their holds end with them); booked slots stay, and go too if their
+    booking is later cancelled (see :func:`slot_free`). Returns how many slots were removed."""
     _require_scheduler(actor, schedule.clinic)
     now = now or timezone.now()
-    free = Slot.objects.select_for_update().filter(schedule=schedule, status=SlotStatus.FREE, start__gt=now)
+    free = Slot.objects.select_for_update().filter(
+        schedule=schedule, status__in=[SlotStatus.FREE, SlotStatus.HELD], start__gt=now
+    )
     removed, _details = Slot.objects.filter(pk__in=list(free.values_list("pk", flat=True))).delete()
     schedule.removed_at = now
     schedule.save(update_fields=["removed_at"])
@@ -302,11 +316,8 @@ def hold_release(*, hold: Hold, state: HoldState = HoldState.RELEASED) -> bool:
     claimed = Hold.objects.filter(pk=hold.pk, state=HoldState.ACTIVE).update(state=state)
     if not claimed:
         return False
-    if state == HoldState.RELEASED:
-        Slot.objects.filter(pk=hold.slot_id, status=SlotStatus.HELD).update(
-            status=SlotStatus.FREE, is_published=False, published_at=None
-        )
-        _publish_later([hold.slot_id])
+    if state == HoldState.RELEASED and Slot.objects.filter(pk=hold.slot_id, status=SlotStatus.HELD).exists():
+        slot_free(slot_id=hold.slot_id)
     hold.state = state
     return True
 
