@@ -21,6 +21,11 @@ $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# axe-core, injected into pages by the accessibility checks of the browser tests.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
@@ -41,8 +46,9 @@ test: export SECRET_KEY = test-only-secret-key-not-for-production
 test: export DEBUG = 0
 # The test client and browser speak plain HTTP to 127.0.0.1; everything else is production-like.
 test: export SECURE_SSL_REDIRECT = 0
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev node_modules/.installed
 	bash scripts/services.sh
+	bash scripts/browser.sh
 	$(PY) manage.py collectstatic --noinput -v0
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -330,7 +330,12 @@ def hold_create(*, resident: User, slot_id: int, rebook_of: Any = None, now: dt.
 
     now = now or timezone.now()
     resident_lock(resident=resident)
-    slot = Slot.objects.select_for_update().select_related("clinic__region", "appointment_type").get(pk=slot_id)
+    slot = (
+        Slot.objects.select_for_update().select_related("clinic__region", "appointment_type").filter(pk=slot_id).first()
+    )
+    if slot is None:
+        # Removed since the page was shown (R-PUB-2): to the resident, simply no longer there.
+        raise BookingError(ErrorCode.REQUESTED_TIME_IS_ALREADY_RESERVED)
     if rebook_of is not None:
         from bookings.selectors import rebook_check
 

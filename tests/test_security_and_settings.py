@@ -30,7 +30,7 @@ def test_staff_first_login_must_set_up_totp_before_using_the_site(client, clinic
     user.save()
 
     client.post(reverse("account_login"), {"login": user.email, "password": "a-long-demo-password"})
-    blocked = client.get(reverse("home"))
+    blocked = client.get(reverse("clinics:search"))
     assert blocked.status_code == 302 and blocked.url == reverse("mfa_index")
 
     # allauth asks for the password once more before a factor is added.
@@ -41,7 +41,7 @@ def test_staff_first_login_must_set_up_totp_before_using_the_site(client, clinic
     code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
     client.post(reverse("mfa_activate_totp"), {"code": code})
 
-    assert client.get(reverse("home")).status_code == 200
+    assert client.get(reverse("clinics:search")).status_code == 200
 
 
 def test_staff_with_totp_may_use_the_site(client, clinic):
@@ -49,7 +49,7 @@ def test_staff_with_totp_may_use_the_site(client, clinic):
     TOTP.activate(user, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
     client.force_login(user)
 
-    assert client.get(reverse("home")).status_code == 200
+    assert client.get(reverse("clinics:search")).status_code == 200
 
 
 def test_superuser_without_second_factor_cannot_open_the_admin(client, django_user_model):
@@ -64,7 +64,7 @@ def test_superuser_without_second_factor_cannot_open_the_admin(client, django_us
 def test_residents_are_not_asked_for_a_staff_second_factor(client, resident):
     client.force_login(resident)
 
-    assert client.get(reverse("home")).status_code == 200
+    assert client.get(reverse("clinics:search")).status_code == 200
 
 
 def test_staff_cannot_sign_themselves_up(client, db):
@@ -138,7 +138,7 @@ def test_bad_environment_values_stop_start_up_with_the_variable_named(monkeypatc
 
 
 def test_home_page_lists_clinics_with_the_case_types_they_offer(client, clinic, other_clinic):
-    response = client.get(reverse("home"), {"q": "Solna"})
+    response = client.get(reverse("clinics:search"), {"q": "Solna"})
 
     content = response.content.decode()
     assert response.status_code == 200

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("logga-in/", views.resident_login, name="resident_login"),
+    path("logga-in/test/", views.dev_login, name="dev_login"),
+]

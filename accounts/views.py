@@ -1,0 +1,65 @@
+"""Resident login: the e-identification provider, or the development identity provider when
+TIDBOK_DEV_LOGIN is on (R-AUTH-1)."""
+
+from __future__ import annotations
+
+from allauth.socialaccount.models import SocialApp
+from django.conf import settings
+from django.contrib.auth import login
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods
+
+from tidbok.errors import ValidationFailed
+
+from .models import User
+from .services import resident_get_or_create
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or "/start/"
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return "/start/"
+
+
+def resident_login(request: HttpRequest) -> HttpResponse:
+    """The resident's way in: the configured eID provider, and in development the test provider."""
+    eid_configured = bool(settings.OIDC_ISSUER) or SocialApp.objects.filter(provider="openid_connect").exists()
+    return render(
+        request,
+        "accounts/login.html",
+        {
+            "next": _safe_next(request),
+            "eid_configured": eid_configured,
+            "eid_provider_id": settings.OIDC_PROVIDER_ID,
+            "dev_login": settings.TIDBOK_DEV_LOGIN,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def dev_login(request: HttpRequest) -> HttpResponse:
+    """Development identity provider: choose a demo resident or type a test personnummer.
+    Off unless TIDBOK_DEV_LOGIN is explicitly set; it must never be on in production."""
+    if not settings.TIDBOK_DEV_LOGIN:
+        raise Http404
+    errors: dict[str, list] = {}
+    typed = ""
+    if request.method == "POST":
+        typed = request.POST.get("personnummer", "")
+        try:
+            user, _created = resident_get_or_create(personnummer=typed)
+        except ValidationFailed as exc:
+            errors = exc.field_errors
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect(_safe_next(request))
+    demo_residents = User.objects.filter(personnummer__isnull=False).order_by("last_name", "first_name")[:10]
+    return render(
+        request,
+        "accounts/dev_login.html",
+        {"residents": demo_residents, "errors": errors, "typed": typed, "next": _safe_next(request)},
+        status=400 if errors else 200,
+    )

@@ -1,0 +1,23 @@
+from django.urls import path
+
+from . import views
+
+app_name = "bookings"
+
+urlpatterns = [
+    path("mottagning/<int:clinic_id>/boka/", views.book_conditions, name="book_conditions"),
+    path("mottagning/<int:clinic_id>/boka/tidstyp/", views.book_types, name="book_types"),
+    path("mottagning/<int:clinic_id>/boka/<int:type_id>/", views.book_days, name="book_days"),
+    path("mottagning/<int:clinic_id>/boka/<int:type_id>/<str:day>/", views.book_times, name="book_times"),
+    path("boka/reservera/", views.hold, name="hold"),
+    path("boka/bekrafta/<int:hold_id>/", views.confirm, name="confirm"),
+    path("boka/slapp/<int:hold_id>/", views.release, name="release"),
+    path("mina-tider/", views.my_bookings, name="my_bookings"),
+    path("mina-tider/<int:booking_id>/", views.detail, name="detail"),
+    path("mina-tider/<int:booking_id>/kalender.ics", views.booking_ics, name="ics"),
+    path("mina-tider/<int:booking_id>/avboka/", views.cancel, name="cancel"),
+    path("mina-tider/<int:booking_id>/omboka/", views.rebook_conditions, name="rebook_conditions"),
+    path("mina-tider/<int:booking_id>/omboka/tider/", views.rebook_times, name="rebook_times"),
+    path("inkorg/", views.inbox, name="inbox"),
+    path("inkorg/<int:message_id>/", views.message, name="message"),
+]

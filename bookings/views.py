@@ -1,0 +1,373 @@
+"""Resident pages: book, view, rebook, cancel, inbox. Each view translates the request, calls a
+service or selector, and turns a DomainError into a message or a 404; no rule lives here."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import resident_required
+from clinics.models import AppointmentType, CaseKind, Clinic
+from clinics.selectors import bookable_types, case_type_admits, case_type_for
+from schedules.models import Hold, HoldState
+from schedules.selectors import LOCAL_TZ, local_midnight, offered_days, offered_slots, visibility_cutoff
+from schedules.services import hold_cancel, hold_create
+from tidbok.errors import DomainError, ErrorCode, ValidationFailed
+
+from . import ics
+from .selectors import (
+    booking_actions,
+    booking_for_resident,
+    bookings_for_resident,
+    inbox_for_resident,
+    rebook_candidates,
+    usable_basis,
+)
+from .services import booking_cancel, booking_create, booking_rebook, inbox_mark_read
+
+DRAFT_KEY = "booking_draft"
+
+
+def _accepted_key(kind: CaseKind, clinic_id: int) -> str:
+    return f"conditions_{kind}_{clinic_id}"
+
+
+def _booking_or_404(request: HttpRequest, booking_id: int):
+    try:
+        return booking_for_resident(resident=request.user, booking_id=booking_id)
+    except DomainError:
+        raise Http404 from None
+
+
+def _conditions(request: HttpRequest, *, clinic: Clinic, kind: CaseKind, next_url: str, template_context: dict):
+    """Show a case type's conditions text; the resident confirms before the flow starts (R-CASE-1)."""
+    case_type = case_type_for(clinic=clinic, kind=kind)
+    if not case_type_admits(case_type=case_type, resident=request.user):
+        raise Http404  # R-CASE-3: not offered to this resident
+    error = ""
+    if request.method == "POST":
+        if request.POST.get("accept") == "yes":
+            request.session[_accepted_key(kind, clinic.pk)] = True
+            return redirect(next_url)
+        error = _("Confirm that you have read the conditions to continue.")
+    return render(
+        request,
+        "bookings/conditions.html",
+        {"clinic": clinic, "case_type": case_type, "error": error, **template_context},
+        status=400 if error else 200,
+    )
+
+
+def _require_accepted(request: HttpRequest, kind: CaseKind, clinic_id: int) -> bool:
+    return bool(request.session.get(_accepted_key(kind, clinic_id)))
+
+
+# --- Booking (BOOK case type) -----------------------------------------------------------------
+
+
+@resident_required
+def book_conditions(request: HttpRequest, clinic_id: int) -> HttpResponse:
+    clinic = get_object_or_404(Clinic, pk=clinic_id)
+    return _conditions(
+        request,
+        clinic=clinic,
+        kind=CaseKind.BOOK,
+        next_url=reverse("bookings:book_types", args=[clinic.pk]),
+        template_context={"step": 1},
+    )
+
+
+@resident_required
+def book_types(request: HttpRequest, clinic_id: int) -> HttpResponse:
+    clinic = get_object_or_404(Clinic, pk=clinic_id)
+    if not _require_accepted(request, CaseKind.BOOK, clinic.pk):
+        return redirect("bookings:book_conditions", clinic_id=clinic.pk)
+    types = bookable_types(clinic=clinic, resident=request.user)
+    return render(request, "bookings/book_types.html", {"clinic": clinic, "types": types, "step": 2})
+
+
+def _bookable_type(request: HttpRequest, clinic: Clinic, type_id: int) -> AppointmentType:
+    appointment_type = bookable_types(clinic=clinic, resident=request.user).filter(pk=type_id).first()
+    if appointment_type is None:
+        raise Http404
+    return appointment_type
+
+
+def _month_from(request: HttpRequest, first_free: dt.datetime | None) -> dt.date:
+    """The month asked for, else the month of the first free time, never before this month."""
+    this_month = timezone.localdate().replace(day=1)
+    try:
+        year, month = (int(part) for part in request.GET.get("manad", "").split("-"))
+        return max(dt.date(year, month, 1), this_month)
+    except ValueError:
+        if first_free is None:
+            return this_month
+        return timezone.localtime(first_free, LOCAL_TZ).date().replace(day=1)
+
+
+def _calendar_weeks(first: dt.date, counts: dict[dt.date, int]) -> list[list[dict | None]]:
+    weeks = []
+    for week in calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month):
+        weeks.append([{"date": day, "count": counts.get(day, 0)} if day.month == first.month else None for day in week])
+    return weeks
+
+
+@resident_required
+def book_days(request: HttpRequest, clinic_id: int, type_id: int) -> HttpResponse:
+    clinic = get_object_or_404(Clinic, pk=clinic_id)
+    if not _require_accepted(request, CaseKind.BOOK, clinic.pk):
+        return redirect("bookings:book_conditions", clinic_id=clinic.pk)
+    appointment_type = _bookable_type(request, clinic, type_id)
+    first_free = offered_slots(clinic=clinic, appointment_type=appointment_type, resident=request.user).first()
+    first = _month_from(request, first_free.start if first_free else None)
+    next_month = (first + dt.timedelta(days=32)).replace(day=1)
+    counts = offered_days(
+        clinic=clinic,
+        appointment_type=appointment_type,
+        resident=request.user,
+        start_from=local_midnight(first),
+        until=local_midnight(next_month),
+    )
+    last_visible = (visibility_cutoff(appointment_type=appointment_type) - dt.timedelta(seconds=1)).astimezone(LOCAL_TZ)
+    return render(
+        request,
+        "bookings/book_days.html",
+        {
+            "clinic": clinic,
+            "appointment_type": appointment_type,
+            "month": first,
+            "weeks": _calendar_weeks(first, counts),
+            "total": sum(counts.values()),
+            "previous_month": (first - dt.timedelta(days=1)).replace(day=1)
+            if first > timezone.localdate().replace(day=1)
+            else None,
+            "next_month": next_month if next_month <= last_visible.date() else None,
+            "step": 3,
+        },
+    )
+
+
+@resident_required
+def book_times(request: HttpRequest, clinic_id: int, type_id: int, day: str) -> HttpResponse:
+    clinic = get_object_or_404(Clinic, pk=clinic_id)
+    if not _require_accepted(request, CaseKind.BOOK, clinic.pk):
+        return redirect("bookings:book_conditions", clinic_id=clinic.pk)
+    appointment_type = _bookable_type(request, clinic, type_id)
+    try:
+        date = dt.date.fromisoformat(day)
+    except ValueError:
+        raise Http404 from None
+    slots = offered_slots(
+        clinic=clinic,
+        appointment_type=appointment_type,
+        resident=request.user,
+        start_from=local_midnight(date),
+        until=local_midnight(date + dt.timedelta(days=1)),
+    )
+    return render(
+        request,
+        "bookings/book_times.html",
+        {"clinic": clinic, "appointment_type": appointment_type, "date": date, "slots": slots, "step": 4},
+    )
+
+
+@require_POST
+@resident_required
+def hold(request: HttpRequest) -> HttpResponse:
+    """Set the chosen time aside for the resident (R-BOOK-3), for booking or for rebooking."""
+    slot_id = request.POST.get("slot", "")
+    rebook_id = request.POST.get("rebook", "")
+    back = request.POST.get("back", "/")
+    if not slot_id.isdigit():
+        messages.error(request, _("Choose a time."))
+        return redirect(back if back.startswith("/") else "/")
+    rebook_of = _booking_or_404(request, int(rebook_id)) if rebook_id.isdigit() else None
+    try:
+        new_hold = hold_create(resident=request.user, slot_id=int(slot_id), rebook_of=rebook_of)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(back if back.startswith("/") else "/")
+    return redirect("bookings:confirm", hold_id=new_hold.pk)
+
+
+def _own_active_hold(request: HttpRequest, hold_id: int) -> Hold | None:
+    return (
+        Hold.objects.select_related("slot__clinic", "slot__appointment_type", "slot__resource", "rebook_of")
+        .filter(pk=hold_id, resident=request.user, state=HoldState.ACTIVE)
+        .first()
+    )
+
+
+@resident_required
+def confirm(request: HttpRequest, hold_id: int) -> HttpResponse:
+    held = _own_active_hold(request, hold_id)
+    if held is None:
+        messages.error(request, DomainError(ErrorCode.HOLD_EXPIRED).message)
+        return redirect("bookings:my_bookings")
+    slot = held.slot
+    draft = request.session.get(DRAFT_KEY, {})
+    errors: dict = {}
+    if request.method == "POST":
+        phone, reason = request.POST.get("phone", ""), request.POST.get("reason", "")
+        request.session[DRAFT_KEY] = {"phone": phone, "reason": reason}
+        try:
+            if held.rebook_of is not None:
+                booking = booking_rebook(
+                    resident=request.user, booking_id=held.rebook_of_id, new_slot_id=slot.pk, hold=held
+                )
+                messages.success(request, _("Your time is rebooked."))
+            else:
+                booking = booking_create(resident=request.user, slot_id=slot.pk, hold=held, phone=phone, reason=reason)
+                messages.success(request, _("Your time is booked."))
+        except ValidationFailed as exc:
+            errors = exc.field_errors
+            draft = {"phone": phone, "reason": reason}
+        except DomainError as exc:
+            # "Just taken" and friends: say so kindly and go back to the free times; what the
+            # resident typed stays in the session for the next attempt.
+            messages.error(request, exc.message)
+            if held.rebook_of is not None:
+                return redirect("bookings:rebook_times", booking_id=held.rebook_of_id)
+            return redirect("bookings:book_days", clinic_id=slot.clinic_id, type_id=slot.appointment_type_id)
+        else:
+            request.session.pop(DRAFT_KEY, None)
+            return redirect(f"{reverse('bookings:detail', args=[booking.pk])}?kvitto=1")
+    needs_basis = slot.appointment_type.requires_booking_basis and held.rebook_of is None
+    return render(
+        request,
+        "bookings/confirm.html",
+        {
+            "hold": held,
+            "slot": slot,
+            "clinic": slot.clinic,
+            "appointment_type": slot.appointment_type,
+            "errors": errors,
+            "draft": draft,
+            "ask_comment": slot.clinic.patient_comment_on_web and held.rebook_of is None,
+            "basis": usable_basis(resident=request.user, appointment_type_id=slot.appointment_type_id)
+            if needs_basis
+            else None,
+            "seconds_left": max(0, int((held.expires_at - timezone.now()).total_seconds())),
+            "step": 5,
+        },
+        status=400 if errors else 200,
+    )
+
+
+@require_POST
+@resident_required
+def release(request: HttpRequest, hold_id: int) -> HttpResponse:
+    held = Hold.objects.filter(pk=hold_id, resident=request.user).select_related("slot").first()
+    if held is None:
+        raise Http404
+    hold_cancel(resident=request.user, hold=held)
+    messages.info(request, _("The time is no longer reserved for you."))
+    if held.rebook_of_id:
+        return redirect("bookings:rebook_times", booking_id=held.rebook_of_id)
+    return redirect("bookings:book_days", clinic_id=held.slot.clinic_id, type_id=held.slot.appointment_type_id)
+
+
+# --- My bookings (R-BOOK-5…8, R-TYPE-3) -----------------------------------------------------------
+
+
+@resident_required
+def my_bookings(request: HttpRequest) -> HttpResponse:
+    bookings = [
+        (booking, booking_actions(booking=booking, resident=request.user))
+        for booking in bookings_for_resident(resident=request.user)
+    ]
+    return render(request, "bookings/my_bookings.html", {"bookings": bookings})
+
+
+@resident_required
+def detail(request: HttpRequest, booking_id: int) -> HttpResponse:
+    booking = _booking_or_404(request, booking_id)
+    return render(
+        request,
+        "bookings/detail.html",
+        {
+            "booking": booking,
+            "actions": booking_actions(booking=booking, resident=request.user),
+            "receipt": request.GET.get("kvitto") == "1",
+        },
+    )
+
+
+@resident_required
+def booking_ics(request: HttpRequest, booking_id: int) -> HttpResponse:
+    booking = _booking_or_404(request, booking_id)
+    response = HttpResponse(ics.booking_calendar(booking), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="tidbok-{booking.pk}.ics"'
+    return response
+
+
+@resident_required
+def cancel(request: HttpRequest, booking_id: int) -> HttpResponse:
+    booking = _booking_or_404(request, booking_id)
+    actions = booking_actions(booking=booking, resident=request.user)
+    if request.method == "POST":
+        try:
+            booking_cancel(actor=request.user, booking_id=booking.pk)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect("bookings:detail", booking_id=booking.pk)
+        messages.success(request, _("Your time is cancelled."))
+        return redirect("bookings:my_bookings")
+    if not actions.can_cancel:
+        return redirect("bookings:detail", booking_id=booking.pk)
+    return render(request, "bookings/cancel.html", {"booking": booking, "actions": actions})
+
+
+@resident_required
+def rebook_conditions(request: HttpRequest, booking_id: int) -> HttpResponse:
+    booking = _booking_or_404(request, booking_id)
+    if not booking_actions(booking=booking, resident=request.user).can_rebook:
+        raise Http404
+    return _conditions(
+        request,
+        clinic=booking.clinic,
+        kind=CaseKind.MANAGE,
+        next_url=reverse("bookings:rebook_times", args=[booking.pk]),
+        template_context={"booking": booking},
+    )
+
+
+@resident_required
+def rebook_times(request: HttpRequest, booking_id: int) -> HttpResponse:
+    booking = _booking_or_404(request, booking_id)
+    if not _require_accepted(request, CaseKind.MANAGE, booking.clinic_id):
+        return redirect("bookings:rebook_conditions", booking_id=booking.pk)
+    candidates = rebook_candidates(booking=booking, resident=request.user).exclude(pk=booking.slot_id)
+    days: dict[dt.date, list] = {}
+    for slot in candidates[:300]:
+        days.setdefault(timezone.localtime(slot.start, LOCAL_TZ).date(), []).append(slot)
+    actions = booking_actions(booking=booking, resident=request.user)
+    return render(request, "bookings/rebook_times.html", {"booking": booking, "days": days.items(), "actions": actions})
+
+
+# --- Inbox (R-BOOK-9) ---------------------------------------------------------------------------
+
+
+@resident_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    return render(request, "bookings/inbox.html", {"inbox": inbox_for_resident(resident=request.user)})
+
+
+@resident_required
+def message(request: HttpRequest, message_id: int) -> HttpResponse:
+    try:
+        item = inbox_mark_read(resident=request.user, message_id=message_id)
+    except DomainError:
+        raise Http404 from None
+    visible_booking = None
+    if item.booking_id:
+        visible_booking = bookings_for_resident(resident=request.user).filter(pk=item.booking_id).first()
+    return render(request, "bookings/message.html", {"item": item, "booking": visible_booking})

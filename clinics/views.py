@@ -1,0 +1,105 @@
+"""Public clinic pages and the resident's start page (R-CLINIC-1, R-CASE-3, R-REL)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import resident_required
+from bookings.selectors import bookings_for_resident, inbox_unread_count
+
+from .models import CaseKind, Clinic, DirectLink, Region, RelationSource
+from .selectors import admitted_case_types, clinic_search, relation_is_active, start_page_clinics
+from .services import relation_add, relation_remove
+
+
+def _viewer(request: HttpRequest):
+    return request.user if request.user.is_authenticated and request.user.is_resident else None
+
+
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:100]
+    region_id = request.GET.get("region", "")
+    region = int(region_id) if region_id.isdigit() else None
+    viewer = _viewer(request)
+    clinics = [
+        (clinic, admitted_case_types(clinic=clinic, resident=viewer))
+        for clinic in clinic_search(query=query, region_id=region)[:50]
+    ]
+    return render(
+        request,
+        "clinics/search.html",
+        {"clinics": clinics, "query": query, "regions": Region.objects.all(), "region": region},
+    )
+
+
+def detail(request: HttpRequest, clinic_id: int) -> HttpResponse:
+    """The public contact card: anyone may read it; the case types shown are those that admit
+    the viewer (R-CLINIC-1, R-CASE-3)."""
+    clinic = get_object_or_404(Clinic.objects.select_related("region"), pk=clinic_id)
+    viewer = _viewer(request)
+    return render(
+        request,
+        "clinics/detail.html",
+        {
+            "clinic": clinic,
+            "case_types": admitted_case_types(clinic=clinic, resident=viewer),
+            "on_start_page": viewer is not None and clinic in start_page_clinics(resident=viewer),
+            "has_relation": viewer is not None and relation_is_active(resident=viewer, clinic=clinic),
+        },
+    )
+
+
+@require_POST
+@resident_required
+def add_to_start_page(request: HttpRequest, clinic_id: int) -> HttpResponse:
+    clinic = get_object_or_404(Clinic, pk=clinic_id)
+    relation_add(resident=request.user, clinic=clinic, source=RelationSource.START_PAGE)
+    messages.success(request, _("%(clinic)s is now on your start page.") % {"clinic": clinic.name})
+    return redirect("clinics:detail", clinic_id=clinic.pk)
+
+
+@require_POST
+@resident_required
+def remove_from_start_page(request: HttpRequest, clinic_id: int) -> HttpResponse:
+    clinic = get_object_or_404(Clinic, pk=clinic_id)
+    relation = relation_remove(resident=request.user, clinic=clinic)
+    if relation is not None and relation.approved_for_communication:
+        messages.info(
+            request,
+            _(
+                "%(clinic)s is removed from your start page. You are still approved for communication "
+                "there, so your booked times stay visible until the clinic withdraws the approval."
+            )
+            % {"clinic": clinic.name},
+        )
+    else:
+        messages.success(request, _("%(clinic)s is removed from your start page.") % {"clinic": clinic.name})
+    return redirect("clinics:start")
+
+
+@resident_required
+def direct_link(request: HttpRequest, token: str) -> HttpResponse:
+    """A clinic's direct link (R-CLINIC-1): logging in through it creates the relation (R-REL-1)."""
+    link = get_object_or_404(DirectLink.objects.select_related("clinic"), token=token)
+    relation_add(resident=request.user, clinic=link.clinic, source=RelationSource.DIRECT_LINK)
+    if link.kind == CaseKind.BOOK:
+        return redirect("bookings:book_conditions", clinic_id=link.clinic_id)
+    return redirect("bookings:my_bookings")
+
+
+@resident_required
+def start(request: HttpRequest) -> HttpResponse:
+    resident = request.user
+    return render(
+        request,
+        "clinics/start.html",
+        {
+            "clinics": start_page_clinics(resident=resident),
+            "bookings": bookings_for_resident(resident=resident)[:5],
+            "unread": inbox_unread_count(resident=resident),
+        },
+    )

@@ -1,0 +1,89 @@
+"""Headless Chromium (Debian's) driven by Playwright against the live test server, with axe-core
+checking every page for WCAG 2.1 A/AA violations."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+# Playwright's sync API keeps an event loop running in the test thread; the ORM calls the tests
+# make to set up data are ordinary synchronous calls all the same.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ROOT = Path(__file__).resolve().parents[2]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def browser_settings(settings):
+    # The live test server speaks plain HTTP; the development identity provider stands in for eID.
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    settings.TIDBOK_DEV_LOGIN = True
+    return settings
+
+
+@pytest.fixture
+def page(browser: Browser, live_server, browser_settings) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server.url)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def assert_accessible(page: Page) -> None:
+    """axe-core finds no WCAG 2.0/2.1 A or AA violation on the page as it is now."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})",
+        WCAG_TAGS,
+    )
+    violations = [
+        {"id": v["id"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]} for v in result["violations"]
+    ]
+    assert violations == [], f"{page.url}: {json.dumps(violations, indent=2, ensure_ascii=False)}"
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Save the page at phone and desktop widths as a test artefact."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    original = page.viewport_size
+    for width in (360, 1280):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
+    if original:
+        page.set_viewport_size(original)
+
+
+def check_page(page: Page, name: str) -> None:
+    assert_accessible(page)
+    screenshot(page, name)
+
+
+def dev_login(page: Page, personnummer: str, next_url: str = "/start/") -> None:
+    page.goto(f"/logga-in/test/?next={next_url}")
+    page.locator("#personnummer").fill(personnummer)
+    page.locator("form:has(#personnummer) button[type=submit]").click()
