@@ -25,10 +25,10 @@ def _membership_q(user: User, roles: Iterable[Role]) -> Q:
 
 
 def clinics_for_staff(*, user: User, roles: Iterable[Role]) -> QuerySet[Clinic]:
-    """Clinics where the user holds one of ``roles``. A region IT admin counts as every
-    clinic role in their region."""
+    """Clinics where the user holds one of ``roles``. A region IT admin may do what a local
+    admin may in every clinic of their region (SPEC §1), and no more."""
     roles = set(roles)
-    if roles & {Role.LOCAL_ADMIN, Role.SCHEDULER, Role.SUPPORT}:
+    if Role.LOCAL_ADMIN in roles:
         roles.add(Role.REGION_IT)
     if not user.is_authenticated:
         return Clinic.objects.none()

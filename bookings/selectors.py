@@ -204,7 +204,7 @@ def web_log_for_clinic(
     from accounts.selectors import user_has_clinic_role
     from accounts.services import audit_record
 
-    if not user_has_clinic_role(user=actor, clinic=clinic, roles=(Role.SUPPORT, Role.LOCAL_ADMIN, Role.SCHEDULER)):
+    if not user_has_clinic_role(user=actor, clinic=clinic, roles=(Role.SUPPORT,)):
         raise PermissionDeniedError()
     rows = WebBookingLogEntry.objects.filter(clinic=clinic).select_related("resident", "booking_basis")
     if date_from:

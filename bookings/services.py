@@ -44,7 +44,7 @@ from .models import (
 )
 from .selectors import booking_for_resident, cancel_refusal, is_late_change, rebook_check, usable_basis
 
-SCHEDULER_ROLES = (Role.SCHEDULER, Role.REGION_IT)
+SCHEDULER_ROLES = (Role.SCHEDULER,)
 _PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,18}[0-9]$")
 REASON_MAX_LENGTH = 200
 
@@ -104,13 +104,18 @@ def _free_slot(slot_id: int | None) -> None:
         slot_free(slot_id=slot_id)
 
 
-def _check_own_hold(*, hold: Hold | None, resident: User, slot: Slot) -> None:
-    """The hold the resident confirms must still be theirs, on this slot, and active."""
+def _check_own_hold(
+    *, hold: Hold | None, resident: User, slot: Slot, now: dt.datetime, rebook_of: Booking | None = None
+) -> None:
+    """The hold the resident confirms must still be theirs, on this slot, active, not run out
+    (R-BOOK-3), and made for the same purpose: a new booking, or rebooking this booking."""
     if hold is None:
         return
-    current = Hold.objects.filter(pk=hold.pk).values_list("resident_id", "slot_id", "state").first()
-    if current != (resident.pk, slot.pk, HoldState.ACTIVE):
+    current = Hold.objects.filter(pk=hold.pk).values_list("resident_id", "slot_id", "state", "expires_at").first()
+    if current is None or current[:3] != (resident.pk, slot.pk, HoldState.ACTIVE) or current[3] <= now:
         raise BookingError(ErrorCode.HOLD_EXPIRED)
+    if hold.rebook_of_id != (rebook_of.pk if rebook_of is not None else None):
+        raise BookingError(ErrorCode.APPOINTMENT_IS_NOT_ALLOWED)
     hold.state = HoldState.ACTIVE
 
 
@@ -182,7 +187,7 @@ def booking_create(
     now = now or timezone.now()
     resident_lock(resident=resident)
     slot = _lock_slots([slot_id])[slot_id]
-    _check_own_hold(hold=hold, resident=resident, slot=slot)
+    _check_own_hold(hold=hold, resident=resident, slot=slot, now=now)
     slot_check_offered(slot=slot, resident=resident, now=now, own_hold=hold)
     phone, reason = _validate_patient_comment(slot.clinic, phone, reason)
     basis = None
@@ -224,7 +229,7 @@ def booking_rebook(
         raise BookingError(ErrorCode.APPOINTMENT_IS_NOT_ALLOWED, _("Choose a different time from the one you have."))
     slots = _lock_slots([new_slot_id] + ([old.slot_id] if old.slot_id else []))
     new_slot = slots[new_slot_id]
-    _check_own_hold(hold=hold, resident=resident, slot=new_slot)
+    _check_own_hold(hold=hold, resident=resident, slot=new_slot, now=now, rebook_of=old)
     rebook_check(booking=old, resident=resident, new_slot=new_slot, now=now, own_hold=hold)
     _check_no_overlap(resident=resident, slot=new_slot, ignore=old)
     Hold.objects.filter(slot=new_slot, state=HoldState.ACTIVE).exclude(resident=resident).update(
@@ -275,8 +280,9 @@ def booking_cancel(*, actor: User, booking_id: int, now: dt.datetime | None = No
     _free_slot(booking.slot_id)
     if booking.booking_basis_id:
         BookingBasis.objects.filter(pk=booking.booking_basis_id).update(consumed_at=None)
-    if channel == Channel.STAFF:
+    if channel in (Channel.STAFF, Channel.PROXY):
         _send_booking_message(booking=booking, kind=MessageKind.CANCELLATION)
+    if channel == Channel.STAFF:
         return booking
     if channel == Channel.WEB and booking.waitlist_entry_id:
         WaitlistEntry.objects.filter(pk=booking.waitlist_entry_id).update(status=WaitlistStatus.WAITING)
@@ -295,7 +301,9 @@ def _cancel_channel(*, actor: User, booking: Booking, now: dt.datetime) -> Chann
         return Channel.STAFF
     if proxy_membership(user=actor, clinic=booking.clinic) is not None:
         appointment_type = booking.appointment_type
-        if not (appointment_type.is_proxy and appointment_type.cancellable_on_web):
+        if not (appointment_type.is_proxy and appointment_type.cancellable_on_web) or not (
+            booking.clinic.supports_cancellation
+        ):
             raise BookingError(ErrorCode.APPOINTMENT_IS_NOT_ALLOWED)
         if booking.start <= now:
             raise BookingError(ErrorCode.TOO_LATE_TO_MAKE_APPOINTMENT)
@@ -307,12 +315,19 @@ def _cancel_channel(*, actor: User, booking: Booking, now: dt.datetime) -> Chann
 # --- Clinic staff and proxy bookers (R-BOOK-4, R-BOOK-9, R-TYPE-6) ------------------------------
 
 
+def _slot_clinic(slot_id: int) -> Clinic:
+    slot = Slot.objects.select_related("clinic").filter(pk=slot_id).first()
+    if slot is None:
+        raise BookingError(ErrorCode.NOT_FOUND)
+    return slot.clinic
+
+
 def _staff_slot(*, resident: User, slot_id: int, now: dt.datetime) -> Slot:
     resident_lock(resident=resident)
     slot = _lock_slots([slot_id])[slot_id]
     if slot.start <= now:
         raise BookingError(ErrorCode.REQUESTED_TIME_HAS_ALREADY_PASSED)
-    slot_check_free(slot=slot, resident=resident, now=now)
+    slot_check_free(slot=slot, resident=resident, now=now, require_published=False)
     _check_no_overlap(resident=resident, slot=slot)
     Hold.objects.filter(slot=slot, state=HoldState.ACTIVE).update(state=HoldState.RELEASED)
     return slot
@@ -331,7 +346,7 @@ def booking_create_for_resident(
     now = now or timezone.now()
     if not resident.is_resident:
         raise ValidationFailed({"resident": [_("Choose a resident by personal identity number.")]})
-    clinic = Slot.objects.select_related("clinic").get(pk=slot_id).clinic
+    clinic = _slot_clinic(slot_id)
     if not user_has_clinic_role(user=actor, clinic=clinic, roles=SCHEDULER_ROLES):
         raise PermissionDeniedError()
     slot = _staff_slot(resident=resident, slot_id=slot_id, now=now)
@@ -348,10 +363,14 @@ def booking_create_for_resident(
 def booking_create_by_proxy(*, actor: User, resident: User, slot_id: int, now: dt.datetime | None = None) -> Booking:
     """R-TYPE-6: a proxy booker books a proxy type that is bookable; logged as a proxy change."""
     now = now or timezone.now()
-    clinic = Slot.objects.select_related("clinic").get(pk=slot_id).clinic
+    clinic = _slot_clinic(slot_id)
     membership = proxy_membership(user=actor, clinic=clinic)
     if membership is None:
         raise PermissionDeniedError()
+    if not resident.is_resident:
+        raise ValidationFailed({"resident": [_("Choose a resident by personal identity number.")]})
+    if not clinic.supports_booking:  # R-CLINIC-2
+        raise BookingError(ErrorCode.APPOINTMENT_IS_NOT_ALLOWED)
     slot = _staff_slot(resident=resident, slot_id=slot_id, now=now)
     if not (slot.appointment_type.is_proxy and slot.appointment_type.bookable_on_web):
         raise BookingError(ErrorCode.APPOINTMENT_IS_NOT_ALLOWED)
@@ -403,7 +422,9 @@ def waitlist_add(
 
 @transaction.atomic
 def waitlist_book(*, actor: User, entry_id: int, slot_id: int, now: dt.datetime | None = None) -> Booking:
-    entry = WaitlistEntry.objects.select_for_update().select_related("resident").get(pk=entry_id)
+    entry = WaitlistEntry.objects.select_for_update().select_related("resident").filter(pk=entry_id).first()
+    if entry is None:
+        raise BookingError(ErrorCode.NOT_FOUND)
     if entry.status != WaitlistStatus.WAITING:
         raise BookingError(ErrorCode.APPOINTMENT_IS_NOT_ALLOWED, _("This person is no longer on the waitlist."))
     slot_clinic_id = Slot.objects.filter(pk=slot_id).values_list("clinic_id", flat=True).first()

@@ -8,6 +8,7 @@ from accounts.models import User
 
 from .models import (
     ACTIVE_RELATION,
+    PROXY_MARKER,
     AppointmentType,
     Area,
     Audience,
@@ -80,7 +81,7 @@ def bookable_types(*, clinic: Clinic, resident: User) -> QuerySet[AppointmentTyp
     return (
         AppointmentType.objects.filter(clinic=clinic, bookable_on_web=True, hidden_for_patient=False)
         .exclude(web_name="")
-        .exclude(internal_name__contains="Ombud")
+        .exclude(internal_name__contains=PROXY_MARKER)
         .filter(Q(requires_booking_basis=False) | usable_basis_q(resident=resident))
         .distinct()
         .order_by("web_name")

@@ -144,6 +144,8 @@ def appointment_type_save(
 ) -> AppointmentType:
     """Create or change an appointment type (R-TYPE-1, -2, -5, -6)."""
     _require_role(actor, clinic, ADMIN_ROLES)
+    if instance is not None and instance.clinic_id != clinic.pk:
+        raise PermissionDeniedError()  # R-ACL-1: the role was checked for `clinic`, not the instance's
     unknown = set(fields) - set(_TYPE_FIELDS)
     if unknown:
         raise ValueError(f"unknown appointment type fields: {sorted(unknown)}")
@@ -216,6 +218,8 @@ def resource_save(
     *, actor: User, clinic: Clinic, name: str, kind: str = ResourceKind.POSITION, instance: Resource | None = None
 ) -> Resource:
     _require_role(actor, clinic, ADMIN_ROLES)
+    if instance is not None and instance.clinic_id != clinic.pk:
+        raise PermissionDeniedError()
     name = validate_resource_name(name)
     if kind not in ResourceKind.values:
         raise ValidationFailed({"kind": [_("Choose a kind of resource.")]})

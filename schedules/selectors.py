@@ -109,8 +109,11 @@ def slot_check_offered(*, slot: Slot, resident: User, now: dt.datetime, own_hold
     slot_check_free(slot=slot, resident=resident, now=now, own_hold=own_hold)
 
 
-def slot_check_free(*, slot: Slot, resident: User, now: dt.datetime, own_hold: Hold | None = None) -> None:
-    """Free, published and unblocked, or held by this resident (R-VIS-2, R-BOOK-3)."""
+def slot_check_free(
+    *, slot: Slot, resident: User, now: dt.datetime, own_hold: Hold | None = None, require_published: bool = True
+) -> None:
+    """Free, published and unblocked, or held by this resident (R-VIS-2, R-BOOK-3). Clinic staff
+    book from the authoritative timebook and need not wait for the publisher."""
     if slot.is_blocked or slot.status == SlotStatus.BOOKED:
         raise BookingError(ErrorCode.REQUESTED_TIME_IS_ALREADY_RESERVED)
     if slot.status == SlotStatus.HELD:
@@ -121,5 +124,5 @@ def slot_check_free(*, slot: Slot, resident: User, now: dt.datetime, own_hold: H
         if active is None or (active.resident_id != resident.pk and active.expires_at > now):
             raise BookingError(ErrorCode.REQUESTED_TIME_IS_ALREADY_RESERVED)
         return
-    if not slot.is_published:
+    if require_published and not slot.is_published:
         raise BookingError(ErrorCode.REQUESTED_TIME_IS_ALREADY_RESERVED)

@@ -7,12 +7,13 @@ appear is left to the ``slots_publish`` task (R-PUB-3), enqueued when the transa
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -25,8 +26,9 @@ from tidbok.queue import enqueue_on_commit
 from .models import Block, Hold, HoldState, Schedule, Slot, SlotStatus
 from .selectors import LOCAL_TZ, slot_check_offered
 
-SCHEDULER_ROLES = (Role.SCHEDULER, Role.REGION_IT)
+SCHEDULER_ROLES = (Role.SCHEDULER,)
 MAX_SCHEDULE_DAYS = 366
+logger = logging.getLogger(__name__)
 
 
 def _require_scheduler(actor: User, clinic: Any) -> None:
@@ -77,13 +79,14 @@ def _unpublish(slots: QuerySet[Slot]) -> list[int]:
 
 def slot_free(*, slot_id: int) -> None:
     """A booked or held time is free again. It comes back through the publisher (R-PUB-1),
-    unless its type has since been taken off its schedule: then it goes (R-PUB-2)."""
-    removed = Slot.objects.filter(pk=slot_id, schedule__removed_at__isnull=False)
-    if removed.exists():
-        removed.delete()
+    unless its type has since been taken off its schedule: then it goes (R-PUB-2). The caller
+    holds the slot's row lock; both statements only touch a slot that is still taken."""
+    taken = Slot.objects.filter(pk=slot_id, status__in=[SlotStatus.HELD, SlotStatus.BOOKED])
+    removed = taken.filter(schedule__removed_at__isnull=False, appointment_type_id=F("schedule__appointment_type_id"))
+    if removed.delete()[0]:
         return
-    Slot.objects.filter(pk=slot_id).update(status=SlotStatus.FREE, is_published=False, published_at=None)
-    _publish_later([slot_id])
+    if taken.update(status=SlotStatus.FREE, is_published=False, published_at=None):
+        _publish_later([slot_id])
 
 
 def slots_republish_for_type(*, appointment_type: AppointmentType) -> None:
@@ -180,6 +183,10 @@ def schedule_publish(*, actor: User, schedule: Schedule, now: dt.datetime | None
     """Generate the schedule's slots and hand them to the publisher (R-SCHED-1, R-PUB-1).
     Safe to repeat: existing slots are left alone. Returns how many slots were created."""
     _require_scheduler(actor, schedule.clinic)
+    if schedule.removed_at is not None:
+        raise ValidationFailed(
+            {"appointment_type": [_("This type was removed from the schedule; make a new schedule.")]}
+        )
     now = now or timezone.now()
     times = [(s, e) for s, e in schedule_slot_times(schedule) if s > now]
     if not times:
@@ -219,8 +226,15 @@ def schedule_remove_type(*, actor: User, schedule: Schedule, now: dt.datetime | 
     booking is later cancelled (see :func:`slot_free`). Returns how many slots were removed."""
     _require_scheduler(actor, schedule.clinic)
     now = now or timezone.now()
-    free = Slot.objects.select_for_update().filter(
-        schedule=schedule, status__in=[SlotStatus.FREE, SlotStatus.HELD], start__gt=now
+    free = (
+        Slot.objects.select_for_update()
+        .filter(
+            schedule=schedule,
+            appointment_type=schedule.appointment_type,
+            status__in=[SlotStatus.FREE, SlotStatus.HELD],
+            start__gt=now,
+        )
+        .order_by("pk")
     )
     removed, _details = Slot.objects.filter(pk__in=list(free.values_list("pk", flat=True))).delete()
     schedule.removed_at = now
@@ -247,14 +261,19 @@ def slot_add(
         errors["start"] = [_("The resource already has a time that overlaps this one.")]
     if errors:
         raise ValidationFailed(errors)
-    slot = Slot.objects.create(
-        clinic_id=resource.clinic_id,
-        resource=resource,
-        appointment_type=appointment_type,
-        start=start,
-        end=end,
-        is_blocked=_is_blocked(start, end, _blocked_ranges(resource.pk, start, end)),
-    )
+    try:
+        with transaction.atomic():
+            slot = Slot.objects.create(
+                clinic_id=resource.clinic_id,
+                resource=resource,
+                appointment_type=appointment_type,
+                start=start,
+                end=end,
+                is_blocked=_is_blocked(start, end, _blocked_ranges(resource.pk, start, end)),
+            )
+    except IntegrityError:
+        # Someone added an overlapping time between the check above and this insert.
+        raise ValidationFailed({"start": [_("The resource already has a time that overlaps this one.")]}) from None
     _publish_later([slot.pk])
     return slot
 
@@ -298,11 +317,10 @@ def block_delete(*, actor: User, block: Block) -> None:
     _require_scheduler(actor, block.clinic)
     covered = Slot.objects.filter(resource_id=block.resource_id, start__lt=block.end, end__gt=block.start)
     block.delete()
-    still_blocked = Q()
-    for b_start, b_end in _blocked_ranges(block.resource_id, block.start, block.end):
-        still_blocked |= Q(start__lt=b_end, end__gt=b_start)
-    freed = covered.exclude(still_blocked) if still_blocked else covered
-    ids = list(freed.values_list("pk", flat=True))
+    other_block = Block.objects.filter(
+        resource_id=OuterRef("resource_id"), start__lt=OuterRef("end"), end__gt=OuterRef("start")
+    )
+    ids = list(covered.exclude(Exists(other_block)).values_list("pk", flat=True))
     Slot.objects.filter(pk__in=ids).update(is_blocked=False)
     _publish_later(ids)
 
@@ -310,15 +328,23 @@ def block_delete(*, actor: User, block: Block) -> None:
 # --- Holds (R-BOOK-3) -------------------------------------------------------------------------
 
 
-def hold_release(*, hold: Hold, state: HoldState = HoldState.RELEASED) -> bool:
-    """End an active hold. Claimed with a conditional UPDATE so the worker and a resident's own
-    cancel cannot both release it; only the winner frees the slot."""
-    claimed = Hold.objects.filter(pk=hold.pk, state=HoldState.ACTIVE).update(state=state)
+def _lock_slot_rows(slot_ids: Iterable[int]) -> None:
+    """Row-lock slots in id order: every path that changes a slot and its holds or bookings
+    locks the slot first, so no two of them wait on each other in a circle."""
+    list(Slot.objects.select_for_update().filter(pk__in=sorted(set(slot_ids))).order_by("pk").values_list("pk"))
+
+
+def hold_release(*, hold: Hold) -> bool:
+    """End an active hold and free its slot. The caller runs in a transaction and has locked
+    the slot (see :func:`_lock_slot_rows`); the conditional UPDATE lets only one of the worker
+    and the resident release a given hold."""
+    claimed = Hold.objects.filter(pk=hold.pk, state=HoldState.ACTIVE).update(state=HoldState.RELEASED)
     if not claimed:
         return False
-    if state == HoldState.RELEASED and Slot.objects.filter(pk=hold.slot_id, status=SlotStatus.HELD).exists():
+    # Under the slot lock: free it only if it is still merely held, never if it was booked.
+    if Slot.objects.filter(pk=hold.slot_id, status=SlotStatus.HELD).exists():
         slot_free(slot_id=hold.slot_id)
-    hold.state = state
+    hold.state = HoldState.RELEASED
     return True
 
 
@@ -330,21 +356,22 @@ def hold_create(*, resident: User, slot_id: int, rebook_of: Any = None, now: dt.
 
     now = now or timezone.now()
     resident_lock(resident=resident)
-    slot = (
-        Slot.objects.select_for_update().select_related("clinic__region", "appointment_type").filter(pk=slot_id).first()
-    )
+    own_holds = list(Hold.objects.filter(resident=resident, state=HoldState.ACTIVE))
+    _lock_slot_rows([slot_id, *(h.slot_id for h in own_holds)])
+    slot = Slot.objects.select_related("clinic__region", "appointment_type").filter(pk=slot_id).first()
     if slot is None:
         # Removed since the page was shown (R-PUB-2): to the resident, simply no longer there.
         raise BookingError(ErrorCode.REQUESTED_TIME_IS_ALREADY_RESERVED)
     if rebook_of is not None:
-        from bookings.selectors import rebook_check
+        from bookings.selectors import booking_for_resident, rebook_check
 
+        booking_for_resident(resident=resident, booking_id=rebook_of.pk, now=now)  # R-BOOK-5, R-REL-2
         rebook_check(booking=rebook_of, resident=resident, new_slot=slot, now=now)
     else:
         slot_check_offered(slot=slot, resident=resident, now=now)
     # The checks above passed, so any active hold left on this slot is the resident's own or
     # one that has run out without the worker having swept it yet: both give way.
-    for old in Hold.objects.filter(Q(resident=resident) | Q(slot=slot), state=HoldState.ACTIVE):
+    for old in [*own_holds, *Hold.objects.filter(slot=slot, state=HoldState.ACTIVE).exclude(resident=resident)]:
         hold_release(hold=old)
     Slot.objects.filter(pk=slot.pk).update(status=SlotStatus.HELD, is_published=False, published_at=None)
     return Hold.objects.create(
@@ -359,6 +386,7 @@ def hold_create(*, resident: User, slot_id: int, rebook_of: Any = None, now: dt.
 def hold_cancel(*, resident: User, hold: Hold) -> None:
     if hold.resident_id != resident.pk:
         raise BookingError(ErrorCode.NOT_FOUND)
+    _lock_slot_rows([hold.slot_id])
     hold_release(hold=hold)
 
 
@@ -367,6 +395,11 @@ def holds_release_expired(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     released = 0
     for hold in Hold.objects.filter(state=HoldState.ACTIVE, expires_at__lte=now).order_by("expires_at")[:1000]:
-        with transaction.atomic():
-            released += hold_release(hold=hold)
+        try:
+            with transaction.atomic():
+                _lock_slot_rows([hold.slot_id])
+                released += hold_release(hold=hold)
+        except OperationalError:
+            # A lock timeout or deadlock victim: the next sweep picks this hold up again.
+            logger.warning("could not release hold %s this round", hold.pk, exc_info=True)
     return released
