@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import resident_required
 from clinics.models import AppointmentType, CaseKind, Clinic
 from clinics.selectors import bookable_types, case_type_admits, case_type_for
-from schedules.models import Hold, HoldState
+from schedules.models import Hold, HoldState, Slot
 from schedules.selectors import LOCAL_TZ, local_midnight, offered_days, offered_slots, visibility_cutoff
 from schedules.services import hold_cancel, hold_create
 from tidbok.errors import DomainError, ErrorCode, ValidationFailed
@@ -190,6 +190,17 @@ def hold(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("Choose a time."))
         return redirect(back if back.startswith("/") else "/")
     rebook_of = _booking_or_404(request, int(rebook_id)) if rebook_id.isdigit() else None
+    clinic_id = (
+        rebook_of.clinic_id
+        if rebook_of
+        else Slot.objects.filter(pk=slot_id).values_list("clinic_id", flat=True).first()
+    )
+    kind = CaseKind.MANAGE if rebook_of else CaseKind.BOOK
+    if clinic_id is not None and not _require_accepted(request, kind, clinic_id):
+        # R-CASE-1: the conditions text comes before choosing a time.
+        if rebook_of:
+            return redirect("bookings:rebook_conditions", booking_id=rebook_of.pk)
+        return redirect("bookings:book_conditions", clinic_id=clinic_id)
     try:
         new_hold = hold_create(resident=request.user, slot_id=int(slot_id), rebook_of=rebook_of)
     except DomainError as exc:
@@ -210,8 +221,14 @@ def _own_active_hold(request: HttpRequest, hold_id: int) -> Hold | None:
 def confirm(request: HttpRequest, hold_id: int) -> HttpResponse:
     held = _own_active_hold(request, hold_id)
     if held is None:
+        # Released or taken meanwhile: keep what the resident typed and go back to the times.
+        if request.method == "POST":
+            request.session[DRAFT_KEY] = {
+                "phone": request.POST.get("phone", ""),
+                "reason": request.POST.get("reason", ""),
+            }
         messages.error(request, DomainError(ErrorCode.HOLD_EXPIRED).message)
-        return redirect("bookings:my_bookings")
+        return _back_to_times(Hold.objects.filter(pk=hold_id, resident=request.user).select_related("slot").first())
     slot = held.slot
     draft = request.session.get(DRAFT_KEY, {})
     errors: dict = {}
@@ -234,9 +251,7 @@ def confirm(request: HttpRequest, hold_id: int) -> HttpResponse:
             # "Just taken" and friends: say so kindly and go back to the free times; what the
             # resident typed stays in the session for the next attempt.
             messages.error(request, exc.message)
-            if held.rebook_of is not None:
-                return redirect("bookings:rebook_times", booking_id=held.rebook_of_id)
-            return redirect("bookings:book_days", clinic_id=slot.clinic_id, type_id=slot.appointment_type_id)
+            return _back_to_times(held)
         else:
             request.session.pop(DRAFT_KEY, None)
             return redirect(f"{reverse('bookings:detail', args=[booking.pk])}?kvitto=1")
@@ -262,6 +277,14 @@ def confirm(request: HttpRequest, hold_id: int) -> HttpResponse:
     )
 
 
+def _back_to_times(held: Hold | None) -> HttpResponse:
+    if held is None or held.slot_id is None:
+        return redirect("bookings:my_bookings")
+    if held.rebook_of_id:
+        return redirect("bookings:rebook_times", booking_id=held.rebook_of_id)
+    return redirect("bookings:book_days", clinic_id=held.slot.clinic_id, type_id=held.slot.appointment_type_id)
+
+
 @require_POST
 @resident_required
 def release(request: HttpRequest, hold_id: int) -> HttpResponse:
@@ -270,9 +293,7 @@ def release(request: HttpRequest, hold_id: int) -> HttpResponse:
         raise Http404
     hold_cancel(resident=request.user, hold=held)
     messages.info(request, _("The time is no longer reserved for you."))
-    if held.rebook_of_id:
-        return redirect("bookings:rebook_times", booking_id=held.rebook_of_id)
-    return redirect("bookings:book_days", clinic_id=held.slot.clinic_id, type_id=held.slot.appointment_type_id)
+    return _back_to_times(held)
 
 
 # --- My bookings (R-BOOK-5…8, R-TYPE-3) -----------------------------------------------------------

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
+from django.utils import translation
 
 from accounts.models import Role
 from tidbok.celery import app as celery_app
@@ -15,6 +17,14 @@ def _plain_static_storage(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in Swedish, the default; a request in English must not leak into the next test."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)

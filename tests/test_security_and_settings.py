@@ -91,6 +91,7 @@ def test_production_settings_pass_check_deploy():
         key: value
         for key, value in os.environ.items()
         if key not in {"DEBUG", "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE"}
+        and key != "DJANGO_ALLOW_ASYNC_UNSAFE"
     }
     env.update(
         {
