@@ -23,6 +23,10 @@ class AccountAdapter(DefaultAccountAdapter):
         # Staff accounts are created by a region IT admin; residents arrive through eID.
         return False
 
+    def get_login_redirect_url(self, request: HttpRequest) -> str:
+        # Residents land on their start page, staff in the clinic workspace.
+        return "/start/" if request.user.is_resident else "/personal/"
+
 
 def personnummer_from_claims(extra_data: dict[str, Any]) -> str:
     """The resident's personnummer from the identity provider's claims, normalised (R-AUTH-4)."""

@@ -5,6 +5,7 @@ urlpatterns = [
     path("", include("clinics.urls")),
     path("", include("bookings.urls")),
     path("", include("accounts.urls")),
+    path("personal/", include("accounts.workspace_urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -92,3 +92,31 @@ def dev_login(page: Page, personnummer: str, next_url: str = "/start/") -> None:
     page.goto(f"/logga-in/test/?next={next_url}")
     page.locator("#personnummer").fill(personnummer)
     page.locator("form:has(#personnummer) button[type=submit]").click()
+
+
+STAFF_PASSWORD = "a-long-staff-password-2026"
+STAFF_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def make_staff_login_ready(user) -> None:
+    """Give a staff user the password and TOTP authenticator :func:`staff_login` uses (R-AUTH-2)."""
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    user.set_password(STAFF_PASSWORD)
+    user.save()
+    TOTP.activate(user, STAFF_TOTP_SECRET)
+
+
+def staff_login(page: Page, user, next_url: str = "/personal/") -> None:
+    """Log a staff member in through the real pages: e-mail and password, then a one-time code."""
+    import time
+
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    page.goto(f"/accounts/login/?next={next_url}")
+    page.locator("input[name=login]").fill(user.email)
+    page.locator("input[name=password]").fill(STAFF_PASSWORD)
+    page.locator("form:has(input[name=password]) button[type=submit]").click()
+    page.locator("input[name=code]").fill(format_hotp_value(hotp_value(STAFF_TOTP_SECRET, int(time.time()) // 30)))
+    page.locator("form:has(input[name=code]) button[type=submit]").click()
+    page.wait_for_url(f"**{next_url}")

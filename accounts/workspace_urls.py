@@ -1,0 +1,15 @@
+"""The clinic workspace under /personal/. Each app adds its own pages for its role."""
+
+from django.urls import include, path
+
+from . import workspace_views
+
+app_name = "workspace"
+
+urlpatterns = [
+    path("", workspace_views.picker, name="picker"),
+    path("<int:clinic_id>/", workspace_views.clinic_home, name="clinic"),
+    path("<int:clinic_id>/", include("clinics.workspace_urls")),
+    path("<int:clinic_id>/", include("schedules.workspace_urls")),
+    path("<int:clinic_id>/", include("bookings.workspace_urls")),
+]
