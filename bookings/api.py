@@ -1,0 +1,171 @@
+"""The resident's bookings and inbox (R-BOOK-5…8, R-BOOK-9), through the same services as the pages."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from schedules.api import SlotSerializer
+from schedules.models import Hold
+from tidbok.api import IsResident
+
+from .models import Booking, InboxMessage
+from .selectors import (
+    booking_actions,
+    booking_for_resident,
+    bookings_for_resident,
+    inbox_for_resident,
+    rebook_candidates,
+)
+from .services import booking_cancel, booking_create, booking_rebook, inbox_mark_read
+
+
+class BookingSerializer(serializers.ModelSerializer):
+    clinic = serializers.CharField(source="clinic.name")
+    clinic_id = serializers.IntegerField()
+    appointment_type = serializers.CharField(source="appointment_type.web_name")
+    info = serializers.CharField(source="appointment_type.web_info")
+    resource = serializers.CharField(source="resource.name")
+    actions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Booking
+        fields = ["id", "start", "end", "clinic", "clinic_id", "appointment_type", "info", "resource", "actions"]
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {
+                "can_cancel": {"type": "boolean"},
+                "can_rebook": {"type": "boolean"},
+                "must_call_to_cancel": {"type": "boolean"},
+                "change_is_late": {"type": "boolean"},
+            },
+        }
+    )
+    def get_actions(self, booking: Booking) -> dict:
+        actions = booking_actions(booking=booking, resident=self.context["request"].user)
+        return {
+            "can_cancel": actions.can_cancel,
+            "can_rebook": actions.can_rebook,
+            "must_call_to_cancel": actions.must_call_to_cancel,
+            "change_is_late": actions.change_is_late,
+        }
+
+
+class BookingInput(serializers.Serializer):
+    slot = serializers.IntegerField()
+    hold = serializers.IntegerField(required=False)
+    phone = serializers.CharField(required=False, allow_blank=True, max_length=32)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+
+class RebookInput(serializers.Serializer):
+    slot = serializers.IntegerField()
+    hold = serializers.IntegerField(required=False)
+
+
+def _own_hold(request: Request, hold_id: int | None) -> Hold | None:
+    return None if hold_id is None else get_object_or_404(Hold, pk=hold_id, resident=request.user)
+
+
+class BookingList(APIView):
+    permission_classes = [IsResident]
+
+    @extend_schema(responses=BookingSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        bookings = bookings_for_resident(resident=request.user)
+        return Response(BookingSerializer(bookings, many=True, context={"request": request}).data)
+
+    @extend_schema(request=BookingInput, responses={201: BookingSerializer})
+    def post(self, request: Request) -> Response:
+        data = BookingInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        booking = booking_create(
+            resident=request.user,
+            slot_id=values["slot"],
+            hold=_own_hold(request, values.get("hold")),
+            phone=values.get("phone", ""),
+            reason=values.get("reason", ""),
+        )
+        booking = booking_for_resident(resident=request.user, booking_id=booking.pk)
+        return Response(BookingSerializer(booking, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+class BookingDetail(APIView):
+    permission_classes = [IsResident]
+
+    @extend_schema(responses=BookingSerializer)
+    def get(self, request: Request, booking_id: int) -> Response:
+        booking = booking_for_resident(resident=request.user, booking_id=booking_id)
+        return Response(BookingSerializer(booking, context={"request": request}).data)
+
+
+class BookingCancel(APIView):
+    permission_classes = [IsResident]
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request, booking_id: int) -> Response:
+        booking_for_resident(resident=request.user, booking_id=booking_id)  # someone else's: 404
+        booking_cancel(actor=request.user, booking_id=booking_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RebookCandidates(APIView):
+    permission_classes = [IsResident]
+
+    @extend_schema(responses=SlotSerializer(many=True))
+    def get(self, request: Request, booking_id: int) -> Response:
+        booking = booking_for_resident(resident=request.user, booking_id=booking_id)
+        slots = rebook_candidates(booking=booking, resident=request.user).exclude(pk=booking.slot_id)
+        return Response(SlotSerializer(slots[:500], many=True).data)
+
+
+class BookingRebook(APIView):
+    permission_classes = [IsResident]
+
+    @extend_schema(request=RebookInput, responses={201: BookingSerializer})
+    def post(self, request: Request, booking_id: int) -> Response:
+        data = RebookInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        new = booking_rebook(
+            resident=request.user,
+            booking_id=booking_id,
+            new_slot_id=data.validated_data["slot"],
+            hold=_own_hold(request, data.validated_data.get("hold")),
+        )
+        new = booking_for_resident(resident=request.user, booking_id=new.pk)
+        return Response(BookingSerializer(new, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    clinic = serializers.CharField(source="clinic.name")
+    is_read = serializers.SerializerMethodField()
+
+    class Meta:
+        model = InboxMessage
+        fields = ["id", "kind", "subject", "body", "clinic", "booking", "created_at", "is_read"]
+
+    def get_is_read(self, message: InboxMessage) -> bool:
+        return message.read_at is not None
+
+
+class Inbox(APIView):
+    permission_classes = [IsResident]
+
+    @extend_schema(responses=MessageSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(MessageSerializer(inbox_for_resident(resident=request.user)[:200], many=True).data)
+
+
+class InboxRead(APIView):
+    permission_classes = [IsResident]
+
+    @extend_schema(request=None, responses=MessageSerializer)
+    def post(self, request: Request, message_id: int) -> Response:
+        return Response(MessageSerializer(inbox_mark_read(resident=request.user, message_id=message_id)).data)

@@ -1,0 +1,119 @@
+"""Free times (R-VIS-2) and holds (R-BOOK-3) for residents' apps."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clinics.models import AppointmentType, Clinic, Resource
+from tidbok.api import IsResident
+
+from .models import Hold, HoldState, Slot
+from .selectors import local_midnight, offered_slots
+from .services import hold_cancel, hold_create
+
+MAX_RANGE_DAYS = 62
+
+
+class SlotSerializer(serializers.ModelSerializer):
+    resource = serializers.CharField(source="resource.name")
+
+    class Meta:
+        model = Slot
+        fields = ["id", "start", "end", "resource", "appointment_type"]
+
+
+class FreeTimesQuery(serializers.Serializer):
+    type = serializers.IntegerField()
+    resource = serializers.IntegerField(required=False)
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        today = timezone.localdate()
+        start = attrs.get("date_from") or today
+        end = attrs.get("date_to") or start + dt.timedelta(days=13)
+        if end < start:
+            raise serializers.ValidationError({"date_to": ["date_to must be on or after date_from."]})
+        if (end - start).days >= MAX_RANGE_DAYS:
+            raise serializers.ValidationError({"date_to": [f"Ask for at most {MAX_RANGE_DAYS} days at a time."]})
+        attrs["date_from"], attrs["date_to"] = start, end
+        return attrs
+
+
+class FreeTimes(APIView):
+    """Free times a resident may book: the same query as the booking pages (R-VIS-2)."""
+
+    permission_classes = [IsResident]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("type", int, required=True),
+            OpenApiParameter("resource", int),
+            OpenApiParameter("date_from", dt.date),
+            OpenApiParameter("date_to", dt.date),
+        ],
+        responses=SlotSerializer(many=True),
+    )
+    def get(self, request: Request, clinic_id: int) -> Response:
+        clinic = get_object_or_404(Clinic, pk=clinic_id)
+        query = FreeTimesQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        appointment_type = get_object_or_404(AppointmentType, pk=params["type"], clinic=clinic)
+        resource = None
+        if "resource" in params:
+            resource = get_object_or_404(Resource, pk=params["resource"], clinic=clinic)
+        slots = offered_slots(
+            clinic=clinic,
+            appointment_type=appointment_type,
+            resident=request.user,
+            resource=resource,
+            start_from=local_midnight(params["date_from"]),
+            until=local_midnight(params["date_to"] + dt.timedelta(days=1)),
+        )
+        return Response(SlotSerializer(slots[:1000], many=True).data)
+
+
+class HoldSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Hold
+        fields = ["id", "slot", "expires_at", "rebook_of"]
+
+
+class HoldInput(serializers.Serializer):
+    slot = serializers.IntegerField()
+    rebook_of = serializers.IntegerField(required=False, help_text="A booking of yours to move to this time")
+
+
+class HoldList(APIView):
+    permission_classes = [IsResident]
+
+    @extend_schema(request=HoldInput, responses={201: HoldSerializer})
+    def post(self, request: Request) -> Response:
+        from bookings.selectors import booking_for_resident
+
+        data = HoldInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        rebook_of = None
+        if "rebook_of" in data.validated_data:
+            rebook_of = booking_for_resident(resident=request.user, booking_id=data.validated_data["rebook_of"])
+        hold = hold_create(resident=request.user, slot_id=data.validated_data["slot"], rebook_of=rebook_of)
+        return Response(HoldSerializer(hold).data, status=status.HTTP_201_CREATED)
+
+
+class HoldDetail(APIView):
+    permission_classes = [IsResident]
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, hold_id: int) -> Response:
+        hold = get_object_or_404(Hold, pk=hold_id, resident=request.user, state=HoldState.ACTIVE)
+        hold_cancel(resident=request.user, hold=hold)
+        return Response(status=status.HTTP_204_NO_CONTENT)

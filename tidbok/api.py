@@ -1,0 +1,88 @@
+"""Shared API pieces: problem-details errors and the resident permission.
+
+Every refusal leaves the API in one JSON shape (RFC 9457 problem details) carrying the same
+stable code the pages use, so an app can branch on ``code`` and show ``detail`` as it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from rest_framework import exceptions, permissions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from .errors import DomainError, ErrorCode
+
+STATUS_FOR_CODE: dict[ErrorCode, int] = {
+    ErrorCode.REQUESTED_TIME_IS_ALREADY_RESERVED: status.HTTP_409_CONFLICT,
+    ErrorCode.USER_IS_ALREADY_OCCUPIED: status.HTTP_409_CONFLICT,
+    ErrorCode.REQUESTED_TIME_HAS_ALREADY_PASSED: status.HTTP_409_CONFLICT,
+    ErrorCode.HOLD_EXPIRED: status.HTTP_409_CONFLICT,
+    ErrorCode.TOO_LATE_TO_MAKE_APPOINTMENT: status.HTTP_403_FORBIDDEN,
+    ErrorCode.APPOINTMENT_IS_NOT_ALLOWED: status.HTTP_403_FORBIDDEN,
+    ErrorCode.BOOKING_BASIS_REQUIRED: status.HTTP_403_FORBIDDEN,
+    ErrorCode.PERMISSION_DENIED: status.HTTP_403_FORBIDDEN,
+    ErrorCode.NOT_FOUND: status.HTTP_404_NOT_FOUND,
+    ErrorCode.INVALID_INPUT: status.HTTP_400_BAD_REQUEST,
+}
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+def problem(status_code: int, code: str, detail: Any, errors: dict | None = None) -> Response:
+    body: dict[str, Any] = {
+        "type": f"https://tidbok.se/problem/{code.lower()}",
+        "title": code.replace("_", " ").capitalize(),
+        "status": status_code,
+        "code": code,
+        "detail": str(detail),
+    }
+    if errors:
+        body["errors"] = {field: [str(m) for m in messages] for field, messages in errors.items()}
+    return Response(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def _flatten(detail: Any) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        return {field: [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])] for field, msgs in detail.items()}
+    return {"non_field_errors": [str(m) for m in (detail if isinstance(detail, list) else [detail])]}
+
+
+def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, DomainError):
+        return problem(STATUS_FOR_CODE[exc.code], exc.code, exc.message, exc.field_errors)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        return problem(response.status_code, ErrorCode.INVALID_INPUT, _first_message(exc.detail), _flatten(exc.detail))
+    code = {
+        status.HTTP_401_UNAUTHORIZED: "NOT_AUTHENTICATED",
+        status.HTTP_403_FORBIDDEN: ErrorCode.PERMISSION_DENIED,
+        status.HTTP_404_NOT_FOUND: ErrorCode.NOT_FOUND,
+        status.HTTP_429_TOO_MANY_REQUESTS: "TOO_MANY_REQUESTS",
+    }.get(response.status_code, "ERROR")
+    problem_response = problem(response.status_code, str(code), getattr(exc, "detail", exc))
+    for header in ("Retry-After", "WWW-Authenticate", "Allow"):
+        if header in response:
+            problem_response[header] = response[header]
+    return problem_response
+
+
+def _first_message(detail: Any) -> str:
+    flat = _flatten(detail)
+    for messages in flat.values():
+        if messages:
+            return messages[0]
+    return "Invalid input."
+
+
+class IsResident(permissions.BasePermission):
+    """Resident endpoints: a logged-in resident, identified by personnummer (R-ACL-2)."""
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_authenticated and request.user.is_resident)

@@ -1,0 +1,28 @@
+"""/api/v1/: the resident API, plus its OpenAPI schema and self-hosted docs."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from bookings import api as bookings_api
+from clinics import api as clinics_api
+from schedules import api as schedules_api
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("v1/clinics/", clinics_api.ClinicList.as_view(), name="api-clinics"),
+    path("v1/clinics/<int:clinic_id>/", clinics_api.ClinicDetail.as_view(), name="api-clinic"),
+    path("v1/clinics/<int:clinic_id>/appointment-types/", clinics_api.ClinicAppointmentTypes.as_view()),
+    path("v1/clinics/<int:clinic_id>/free-times/", schedules_api.FreeTimes.as_view(), name="api-free-times"),
+    path("v1/relations/", clinics_api.RelationList.as_view(), name="api-relations"),
+    path("v1/relations/<int:clinic_id>/", clinics_api.RelationDetail.as_view()),
+    path("v1/holds/", schedules_api.HoldList.as_view(), name="api-holds"),
+    path("v1/holds/<int:hold_id>/", schedules_api.HoldDetail.as_view()),
+    path("v1/bookings/", bookings_api.BookingList.as_view(), name="api-bookings"),
+    path("v1/bookings/<int:booking_id>/", bookings_api.BookingDetail.as_view(), name="api-booking"),
+    path("v1/bookings/<int:booking_id>/cancel/", bookings_api.BookingCancel.as_view(), name="api-booking-cancel"),
+    path("v1/bookings/<int:booking_id>/rebook-candidates/", bookings_api.RebookCandidates.as_view()),
+    path("v1/bookings/<int:booking_id>/rebook/", bookings_api.BookingRebook.as_view(), name="api-booking-rebook"),
+    path("v1/inbox/", bookings_api.Inbox.as_view(), name="api-inbox"),
+    path("v1/inbox/<int:message_id>/read/", bookings_api.InboxRead.as_view()),
+]
