@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from schedules.api import SlotSerializer
 from schedules.models import Hold
 from tidbok.api import IsResident
+from tidbok.idempotency import IdempotentPostMixin
 
 from .models import Booking, InboxMessage
 from .selectors import (
@@ -22,6 +23,13 @@ from .selectors import (
     rebook_candidates,
 )
 from .services import booking_cancel, booking_create, booking_rebook, inbox_mark_read
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    description="Send the same key when retrying: the first answer is returned, nothing is done twice.",
+)
 
 
 class BookingSerializer(serializers.ModelSerializer):
@@ -73,7 +81,10 @@ def _own_hold(request: Request, hold_id: int | None) -> Hold | None:
     return None if hold_id is None else get_object_or_404(Hold, pk=hold_id, resident=request.user)
 
 
-class BookingList(APIView):
+@extend_schema_view(
+    post=extend_schema(request=BookingInput, responses={201: BookingSerializer}, parameters=[IDEMPOTENCY_HEADER])
+)
+class BookingList(IdempotentPostMixin, APIView):
     permission_classes = [IsResident]
 
     @extend_schema(responses=BookingSerializer(many=True))
@@ -81,8 +92,7 @@ class BookingList(APIView):
         bookings = bookings_for_resident(resident=request.user)
         return Response(BookingSerializer(bookings, many=True, context={"request": request}).data)
 
-    @extend_schema(request=BookingInput, responses={201: BookingSerializer})
-    def post(self, request: Request) -> Response:
+    def post_once(self, request: Request) -> Response:
         data = BookingInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -106,11 +116,11 @@ class BookingDetail(APIView):
         return Response(BookingSerializer(booking, context={"request": request}).data)
 
 
-class BookingCancel(APIView):
+@extend_schema_view(post=extend_schema(request=None, responses={204: None}, parameters=[IDEMPOTENCY_HEADER]))
+class BookingCancel(IdempotentPostMixin, APIView):
     permission_classes = [IsResident]
 
-    @extend_schema(request=None, responses={204: None})
-    def post(self, request: Request, booking_id: int) -> Response:
+    def post_once(self, request: Request, booking_id: int) -> Response:
         booking_for_resident(resident=request.user, booking_id=booking_id)  # someone else's: 404
         booking_cancel(actor=request.user, booking_id=booking_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -126,11 +136,13 @@ class RebookCandidates(APIView):
         return Response(SlotSerializer(slots[:500], many=True).data)
 
 
-class BookingRebook(APIView):
+@extend_schema_view(
+    post=extend_schema(request=RebookInput, responses={201: BookingSerializer}, parameters=[IDEMPOTENCY_HEADER])
+)
+class BookingRebook(IdempotentPostMixin, APIView):
     permission_classes = [IsResident]
 
-    @extend_schema(request=RebookInput, responses={201: BookingSerializer})
-    def post(self, request: Request, booking_id: int) -> Response:
+    def post_once(self, request: Request, booking_id: int) -> Response:
         data = RebookInput(data=request.data)
         data.is_valid(raise_exception=True)
         new = booking_rebook(

@@ -204,3 +204,35 @@ def test_rebook_through_the_api_moves_the_booking(api, resident, appointment_typ
     assert moved.status_code == 201
     booking.refresh_from_db()
     assert booking.status == BookingStatus.REBOOKED
+
+
+def test_a_retried_booking_with_the_same_idempotency_key_books_once(api, resident, slot):
+    headers = {"HTTP_IDEMPOTENCY_KEY": "retry-7f3a"}
+    first = api.post("/api/v1/bookings/", {"slot": slot.pk}, content_type="application/json", **headers)
+    second = api.post("/api/v1/bookings/", {"slot": slot.pk}, content_type="application/json", **headers)
+
+    assert first.status_code == second.status_code == 201
+    assert first.json() == second.json()
+    assert second["Idempotent-Replayed"] == "true"
+    assert Booking.objects.filter(resident=resident).count() == 1
+
+
+def test_a_refusal_is_replayed_too_and_a_reused_key_for_another_request_is_422(api, resident, other_resident, slot):
+    booking_create(resident=other_resident, slot_id=slot.pk)
+    headers = {"HTTP_IDEMPOTENCY_KEY": "k-1"}
+    first = api.post("/api/v1/bookings/", {"slot": slot.pk}, content_type="application/json", **headers)
+    again = api.post("/api/v1/bookings/", {"slot": slot.pk}, content_type="application/json", **headers)
+    other = api.post("/api/v1/bookings/", {"slot": slot.pk + 1}, content_type="application/json", **headers)
+
+    assert problem_of(first)["code"] == problem_of(again)["code"] == "REQUESTED_TIME_IS_ALREADY_RESERVED"
+    assert problem_of(other)["status"] == 422
+    assert not Booking.objects.filter(resident=resident).exists()
+
+
+def test_the_schema_validates_without_warnings(tmp_path):
+    from django.core.management import call_command
+
+    # --fail-on-warn turns any schema warning (an undocumented field, a guessed type) into an error.
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+
+    assert "Idempotency-Key" in (tmp_path / "schema.yaml").read_text()

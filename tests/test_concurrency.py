@@ -171,3 +171,24 @@ def test_control_without_locks_the_constraint_alone_still_gives_one_clean_winner
     assert outcome(results) == {"booked": 1, ErrorCode.REQUESTED_TIME_IS_ALREADY_RESERVED: 4}
     assert Booking.objects.count() == 1
     assert WebBookingLogEntry.objects.count() == 1
+
+
+def test_parallel_retries_with_one_idempotency_key_book_once(slot, resident):
+    """Real parallel HTTP requests on PostgreSQL: the same POST sent five times at once."""
+    from django.test import Client
+
+    def post():
+        client = Client()
+        client.force_login(resident)
+        return client.post(
+            "/api/v1/bookings/",
+            {"slot": slot.pk},
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY="double-tap-1",
+        )
+
+    responses = run_in_parallel([post for _ in range(5)])
+
+    assert [r.status_code for r in responses] == [201] * 5
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert Booking.objects.filter(resident=resident).count() == 1
