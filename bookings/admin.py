@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Booking, BookingBasis, InboxMessage, WaitlistEntry, WebBookingLogEntry
+from .models import Booking, BookingBasis, IdempotencyRecord, InboxMessage, WaitlistEntry, WebBookingLogEntry
 
 
 @admin.register(Booking)
@@ -44,3 +44,11 @@ class WebBookingLogEntryAdmin(admin.ModelAdmin):
     search_fields = ("resident__personnummer", "resident__last_name")
     date_hierarchy = "changed_at"
     raw_id_fields = ("resident", "booking", "booking_basis")
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "user", "key", "status_code")
+    search_fields = ("key", "user__personnummer")
+    raw_id_fields = ("user",)
+    date_hierarchy = "created_at"
