@@ -236,3 +236,49 @@ def test_the_schema_validates_without_warnings(tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
 
     assert "Idempotency-Key" in (tmp_path / "schema.yaml").read_text()
+
+
+def test_booking_posts_are_rate_limited_per_resident_with_retry_after(api, settings, resident, appointment_type, slot):
+    settings.TIDBOK_RATE_LIMITS = {**settings.TIDBOK_RATE_LIMITS, "booking_user": "3/min"}
+    free = [SlotFactory(appointment_type=appointment_type, resource=slot.resource) for _ in range(4)]
+
+    answers = [api.post("/api/v1/holds/", {"slot": s.pk}, content_type="application/json") for s in free]
+
+    assert [a.status_code for a in answers] == [201, 201, 201, 429]
+    assert int(answers[-1]["Retry-After"]) > 0
+    assert problem_of(answers[-1])["code"] == "TOO_MANY_REQUESTS"
+    assert api.get("/api/v1/bookings/").status_code == 200  # reading is not limited
+
+
+def test_booking_posts_are_rate_limited_per_address_across_residents(settings, slot, appointment_type):
+    from .factories import ResidentFactory
+
+    settings.TIDBOK_RATE_LIMITS = {**settings.TIDBOK_RATE_LIMITS, "booking_address": "2/min"}
+    answers = []
+    for _ in range(3):
+        client = Client(REMOTE_ADDR="10.1.2.3")
+        client.force_login(ResidentFactory())
+        free = SlotFactory(appointment_type=appointment_type, resource=slot.resource)
+        answers.append(client.post("/api/v1/holds/", {"slot": free.pk}, content_type="application/json").status_code)
+
+    assert answers == [201, 201, 429]
+
+
+def test_staff_login_attempts_are_limited_per_account_and_per_address(client, settings, scheduler):
+    settings.ACCOUNT_RATE_LIMITS = {"login": "6/m/ip", "login_failed": "3/5m/key"}
+    scheduler.set_password("the-right-password-1")
+    scheduler.save()
+    for attempt in range(3):
+        client.post("/accounts/login/", {"login": scheduler.email, "password": f"wrong-{attempt}"})
+
+    # Per account: after three failures even the right password is refused for a while.
+    blocked = client.post("/accounts/login/", {"login": scheduler.email, "password": "the-right-password-1"})
+    assert "_auth_user_id" not in client.session
+    assert blocked.status_code == 200
+
+    # Per address: the seventh attempt within a minute is turned away with 429 and Retry-After.
+    for _ in range(2):
+        client.post("/accounts/login/", {"login": "someone@example.se", "password": "x"})
+    turned_away = client.post("/accounts/login/", {"login": "other@example.se", "password": "x"})
+    assert turned_away.status_code == 429
+    assert int(turned_away["Retry-After"]) > 0

@@ -11,6 +11,7 @@ from typing import Any
 from django.http import Http404
 from rest_framework import exceptions, permissions, status
 from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import exception_handler
 
 from .errors import DomainError, ErrorCode
@@ -86,3 +87,35 @@ class IsResident(permissions.BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return bool(request.user and request.user.is_authenticated and request.user.is_resident)
+
+
+class _PostThrottle:
+    """Counts only the requests that book or change something; reads its rate from settings at
+    request time so operators (and tests) can change it without a restart of the class."""
+
+    scope = ""
+
+    def allow_request(self, request, view) -> bool:
+        if request.method != "POST":
+            return True
+        return super().allow_request(request, view)
+
+    def get_rate(self) -> str:
+        from django.conf import settings
+
+        return settings.TIDBOK_RATE_LIMITS[self.scope]
+
+
+class BookingUserThrottle(_PostThrottle, UserRateThrottle):
+    """Per resident: a person does not book, hold or cancel dozens of times a minute."""
+
+    scope = "booking_user"
+
+
+class BookingAddressThrottle(_PostThrottle, AnonRateThrottle):
+    """Per client address, whoever is logged in: caps one machine scripting many accounts."""
+
+    scope = "booking_address"
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "tidbok.middleware.RetryAfterMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "tidbok.middleware.ChosenLanguageMiddleware",
@@ -187,6 +188,12 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGOUT_ON_GET = False
+# Staff login attempts: per address and per account (allauth answers 429).
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "reauthenticate": "10/m/user",
+}
 SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
 SOCIALACCOUNT_AUTO_SIGNUP = True
 SOCIALACCOUNT_EMAIL_REQUIRED = False
@@ -227,6 +234,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "tidbok.api.problem_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_THROTTLE_CLASSES": ["tidbok.api.BookingUserThrottle", "tidbok.api.BookingAddressThrottle"],
+}
+# Booking POSTs (book, hold, rebook, cancel) per resident and per client address.
+TIDBOK_RATE_LIMITS = {
+    "booking_user": os.environ.get("RATE_LIMIT_BOOKING_USER", "30/min"),
+    "booking_address": os.environ.get("RATE_LIMIT_BOOKING_ADDRESS", "600/min"),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tidbok API",
