@@ -282,3 +282,19 @@ def test_staff_login_attempts_are_limited_per_account_and_per_address(client, se
     turned_away = client.post("/accounts/login/", {"login": "other@example.se", "password": "x"})
     assert turned_away.status_code == 429
     assert int(turned_away["Retry-After"]) > 0
+
+
+def test_an_app_gets_a_token_with_the_eid_session_and_uses_it_without_cookies(api, resident, slot):
+    token = api.post("/api/v1/auth/token/").json()["token"]
+    app = Client()  # no session, no CSRF cookie: a phone app
+
+    listed = app.get("/api/v1/bookings/", HTTP_AUTHORIZATION=f"Bearer {token}")
+    booked = app.post(
+        "/api/v1/bookings/", {"slot": slot.pk}, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+    api.delete("/api/v1/auth/token/")
+    revoked = app.get("/api/v1/bookings/", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    assert listed.status_code == 200
+    assert booked.status_code == 201 and Booking.objects.get().resident == resident
+    assert problem_of(revoked)["status"] in (401, 403)

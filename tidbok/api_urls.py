@@ -3,6 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts import api as accounts_api
 from bookings import api as bookings_api
 from clinics import api as clinics_api
 from schedules import api as schedules_api
@@ -10,6 +11,7 @@ from schedules import api as schedules_api
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("v1/auth/token/", accounts_api.AppToken.as_view(), name="api-token"),
     path("v1/clinics/", clinics_api.ClinicList.as_view(), name="api-clinics"),
     path("v1/clinics/<int:clinic_id>/", clinics_api.ClinicDetail.as_view(), name="api-clinic"),
     path("v1/clinics/<int:clinic_id>/appointment-types/", clinics_api.ClinicAppointmentTypes.as_view()),
