@@ -545,3 +545,11 @@ def web_log_purge(*, now: dt.datetime | None = None, batch_size: int | None = No
         with transaction.atomic():
             deleted, _details = WebBookingLogEntry.objects.filter(pk__in=ids).delete()
         total += deleted
+
+
+def idempotency_purge(*, now: dt.datetime | None = None) -> int:
+    """Stored first answers are kept a day: long enough for any client's retries."""
+    from .models import IdempotencyRecord
+
+    cutoff = (now or timezone.now()) - dt.timedelta(days=1)
+    return IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()[0]

@@ -15,3 +15,8 @@ def inbox_notify(message_id: int) -> bool:
 @shared_task
 def web_log_purge() -> int:
     return services.web_log_purge()
+
+
+@shared_task
+def idempotency_purge() -> int:
+    return services.idempotency_purge()

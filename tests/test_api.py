@@ -298,3 +298,15 @@ def test_an_app_gets_a_token_with_the_eid_session_and_uses_it_without_cookies(ap
     assert listed.status_code == 200
     assert booked.status_code == 201 and Booking.objects.get().resident == resident
     assert problem_of(revoked)["status"] in (401, 403)
+
+
+def test_stored_idempotent_answers_are_purged_after_a_day(api, resident, slot):
+    from bookings.models import IdempotencyRecord
+    from bookings.tasks import idempotency_purge
+
+    api.post("/api/v1/bookings/", {"slot": slot.pk}, content_type="application/json", HTTP_IDEMPOTENCY_KEY="a")
+    api.post(f"/api/v1/bookings/{slot.bookings.get().pk}/cancel/", HTTP_IDEMPOTENCY_KEY="b")
+    IdempotencyRecord.objects.filter(key="a").update(created_at=timezone.now() - dt.timedelta(days=1, seconds=1))
+
+    assert idempotency_purge() == 1
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["b"]

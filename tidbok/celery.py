@@ -22,6 +22,10 @@ app.conf.beat_schedule = {
         "task": "schedules.tasks.slots_publish_pending",
         "schedule": 60.0,
     },
+    "purge-idempotency-records": {
+        "task": "bookings.tasks.idempotency_purge",
+        "schedule": crontab(minute=45),
+    },
     "purge-web-booking-log": {
         "task": "bookings.tasks.web_log_purge",
         "schedule": crontab(minute=15, hour=3),
