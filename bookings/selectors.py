@@ -7,12 +7,13 @@ from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User
 from clinics.models import ACTIVE_RELATION, CaseKind, CaseType, ClinicRelation
 from clinics.selectors import case_type_admits, case_type_for
 from schedules.models import Slot, SlotStatus
-from schedules.selectors import local_midnight, slot_check_free, visibility_cutoff
+from schedules.selectors import LOCAL_TZ, local_midnight, slot_check_free, visibility_cutoff
 from tidbok.errors import BookingError, ErrorCode, PermissionDeniedError
 
 from .models import Booking, BookingBasis, BookingStatus, Channel, InboxMessage, WebBookingLogEntry
@@ -242,3 +243,125 @@ def booking_for_staff(*, actor: User, booking_id: int) -> Booking:
         raise BookingError(ErrorCode.NOT_FOUND)
     audit_record(actor=actor, action="booking.read", clinic=booking.clinic, resident=booking.resident, obj=booking)
     return booking
+
+
+# --- The web booking log as support staff read it (R-LOG-2, R-LOG-4) ----------------------------
+
+
+def resident_for_personnummer(*, personnummer: str) -> User | None:
+    """The resident with this normalised personnummer (R-AUTH-4), if they have ever logged in."""
+    return User.objects.filter(personnummer=personnummer).first()
+
+
+@dataclass(frozen=True)
+class LogValueChange:
+    """One of the four values a log row compares (date, start time, resource, type), as text.
+
+    R-LOG-2: only a value that changed is marked — the previous one red, the new one green;
+    a value that stayed the same is shown plain on both sides."""
+
+    name: str
+    previous: str
+    new: str
+
+    @property
+    def changed(self) -> bool:
+        return self.previous != self.new
+
+    @property
+    def mark_previous(self) -> bool:
+        return self.changed and bool(self.previous)
+
+    @property
+    def mark_new(self) -> bool:
+        return self.changed and bool(self.new)
+
+
+def _log_text(value: dt.date | dt.time | str | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def web_log_changes(*, entry: WebBookingLogEntry) -> list[LogValueChange]:
+    """The previous and new values of a log row, side by side (R-LOG-1, R-LOG-2). A new booking
+    has only new values, a cancellation only previous ones."""
+    return [
+        LogValueChange(
+            name=name,
+            previous=_log_text(getattr(entry, f"previous_{name}")),
+            new=_log_text(getattr(entry, f"new_{name}")),
+        )
+        for name in ("date", "start", "resource", "type")
+    ]
+
+
+def booking_basis_for_staff(*, actor: User, clinic, basis_id: int) -> BookingBasis:
+    """A booking basis of this clinic, for its support staff (R-ACL-1); another clinic's basis is
+    "not found". Reading it is access to the resident's data and is audited (R-LOG-4)."""
+    from accounts.models import Role
+    from accounts.selectors import user_has_clinic_role
+    from accounts.services import audit_record
+
+    if not user_has_clinic_role(user=actor, clinic=clinic, roles=(Role.SUPPORT,)):
+        raise PermissionDeniedError()
+    basis = (
+        BookingBasis.objects.filter(pk=basis_id, clinic=clinic)
+        .select_related("resident", "appointment_type", "issued_by")
+        .first()
+    )
+    if basis is None:
+        raise BookingError(ErrorCode.NOT_FOUND)
+    audit_record(actor=actor, action="booking_basis.read", clinic=clinic, resident=basis.resident, obj=basis)
+    return basis
+
+
+# The formula characters spreadsheet programs act on: a resource or name typed as "=HYPERLINK(…)"
+# must open as text, not run (CSV injection).
+_CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: str) -> str:
+    return f"'{value}" if value.startswith(_CSV_FORMULA_START) else value
+
+
+def web_log_csv_header() -> list[str]:
+    return [
+        gettext("Status"),
+        gettext("Changed"),
+        gettext("Resident"),
+        gettext("Personal identity number"),
+        gettext("Previous date"),
+        gettext("Previous start time"),
+        gettext("Previous resource"),
+        gettext("Previous appointment type"),
+        gettext("New date"),
+        gettext("New start time"),
+        gettext("New resource"),
+        gettext("New appointment type"),
+        gettext("Channel"),
+        gettext("Late (billable)"),
+        gettext("Booking basis"),
+    ]
+
+
+def web_log_csv_row(*, entry: WebBookingLogEntry) -> list[str]:
+    """One log row for the spreadsheet export, in the columns of :func:`web_log_csv_header`;
+    times in Swedish local time."""
+    changes = web_log_changes(entry=entry)
+    cells = [
+        entry.get_status_display(),
+        timezone.localtime(entry.changed_at, LOCAL_TZ).strftime("%Y-%m-%d %H:%M"),
+        entry.resident.get_full_name(),
+        entry.resident.personnummer_display,
+        *(change.previous for change in changes),
+        *(change.new for change in changes),
+        entry.get_channel_display(),
+        gettext("Yes") if entry.is_late else gettext("No"),
+        str(entry.booking_basis_id or ""),
+    ]
+    return [_csv_cell(str(cell)) for cell in cells]

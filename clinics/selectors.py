@@ -16,6 +16,8 @@ from .models import (
     CaseType,
     Clinic,
     ClinicRelation,
+    DirectLink,
+    Resource,
 )
 
 
@@ -86,3 +88,23 @@ def bookable_types(*, clinic: Clinic, resident: User) -> QuerySet[AppointmentTyp
         .distinct()
         .order_by("web_name")
     )
+
+
+# --- The local admin's lists (clinic workspace) ------------------------------------------------
+
+
+def case_types_for_clinic(*, clinic: Clinic) -> QuerySet[CaseType]:
+    """BOOK first, then MANAGE."""
+    return CaseType.objects.select_related("clinic__region").filter(clinic=clinic).order_by("kind")
+
+
+def appointment_types_for_clinic(*, clinic: Clinic) -> QuerySet[AppointmentType]:
+    return AppointmentType.objects.filter(clinic=clinic).order_by("internal_name")
+
+
+def resources_for_clinic(*, clinic: Clinic) -> QuerySet[Resource]:
+    return Resource.objects.filter(clinic=clinic).order_by("name")
+
+
+def direct_links_for_clinic(*, clinic: Clinic) -> QuerySet[DirectLink]:
+    return DirectLink.objects.filter(clinic=clinic).order_by("-created_at", "-pk")

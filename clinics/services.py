@@ -245,6 +245,18 @@ def direct_link_create(*, actor: User, clinic: Clinic, kind: str, label: str = "
     return DirectLink.objects.create(clinic=clinic, kind=kind, label=label.strip()[:100])
 
 
+# --- Clinic settings (R-TYPE-7) -----------------------------------------------------------------
+
+
+def clinic_patient_comment_update(*, actor: User, clinic: Clinic, enabled: bool) -> Clinic:
+    """R-TYPE-7: a local admin (or region IT) turns "patient comment on web" on or off; when on,
+    the booking form asks for a phone number and a short reason."""
+    _require_role(actor, clinic, ADMIN_ROLES)
+    clinic.patient_comment_on_web = bool(enabled)
+    clinic.save(update_fields=["patient_comment_on_web"])
+    return clinic
+
+
 # --- Clinic relations (R-REL-1…3) ---------------------------------------------------------------
 
 

@@ -16,6 +16,14 @@ WEEKDAY_NAMES = (
 )
 
 
+class PublishState(models.TextChoices):
+    NOT_STARTED = "", _("Not published")
+    QUEUED = "queued", _("Waiting to be published")
+    RUNNING = "running", _("Publishing")
+    DONE = "done", _("Published")
+    FAILED = "failed", _("Publishing failed")
+
+
 class Schedule(models.Model):
     """A weekly pattern that generates slots of one appointment type on one resource (R-SCHED-1)."""
 
@@ -32,6 +40,10 @@ class Schedule(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     # Set when the type is taken off the schedule: its free slots are gone (R-PUB-2, R-SCHED-2).
     removed_at = models.DateTimeField(null=True, blank=True)
+    # Progress of a large publish run by a worker, shown to the scheduler (R-SCHED-1).
+    publish_state = models.CharField(max_length=10, choices=PublishState.choices, default="", blank=True)
+    publish_total = models.PositiveIntegerField(default=0)
+    publish_done = models.PositiveIntegerField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

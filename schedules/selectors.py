@@ -1,23 +1,29 @@
-"""Which times a resident is offered (R-VIS-1, R-VIS-2)."""
+"""Which times a resident is offered (R-VIS-1, R-VIS-2), and the timebook schedulers work in."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from clinics.models import AppointmentType, Clinic, Resource
 from clinics.selectors import bookable_types
-from tidbok.errors import BookingError, ErrorCode
+from tidbok.errors import BookingError, ErrorCode, PermissionDeniedError
 
-from .models import Hold, HoldState, Slot, SlotStatus
+from .models import Block, Hold, HoldState, Schedule, Slot, SlotStatus
 
 LOCAL_TZ = ZoneInfo(settings.TIME_ZONE)
+_ISO_WEEK = re.compile(r"^(?P<year>\d{4})-?W(?P<week>\d{1,2})$", re.IGNORECASE)
 
 
 def local_midnight(day: dt.date) -> dt.datetime:
@@ -126,3 +132,192 @@ def slot_check_free(
         return
     if require_published and not slot.is_published:
         raise BookingError(ErrorCode.REQUESTED_TIME_IS_ALREADY_RESERVED)
+
+
+# --- The clinic's timebook as schedulers see it (R-SCHED-2, R-BOOK-4, R-LOG-4) ------------------
+
+
+class TimebookState(StrEnum):
+    FREE = "free"
+    HELD = "held"
+    BOOKED = "booked"
+    BLOCKED = "blocked"
+
+
+TIMEBOOK_STATE_LABELS = {
+    TimebookState.FREE: _("Free"),
+    TimebookState.HELD: _("Held"),
+    TimebookState.BOOKED: _("Booked"),
+    TimebookState.BLOCKED: _("Blocked"),
+}
+
+
+@dataclass(frozen=True)
+class TimebookEntry:
+    slot: Slot
+    booking: Any  # bookings.models.Booking | None: the slot's active booking
+
+    @property
+    def state(self) -> TimebookState:
+        # A booked time inside a block stays booked (staff decide whether to cancel it).
+        if self.slot.status == SlotStatus.BOOKED:
+            return TimebookState.BOOKED
+        if self.slot.is_blocked:
+            return TimebookState.BLOCKED
+        if self.slot.status == SlotStatus.HELD:
+            return TimebookState.HELD
+        return TimebookState.FREE
+
+    @property
+    def state_label(self) -> str:
+        return str(TIMEBOOK_STATE_LABELS[self.state])
+
+    @property
+    def awaiting_publish(self) -> bool:
+        """Free but not yet on the web: the publisher has not reached it (R-PUB-3)."""
+        return self.state == TimebookState.FREE and not self.slot.is_published and self.slot.start > timezone.now()
+
+
+@dataclass(frozen=True)
+class TimebookDay:
+    date: dt.date
+    entries: list[TimebookEntry]
+
+
+@dataclass(frozen=True)
+class TimebookWeek:
+    monday: dt.date
+    days: list[TimebookDay]
+    blocks: list[Block]
+
+    @property
+    def iso(self) -> str:
+        return iso_week(self.monday)
+
+    @property
+    def previous(self) -> str:
+        return iso_week(self.monday - dt.timedelta(days=7))
+
+    @property
+    def next(self) -> str:
+        return iso_week(self.monday + dt.timedelta(days=7))
+
+    @property
+    def sunday(self) -> dt.date:
+        return self.monday + dt.timedelta(days=6)
+
+    @property
+    def booking_count(self) -> int:
+        return sum(1 for day in self.days for entry in day.entries if entry.booking is not None)
+
+
+def iso_week(day: dt.date) -> str:
+    year, week, _weekday = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def parse_iso_week(value: str) -> dt.date | None:
+    """The Monday of an ISO week written ``YYYY-Www``, or None if that is no week."""
+    match = _ISO_WEEK.match((value or "").strip())
+    if not match:
+        return None
+    try:
+        return dt.date.fromisocalendar(int(match["year"]), int(match["week"]), 1)
+    except ValueError:
+        return None
+
+
+def _require_scheduler_read(actor: User, clinic: Clinic) -> None:
+    from accounts.models import Role
+    from accounts.selectors import user_has_clinic_role
+
+    if not user_has_clinic_role(user=actor, clinic=clinic, roles=(Role.SCHEDULER,)):
+        raise PermissionDeniedError()
+
+
+def timebook_week(*, actor: User, clinic: Clinic, monday: dt.date, resource: Resource | None = None) -> TimebookWeek:
+    """A week of the clinic's timebook (or one resource's): every slot, free, held, booked or
+    blocked, with its active booking and "changed by" (R-BOOK-4), and the blocks. Showing a
+    booking shows a resident's data, so each one shown is written to the audit log (R-LOG-4)."""
+    from accounts.services import audit_record
+    from bookings.models import Booking, BookingStatus
+
+    _require_scheduler_read(actor, clinic)
+    start, end = local_midnight(monday), local_midnight(monday + dt.timedelta(days=7))
+    slots = Slot.objects.filter(clinic=clinic, start__gte=start, start__lt=end)
+    blocks = Block.objects.filter(clinic=clinic, start__lt=end, end__gt=start)
+    if resource is not None:
+        slots, blocks = slots.filter(resource=resource), blocks.filter(resource=resource)
+    slots = list(slots.select_related("resource", "appointment_type").order_by("start", "resource__name"))
+    bookings = {
+        booking.slot_id: booking
+        for booking in Booking.objects.filter(slot__in=[s.pk for s in slots], status=BookingStatus.ACTIVE)
+        .select_related("resident", "created_by", "appointment_type")
+        .order_by("pk")
+    }
+    by_day: dict[dt.date, list[TimebookEntry]] = {monday + dt.timedelta(days=n): [] for n in range(7)}
+    for slot in slots:
+        by_day[timezone.localtime(slot.start, LOCAL_TZ).date()].append(TimebookEntry(slot, bookings.get(slot.pk)))
+    for booking in bookings.values():
+        audit_record(
+            actor=actor,
+            action="timebook.read",
+            clinic=clinic,
+            resident=booking.resident,
+            obj=booking,
+            detail=f"timebook week {iso_week(monday)}",
+        )
+    return TimebookWeek(
+        monday=monday,
+        days=[TimebookDay(date=day, entries=entries) for day, entries in by_day.items()],
+        blocks=list(blocks.select_related("resource").order_by("start", "resource__name")),
+    )
+
+
+def free_slots_for_staff(
+    *,
+    clinic: Clinic,
+    appointment_type: AppointmentType | None = None,
+    day: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> QuerySet[Slot]:
+    """Times a scheduler may book for a resident: free, not blocked, in the future. Staff book
+    from the authoritative timebook, so a time need not be on the web yet (R-PUB-3)."""
+    now = now or timezone.now()
+    slots = Slot.objects.filter(clinic=clinic, status=SlotStatus.FREE, is_blocked=False, start__gt=now)
+    if appointment_type is not None:
+        slots = slots.filter(appointment_type=appointment_type)
+    if day is not None:
+        slots = slots.filter(start__gte=local_midnight(day), start__lt=local_midnight(day + dt.timedelta(days=1)))
+    return slots.select_related("resource", "appointment_type").order_by("start", "resource__name")
+
+
+@dataclass(frozen=True)
+class ScheduleCounts:
+    free: int
+    held: int
+    booked: int
+    blocked: int
+
+    @property
+    def total(self) -> int:
+        return self.free + self.held + self.booked + self.blocked
+
+
+def schedule_slot_counts(*, schedule: Schedule) -> ScheduleCounts:
+    """How many of the schedule's slots are free, held, booked and blocked (one query)."""
+    counts = Slot.objects.filter(schedule=schedule).aggregate(
+        booked=Count("id", filter=Q(status=SlotStatus.BOOKED)),
+        blocked=Count("id", filter=Q(is_blocked=True) & ~Q(status=SlotStatus.BOOKED)),
+        held=Count("id", filter=Q(status=SlotStatus.HELD, is_blocked=False)),
+        free=Count("id", filter=Q(status=SlotStatus.FREE, is_blocked=False)),
+    )
+    return ScheduleCounts(**counts)
+
+
+def schedules_for_clinic(*, clinic: Clinic) -> QuerySet[Schedule]:
+    return (
+        Schedule.objects.filter(clinic=clinic)
+        .select_related("resource", "appointment_type")
+        .order_by("-created_at", "-pk")
+    )

@@ -20,10 +20,10 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Role, User
 from accounts.selectors import user_has_clinic_role
 from clinics.models import AppointmentType, Resource
-from tidbok.errors import BookingError, ErrorCode, PermissionDeniedError, ValidationFailed
+from tidbok.errors import BookingError, DomainError, ErrorCode, PermissionDeniedError, ValidationFailed
 from tidbok.queue import enqueue_on_commit
 
-from .models import Block, Hold, HoldState, Schedule, Slot, SlotStatus
+from .models import Block, Hold, HoldState, PublishState, Schedule, Slot, SlotStatus
 from .selectors import LOCAL_TZ, slot_check_offered
 
 SCHEDULER_ROLES = (Role.SCHEDULER,)
@@ -126,6 +126,37 @@ def schedule_slot_times(schedule: Schedule) -> Iterator[tuple[dt.datetime, dt.da
         day += dt.timedelta(days=1)
 
 
+def _schedule_check(
+    *,
+    clinic_id: int,
+    appointment_type: AppointmentType,
+    weekdays: Iterable[int],
+    start_date: dt.date,
+    end_date: dt.date,
+    day_start: dt.time,
+    day_end: dt.time,
+    slot_minutes: int,
+) -> list[int]:
+    """The rules a schedule's pattern must meet; returns the weekdays, sorted, or raises."""
+    errors: dict[str, list[Any]] = {}
+    days = sorted({int(d) for d in weekdays})
+    if not days or any(d < 1 or d > 7 for d in days):
+        errors["weekdays"] = [_("Choose at least one weekday.")]
+    if appointment_type.clinic_id != clinic_id:
+        errors["appointment_type"] = [_("Choose an appointment type of this clinic.")]
+    if end_date < start_date:
+        errors["end_date"] = [_("The last day must be on or after the first day.")]
+    elif (end_date - start_date).days >= MAX_SCHEDULE_DAYS:
+        errors["end_date"] = [_("A schedule can cover at most one year.")]
+    if day_end <= day_start:
+        errors["day_end"] = [_("The end time must be after the start time.")]
+    if not 5 <= slot_minutes <= 480:
+        errors["slot_minutes"] = [_("The slot length must be between 5 and 480 minutes.")]
+    if errors:
+        raise ValidationFailed(errors)
+    return days
+
+
 def schedule_create(
     *,
     actor: User,
@@ -140,22 +171,16 @@ def schedule_create(
 ) -> Schedule:
     clinic = resource.clinic
     _require_scheduler(actor, clinic)
-    errors: dict[str, list[Any]] = {}
-    days = sorted({int(d) for d in weekdays})
-    if not days or any(d < 1 or d > 7 for d in days):
-        errors["weekdays"] = [_("Choose at least one weekday.")]
-    if appointment_type.clinic_id != clinic.pk:
-        errors["appointment_type"] = [_("Choose an appointment type of this clinic.")]
-    if end_date < start_date:
-        errors["end_date"] = [_("The last day must be on or after the first day.")]
-    elif (end_date - start_date).days >= MAX_SCHEDULE_DAYS:
-        errors["end_date"] = [_("A schedule can cover at most one year.")]
-    if day_end <= day_start:
-        errors["day_end"] = [_("The end time must be after the start time.")]
-    if not 5 <= slot_minutes <= 480:
-        errors["slot_minutes"] = [_("The slot length must be between 5 and 480 minutes.")]
-    if errors:
-        raise ValidationFailed(errors)
+    days = _schedule_check(
+        clinic_id=clinic.pk,
+        appointment_type=appointment_type,
+        weekdays=weekdays,
+        start_date=start_date,
+        end_date=end_date,
+        day_start=day_start,
+        day_end=day_end,
+        slot_minutes=slot_minutes,
+    )
     return Schedule.objects.create(
         clinic=clinic,
         resource=resource,
@@ -178,6 +203,31 @@ def _is_blocked(start: dt.datetime, end: dt.datetime, ranges: list[tuple[dt.date
     return any(b_start < end and b_end > start for b_start, b_end in ranges)
 
 
+def _schedule_insert_slots(schedule: Schedule, times: list[tuple[dt.datetime, dt.datetime]]) -> int:
+    """Insert the schedule's slots at ``times`` (blocked where a block covers them) and return
+    how many are new."""
+    first, last = times[0][0], times[-1][0]
+    blocks = _blocked_ranges(schedule.resource_id, first, times[-1][1])
+    slots = [
+        Slot(
+            clinic_id=schedule.clinic_id,
+            resource_id=schedule.resource_id,
+            appointment_type_id=schedule.appointment_type_id,
+            schedule=schedule,
+            start=start,
+            end=end,
+            is_blocked=_is_blocked(start, end, blocks),
+        )
+        for start, end in times
+    ]
+    in_range = Slot.objects.filter(schedule=schedule, start__gte=first, start__lte=last)
+    existing = in_range.count()
+    # ON CONFLICT DO NOTHING: a slot already at that start (or, on PostgreSQL, overlapping one)
+    # on the resource is kept, never duplicated or overwritten.
+    Slot.objects.bulk_create(slots, batch_size=2000, ignore_conflicts=True)
+    return in_range.count() - existing
+
+
 @transaction.atomic
 def schedule_publish(*, actor: User, schedule: Schedule, now: dt.datetime | None = None) -> int:
     """Generate the schedule's slots and hand them to the publisher (R-SCHED-1, R-PUB-1).
@@ -193,29 +243,167 @@ def schedule_publish(*, actor: User, schedule: Schedule, now: dt.datetime | None
         schedule.published_at = schedule.published_at or now
         schedule.save(update_fields=["published_at"])
         return 0
-    blocks = _blocked_ranges(schedule.resource_id, times[0][0], times[-1][1])
-    slots = [
-        Slot(
-            clinic_id=schedule.clinic_id,
-            resource_id=schedule.resource_id,
-            appointment_type_id=schedule.appointment_type_id,
-            schedule=schedule,
-            start=start,
-            end=end,
-            is_blocked=_is_blocked(start, end, blocks),
-        )
-        for start, end in times
-    ]
-    existing = Slot.objects.filter(schedule=schedule).count()
-    # ON CONFLICT DO NOTHING: a slot already at that start (or, on PostgreSQL, overlapping one)
-    # on the resource is kept, never duplicated or overwritten.
-    Slot.objects.bulk_create(slots, batch_size=2000, ignore_conflicts=True)
-    created = Slot.objects.filter(schedule=schedule).count() - existing
+    created = _schedule_insert_slots(schedule, times)
     schedule.published_at = now
     schedule.save(update_fields=["published_at"])
     from .tasks import schedule_slots_publish
 
     enqueue_on_commit(schedule_slots_publish, schedule.pk)
+    return created
+
+
+# Publishes of more slots than this run in a worker, batch by batch, with progress shown.
+PUBLISH_IN_BACKGROUND_OVER = 500
+PUBLISH_BATCH_SIZE = 500
+
+
+def _future_times(schedule: Schedule, now: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+    return [(start, end) for start, end in schedule_slot_times(schedule) if start > now]
+
+
+def schedule_preview(
+    *,
+    actor: User,
+    resource: Resource,
+    appointment_type: AppointmentType,
+    weekdays: Iterable[int],
+    start_date: dt.date,
+    end_date: dt.date,
+    day_start: dt.time,
+    day_end: dt.time,
+    slot_minutes: int,
+    now: dt.datetime | None = None,
+) -> int:
+    """How many slots publishing this pattern would make (times already passed are never made);
+    the same checks as :func:`schedule_create`, and nothing is saved (R-SCHED-1)."""
+    _require_scheduler(actor, resource.clinic)
+    days = _schedule_check(
+        clinic_id=resource.clinic_id,
+        appointment_type=appointment_type,
+        weekdays=weekdays,
+        start_date=start_date,
+        end_date=end_date,
+        day_start=day_start,
+        day_end=day_end,
+        slot_minutes=slot_minutes,
+    )
+    draft = Schedule(
+        weekdays=days,
+        start_date=start_date,
+        end_date=end_date,
+        day_start=day_start,
+        day_end=day_end,
+        slot_minutes=slot_minutes,
+    )
+    return len(_future_times(draft, now or timezone.now()))
+
+
+@transaction.atomic
+def schedule_publish_start(*, actor: User, schedule: Schedule, now: dt.datetime | None = None) -> int | None:
+    """Publish a schedule: at once when it is small, returning how many slots were created;
+    in a worker when it makes more than PUBLISH_IN_BACKGROUND_OVER slots, returning None (the
+    schedule's ``publish_*`` fields then show the progress)."""
+    _require_scheduler(actor, schedule.clinic)
+    now = now or timezone.now()
+    total = len(_future_times(schedule, now))
+    if total <= PUBLISH_IN_BACKGROUND_OVER:
+        created = schedule_publish(actor=actor, schedule=schedule, now=now)
+        Schedule.objects.filter(pk=schedule.pk).update(
+            publish_state=PublishState.DONE, publish_total=total, publish_done=total
+        )
+        schedule.refresh_from_db(fields=["publish_state", "publish_total", "publish_done"])
+        return created
+    if schedule.removed_at is not None:
+        raise ValidationFailed(
+            {"appointment_type": [_("This type was removed from the schedule; make a new schedule.")]}
+        )
+    # A conditional UPDATE: one publish run per schedule at a time, however often it is asked for.
+    queued = (
+        Schedule.objects.filter(pk=schedule.pk)
+        .exclude(publish_state__in=[PublishState.QUEUED, PublishState.RUNNING])
+        .update(publish_state=PublishState.QUEUED, publish_total=total, publish_done=0)
+    )
+    if not queued:
+        raise ValidationFailed({"schedule": [_("This schedule is already being published.")]})
+    from .tasks import schedule_publish_background
+
+    enqueue_on_commit(schedule_publish_background, schedule.pk, actor.pk)
+    schedule.refresh_from_db(fields=["publish_state", "publish_total", "publish_done"])
+    return None
+
+
+@transaction.atomic
+def schedule_create_and_publish(
+    *,
+    actor: User,
+    resource: Resource,
+    appointment_type: AppointmentType,
+    weekdays: Iterable[int],
+    start_date: dt.date,
+    end_date: dt.date,
+    day_start: dt.time,
+    day_end: dt.time,
+    slot_minutes: int,
+    now: dt.datetime | None = None,
+) -> tuple[Schedule, int | None]:
+    """Create a schedule and publish it (R-SCHED-1), or nothing at all if either step says no."""
+    schedule = schedule_create(
+        actor=actor,
+        resource=resource,
+        appointment_type=appointment_type,
+        weekdays=weekdays,
+        start_date=start_date,
+        end_date=end_date,
+        day_start=day_start,
+        day_end=day_end,
+        slot_minutes=slot_minutes,
+    )
+    return schedule, schedule_publish_start(actor=actor, schedule=schedule, now=now)
+
+
+def schedule_publish_run(
+    *, schedule_id: int, actor_id: int, batch_size: int = PUBLISH_BATCH_SIZE, now: dt.datetime | None = None
+) -> int:
+    """The worker's part of a large publish (R-SCHED-1, R-PUB-1). The queued run is claimed with
+    a conditional UPDATE, so a task delivered twice does the work once. Slots are inserted batch
+    by batch, each batch its own short transaction that also counts the progress, so the
+    scheduler sees it move and the first times reach the web before the last are made.
+    Returns how many slots were created."""
+    claimed = Schedule.objects.filter(pk=schedule_id, publish_state=PublishState.QUEUED).update(
+        publish_state=PublishState.RUNNING
+    )
+    if not claimed:
+        return 0
+    schedule = Schedule.objects.select_related("clinic").get(pk=schedule_id)
+    created = 0
+    try:
+        actor = User.objects.filter(pk=actor_id).first()
+        if actor is None:
+            raise PermissionDeniedError()
+        _require_scheduler(actor, schedule.clinic)
+        if schedule.removed_at is not None:
+            raise ValidationFailed({"appointment_type": [_("This type was removed from the schedule.")]})
+        now = now or timezone.now()
+        times = _future_times(schedule, now)
+        for offset in range(0, len(times), batch_size):
+            batch = times[offset : offset + batch_size]
+            with transaction.atomic():
+                created += _schedule_insert_slots(schedule, batch)
+                _publish_later(
+                    Slot.objects.filter(schedule=schedule, start__gte=batch[0][0], start__lte=batch[-1][0]).values_list(
+                        "pk", flat=True
+                    )
+                )
+                Schedule.objects.filter(pk=schedule_id).update(publish_done=offset + len(batch))
+        Schedule.objects.filter(pk=schedule_id).update(
+            publish_state=PublishState.DONE, published_at=now, publish_total=len(times), publish_done=len(times)
+        )
+    except DomainError:
+        logger.warning("publishing schedule %s was refused", schedule_id, exc_info=True)
+        Schedule.objects.filter(pk=schedule_id).update(publish_state=PublishState.FAILED)
+    except Exception:
+        Schedule.objects.filter(pk=schedule_id).update(publish_state=PublishState.FAILED)
+        raise
     return created
 
 

@@ -27,3 +27,8 @@ def slots_publish_pending() -> int:
 @shared_task
 def holds_release_expired() -> int:
     return services.holds_release_expired()
+
+
+@shared_task
+def schedule_publish_background(schedule_id: int, actor_id: int) -> int:
+    return services.schedule_publish_run(schedule_id=schedule_id, actor_id=actor_id)

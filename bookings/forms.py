@@ -1,0 +1,62 @@
+"""Filters of the support pages in the clinic workspace (R-LOG-2, R-LOG-4).
+
+A filter that does not validate gets a message on its field and is left out; the others
+still apply, so a mistyped personnummer never turns into a server error.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.personnummer import normalise_personnummer
+from tidbok.errors import ValidationFailed
+
+from .models import LogStatus
+
+_ISO_DATE = "%Y-%m-%d"
+
+
+def _date_field(label: str) -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        required=False,
+        input_formats=[_ISO_DATE],
+        error_messages={"invalid": _("Enter the date as YYYY-MM-DD.")},
+    )
+
+
+class DateRangeFilterForm(forms.Form):
+    fran = _date_field(_("From date"))
+    till = _date_field(_("To date"))
+    personnummer = forms.CharField(label=_("Personal identity number"), required=False, max_length=20)
+
+    def clean_personnummer(self) -> str:
+        raw = self.cleaned_data["personnummer"].strip()
+        if not raw:
+            return ""
+        try:
+            return normalise_personnummer(raw)
+        except ValidationFailed as exc:
+            raise forms.ValidationError(exc.field_errors["personnummer"]) from None
+
+    def clean(self):
+        cleaned = super().clean()
+        date_from, date_to = cleaned.get("fran"), cleaned.get("till")
+        if date_from and date_to and date_from > date_to:
+            self.add_error("till", _("The to date cannot be before the from date."))
+        return cleaned
+
+    def filters(self) -> dict:
+        """The filters that validated (call after ``is_valid``)."""
+        data = getattr(self, "cleaned_data", {})
+        return {name: data.get(name) or None for name in self.fields}
+
+
+class WebLogFilterForm(DateRangeFilterForm):
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("All")), *LogStatus.choices],
+        error_messages={"invalid_choice": _("Choose one of the statuses in the list.")},
+    )
