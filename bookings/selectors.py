@@ -365,3 +365,14 @@ def web_log_csv_row(*, entry: WebBookingLogEntry) -> list[str]:
         str(entry.booking_basis_id or ""),
     ]
     return [_csv_cell(str(cell)) for cell in cells]
+
+
+def waitlist_for_clinic(*, clinic) -> QuerySet:
+    """Residents waiting for a time at the clinic, first come first."""
+    from .models import WaitlistEntry, WaitlistStatus
+
+    return (
+        WaitlistEntry.objects.filter(clinic=clinic, status=WaitlistStatus.WAITING)
+        .select_related("resident", "appointment_type")
+        .order_by("created_at", "pk")
+    )

@@ -21,8 +21,8 @@ from django.utils.translation import ngettext
 from accounts.models import Role, User
 from accounts.services import audit_record, resident_get_or_create
 from accounts.workspace import WorkspaceClinic, clinic_for, staff_required, workspace_clinic
-from bookings.models import Booking, WaitlistEntry, WaitlistStatus
-from bookings.selectors import booking_for_staff
+from bookings.models import Booking, WaitlistEntry
+from bookings.selectors import booking_for_staff, waitlist_for_clinic
 from bookings.services import booking_cancel as booking_cancel_service
 from bookings.services import booking_create_for_resident, waitlist_add, waitlist_book
 from clinics.models import AppointmentType, Clinic
@@ -465,8 +465,7 @@ def _waiting_entry(clinic: Clinic, raw: str) -> WaitlistEntry | None:
     """The waitlist entry named in the request: this clinic's, still waiting, else 404."""
     if not raw:
         return None
-    waiting = WaitlistEntry.objects.filter(clinic=clinic, status=WaitlistStatus.WAITING)
-    entry = waiting.filter(pk=raw).select_related("resident", "appointment_type").first() if raw.isdigit() else None
+    entry = waitlist_for_clinic(clinic=clinic).filter(pk=raw).first() if raw.isdigit() else None
     if entry is None:
         raise Http404
     return entry
@@ -584,11 +583,7 @@ def waitlist(request: HttpRequest, clinic_id: int) -> HttpResponse:
                 return redirect("workspace:waitlist", clinic_id=clinic.pk)
     else:
         form = WaitlistForm(clinic=clinic)
-    entries = list(
-        WaitlistEntry.objects.filter(clinic=clinic, status=WaitlistStatus.WAITING)
-        .select_related("resident", "appointment_type")
-        .order_by("created_at", "pk")
-    )
+    entries = list(waitlist_for_clinic(clinic=clinic))
     for entry in entries:
         # R-LOG-4: the list shows who is waiting.
         audit_record(actor=request.user, action="waitlist.read", clinic=clinic, resident=entry.resident, obj=entry)
