@@ -18,7 +18,7 @@ TAKEN_SV = "Någon annan har precis bokat den här tiden. Välj en annan tid."
 HEADING_EN = "Book, rebook or cancel a time at your clinic"
 HEADING_SV = "Boka, omboka eller avboka en tid på din mottagning"
 
-_KEYWORD = re.compile(r'^(msgid|msgid_plural|msgstr(?:\[\d+\])?) "(.*)"$')
+_KEYWORD = re.compile(r'^(msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?) "(.*)"$')
 _CONTINUATION = re.compile(r'^"(.*)"$')
 _PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
