@@ -321,3 +321,35 @@ def schedules_for_clinic(*, clinic: Clinic) -> QuerySet[Schedule]:
         .select_related("resource", "appointment_type")
         .order_by("-created_at", "-pk")
     )
+
+
+def timebook_entries(
+    *, actor: User, clinic: Clinic, date_from: dt.date, date_to: dt.date, resource: Resource | None = None
+) -> list[TimebookEntry]:
+    """The timebook between two local dates (both included) for the staff API: every slot with
+    its active booking, like :func:`timebook_week`. Each booking shown is audited (R-LOG-4)."""
+    from accounts.services import audit_record
+    from bookings.models import Booking, BookingStatus
+
+    _require_scheduler_read(actor, clinic)
+    start, end = local_midnight(date_from), local_midnight(date_to + dt.timedelta(days=1))
+    slots = Slot.objects.filter(clinic=clinic, start__gte=start, start__lt=end)
+    if resource is not None:
+        slots = slots.filter(resource=resource)
+    slots = list(slots.select_related("resource", "appointment_type").order_by("start", "resource__name", "pk"))
+    bookings = {
+        booking.slot_id: booking
+        for booking in Booking.objects.filter(slot__in=[s.pk for s in slots], status=BookingStatus.ACTIVE)
+        .select_related("resident", "created_by", "appointment_type")
+        .order_by("pk")
+    }
+    for booking in bookings.values():
+        audit_record(
+            actor=actor,
+            action="timebook.read",
+            clinic=clinic,
+            resident=booking.resident,
+            obj=booking,
+            detail=f"timebook {date_from.isoformat()}..{date_to.isoformat()}",
+        )
+    return [TimebookEntry(slot, bookings.get(slot.pk)) for slot in slots]

@@ -1,12 +1,16 @@
-"""/api/v1/: the resident API, plus its OpenAPI schema and self-hosted docs."""
+"""/api/v1/: the resident API, the clinic staff API, plus its OpenAPI schema and self-hosted docs."""
 
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import api as accounts_api
 from bookings import api as bookings_api
+from bookings import staff_api as bookings_staff_api
 from clinics import api as clinics_api
 from schedules import api as schedules_api
+from schedules import staff_api as schedules_staff_api
+
+STAFF = "v1/staff/clinics/<int:clinic_id>/"
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -27,4 +31,16 @@ urlpatterns = [
     path("v1/bookings/<int:booking_id>/rebook/", bookings_api.BookingRebook.as_view(), name="api-booking-rebook"),
     path("v1/inbox/", bookings_api.Inbox.as_view(), name="api-inbox"),
     path("v1/inbox/<int:message_id>/read/", bookings_api.InboxRead.as_view()),
+    # Clinic staff (R-ACL-1): the scheduler's timebook and the support's web booking log.
+    path(f"{STAFF}slots/", schedules_staff_api.TimebookSlots.as_view(), name="api-staff-slots"),
+    path(f"{STAFF}slots/change-type/", schedules_staff_api.SlotsChangeType.as_view(), name="api-staff-change-type"),
+    path(f"{STAFF}blocks/", schedules_staff_api.BlockList.as_view(), name="api-staff-blocks"),
+    path(f"{STAFF}blocks/<int:block_id>/", schedules_staff_api.BlockDetail.as_view(), name="api-staff-block"),
+    path(f"{STAFF}schedules/", schedules_staff_api.ScheduleList.as_view(), name="api-staff-schedules"),
+    path(f"{STAFF}schedules/<int:schedule_id>/", schedules_staff_api.ScheduleDetail.as_view()),
+    path(f"{STAFF}schedules/<int:schedule_id>/remove-type/", schedules_staff_api.ScheduleRemoveType.as_view()),
+    path(f"{STAFF}bookings/", bookings_staff_api.StaffBookingList.as_view(), name="api-staff-bookings"),
+    path(f"{STAFF}bookings/<int:booking_id>/", bookings_staff_api.StaffBookingDetail.as_view()),
+    path(f"{STAFF}bookings/<int:booking_id>/cancel/", bookings_staff_api.StaffBookingCancel.as_view()),
+    path(f"{STAFF}web-log/", bookings_staff_api.WebLog.as_view(), name="api-staff-web-log"),
 ]

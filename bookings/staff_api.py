@@ -1,0 +1,319 @@
+"""Bookings on behalf of residents and the web booking log, for staff apps (R-BOOK-4, R-BOOK-9,
+R-REL-1, R-LOG-2, R-LOG-4, R-ACL-1). Thin views over the workspace's services and selectors;
+every read of a resident's data is written to the audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import Role
+from accounts.personnummer import normalise_personnummer
+from accounts.services import audit_record, resident_get_or_create
+from accounts.workspace import clinic_for
+from clinics.models import Clinic
+from schedules.models import Slot
+from schedules.staff_api import DateField, StaffAPIView, StaffResourceSerializer, StaffTypeSerializer, scheduler_clinic
+from tidbok.errors import ValidationFailed
+from tidbok.idempotency import IdempotentPostMixin
+
+from .audit import audit_residents_shown
+from .models import Booking, LogStatus, WaitlistEntry, WebBookingLogEntry
+from .selectors import (
+    booking_for_staff,
+    resident_for_personnummer,
+    waitlist_for_clinic,
+    web_log_changes,
+    web_log_for_clinic,
+)
+from .services import booking_cancel, booking_create_for_resident, waitlist_book
+
+SUPPORT = (Role.SUPPORT,)
+WEB_LOG_DEFAULT_LIMIT = 100
+WEB_LOG_MAX_LIMIT = 500
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    description="Send the same key when retrying: the first answer is returned, nothing is done twice.",
+)
+
+
+def _personnummer(raw: str) -> str:
+    try:
+        return normalise_personnummer(raw)
+    except ValidationFailed as exc:
+        raise serializers.ValidationError([str(m) for m in exc.field_errors["personnummer"]]) from None
+
+
+# --- Bookings on behalf of a resident (R-BOOK-4, R-BOOK-9) --------------------------------------
+
+
+class StaffResidentSerializer(serializers.Serializer):
+    name = serializers.CharField(source="get_full_name")
+    personnummer = serializers.CharField(source="personnummer_display")
+
+
+class StaffBookingSerializer(serializers.ModelSerializer):
+    resident = StaffResidentSerializer()
+    appointment_type = StaffTypeSerializer()
+    resource = StaffResourceSerializer()
+    changed_by = serializers.CharField(source="changed_by_display", help_text="R-BOOK-4")
+    phone = serializers.CharField(source="patient_phone")
+    reason = serializers.CharField(source="patient_reason")
+    resident_notified = serializers.SerializerMethodField(
+        help_text="The resident gets a summons or cancellation message (never for a type hidden for patients)"
+    )
+
+    class Meta:
+        model = Booking
+        fields = [
+            "id",
+            "status",
+            "start",
+            "end",
+            "slot",
+            "resident",
+            "appointment_type",
+            "resource",
+            "channel",
+            "changed_by",
+            "phone",
+            "reason",
+            "waitlist_entry",
+            "created_at",
+            "ended_at",
+            "resident_notified",
+        ]
+
+    def get_resident_notified(self, booking: Booking) -> bool:
+        return not booking.appointment_type.hidden_for_patient
+
+
+class StaffBookingInput(serializers.Serializer):
+    personnummer = serializers.CharField(
+        required=False, max_length=20, help_text="Required unless waitlist_entry is given"
+    )
+    slot = serializers.PrimaryKeyRelatedField(queryset=Slot.objects.none(), help_text="A free slot of this clinic")
+    waitlist_entry = serializers.PrimaryKeyRelatedField(
+        queryset=WaitlistEntry.objects.none(), required=False, help_text="A waiting entry of this clinic's waitlist"
+    )
+
+    def __init__(self, *args, clinic: Clinic | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if clinic is None:  # the schema generator
+            return
+        self.fields["slot"].queryset = Slot.objects.filter(clinic=clinic)
+        self.fields["waitlist_entry"].queryset = waitlist_for_clinic(clinic=clinic)
+
+    def validate_personnummer(self, value: str) -> str:
+        return _personnummer(value)
+
+    def validate(self, attrs: dict) -> dict:
+        entry = attrs.get("waitlist_entry")
+        personnummer = attrs.get("personnummer")
+        if entry is None and not personnummer:
+            raise serializers.ValidationError({"personnummer": ["Enter the resident's personal identity number."]})
+        if entry is not None and personnummer and entry.resident.personnummer != personnummer:
+            raise serializers.ValidationError({"personnummer": ["This is not the resident on the waitlist entry."]})
+        return attrs
+
+
+def _clinic_booking_or_404(clinic: Clinic, booking_id: int) -> None:
+    if not Booking.objects.filter(pk=booking_id, clinic=clinic).exists():
+        raise Http404
+
+
+def _staff_booking(request: Request, booking_id: int) -> Booking:
+    # booking_for_staff writes the read to the audit log (R-LOG-4).
+    booking = booking_for_staff(actor=request.user, booking_id=booking_id)
+    return Booking.objects.select_related("clinic", "resident", "appointment_type", "resource", "created_by").get(
+        pk=booking.pk
+    )
+
+
+@extend_schema_view(
+    post=extend_schema(
+        request=StaffBookingInput, responses={201: StaffBookingSerializer}, parameters=[IDEMPOTENCY_HEADER]
+    )
+)
+class StaffBookingList(IdempotentPostMixin, StaffAPIView):
+    """Book a time for a resident by personnummer (or from the waitlist): the resident gets a
+    clinic relation and a summons in their inbox (R-BOOK-9, R-REL-1)."""
+
+    def post_once(self, request: Request, clinic_id: int) -> Response:
+        clinic = scheduler_clinic(request, clinic_id)
+        data = StaffBookingInput(data=request.data, clinic=clinic)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        entry = values.get("waitlist_entry")
+        slot = values["slot"]
+        # One transaction: a refused booking leaves no new resident row behind.
+        with transaction.atomic():
+            if entry is not None:
+                booking = waitlist_book(actor=request.user, entry_id=entry.pk, slot_id=slot.pk)
+            else:
+                resident, _created = resident_get_or_create(personnummer=values["personnummer"])
+                booking = booking_create_for_resident(actor=request.user, resident=resident, slot_id=slot.pk)
+            audit_record(
+                actor=request.user,
+                action="booking.create_for_resident",
+                clinic=clinic,
+                resident=booking.resident,
+                obj=booking,
+            )
+        booking = Booking.objects.select_related(
+            "clinic", "resident", "appointment_type", "resource", "created_by"
+        ).get(pk=booking.pk)
+        return Response(StaffBookingSerializer(booking).data, status=status.HTTP_201_CREATED)
+
+
+class StaffBookingDetail(StaffAPIView):
+    @extend_schema(responses=StaffBookingSerializer)
+    def get(self, request: Request, clinic_id: int, booking_id: int) -> Response:
+        """A booking with "changed by" (R-BOOK-4); the read is audited (R-LOG-4)."""
+        clinic = scheduler_clinic(request, clinic_id)
+        _clinic_booking_or_404(clinic, booking_id)
+        return Response(StaffBookingSerializer(_staff_booking(request, booking_id)).data)
+
+
+@extend_schema_view(post=extend_schema(request=None, responses={204: None}, parameters=[IDEMPOTENCY_HEADER]))
+class StaffBookingCancel(IdempotentPostMixin, StaffAPIView):
+    """Cancel for the resident; they get a message in their inbox (R-BOOK-9)."""
+
+    def post_once(self, request: Request, clinic_id: int, booking_id: int) -> Response:
+        clinic = scheduler_clinic(request, clinic_id)
+        _clinic_booking_or_404(clinic, booking_id)
+        with transaction.atomic():
+            booking = booking_cancel(actor=request.user, booking_id=booking_id)
+            audit_record(
+                actor=request.user, action="booking.cancel", clinic=clinic, resident=booking.resident, obj=booking
+            )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- The web booking log (R-LOG-2, R-LOG-4) -------------------------------------------------------
+
+
+class WebLogQuery(serializers.Serializer):
+    date_from = DateField(required=False)
+    date_to = DateField(required=False)
+    status = serializers.ChoiceField(choices=LogStatus.choices, required=False)
+    personnummer = serializers.CharField(required=False, max_length=20)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=WEB_LOG_MAX_LIMIT)
+    offset = serializers.IntegerField(required=False, min_value=0, max_value=10**9)
+
+    def validate_personnummer(self, value: str) -> str:
+        return _personnummer(value)
+
+    def validate(self, attrs: dict) -> dict:
+        date_from, date_to = attrs.get("date_from"), attrs.get("date_to")
+        if date_from and date_to and date_from > date_to:
+            raise serializers.ValidationError({"date_to": ["The to date cannot be before the from date."]})
+        return attrs
+
+
+class WebLogValuesSerializer(serializers.Serializer):
+    date = serializers.DateField(allow_null=True)
+    start = serializers.TimeField(allow_null=True, format="%H:%M")
+    resource = serializers.CharField()
+    type = serializers.CharField(help_text="The appointment type's internal name")
+
+
+class WebLogEntrySerializer(serializers.ModelSerializer):
+    resident = StaffResidentSerializer()
+    previous = serializers.SerializerMethodField(help_text="Empty on a new booking")
+    new = serializers.SerializerMethodField(help_text="Empty on a cancellation")
+    changed = serializers.SerializerMethodField(help_text="The values that changed (R-LOG-2)")
+
+    class Meta:
+        model = WebBookingLogEntry
+        fields = [
+            "id",
+            "changed_at",
+            "status",
+            "resident",
+            "previous",
+            "new",
+            "changed",
+            "channel",
+            "is_late",
+            "booking",
+            "booking_basis",
+        ]
+
+    @staticmethod
+    def _values(entry: WebBookingLogEntry, prefix: str) -> dict:
+        return {name: getattr(entry, f"{prefix}_{name}") for name in ("date", "start", "resource", "type")}
+
+    @extend_schema_field(WebLogValuesSerializer)
+    def get_previous(self, entry: WebBookingLogEntry) -> dict:
+        return WebLogValuesSerializer(self._values(entry, "previous")).data
+
+    @extend_schema_field(WebLogValuesSerializer)
+    def get_new(self, entry: WebBookingLogEntry) -> dict:
+        return WebLogValuesSerializer(self._values(entry, "new")).data
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_changed(self, entry: WebBookingLogEntry) -> list[str]:
+        return [change.name for change in web_log_changes(entry=entry) if change.changed]
+
+
+class WebLogPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    offset = serializers.IntegerField()
+    results = WebLogEntrySerializer(many=True)
+
+
+class WebLog(StaffAPIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("date_from", dt.date),
+            OpenApiParameter("date_to", dt.date),
+            OpenApiParameter("status", str, enum=list(LogStatus.values)),
+            OpenApiParameter("personnummer", str, description="The resident, in any accepted form"),
+            OpenApiParameter("limit", int, description=f"Default {WEB_LOG_DEFAULT_LIMIT}, at most {WEB_LOG_MAX_LIMIT}"),
+            OpenApiParameter("offset", int),
+        ],
+        responses=WebLogPageSerializer,
+    )
+    def get(self, request: Request, clinic_id: int) -> Response:
+        """The clinic's web booking log for support staff (R-LOG-2), newest first. Reading it and
+        every resident shown are written to the audit log (R-LOG-4)."""
+        clinic = clinic_for(request, clinic_id, SUPPORT)
+        query = WebLogQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        resident = None
+        if params.get("personnummer"):
+            resident = resident_for_personnummer(personnummer=params["personnummer"])
+        rows = web_log_for_clinic(
+            actor=request.user,
+            clinic=clinic,
+            date_from=params.get("date_from"),
+            date_to=params.get("date_to"),
+            status=params.get("status"),
+            resident=resident,
+        )
+        if params.get("personnummer") and resident is None:
+            rows = rows.none()  # a valid personnummer that matches nobody
+        limit = params.get("limit", WEB_LOG_DEFAULT_LIMIT)
+        offset = params.get("offset", 0)
+        entries = list(rows[offset : offset + limit])
+        audit_residents_shown(
+            actor=request.user,
+            clinic=clinic,
+            residents=(entry.resident for entry in entries),
+            action="web_log.resident_shown",
+            already_recorded=resident,
+        )
+        page = {"count": rows.count(), "limit": limit, "offset": offset, "results": entries}
+        return Response(WebLogPageSerializer(page).data)

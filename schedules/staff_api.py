@@ -1,0 +1,436 @@
+"""The scheduler's timebook for staff apps (R-SCHED-1/2, R-PUB-1/2, R-BOOK-4, R-LOG-4, R-ACL-1).
+
+Thin views over the same services and selectors as the clinic workspace. Every view first checks
+the role at the clinic in the URL (:func:`accounts.workspace.clinic_for`: no role there at all is
+404, another role is 403); objects named in the URL must belong to that clinic, else 404.
+Staff use the browser session, so unsafe requests need the CSRF token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import permissions, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Role
+from accounts.selectors import user_is_staff_member
+from accounts.workspace import clinic_for
+from clinics.models import AppointmentType, Clinic, Resource
+
+from . import services
+from .models import Block, Schedule, Slot, SlotStatus
+from .selectors import TimebookEntry, schedule_slot_counts, schedules_for_clinic, timebook_entries
+
+SCHEDULER = (Role.SCHEDULER,)
+MAX_TIMEBOOK_DAYS = 31
+MAX_CHANGE_TYPE_SLOTS = 1000
+MAX_LISTED = 500
+
+
+class IsClinicStaff(permissions.BasePermission):
+    """Staff endpoints: a logged-in staff member who is not acting as a resident. Which clinic
+    and role is checked per view with :func:`clinic_for` (R-ACL-1)."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and not user.is_resident and user_is_staff_member(user))
+
+
+def scheduler_clinic(request: Request, clinic_id: int) -> Clinic:
+    return clinic_for(request, clinic_id, SCHEDULER)
+
+
+class ClinicScopedSerializer(serializers.Serializer):
+    """Input whose resource and appointment type must be the clinic's (a foreign id is a field error)."""
+
+    def __init__(self, *args, clinic: Clinic | None = None, **kwargs) -> None:
+        # Without a clinic (the schema generator) every id is refused.
+        super().__init__(*args, **kwargs)
+        self.clinic = clinic
+        if clinic is None:
+            return
+        if "resource" in self.fields:
+            self.fields["resource"].queryset = Resource.objects.filter(clinic=clinic, is_active=True)
+        if "appointment_type" in self.fields:
+            self.fields["appointment_type"].queryset = AppointmentType.objects.filter(clinic=clinic)
+
+
+def _resource_field() -> serializers.PrimaryKeyRelatedField:
+    return serializers.PrimaryKeyRelatedField(queryset=Resource.objects.none(), help_text="An active resource id")
+
+
+def _type_field() -> serializers.PrimaryKeyRelatedField:
+    return serializers.PrimaryKeyRelatedField(queryset=AppointmentType.objects.none(), help_text="Appointment type id")
+
+
+class DateField(serializers.DateField):
+    """A calendar date within reason: far-off years would overflow the date arithmetic."""
+
+    default_error_messages = {"out_of_range": "Choose a date between 1900 and 2999."}
+
+    def to_internal_value(self, value) -> dt.date:
+        day = super().to_internal_value(value)
+        if not 1900 <= day.year <= 2999:
+            self.fail("out_of_range")
+        return day
+
+
+# --- Output ---------------------------------------------------------------------------------------
+
+
+class StaffResourceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Resource
+        fields = ["id", "name"]
+
+
+class StaffTypeSerializer(serializers.ModelSerializer):
+    """Staff see both names of a type: the timebook's and the web's (R-TYPE-1)."""
+
+    class Meta:
+        model = AppointmentType
+        fields = ["id", "internal_name", "web_name"]
+
+
+class TimebookBookingSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    resident_name = serializers.CharField(source="resident.get_full_name")
+    personnummer = serializers.CharField(source="resident.personnummer_display")
+    changed_by = serializers.CharField(source="changed_by_display", help_text="R-BOOK-4")
+    channel = serializers.CharField()
+    phone = serializers.CharField(source="patient_phone")
+    reason = serializers.CharField(source="patient_reason")
+
+
+class TimebookSlotSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="slot.pk")
+    start = serializers.DateTimeField(source="slot.start")
+    end = serializers.DateTimeField(source="slot.end")
+    status = serializers.CharField(source="slot.status", help_text="free, held or booked")
+    is_published = serializers.BooleanField(source="slot.is_published")
+    is_blocked = serializers.BooleanField(source="slot.is_blocked")
+    schedule = serializers.IntegerField(source="slot.schedule_id", allow_null=True)
+    appointment_type = StaffTypeSerializer(source="slot.appointment_type")
+    resource = StaffResourceSerializer(source="slot.resource")
+    booking = TimebookBookingSerializer(allow_null=True, help_text="The active booking of a booked time")
+
+
+class BlockSerializer(serializers.ModelSerializer):
+    resource = StaffResourceSerializer()
+
+    class Meta:
+        model = Block
+        fields = ["id", "resource", "start", "end", "reason", "created_at"]
+
+
+class BlockCreatedSerializer(BlockSerializer):
+    booked_times_kept = serializers.IntegerField(
+        help_text="Booked times inside the period stay booked; cancel them if needed."
+    )
+
+    class Meta(BlockSerializer.Meta):
+        fields = [*BlockSerializer.Meta.fields, "booked_times_kept"]
+
+
+class ScheduleSerializer(serializers.ModelSerializer):
+    resource = StaffResourceSerializer()
+    appointment_type = StaffTypeSerializer()
+    weekdays = serializers.ListField(child=serializers.IntegerField(), help_text="ISO weekdays, 1 = Monday")
+
+    class Meta:
+        model = Schedule
+        fields = [
+            "id",
+            "resource",
+            "appointment_type",
+            "weekdays",
+            "start_date",
+            "end_date",
+            "day_start",
+            "day_end",
+            "slot_minutes",
+            "published_at",
+            "removed_at",
+            "publish_state",
+            "publish_total",
+            "publish_done",
+            "created_at",
+        ]
+
+
+class SlotCountsSerializer(serializers.Serializer):
+    free = serializers.IntegerField()
+    held = serializers.IntegerField()
+    booked = serializers.IntegerField()
+    blocked = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
+class ScheduleDetailSerializer(ScheduleSerializer):
+    counts = SlotCountsSerializer(source="slot_counts", help_text="The schedule's slots by state")
+
+    class Meta(ScheduleSerializer.Meta):
+        fields = [*ScheduleSerializer.Meta.fields, "counts"]
+
+
+class ScheduleCreatedSerializer(ScheduleSerializer):
+    created_slots = serializers.IntegerField(
+        allow_null=True, help_text="Slots made now; null when a large schedule is published by a worker"
+    )
+
+    class Meta(ScheduleSerializer.Meta):
+        fields = [*ScheduleSerializer.Meta.fields, "created_slots"]
+
+
+class ScheduleRemovedSerializer(serializers.Serializer):
+    removed_slots = serializers.IntegerField(help_text="Free times removed; booked times are kept")
+    schedule = ScheduleSerializer()
+
+
+class ChangeTypeResultSerializer(serializers.Serializer):
+    changed = serializers.IntegerField(help_text="Times that now have the new type")
+    booked_kept = serializers.IntegerField(help_text="Booked times keep the type they were booked as")
+
+
+# --- Input ----------------------------------------------------------------------------------------
+
+
+class TimebookQuery(serializers.Serializer):
+    date_from = DateField(required=False)
+    date_to = DateField(required=False)
+    resource = serializers.IntegerField(required=False, min_value=1)
+
+    def validate(self, attrs: dict) -> dict:
+        start = attrs.get("date_from") or timezone.localdate()
+        end = attrs.get("date_to") or start + dt.timedelta(days=6)
+        if end < start:
+            raise serializers.ValidationError({"date_to": ["date_to must be on or after date_from."]})
+        if (end - start).days >= MAX_TIMEBOOK_DAYS:
+            raise serializers.ValidationError({"date_to": [f"Ask for at most {MAX_TIMEBOOK_DAYS} days at a time."]})
+        attrs["date_from"], attrs["date_to"] = start, end
+        return attrs
+
+
+class _Period(ClinicScopedSerializer):
+    def validate(self, attrs: dict) -> dict:
+        if attrs["end"] <= attrs["start"]:
+            raise serializers.ValidationError({"end": ["The end must be after the start."]})
+        return attrs
+
+
+class SlotInput(_Period):
+    resource = _resource_field()
+    appointment_type = _type_field()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+
+
+class ChangeTypeInput(ClinicScopedSerializer):
+    slots = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=Slot.objects.none(), allow_empty=False, help_text="Slot ids of this clinic"
+    )
+    appointment_type = _type_field()
+
+    def __init__(self, *args, clinic: Clinic | None = None, **kwargs) -> None:
+        super().__init__(*args, clinic=clinic, **kwargs)
+        if clinic is not None:
+            self.fields["slots"].child_relation.queryset = Slot.objects.filter(clinic=clinic)
+
+    def validate_slots(self, slots: list[Slot]) -> list[Slot]:
+        if len(slots) > MAX_CHANGE_TYPE_SLOTS:
+            raise serializers.ValidationError(f"Choose at most {MAX_CHANGE_TYPE_SLOTS} times at a time.")
+        return slots
+
+
+class BlockInput(_Period):
+    resource = _resource_field()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+
+
+class ScheduleInput(ClinicScopedSerializer):
+    resource = _resource_field()
+    appointment_type = _type_field()
+    weekdays = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=7),
+        allow_empty=False,
+        max_length=7,
+        help_text="ISO weekdays, 1 = Monday",
+    )
+    start_date = DateField()
+    end_date = DateField(help_text="At most one year after start_date")
+    day_start = serializers.TimeField(help_text="Stockholm local time")
+    day_end = serializers.TimeField(help_text="Stockholm local time")
+    slot_minutes = serializers.IntegerField(min_value=5, max_value=480)
+
+
+# --- Views ----------------------------------------------------------------------------------------
+
+
+class StaffAPIView(APIView):
+    permission_classes = [IsClinicStaff]
+    # The residents' booking rate limits are not for clinic staff, who may change many times at once
+    # and have already passed a second factor.
+    throttle_classes: list = []
+
+
+class TimebookSlots(StaffAPIView):
+    """The timebook (R-SCHED-2, R-BOOK-4): every slot in the range with its state and, when
+    booked, the booking with the resident's name and personnummer. Each booking shown is
+    written to the audit log (R-LOG-4)."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("date_from", dt.date, description="Default: today"),
+            OpenApiParameter("date_to", dt.date, description=f"Default: date_from + 6; {MAX_TIMEBOOK_DAYS} days max"),
+            OpenApiParameter("resource", int),
+        ],
+        responses=TimebookSlotSerializer(many=True),
+    )
+    def get(self, request: Request, clinic_id: int) -> Response:
+        clinic = scheduler_clinic(request, clinic_id)
+        query = TimebookQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        resource = None
+        if "resource" in params:
+            # Past days may show resources that have since been made inactive.
+            resource = get_object_or_404(Resource, pk=params["resource"], clinic=clinic)
+        entries: list[TimebookEntry] = timebook_entries(
+            actor=request.user,
+            clinic=clinic,
+            date_from=params["date_from"],
+            date_to=params["date_to"],
+            resource=resource,
+        )
+        return Response(TimebookSlotSerializer(entries, many=True).data)
+
+    @extend_schema(request=SlotInput, responses={201: TimebookSlotSerializer})
+    def post(self, request: Request, clinic_id: int) -> Response:
+        """Add a single time; it reaches the web through the publisher (R-PUB-1)."""
+        clinic = scheduler_clinic(request, clinic_id)
+        data = SlotInput(data=request.data, clinic=clinic)
+        data.is_valid(raise_exception=True)
+        slot = services.slot_add(actor=request.user, **data.validated_data)
+        slot = Slot.objects.select_related("resource", "appointment_type").get(pk=slot.pk)
+        body = TimebookSlotSerializer(TimebookEntry(slot, None)).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class SlotsChangeType(StaffAPIView):
+    @extend_schema(request=ChangeTypeInput, responses=ChangeTypeResultSerializer)
+    def post(self, request: Request, clinic_id: int) -> Response:
+        """Give the chosen times another type; booked ones keep theirs (R-SCHED-2, R-PUB-1)."""
+        clinic = scheduler_clinic(request, clinic_id)
+        data = ChangeTypeInput(data=request.data, clinic=clinic)
+        data.is_valid(raise_exception=True)
+        ids = [slot.pk for slot in data.validated_data["slots"]]
+        with transaction.atomic():
+            booked = Slot.objects.filter(pk__in=ids, status=SlotStatus.BOOKED).count()
+            changed = services.slots_change_type(
+                actor=request.user,
+                slots=Slot.objects.filter(pk__in=ids, clinic=clinic),
+                appointment_type=data.validated_data["appointment_type"],
+            )
+        return Response(ChangeTypeResultSerializer({"changed": changed, "booked_kept": booked}).data)
+
+
+class BlockList(StaffAPIView):
+    @extend_schema(responses=BlockSerializer(many=True))
+    def get(self, request: Request, clinic_id: int) -> Response:
+        """The clinic's current and coming blocks."""
+        clinic = scheduler_clinic(request, clinic_id)
+        blocks = (
+            Block.objects.filter(clinic=clinic, end__gt=timezone.now())
+            .select_related("resource")
+            .order_by("start", "pk")[:MAX_LISTED]
+        )
+        return Response(BlockSerializer(blocks, many=True).data)
+
+    @extend_schema(request=BlockInput, responses={201: BlockCreatedSerializer})
+    def post(self, request: Request, clinic_id: int) -> Response:
+        """Block a period on a resource: its free times leave the web at once (R-PUB-2)."""
+        clinic = scheduler_clinic(request, clinic_id)
+        data = BlockInput(data=request.data, clinic=clinic)
+        data.is_valid(raise_exception=True)
+        block = services.block_create(actor=request.user, **data.validated_data)
+        block.booked_times_kept = Slot.objects.filter(
+            resource_id=block.resource_id, start__lt=block.end, end__gt=block.start, status=SlotStatus.BOOKED
+        ).count()
+        return Response(BlockCreatedSerializer(block).data, status=status.HTTP_201_CREATED)
+
+
+class BlockDetail(StaffAPIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, clinic_id: int, block_id: int) -> Response:
+        """Remove a block; its free times return to the web through the publisher (R-PUB-1)."""
+        clinic = scheduler_clinic(request, clinic_id)
+        block = get_object_or_404(Block, pk=block_id, clinic=clinic)
+        services.block_delete(actor=request.user, block=block)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _clinic_schedule(clinic: Clinic, schedule_id: int) -> Schedule:
+    return get_object_or_404(
+        Schedule.objects.select_related("resource", "appointment_type"), pk=schedule_id, clinic=clinic
+    )
+
+
+class ScheduleList(StaffAPIView):
+    @extend_schema(responses=ScheduleSerializer(many=True))
+    def get(self, request: Request, clinic_id: int) -> Response:
+        clinic = scheduler_clinic(request, clinic_id)
+        return Response(ScheduleSerializer(schedules_for_clinic(clinic=clinic)[:MAX_LISTED], many=True).data)
+
+    @extend_schema(request=ScheduleInput, responses={201: ScheduleCreatedSerializer})
+    def post(self, request: Request, clinic_id: int) -> Response:
+        """Create a schedule and publish it (R-SCHED-1), or nothing at all. A large one is
+        published by a worker: ``created_slots`` is then null and ``publish_*`` show progress."""
+        clinic = scheduler_clinic(request, clinic_id)
+        data = ScheduleInput(data=request.data, clinic=clinic)
+        data.is_valid(raise_exception=True)
+        schedule, created = services.schedule_create_and_publish(actor=request.user, **data.validated_data)
+        schedule = _clinic_schedule(clinic, schedule.pk)
+        schedule.created_slots = created
+        return Response(ScheduleCreatedSerializer(schedule).data, status=status.HTTP_201_CREATED)
+
+
+class ScheduleDetail(StaffAPIView):
+    @extend_schema(responses=ScheduleDetailSerializer)
+    def get(self, request: Request, clinic_id: int, schedule_id: int) -> Response:
+        clinic = scheduler_clinic(request, clinic_id)
+        schedule = _clinic_schedule(clinic, schedule_id)
+        counts = schedule_slot_counts(schedule=schedule)
+        schedule.slot_counts = {
+            "free": counts.free,
+            "held": counts.held,
+            "booked": counts.booked,
+            "blocked": counts.blocked,
+            "total": counts.total,
+        }
+        return Response(ScheduleDetailSerializer(schedule).data)
+
+
+class ScheduleRemoveType(StaffAPIView):
+    @extend_schema(request=None, responses=ScheduleRemovedSerializer)
+    def post(self, request: Request, clinic_id: int, schedule_id: int) -> Response:
+        """Take the type off the schedule: its free times go at once, booked ones stay
+        (R-SCHED-2, R-PUB-2). Asking again removes nothing more."""
+        clinic = scheduler_clinic(request, clinic_id)
+        _clinic_schedule(clinic, schedule_id)
+        removed = 0
+        with transaction.atomic():
+            # Locked, so two requests at once remove the type once.
+            schedule = Schedule.objects.select_for_update().get(pk=schedule_id)
+            if schedule.removed_at is None:
+                removed = services.schedule_remove_type(actor=request.user, schedule=schedule)
+        schedule = _clinic_schedule(clinic, schedule_id)
+        return Response(ScheduleRemovedSerializer({"removed_slots": removed, "schedule": schedule}).data)
