@@ -26,7 +26,7 @@ from clinics.models import AppointmentType, Clinic, RelationSource
 from clinics.services import relation_add
 from schedules.models import Hold, HoldState, Slot, SlotStatus
 from schedules.selectors import LOCAL_TZ, slot_check_free, slot_check_offered
-from schedules.services import slot_free
+from schedules.services import bulk_refresh_later, slot_free
 from tidbok.errors import BookingError, ErrorCode, PermissionDeniedError, ValidationFailed
 from tidbok.queue import enqueue_on_commit
 
@@ -96,6 +96,7 @@ def _insert_booking(*, slot: Slot, resident: User, **fields: Any) -> Booking:
     # R-PUB-2: the time leaves the web in the booking's own transaction.
     Slot.objects.filter(pk=slot.pk).update(status=SlotStatus.BOOKED, is_published=False, published_at=None)
     Hold.objects.filter(slot=slot, state=HoldState.ACTIVE).update(state=HoldState.CONVERTED)
+    bulk_refresh_later()
     return booking
 
 

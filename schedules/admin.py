@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Block, Hold, Schedule, Slot
+from .models import Block, BulkPublishFile, Hold, Schedule, Slot
 
 
 @admin.register(Schedule)
@@ -34,3 +34,18 @@ class HoldAdmin(admin.ModelAdmin):
     list_display = ("slot", "resident", "state", "expires_at", "created_at")
     list_filter = ("state",)
     raw_id_fields = ("slot", "resident", "rebook_of")
+
+
+@admin.register(BulkPublishFile)
+class BulkPublishFileAdmin(admin.ModelAdmin):
+    """Read-only: the files are written by the ``bulk_publish_refresh`` task."""
+
+    list_display = ("resource_type", "generated_at")
+    exclude = ("ndjson", "index")
+    readonly_fields = ("resource_type", "generated_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -44,6 +44,14 @@ def _publish_later(slot_ids: Iterable[int]) -> None:
         enqueue_on_commit(slots_publish, ids)
 
 
+def bulk_refresh_later() -> None:
+    """The FHIR bulk publication (``/fhir/r4/$bulk-publish``) follows after the commit; asks are
+    folded together (see :mod:`schedules.bulk`)."""
+    from .bulk import refresh_later
+
+    refresh_later()
+
+
 # --- Publishing (R-PUB-1, R-PUB-3) -----------------------------------------------------------
 
 
@@ -84,9 +92,10 @@ def slot_free(*, slot_id: int) -> None:
     taken = Slot.objects.filter(pk=slot_id, status__in=[SlotStatus.HELD, SlotStatus.BOOKED])
     removed = taken.filter(schedule__removed_at__isnull=False, appointment_type_id=F("schedule__appointment_type_id"))
     if removed.delete()[0]:
+        bulk_refresh_later()
         return
     if taken.update(status=SlotStatus.FREE, is_published=False, published_at=None):
-        _publish_later([slot_id])
+        _publish_later([slot_id])  # the bulk files follow once it is published again
 
 
 def slots_republish_for_type(*, appointment_type: AppointmentType) -> None:
@@ -427,6 +436,7 @@ def schedule_remove_type(*, actor: User, schedule: Schedule, now: dt.datetime | 
     removed, _details = Slot.objects.filter(pk__in=list(free.values_list("pk", flat=True))).delete()
     schedule.removed_at = now
     schedule.save(update_fields=["removed_at"])
+    bulk_refresh_later()
     return removed
 
 
@@ -497,6 +507,7 @@ def block_create(*, actor: User, resource: Resource, start: dt.datetime, end: dt
     Slot.objects.filter(resource=resource, start__lt=end, end__gt=start).update(
         is_blocked=True, is_published=False, published_at=None
     )
+    bulk_refresh_later()
     return block
 
 

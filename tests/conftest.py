@@ -29,6 +29,12 @@ def _default_language():
 
 
 @pytest.fixture(autouse=True)
+def _slot_times_start_tomorrow_morning():
+    """Default slot times count up from tomorrow 08:00 in every test, whatever ran before."""
+    SlotFactory.reset_sequence()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_rate_limits():
     """Rate-limit counters live in the cache (Redis); each test starts from zero."""
     cache.clear()

@@ -1,5 +1,5 @@
-"""The Celery app. Workers publish slots (R-PUB), release holds (R-BOOK-3), purge the web
-booking log (R-LOG-3) and deliver inbox notifications."""
+"""The Celery app. Workers publish slots (R-PUB) and the FHIR bulk files, release holds
+(R-BOOK-3), purge the web booking log (R-LOG-3) and deliver inbox notifications."""
 
 import os
 
@@ -20,6 +20,12 @@ app.conf.beat_schedule = {
     # Safety net: any free slot whose publish task was lost (a worker crash) is picked up.
     "publish-pending-slots": {
         "task": "schedules.tasks.slots_publish_pending",
+        "schedule": 60.0,
+    },
+    # The SMART Scheduling Links files (/fhir/r4/$bulk-publish): a safety net for a lost refresh,
+    # and times entering the visibility window (R-VIS-1) with nothing else changing.
+    "refresh-fhir-bulk-publish": {
+        "task": "schedules.tasks.bulk_publish_refresh",
         "schedule": 60.0,
     },
     "purge-idempotency-records": {

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("personal/", include("accounts.workspace_urls")),
     path("api/", include("tidbok.api_urls")),
+    path("fhir/r4/", include("schedules.fhir_urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -1,0 +1,133 @@
+"""The SMART Scheduling Links files behind ``/fhir/r4/$bulk-publish`` (R-PUB).
+
+The ``bulk_publish_refresh`` task writes one NDJSON file per resource type into
+:class:`~schedules.models.BulkPublishFile`; the endpoints only serve what is stored. Each line's
+``meta.lastUpdated`` is the time its content last changed, kept in the file's index beside a
+digest of the content, so ``_since`` needs neither parsing nor a slot query.
+
+Publishing times (the publishing tasks, which also bring back cancelled and released times), a
+booking, a block or removing a type from a schedule ask for a refresh after the commit. The asks
+are folded together: one refresh is queued until it starts, and a beat entry refreshes
+every minute as the safety net (and to let times enter the visibility window, R-VIS-1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from clinics.models import Clinic
+from tidbok.queue import enqueue_on_commit
+
+from . import fhir
+from .models import BulkPublishFile
+
+PENDING_KEY = "fhir:bulk-publish:pending"
+# A queued refresh that never ran (a lost task, a rolled-back transaction) stops folding
+# further asks after this long; the beat entry covers the gap meanwhile.
+PENDING_SECONDS = 60
+logger = logging.getLogger(__name__)
+
+
+def public_base_url() -> str:
+    """Where residents reach Tidbok, for the booking deep links. The task has no request, so this
+    comes from ``settings.TIDBOK_PUBLIC_URL``, else the first concrete allowed host."""
+    configured = settings.TIDBOK_PUBLIC_URL
+    if configured:
+        return configured.rstrip("/")
+    hosts = [h for h in settings.ALLOWED_HOSTS if h and "*" not in h and not h.startswith(".")]
+    return f"https://{hosts[0]}" if hosts else "http://localhost:8000"
+
+
+def _first_ask() -> bool:
+    try:
+        return bool(cache.add(PENDING_KEY, "1", timeout=PENDING_SECONDS))
+    except Exception:  # the cache is down: queue anyway, the task is idempotent
+        logger.warning("bulk publish debounce unavailable", exc_info=True)
+        return True
+
+
+def refresh_later() -> None:
+    """Queue a refresh of the bulk files once the current transaction commits, unless one is
+    already queued and has not started yet."""
+    from .tasks import bulk_publish_refresh
+
+    if _first_ask():
+        enqueue_on_commit(bulk_publish_refresh)
+
+
+def refresh_queue() -> None:
+    """The same, for code that runs after its changes have committed (the publishing tasks)."""
+    from .tasks import bulk_publish_refresh
+
+    if _first_ask():
+        bulk_publish_refresh.delay()
+
+
+def _resources(now: dt.datetime, base_url: str) -> dict[str, Iterator[dict[str, Any]]]:
+    slots = fhir.public_slots(now)
+    pairs = fhir.public_schedules(slots)
+    clinics = Clinic.objects.filter(pk__in={t.clinic_id for _r, t in pairs}).order_by("pk")
+    return {
+        "Location": (fhir.location_resource(c) for c in clinics),
+        "Schedule": (fhir.schedule_resource(r, t) for r, t in pairs),
+        "Slot": (
+            fhir.slot_resource(s, base_url)
+            for s in slots.only(*fhir.SLOT_FIELDS).order_by("start", "pk").iterator(chunk_size=2000)
+        ),
+    }
+
+
+def _digest(resource: dict[str, Any]) -> str:
+    canonical = json.dumps(resource, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:24]
+
+
+def _write(stored: BulkPublishFile, resources: Iterator[dict[str, Any]], now: dt.datetime) -> int:
+    before = {rid: (updated, digest) for rid, updated, digest in stored.index}
+    stamp = fhir.utc_instant(now)
+    lines: list[str] = []
+    index: list[list[str]] = []
+    for resource in resources:
+        rid, digest = resource["id"], _digest(resource)
+        previous = before.get(rid)
+        updated = previous[0] if previous and previous[1] == digest else stamp
+        line = {"resourceType": resource["resourceType"], "id": rid, "meta": {"lastUpdated": updated}}
+        line.update({k: v for k, v in resource.items() if k not in line})
+        lines.append(json.dumps(line, separators=(",", ":"), ensure_ascii=False))
+        index.append([rid, updated, digest])
+    stored.ndjson = "".join(f"{line}\n" for line in lines)
+    stored.index = index
+    stored.generated_at = now
+    stored.save(update_fields=["ndjson", "index", "generated_at"])
+    return len(lines)
+
+
+def refresh(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Rewrite the three files from the authoritative state. Idempotent; concurrent runs queue on
+    the files' row locks, so each writes a consistent set. Returns the line count per type."""
+    try:
+        cache.delete(PENDING_KEY)  # changes from here on ask for another run
+    except Exception:
+        logger.warning("bulk publish debounce unavailable", exc_info=True)
+    with transaction.atomic():
+        for kind in fhir.BULK_RESOURCE_TYPES:
+            BulkPublishFile.objects.get_or_create(resource_type=kind, defaults={"generated_at": timezone.now()})
+        files = {
+            f.resource_type: f
+            for f in BulkPublishFile.objects.select_for_update()
+            .filter(resource_type__in=fhir.BULK_RESOURCE_TYPES)
+            .order_by("resource_type")
+        }
+        now = now or timezone.now()
+        resources = _resources(now, public_base_url())
+        return {kind: _write(files[kind], resources[kind], now) for kind in fhir.BULK_RESOURCE_TYPES}

@@ -1,0 +1,521 @@
+"""FHIR R4 read endpoints for the outside world (R-PUB, R-VIS-2, R-TYPE-2): Location (a clinic),
+Schedule (a resource × appointment type), Slot (free or busy), and the SMART Scheduling Links
+bulk publication (``$bulk-publish``) whose files the ``bulk_publish_refresh`` task writes.
+
+Location, Schedule and Slot are public: they are what national slot finders read. Only types a
+resident can book on the web are published, by their web name, never the internal one. Errors
+are OperationOutcome resources. The views parse, call a query and a small builder, and answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+from django.utils import timezone
+
+from clinics.models import PROXY_MARKER, AppointmentType, Audience, CaseKind, CaseType, Clinic, Resource
+
+from .models import BulkPublishFile, Slot, SlotStatus
+from .selectors import LOCAL_TZ, local_midnight
+
+logger = logging.getLogger(__name__)
+
+FHIR_JSON = "application/fhir+json; charset=utf-8"
+FHIR_NDJSON = "application/fhir+ndjson; charset=utf-8"
+MAX_RESULTS = 1000
+# The OID of HSA-id, the Swedish national identifier of care units.
+HSA_ID_SYSTEM = "urn:oid:1.2.752.29.4.19"
+BOOKING_DEEP_LINK = "http://fhir-registry.smarthealthit.org/StructureDefinition/booking-deep-link"
+BULK_RESOURCE_TYPES = ("Location", "Schedule", "Slot")
+# Parameters any FHIR client may send; everything else a search does not name is refused.
+COMMON_PARAMS = frozenset({"_format", "_count"})
+_SCHEDULE_ID = re.compile(r"^(?P<resource>\d{1,18})-(?P<type>\d{1,18})$")
+_NUMERIC_ID = re.compile(r"^\d{1,18}$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_LOOKUP = {"eq": "exact", "ge": "gte", "gt": "gt", "le": "lte", "lt": "lt"}
+_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$")
+
+
+# --- Errors (OperationOutcome) ------------------------------------------------------------------
+
+
+class FhirError(Exception):
+    def __init__(self, status: int, code: str, diagnostics: str) -> None:
+        super().__init__(diagnostics)
+        self.status, self.code, self.diagnostics = status, code, diagnostics
+
+
+def operation_outcome(code: str, diagnostics: str, severity: str = "error") -> dict[str, Any]:
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": severity, "code": code, "diagnostics": diagnostics}],
+    }
+
+
+def fhir_response(body: dict[str, Any], status: int = 200) -> JsonResponse:
+    return JsonResponse(body, status=status, content_type=FHIR_JSON, json_dumps_params={"ensure_ascii": False})
+
+
+def outcome_response(status: int, code: str, diagnostics: str) -> JsonResponse:
+    response = fhir_response(operation_outcome(code, diagnostics), status=status)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="tidbok"'
+    return response
+
+
+def fhir_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """GET only; a refused request is an OperationOutcome, and so is anything unforeseen."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            response = outcome_response(405, "not-supported", "Only reading (GET) is supported.")
+            response["Allow"] = "GET, HEAD"
+            return response
+        try:
+            return view(request, *args, **kwargs)
+        except FhirError as exc:
+            return outcome_response(exc.status, exc.code, exc.diagnostics)
+        except Exception:
+            logger.exception("FHIR request failed: %s", request.get_full_path())
+            return outcome_response(500, "exception", "The request could not be answered.")
+
+    return wrapper
+
+
+@fhir_view
+def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    raise FhirError(404, "not-found", "There is no such FHIR resource type or operation here.")
+
+
+# --- Parameters ----------------------------------------------------------------------------------
+
+
+def check_params(request: HttpRequest, allowed: Iterable[str] = ()) -> None:
+    unknown = sorted(set(request.GET) - COMMON_PARAMS - set(allowed))
+    if unknown:
+        raise FhirError(400, "not-supported", f"Unsupported search parameter: {', '.join(unknown)}.")
+
+
+def count_param(request: HttpRequest) -> int:
+    raw = request.GET.get("_count")
+    if raw is None:
+        return MAX_RESULTS
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_RESULTS:
+        raise FhirError(400, "invalid", f"_count must be a whole number from 1 to {MAX_RESULTS}.")
+    return int(raw)
+
+
+def parse_instant(value: str, name: str = "_since") -> dt.datetime:
+    """A FHIR instant (with time zone). A '+' sent unencoded arrives as a space, and is taken back."""
+    value = value.strip().replace(" ", "+")
+    if not _INSTANT.match(value):
+        raise FhirError(400, "invalid", f"{name} must be a FHIR instant, e.g. 2025-03-01T08:00:00Z.")
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise FhirError(400, "invalid", f"{name} is not a valid instant.") from None
+
+
+def _date_range_filter(value: str) -> Q:
+    """One ``start`` parameter: prefix ge/gt/le/lt/eq and a date (a Swedish local day) or an instant."""
+    prefix, raw = (value[:2], value[2:]) if value[:2] in ("ge", "gt", "le", "lt", "eq") else ("eq", value)
+    raw = raw.strip().replace(" ", "+")
+    if _DATE.match(raw):
+        try:
+            day = dt.date.fromisoformat(raw)
+        except ValueError:
+            raise FhirError(400, "invalid", f"start: {raw} is not a valid date.") from None
+        first, after = local_midnight(day), local_midnight(day + dt.timedelta(days=1))
+        return {
+            "eq": Q(start__gte=first, start__lt=after),
+            "ge": Q(start__gte=first),
+            "gt": Q(start__gte=after),
+            "lt": Q(start__lt=first),
+            "le": Q(start__lt=after),
+        }[prefix]
+    if not _INSTANT.match(raw):
+        raise FhirError(400, "invalid", "start must be a date (YYYY-MM-DD) or an instant with a time zone.")
+    return Q(**{f"start__{_LOOKUP[prefix]}": parse_instant(raw, "start")})
+
+
+def instant(value: dt.datetime) -> str:
+    """A slot time as a FHIR instant, in Swedish local time with its offset."""
+    return timezone.localtime(value, LOCAL_TZ).isoformat(timespec="seconds")
+
+
+def utc_instant(value: dt.datetime) -> str:
+    """A bookkeeping time (lastUpdated, transactionTime): UTC, milliseconds, one fixed format so
+    that instants compare as strings."""
+    return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# --- What is published (R-TYPE-2, R-TYPE-5, R-TYPE-6, R-VIS, R-CLINIC-2, R-CASE-3) ----------------
+
+
+def public_types() -> QuerySet[AppointmentType]:
+    """Types anyone may book on the web: bookable, not hidden, named for the web, not a proxy
+    type, needing no booking basis, at a clinic whose timebook books and whose BOOK case type is
+    active for all residents."""
+    book_open = CaseType.objects.filter(
+        clinic=OuterRef("clinic"), kind=CaseKind.BOOK, is_active=True, audience=Audience.ALL
+    )
+    return (
+        AppointmentType.objects.filter(
+            bookable_on_web=True, hidden_for_patient=False, requires_booking_basis=False, clinic__supports_booking=True
+        )
+        .exclude(web_name="")
+        .exclude(internal_name__contains=PROXY_MARKER)
+        .filter(Exists(book_open))
+    )
+
+
+FREE_Q = Q(status=SlotStatus.FREE, is_published=True, is_blocked=False)
+BUSY_Q = Q(status__in=[SlotStatus.HELD, SlotStatus.BOOKED]) | Q(is_blocked=True)
+
+
+def _window_q(now: dt.datetime) -> Q:
+    """R-VIS-1 for every type at once: one condition per distinct number of days shown ahead."""
+    today = timezone.localtime(now, LOCAL_TZ).date()
+    days = set(public_types().values_list("visibility_days", flat=True))
+    window = Q(pk__in=[])
+    for n in days:
+        effective = AppointmentType(visibility_days=n).effective_visibility_days
+        cutoff = local_midnight(today + dt.timedelta(days=effective))
+        match = (
+            Q(appointment_type__visibility_days__isnull=True) if n is None else Q(appointment_type__visibility_days=n)
+        )
+        window |= match & Q(start__lt=cutoff)
+    return window
+
+
+def public_slots(now: dt.datetime | None = None) -> QuerySet[Slot]:
+    """Future slots of published types inside the visibility window that are either offered on the
+    web (free: free, published, not blocked) or taken (busy: booked, held or blocked). A free time
+    the publisher has not reached yet is not shown at all (R-PUB-3)."""
+    now = now or timezone.now()
+    return (
+        Slot.objects.filter(appointment_type__in=public_types(), start__gt=now)
+        .filter(_window_q(now))
+        .filter(FREE_Q | BUSY_Q)
+    )
+
+
+def slot_status(slot: Slot) -> str:
+    return "free" if slot.status == SlotStatus.FREE and slot.is_published and not slot.is_blocked else "busy"
+
+
+def schedule_id(resource_id: int, appointment_type_id: int) -> str:
+    return f"{resource_id}-{appointment_type_id}"
+
+
+def public_schedules(slots: QuerySet[Slot]) -> list[tuple[Resource, AppointmentType]]:
+    """The (resource, type) pairs that have a published slot, in a stable order."""
+    pairs = sorted(set(slots.order_by().values_list("resource_id", "appointment_type_id").distinct()))
+    resources = Resource.objects.in_bulk({r for r, _t in pairs})
+    types = AppointmentType.objects.select_related("clinic").in_bulk({t for _r, t in pairs})
+    return [(resources[r], types[t]) for r, t in pairs]
+
+
+# --- Resources -----------------------------------------------------------------------------------
+
+
+def location_resource(clinic: Clinic) -> dict[str, Any]:
+    location: dict[str, Any] = {
+        "resourceType": "Location",
+        "id": str(clinic.pk),
+        "identifier": [{"system": HSA_ID_SYSTEM, "value": clinic.hsa_id}],
+        "status": "active",
+        "name": clinic.name,
+    }
+    if clinic.phone:
+        location["telecom"] = [{"system": "phone", "value": clinic.phone}]
+    address: dict[str, Any] = {"country": "SE"}
+    if clinic.street_address:
+        address["line"] = [clinic.street_address]
+    if clinic.postal_code:
+        address["postalCode"] = clinic.postal_code
+    if clinic.town:
+        address["city"] = clinic.town
+    location["address"] = address
+    return location
+
+
+def schedule_resource(resource: Resource, appointment_type: AppointmentType) -> dict[str, Any]:
+    """serviceType is the web name: residents never see the internal name (R-TYPE-1)."""
+    clinic = appointment_type.clinic
+    schedule: dict[str, Any] = {
+        "resourceType": "Schedule",
+        "id": schedule_id(resource.pk, appointment_type.pk),
+        "active": True,
+        "serviceType": [{"text": appointment_type.web_name}],
+        "actor": [{"reference": f"Location/{clinic.pk}", "display": clinic.name}, {"display": resource.name}],
+    }
+    if appointment_type.web_info:
+        schedule["comment"] = appointment_type.web_info
+    return schedule
+
+
+def booking_link(base_url: str, slot: Slot) -> str:
+    """The resident booking flow for the slot's clinic and type, opened at the slot's month."""
+    path = reverse("bookings:book_days", args=[slot.clinic_id, slot.appointment_type_id])
+    return f"{base_url}{path}?manad={timezone.localtime(slot.start, LOCAL_TZ):%Y-%m}"
+
+
+def slot_resource(slot: Slot, base_url: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Slot",
+        "id": str(slot.pk),
+        "extension": [{"url": BOOKING_DEEP_LINK, "valueUrl": booking_link(base_url, slot)}],
+        "schedule": {"reference": f"Schedule/{schedule_id(slot.resource_id, slot.appointment_type_id)}"},
+        "status": slot_status(slot),
+        "start": instant(slot.start),
+        "end": instant(slot.end),
+    }
+
+
+SLOT_FIELDS = (
+    "id",
+    "clinic_id",
+    "resource_id",
+    "appointment_type_id",
+    "start",
+    "end",
+    "status",
+    "is_published",
+    "is_blocked",
+)
+
+
+# --- Bundles -------------------------------------------------------------------------------------
+
+
+def fhir_base(request: HttpRequest) -> str:
+    return request.build_absolute_uri(reverse("fhir:metadata")).removesuffix("metadata")
+
+
+def searchset(request: HttpRequest, resources: list[dict[str, Any]], total: int) -> dict[str, Any]:
+    base = fhir_base(request)
+    entries: list[dict[str, Any]] = [
+        {"fullUrl": f"{base}{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}}
+        for r in resources
+    ]
+    if total > len(resources):
+        note = f"Showing {len(resources)} of {total} matches; narrow the search (e.g. the start range)."
+        entries.append(
+            {"resource": operation_outcome("too-costly", note, severity="information"), "search": {"mode": "outcome"}}
+        )
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": total,
+        "link": [{"relation": "self", "url": request.build_absolute_uri()}],
+        "entry": entries,
+    }
+
+
+def _public_base(request: HttpRequest) -> str:
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+# --- Views ---------------------------------------------------------------------------------------
+
+
+@fhir_view
+def metadata(request: HttpRequest) -> HttpResponse:
+    """A minimal CapabilityStatement, so clients can discover what is supported."""
+    check_params(request)
+
+    def searchable(kind: str, params: Iterable[str]) -> dict[str, Any]:
+        return {
+            "type": kind,
+            "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "searchParam": [{"name": name, "type": "token"} for name in params],
+        }
+
+    return fhir_response(
+        {
+            "resourceType": "CapabilityStatement",
+            "status": "active",
+            "date": timezone.now().date().isoformat(),
+            "kind": "instance",
+            "fhirVersion": "4.0.1",
+            "format": ["json"],
+            "implementation": {"description": "Tidbok", "url": fhir_base(request)},
+            "rest": [
+                {
+                    "mode": "server",
+                    "resource": [
+                        searchable("Location", []),
+                        searchable("Schedule", ["actor"]),
+                        searchable("Slot", ["schedule", "start", "status"]),
+                        searchable("Appointment", []),
+                    ],
+                }
+            ],
+        }
+    )
+
+
+@fhir_view
+def location_search(request: HttpRequest) -> HttpResponse:
+    check_params(request)
+    limit = count_param(request)
+    clinics = Clinic.objects.order_by("pk")
+    return fhir_response(searchset(request, [location_resource(c) for c in clinics[:limit]], clinics.count()))
+
+
+@fhir_view
+def location_read(request: HttpRequest, location_id: str) -> HttpResponse:
+    check_params(request)
+    clinic = Clinic.objects.filter(pk=location_id).first() if _NUMERIC_ID.match(location_id) else None
+    if clinic is None:
+        raise FhirError(404, "not-found", f"Location/{location_id} is not known.")
+    return fhir_response(location_resource(clinic))
+
+
+def _location_param(value: str) -> int:
+    raw = value.removeprefix("Location/")
+    if not _NUMERIC_ID.match(raw):
+        raise FhirError(400, "invalid", "actor must be a Location reference, e.g. Location/12.")
+    return int(raw)
+
+
+@fhir_view
+def schedule_search(request: HttpRequest) -> HttpResponse:
+    check_params(request, {"actor"})
+    limit = count_param(request)
+    slots = public_slots()
+    if "actor" in request.GET:
+        slots = slots.filter(clinic_id=_location_param(request.GET["actor"]))
+    pairs = public_schedules(slots)
+    return fhir_response(searchset(request, [schedule_resource(r, t) for r, t in pairs[:limit]], len(pairs)))
+
+
+def _schedule_pair(value: str) -> tuple[int, int]:
+    match = _SCHEDULE_ID.match(value.removeprefix("Schedule/"))
+    if match is None:
+        raise FhirError(400, "invalid", "A schedule is named <resource id>-<appointment type id>, e.g. Schedule/3-7.")
+    return int(match["resource"]), int(match["type"])
+
+
+@fhir_view
+def schedule_read(request: HttpRequest, schedule_id: str) -> HttpResponse:
+    check_params(request)
+    match = _SCHEDULE_ID.match(schedule_id)
+    pairs = []
+    if match is not None:
+        pairs = public_schedules(
+            public_slots().filter(resource_id=match["resource"], appointment_type_id=match["type"])
+        )
+    if not pairs:
+        raise FhirError(404, "not-found", f"Schedule/{schedule_id} is not known.")
+    return fhir_response(schedule_resource(*pairs[0]))
+
+
+def _slot_filters(request: HttpRequest) -> Q:
+    query = Q()
+    if "schedule" in request.GET:
+        pairs = [_schedule_pair(v.strip()) for v in request.GET["schedule"].split(",")]
+        query &= functools.reduce(
+            lambda acc, pair: acc | Q(resource_id=pair[0], appointment_type_id=pair[1]), pairs, Q(pk__in=[])
+        )
+    for value in request.GET.getlist("start"):
+        query &= _date_range_filter(value)
+    if "status" in request.GET:
+        statuses = {s.strip() for s in request.GET["status"].split(",")}
+        if not statuses <= {"free", "busy"}:
+            raise FhirError(400, "invalid", "status must be free or busy.")
+        query &= (FREE_Q if "free" in statuses else Q(pk__in=[])) | (BUSY_Q if "busy" in statuses else Q(pk__in=[]))
+    return query
+
+
+@fhir_view
+def slot_search(request: HttpRequest) -> HttpResponse:
+    check_params(request, {"schedule", "start", "status"})
+    limit = count_param(request)
+    slots = public_slots().filter(_slot_filters(request))
+    base = _public_base(request)
+    page = [slot_resource(s, base) for s in slots.only(*SLOT_FIELDS).order_by("start", "pk")[:limit]]
+    return fhir_response(searchset(request, page, slots.count()))
+
+
+@fhir_view
+def slot_read(request: HttpRequest, slot_id: str) -> HttpResponse:
+    check_params(request)
+    slot = public_slots().filter(pk=slot_id).first() if _NUMERIC_ID.match(slot_id) else None
+    if slot is None:
+        raise FhirError(404, "not-found", f"Slot/{slot_id} is not known.")
+    return fhir_response(slot_resource(slot, _public_base(request)))
+
+
+# --- SMART Scheduling Links bulk publication -------------------------------------------------------
+
+
+def _since(request: HttpRequest) -> dt.datetime | None:
+    raw = request.GET.get("_since")
+    return None if raw is None else parse_instant(raw)
+
+
+@fhir_view
+def bulk_manifest(request: HttpRequest) -> HttpResponse:
+    """The manifest of the files the worker last wrote; ``_since`` is passed on to the file URLs."""
+    from urllib.parse import urlencode
+
+    from .bulk import refresh_later
+
+    check_params(request, {"_since"})
+    since = _since(request)
+    files = {f.resource_type: f.generated_at for f in BulkPublishFile.objects.only("resource_type", "generated_at")}
+    if not set(BULK_RESOURCE_TYPES) <= set(files):
+        refresh_later()
+        response = outcome_response(503, "transient", "The published times are being prepared; try again shortly.")
+        response["Retry-After"] = "60"
+        return response
+    query = f"?{urlencode({'_since': utc_instant(since)})}" if since else ""
+    output = [
+        {
+            "type": kind,
+            "url": request.build_absolute_uri(reverse("fhir:bulk-file", kwargs={"resource_type": kind})) + query,
+        }
+        for kind in BULK_RESOURCE_TYPES
+    ]
+    body = {
+        "transactionTime": utc_instant(min(files.values())),
+        "request": request.build_absolute_uri(),
+        "output": output,
+        "error": [],
+    }
+    response = fhir_response(body)
+    response["Content-Type"] = "application/json"
+    response["Cache-Control"] = f"public, max-age={getattr(settings, 'TIDBOK_BULK_PUBLISH_MAX_AGE', 60)}"
+    return response
+
+
+@fhir_view
+def bulk_file(request: HttpRequest, resource_type: str) -> HttpResponse:
+    """One stored NDJSON file, as written; with ``_since``, only the lines changed since then."""
+    check_params(request, {"_since"})
+    since = _since(request)
+    if resource_type not in BULK_RESOURCE_TYPES:
+        raise FhirError(404, "not-found", f"There is no bulk file for {resource_type}.")
+    stored = BulkPublishFile.objects.filter(resource_type=resource_type).first()
+    if stored is None:
+        raise FhirError(404, "not-found", "The published times are being prepared; try again shortly.")
+    text = stored.ndjson
+    if since is not None:
+        cutoff = utc_instant(since)
+        lines = text.splitlines()
+        text = "".join(f"{line}\n" for line, entry in zip(lines, stored.index, strict=True) if entry[1] >= cutoff)
+    response = HttpResponse(text, content_type=FHIR_NDJSON)
+    response["Cache-Control"] = f"public, max-age={getattr(settings, 'TIDBOK_BULK_PUBLISH_MAX_AGE', 60)}"
+    return response

@@ -1,0 +1,29 @@
+"""/fhir/r4/: FHIR R4 reads and the SMART Scheduling Links bulk publication. A trailing slash is
+accepted; anything else under the prefix is a FHIR "not found", never an HTML page."""
+
+from django.urls import re_path
+
+from bookings import fhir as bookings_fhir
+
+from . import fhir
+
+app_name = "fhir"
+
+_ID = r"(?P<{}>[A-Za-z0-9\-\.]{{1,64}})"
+
+urlpatterns = [
+    re_path(r"^metadata/?$", fhir.metadata, name="metadata"),
+    re_path(r"^Location/?$", fhir.location_search, name="location-search"),
+    re_path(rf"^Location/{_ID.format('location_id')}/?$", fhir.location_read, name="location-read"),
+    re_path(r"^Schedule/?$", fhir.schedule_search, name="schedule-search"),
+    re_path(rf"^Schedule/{_ID.format('schedule_id')}/?$", fhir.schedule_read, name="schedule-read"),
+    re_path(r"^Slot/?$", fhir.slot_search, name="slot-search"),
+    re_path(rf"^Slot/{_ID.format('slot_id')}/?$", fhir.slot_read, name="slot-read"),
+    re_path(r"^Appointment/?$", bookings_fhir.appointment_search, name="appointment-search"),
+    re_path(
+        rf"^Appointment/{_ID.format('appointment_id')}/?$", bookings_fhir.appointment_read, name="appointment-read"
+    ),
+    re_path(r"^\$bulk-publish/?$", fhir.bulk_manifest, name="bulk-publish"),
+    re_path(r"^\$bulk-publish/(?P<resource_type>[A-Za-z]+)\.ndjson$", fhir.bulk_file, name="bulk-file"),
+    re_path(r"^", fhir.not_found),
+]
