@@ -26,7 +26,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinics.models import Clinic
-from tidbok.queue import enqueue_on_commit
 
 from . import fhir
 from .models import BulkPublishFile
@@ -58,15 +57,13 @@ def _first_ask() -> bool:
 
 def refresh_later() -> None:
     """Queue a refresh of the bulk files once the current transaction commits, unless one is
-    already queued and has not started yet."""
-    from .tasks import bulk_publish_refresh
-
-    if _first_ask():
-        enqueue_on_commit(bulk_publish_refresh)
+    already queued and has not started yet. The debounce key is only set after the commit, so a
+    rolled-back change never holds back the next refresh."""
+    transaction.on_commit(refresh_queue)
 
 
 def refresh_queue() -> None:
-    """The same, for code that runs after its changes have committed (the publishing tasks)."""
+    """Queue a refresh now (for code that runs after its changes have committed)."""
     from .tasks import bulk_publish_refresh
 
     if _first_ask():

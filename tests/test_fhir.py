@@ -513,17 +513,31 @@ def test_a_block_refreshes_the_files_at_commit(client, scheduler, slot, django_c
     assert _slot_states(client) == {str(slot.pk): "busy"}
 
 
-def test_asks_for_a_refresh_are_folded_until_it_runs(slot, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks() as callbacks:
+def test_asks_for_a_refresh_are_folded_until_it_runs(slot, django_capture_on_commit_callbacks, monkeypatch):
+    from schedules import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.bulk_publish_refresh, "delay", lambda: queued.append(1))
+    with django_capture_on_commit_callbacks(execute=True):
         for _ in range(3):
             bulk.refresh_later()
-    assert len(callbacks) == 1
+    assert len(queued) == 1  # three asks in one transaction, one task
 
-    callbacks[0]()  # the refresh runs and starts a new round
-    with django_capture_on_commit_callbacks() as later:
+    bulk.refresh()  # the refresh runs and starts a new round
+    with django_capture_on_commit_callbacks(execute=True):
         bulk.refresh_later()
-    assert len(later) == 1
+    assert len(queued) == 2
     assert BulkPublishFile.objects.count() == 3
+
+
+def test_a_rolled_back_change_does_not_hold_back_the_next_refresh(slot, django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    with django_capture_on_commit_callbacks(execute=False), pytest.raises(RuntimeError), transaction.atomic():
+        bulk.refresh_later()
+        raise RuntimeError("rolled back")
+
+    assert bulk._first_ask() is True
 
 
 def test_the_beat_refreshes_the_files_every_minute():
