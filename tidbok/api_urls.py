@@ -10,6 +10,8 @@ from clinics import api as clinics_api
 from schedules import api as schedules_api
 from schedules import staff_api as schedules_staff_api
 
+from . import schema  # noqa: F401 - registers the bearer scheme with drf-spectacular
+
 STAFF = "v1/staff/clinics/<int:clinic_id>/"
 
 urlpatterns = [
