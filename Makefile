@@ -43,6 +43,8 @@ run: $(VENV)/.installed
 test: export DATABASE_URL = $(TEST_DATABASE_URL)
 test: export REDIS_URL = $(TEST_REDIS_URL)
 test: export SECRET_KEY = test-only-secret-key-not-for-production
+# A queue of its own per run, so the real-worker test never shares messages with another run.
+test: export CELERY_QUEUE := tidbok-test-$(shell date +%s%N)
 test: export DEBUG = 0
 # The test client and browser speak plain HTTP to 127.0.0.1; everything else is production-like.
 test: export SECURE_SSL_REDIRECT = 0
