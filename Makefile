@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tidbok
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test install install-dev lint format services migrate demo clean
+.PHONY: run test bench install install-dev lint format services migrate demo clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,13 @@ test: $(VENV)/.installed-dev node_modules/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## make bench: Tidbok under a booking rush in a database of its own (tidbok_bench); see bench/.
+## `make bench ARGS=--quick` is the small version CI runs; `ARGS="--scale 2"` a bigger region.
+bench: $(VENV)/.installed
+	bash scripts/services.sh
+	bash scripts/bench-tools.sh
+	$(PY) -m bench $(ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -528,9 +530,15 @@ def inbox_notify(*, message_id: int, now: dt.datetime | None = None) -> bool:
 # --- Web booking log retention (R-LOG-3) ------------------------------------------------------
 
 
-def web_log_purge(*, now: dt.datetime | None = None, batch_size: int | None = None) -> int:
+def web_log_purge(
+    *,
+    now: dt.datetime | None = None,
+    batch_size: int | None = None,
+    on_batch: Callable[[int, float], None] | None = None,
+) -> int:
     """Delete rows older than 31 days in short batches, each its own transaction, by primary
-    key. The log only points at bookings, so deleting it takes no lock on them."""
+    key. The log only points at bookings, so deleting it takes no lock on them. ``on_batch``
+    hears each batch's row count and how long its transaction (and so its row locks) lasted."""
     now = now or timezone.now()
     batch_size = batch_size or settings.TIDBOK_LOG_PURGE_BATCH
     cutoff = now - dt.timedelta(days=settings.TIDBOK_LOG_RETENTION_DAYS)
@@ -543,8 +551,11 @@ def web_log_purge(*, now: dt.datetime | None = None, batch_size: int | None = No
         )
         if not ids:
             return total
+        began = time.perf_counter()
         with transaction.atomic():
             deleted, _details = WebBookingLogEntry.objects.filter(pk__in=ids).delete()
+        if on_batch is not None:
+            on_batch(deleted, time.perf_counter() - began)
         total += deleted
 
 

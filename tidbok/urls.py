@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from . import views
+
 urlpatterns = [
+    path("healthz/", views.healthz, name="healthz"),
     path("", include("clinics.urls")),
     path("", include("bookings.urls")),
     path("", include("accounts.urls")),

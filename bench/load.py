@@ -1,0 +1,252 @@
+"""Driving the running portal: logged-in residents, gunicorn, wrk, and a burst on one slot."""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.client
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from django.db import connection
+from django.utils import timezone
+
+from accounts.models import User
+
+from .generate import BENCH_PASSWORD
+
+HERE = Path(__file__).resolve().parent
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Resident:
+    session: str
+    csrf: str
+
+
+def residents_log_in(first: int, count: int) -> list[Resident]:
+    """Sessions for residents ``bench-<first>`` … as the e-ID login would leave them, written in
+    one COPY: logging in thousands of residents over HTTP would measure the identity provider."""
+    user_hash = User(password=BENCH_PASSWORD).get_session_auth_hash()
+    backend = settings.AUTHENTICATION_BACKENDS[0]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM accounts_user WHERE username = ANY(%s) ORDER BY id",
+            [[f"bench-{n}" for n in range(first, first + count)]],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    if len(ids) != count:
+        raise RuntimeError(f"expected {count} bench residents from bench-{first}, found {len(ids)}")
+    store = SessionStore()
+    expires = timezone.now() + dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    residents, rows = [], []
+    for user_id in ids:
+        key = secrets.token_hex(16)
+        data = store.encode({SESSION_KEY: str(user_id), BACKEND_SESSION_KEY: backend, HASH_SESSION_KEY: user_hash})
+        rows.append((key, data, expires))
+        residents.append(Resident(session=key, csrf=secrets.token_hex(16)))
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy("COPY django_session (session_key, session_data, expire_date) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
+    return residents
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@dataclass
+class WrkResult:
+    duration_s: float
+    requests: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    socket_errors: int
+    timeouts: int
+    exhausted: int
+    statuses: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.duration_s
+
+    def count(self, *statuses: int) -> int:
+        return sum(self.statuses.get(str(s), 0) for s in statuses)
+
+    @property
+    def server_errors(self) -> int:
+        return sum(n for s, n in self.statuses.items() if s.isdigit() and int(s) >= 500)
+
+
+def wrk_command(
+    base_url: str, *, path: str, mode: str, data: Path, seconds: float, connections: int, threads: int = 2
+) -> list[str]:
+    return [
+        shutil.which("wrk") or "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(HERE / "wrk.lua"),
+        base_url + path,
+        "--",
+        mode,
+        str(data),
+        str(threads),
+    ]
+
+
+def wrk_result(output: str) -> WrkResult:
+    line = next((line for line in output.splitlines() if line.startswith("BENCH ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no result:\n{output}")
+    raw: dict[str, Any] = json.loads(line.removeprefix("BENCH "))
+    return WrkResult(
+        duration_s=raw["duration_us"] / 1e6,
+        requests=raw["requests"],
+        p50_ms=raw["p50_us"] / 1000,
+        p95_ms=raw["p95_us"] / 1000,
+        p99_ms=raw["p99_us"] / 1000,
+        max_ms=raw["max_us"] / 1000,
+        socket_errors=raw["socket_errors"],
+        timeouts=raw["timeouts"],
+        exhausted=raw["exhausted"],
+        statuses=raw["statuses"],
+    )
+
+
+def wrk(base_url: str, **options: Any) -> WrkResult:
+    command = wrk_command(base_url, **options)
+    return wrk_result(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+
+
+class WrkInBackground:
+    """wrk running until stopped: SIGINT makes it finish its requests and print its result."""
+
+    def __init__(self, base_url: str, **options: Any) -> None:
+        self.process = subprocess.Popen(
+            wrk_command(base_url, **options), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+
+    def stop(self) -> WrkResult:
+        self.process.send_signal(signal.SIGINT)
+        output, _ = self.process.communicate(timeout=60)
+        return wrk_result(output)
+
+
+@dataclass
+class Burst:
+    attempts: int
+    statuses: dict[int, int]
+
+    @property
+    def successes(self) -> int:
+        return self.statuses.get(201, 0)
+
+    @property
+    def server_errors(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status >= 500)
+
+
+def burst_on_one_slot(port: int, residents: list[Resident], slot_id: int) -> Burst:
+    """Every resident posts a booking of the same slot at the same moment: each on its own
+    connection, opened first, then all released together by a barrier."""
+    barrier = threading.Barrier(len(residents))
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def attempt(resident: Resident) -> None:
+        conn = http.client.HTTPConnection(HOST, port, timeout=60)
+        conn.connect()
+        body = json.dumps({"slot": slot_id})
+        headers = {
+            "Cookie": f"sessionid={resident.session}; csrftoken={resident.csrf}",
+            "X-CSRFToken": resident.csrf,
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
+        barrier.wait()
+        try:
+            conn.request("POST", "/api/v1/bookings/", body=body, headers=headers)
+            status = conn.getresponse().status
+        except OSError:
+            status = 599  # no answer at all counts against the portal
+        finally:
+            conn.close()
+        with lock:
+            statuses.append(status)
+
+    workers = [threading.Thread(target=attempt, args=(r,)) for r in residents]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    counted: dict[int, int] = {}
+    for status in statuses:
+        counted[status] = counted.get(status, 0) + 1
+    return Burst(attempts=len(statuses), statuses=counted)
+
+
+class Gunicorn:
+    """The portal under the production WSGI server, on 127.0.0.1 only."""
+
+    def __init__(self, port: int, workers: int, log: Path) -> None:
+        self.port, self.workers, self.log = port, workers, log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def __enter__(self) -> Gunicorn:
+        command = [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "tidbok.wsgi:application",
+            f"--bind={HOST}:{self.port}",
+            f"--workers={self.workers}",
+            "--backlog=2048",
+            "--timeout=60",
+        ]
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited; see {self.log}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz/", timeout=2) as response:
+                    if response.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"gunicorn did not answer within a minute; see {self.log}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()

@@ -1,0 +1,438 @@
+"""The phases of ``make bench``, in order, and the report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import psycopg
+
+HERE = Path(__file__).resolve().parent
+BASE = HERE.parent
+
+
+@dataclass(frozen=True)
+class Plan:
+    scale: float
+    seconds: float  # each measured wrk run, and pgbench
+    connections: int  # residents at once, for reads and bookings alike
+    publish_resources: int
+    purge_booking_seconds: float  # bookings prepared for the purge phase, at ~PREPARED_RATE
+    contenders: int = 200
+    warmup_seconds: float = 2
+
+    @classmethod
+    def full(cls, scale: float) -> Plan:
+        return cls(
+            scale=scale,
+            seconds=15,
+            connections=32,
+            publish_resources=max(2, round(100 * scale)),
+            purge_booking_seconds=60,
+        )
+
+    @classmethod
+    def quick(cls, scale: float) -> Plan:
+        return cls(
+            scale=scale,
+            seconds=3,
+            connections=16,
+            publish_resources=max(2, round(100 * scale)),
+            purge_booking_seconds=10,
+            warmup_seconds=1,
+        )
+
+
+# Residents (each with a session and a free slot) prepared per second of booking load: above any
+# rate this machine reaches, so wrk never runs out (it would count it, see wrk.lua).
+PREPARED_RATE = 800
+# (resident, slot) pairs prepared per second of pgbench.
+PG_PREPARED_RATE = 6000
+PG_RESIDENT_POOL = 20_000
+
+
+def _recreate_database(database_url: str) -> None:
+    url = urlparse(database_url)
+    name = url.path.lstrip("/")
+    admin = url._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _step(title: str) -> None:
+    print(f"· {title}", flush=True)
+
+
+def _machine() -> str:
+    from django.db import connection
+
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    meminfo = Path("/proc/meminfo").read_text()
+    kib = int(re.search(r"MemTotal:\s+(\d+)", meminfo).group(1))  # type: ignore[union-attr]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        pg = cursor.fetchone()[0].split()[0]
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {kib / 1024 / 1024:.0f} GiB, {platform.system()} {platform.machine()}, "
+        f"PostgreSQL {pg}, Python {platform.python_version()}"
+    )
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=BASE, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=BASE, capture_output=True)
+    return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def _pg_pairs(first_resident: int, slot_ids: list[int]) -> None:
+    """The (resident, slot) pairs pgbench books, in start order, residents dealt out cyclically
+    from a pool far larger than the slots at any one time, so no resident's bookings overlap."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_pg_pairs")
+        cursor.execute("DROP SEQUENCE IF EXISTS bench_pg_pair")
+        cursor.execute("CREATE TABLE bench_pg_pairs (n bigint PRIMARY KEY, resident_id bigint, slot_id bigint)")
+        cursor.execute("CREATE SEQUENCE bench_pg_pair")
+        cursor.execute(
+            """
+            INSERT INTO bench_pg_pairs
+            SELECT s.n, u.id, s.id FROM (
+                SELECT id, row_number() OVER (ORDER BY start, id) AS n FROM schedules_slot WHERE id = ANY(%s)
+            ) s JOIN accounts_user u ON u.username = 'bench-' || (%s + mod(s.n, %s))
+            """,
+            [slot_ids, first_resident, PG_RESIDENT_POOL],
+        )
+        cursor.execute("ANALYZE bench_pg_pairs")
+
+
+def _pgbench(database_url: str, *, clients: int, seconds: float) -> dict[str, float]:
+    url = urlparse(database_url)
+    command = [
+        "pgbench",
+        "--no-vacuum",
+        f"--host={url.hostname}",
+        f"--port={url.port or 5432}",
+        f"--username={url.username}",
+        f"--client={clients}",
+        "--jobs=2",
+        f"--time={max(1, round(seconds))}",
+        f"--file={HERE / 'booking.sql'}",
+        url.path.lstrip("/"),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True)
+    out = result.stdout + result.stderr
+    tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out)
+    done = re.search(r"number of transactions actually processed: (\d+)", out)
+    failed = re.search(r"number of failed transactions: (\d+)", out)
+    if result.returncode != 0 or tps is None or done is None:
+        raise RuntimeError(f"pgbench failed:\n{out}")
+    return {"tps": float(tps.group(1)), "done": int(done.group(1)), "failed": int(failed.group(1)) if failed else 0}
+
+
+class _CeleryWorker:
+    def __init__(self, log: Path) -> None:
+        self.log = log
+
+    def __enter__(self) -> _CeleryWorker:
+        from tidbok.celery import app
+
+        app.control.purge()  # the booking phases' notifications and refresh asks
+        command = [
+            str(Path(sys.executable).with_name("celery")),
+            "--app=tidbok",
+            "worker",
+            f"--queues={os.environ['CELERY_QUEUE']}",
+            f"--concurrency={os.cpu_count() or 2}",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=BASE)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def _publish(plan: Plan, work: Path) -> dict[str, float]:
+    """A scheduler publishes a 60-day schedule on each of ``publish_resources`` new resources;
+    timed until every slot is on the web (the worker's part included)."""
+    from accounts.models import User
+    from clinics.models import AppointmentType, Resource
+    from schedules.models import PublishState, Schedule, Slot, SlotStatus
+    from schedules.services import schedule_create_and_publish
+
+    scheduler = User.objects.get(username="bench-scheduler")
+    types = list(AppointmentType.objects.select_related("clinic").order_by("pk"))
+    resources = Resource.objects.bulk_create(
+        Resource(clinic=types[i % len(types)].clinic, name=f"Ny distriktssköterska {i}")
+        for i in range(plan.publish_resources)
+    )
+    type_of = {t.clinic_id: t for t in types}
+    first = dt.date.today() + dt.timedelta(days=1)
+    with _CeleryWorker(work / "celery.log"):
+        began = time.perf_counter()
+        schedules = [
+            schedule_create_and_publish(
+                actor=scheduler,
+                resource=resource,
+                appointment_type=type_of[resource.clinic_id],
+                weekdays=range(1, 8),
+                start_date=first,
+                end_date=first + dt.timedelta(days=59),
+                day_start=dt.time(7),
+                day_end=dt.time(15),
+                slot_minutes=20,
+            )[0].pk
+            for resource in resources
+        ]
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            running = Schedule.objects.filter(pk__in=schedules).exclude(publish_state=PublishState.DONE).exists()
+            waiting = Slot.objects.filter(
+                schedule_id__in=schedules, status=SlotStatus.FREE, is_published=False, is_blocked=False
+            ).exists()
+            if not running and not waiting:
+                break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError(f"publishing did not finish in 10 minutes; see {work / 'celery.log'}")
+        elapsed = time.perf_counter() - began
+    published = Slot.objects.filter(schedule_id__in=schedules, is_published=True).count()
+    return {"slots": published, "seconds": elapsed}
+
+
+def _purge() -> dict[str, float]:
+    from bookings.services import web_log_purge
+
+    longest = 0.0
+
+    def batch(rows: int, seconds: float) -> None:
+        nonlocal longest
+        longest = max(longest, seconds)
+
+    began = time.perf_counter()
+    rows = web_log_purge(on_batch=batch)
+    return {"rows": rows, "seconds": time.perf_counter() - began, "max_lock_ms": longest * 1000}
+
+
+def _explain() -> tuple[str, int]:
+    from accounts.models import User
+    from clinics.models import AppointmentType
+    from schedules.selectors import offered_slots
+
+    appointment_type = AppointmentType.objects.select_related("clinic").order_by("?").first()
+    resident = User.objects.filter(username__startswith="bench-", personnummer__isnull=False).first()
+    slots = offered_slots(
+        clinic=appointment_type.clinic,
+        appointment_type=appointment_type,
+        resident=resident,
+        until=dt.datetime.now(dt.UTC) + dt.timedelta(days=14),
+    )
+    return slots.explain(analyze=True, buffers=True), slots.count()
+
+
+def run(plan: Plan, *, database_url: str, port: int, workers: int, output: Path) -> dict[str, Any]:
+    _step(f"database {urlparse(database_url).path.lstrip('/')}: dropped and created")
+    _recreate_database(database_url)
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from .generate import Shape, build, clinic_types, free_slots, next_resident_number, residents_insert
+    from .load import Gunicorn, WrkInBackground, burst_on_one_slot, residents_log_in, write_lines, wrk
+
+    shape = Shape(scale=plan.scale)
+    began = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    migrate_s = time.perf_counter() - began
+    _step(f"migrated in {migrate_s:.1f} s; building {shape.slots:,} slots …")
+    timings = build(shape)
+    for name, seconds in timings.steps.items():
+        print(f"    {name:<28} {seconds:6.1f} s")
+    _step(f"region built in {timings.total:.1f} s")
+
+    n_book = round(plan.seconds * PREPARED_RATE)
+    n_purge = round(plan.purge_booking_seconds * PREPARED_RATE)
+    n_pg = round(plan.seconds * PG_PREPARED_RATE)
+    first = next_resident_number()
+    with_sessions = n_book + n_purge + plan.contenders
+    residents_insert(first, with_sessions + PG_RESIDENT_POOL)
+    residents = residents_log_in(first, with_sessions)
+    slots = free_slots(n_book + n_purge + 1 + n_pg)
+    book_residents, purge_residents, contenders = (
+        residents[:n_book],
+        residents[n_book : n_book + n_purge],
+        residents[n_book + n_purge :],
+    )
+    book_slots, purge_slots, contended_slot, pg_slots = (
+        slots[:n_book],
+        slots[n_book : n_book + n_purge],
+        slots[n_book + n_purge],
+        slots[n_book + n_purge + 1 :],
+    )
+    _pg_pairs(first + with_sessions, pg_slots)
+    pairs = clinic_types()
+    rng = random.Random(7)
+    work = Path(tempfile.mkdtemp(prefix="tidbok-bench-"))
+    readers = book_residents[:5000]
+    hello_file = write_lines(work / "hello.txt", [f"{r.session} {r.csrf} /healthz/" for r in readers])
+    free_times = write_lines(
+        work / "availability.txt",
+        [
+            f"{r.session} {r.csrf} /api/v1/clinics/{clinic}/free-times/?type={type_id}"
+            for r in readers
+            for clinic, type_id in [rng.choice(pairs)]
+        ],
+    )
+    bookings = write_lines(
+        work / "bookings.txt", [f"{r.session} {r.csrf} {s}" for r, s in zip(book_residents, book_slots, strict=True)]
+    )
+    purge_bookings = write_lines(
+        work / "purge-bookings.txt",
+        [f"{r.session} {r.csrf} {s}" for r, s in zip(purge_residents, purge_slots, strict=True)],
+    )
+    _step(f"{with_sessions:,} residents logged in, {len(slots):,} free slots set aside; files in {work}")
+
+    workers = workers or 2 * (os.cpu_count() or 1)
+    load = {"connections": plan.connections}
+    with Gunicorn(port, workers, work / "gunicorn.log") as server:
+        _step(f"gunicorn on {server.url} with {workers} workers; warming up")
+        wrk(server.url, path="/", mode="get", data=hello_file, seconds=plan.warmup_seconds, **load)
+        wrk(server.url, path="/", mode="get", data=free_times, seconds=plan.warmup_seconds, **load)
+        hello = wrk(server.url, path="/", mode="get", data=hello_file, seconds=plan.seconds, **load)
+        _step(f"hello: {hello.rps:.0f}/s")
+        availability = wrk(server.url, path="/", mode="get", data=free_times, seconds=plan.seconds, **load)
+        _step(f"availability: {availability.rps:.0f}/s, p95 {availability.p95_ms:.1f} ms")
+        booking = wrk(server.url, path="/", mode="book", data=bookings, seconds=plan.seconds, **load)
+        booked = booking.count(201)
+        _step(f"booking: {booked / booking.duration_s:.0f}/s, p95 {booking.p95_ms:.1f} ms")
+        burst = burst_on_one_slot(port, contenders, contended_slot)
+        _step(f"{burst.attempts} residents on one slot: {burst.statuses}")
+        pg = _pgbench(database_url, clients=plan.connections, seconds=plan.seconds)
+        _step(f"pgbench, the same booking transaction: {pg['tps']:.0f} tps")
+        publish = _publish(plan, work)
+        _step(f"published {publish['slots']:,} slots in {publish['seconds']:.1f} s")
+        during = WrkInBackground(
+            server.url,
+            path="/",
+            mode="book",
+            data=purge_bookings,
+            seconds=plan.purge_booking_seconds * 10,
+            connections=plan.connections,
+        )
+        time.sleep(1)
+        purge = _purge()
+        during_purge = during.stop()
+        _step(f"purged {purge['rows']:,} log rows in {purge['seconds']:.1f} s while booking")
+    plan_text, offered = _explain()
+
+    results: dict[str, Any] = {
+        "hello_rps": round(hello.rps, 1),
+        "availability_rps": round(availability.rps, 1),
+        "availability_p95_ms": round(availability.p95_ms, 2),
+        "availability_p99_ms": round(availability.p99_ms, 2),
+        "booking_rps": round(booked / booking.duration_s, 1),
+        "booking_p95_ms": round(booking.p95_ms, 2),
+        "booking_errors": booking.requests - booked + booking.socket_errors + booking.timeouts,
+        "contended_attempts": burst.attempts,
+        "contended_successes": burst.successes,
+        "contended_5xx": burst.server_errors,
+        "pg_booking_tps": round(pg["tps"], 1),
+        "publish_slots_per_s": round(publish["slots"] / publish["seconds"], 1),
+        "purge_rows_per_s": round(purge["rows"] / purge["seconds"], 1),
+        "purge_max_lock_ms": round(purge["max_lock_ms"], 2),
+        "slots": shape.slots,
+        "machine": _machine(),
+        "git_commit": _git_commit(),
+    }
+    output.write_text(json.dumps(results, indent=2) + "\n")
+    _report(
+        results,
+        timings=timings.steps,
+        generate_s=timings.total,
+        migrate_s=migrate_s,
+        availability=availability,
+        booking=booking,
+        during_purge=during_purge,
+        pg=pg,
+        purge=purge,
+        workers=workers,
+        plan=plan,
+        explain=plan_text,
+        offered=offered,
+    )
+    return results
+
+
+def _report(results: dict[str, Any], **context: Any) -> None:
+    r = results
+    plan: Plan = context["plan"]
+    during = context["during_purge"]
+    rows = [
+        ("slots in the region", f"{r['slots']:,}", ""),
+        ("region generated", f"{context['generate_s']:.1f} s", f"+ {context['migrate_s']:.1f} s migrations"),
+        ("hello_rps", f"{r['hello_rps']:.0f}", "the web stack's ceiling"),
+        ("availability_rps", f"{r['availability_rps']:.0f}", "goal ≥ 0.8 × hello_rps"),
+        ("availability_p95_ms / p99", f"{r['availability_p95_ms']:.1f} / {r['availability_p99_ms']:.1f}", "goal < 50"),
+        ("booking_rps", f"{r['booking_rps']:.0f}", "goal ≥ 333"),
+        ("booking_p95_ms", f"{r['booking_p95_ms']:.1f}", ""),
+        ("booking_errors", f"{r['booking_errors']}", "goal 0"),
+        (
+            "contended attempts/successes/5xx",
+            f"{r['contended_attempts']}/{r['contended_successes']}/{r['contended_5xx']}",
+            "goal n/1/0",
+        ),
+        ("pg_booking_tps", f"{r['pg_booking_tps']:.0f}", f"pgbench, {plan.connections} clients"),
+        ("publish_slots_per_s", f"{r['publish_slots_per_s']:.0f}", f"{plan.publish_resources} resources × 60 days"),
+        ("purge_rows_per_s", f"{r['purge_rows_per_s']:.0f}", f"{context['purge']['rows']:,} rows"),
+        ("purge_max_lock_ms", f"{r['purge_max_lock_ms']:.1f}", "longest purge transaction"),
+        (
+            "bookings during the purge",
+            f"{during.count(201) / during.duration_s:.0f}/s",
+            f"p95 {during.p95_ms:.1f} ms, {during.requests - during.count(201)} errors",
+        ),
+    ]
+    ratio_read = r["availability_rps"] / r["hello_rps"] if r["hello_rps"] else 0
+    ratio_book = r["booking_rps"] / r["pg_booking_tps"] if r["pg_booking_tps"] else 0
+    rows += [
+        ("availability_rps / hello_rps", f"{ratio_read:.2f}", "goal ≥ 0.80"),
+        ("booking_rps / pg_booking_tps", f"{ratio_book:.2f}", "goal ≥ 0.07"),
+    ]
+    print()
+    print(f"Tidbok bench — {r['machine']}")
+    print(f"commit {r['git_commit']}; gunicorn {context['workers']} workers; {plan.connections} residents at once")
+    width = max(len(name) for name, _v, _n in rows)
+    for name, value, note in rows:
+        print(f"  {name:<{width}}  {value:>12}  {note}")
+    print("\nGeneration steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in context["timings"].items()))
+    print(f"\nEXPLAIN ANALYZE of the free-times query ({context['offered']} slots offered in 14 days):")
+    print(context["explain"])
