@@ -54,7 +54,10 @@ def case_type_admits(*, case_type: CaseType | None, resident: User | None) -> bo
 
 
 def case_type_for(*, clinic: Clinic, kind: CaseKind) -> CaseType | None:
-    return CaseType.objects.select_related("clinic__region").filter(clinic=clinic, kind=kind).first()
+    case_type = CaseType.objects.filter(clinic=clinic, kind=kind).first()
+    if case_type is not None:
+        case_type.clinic = clinic  # the caller's instance: its region is loaded at most once
+    return case_type
 
 
 def admitted_case_types(*, clinic: Clinic, resident: User | None) -> list[CaseType]:
@@ -88,6 +91,20 @@ def bookable_types(*, clinic: Clinic, resident: User) -> QuerySet[AppointmentTyp
         .distinct()
         .order_by("web_name")
     )
+
+
+def type_bookable_by(*, appointment_type: AppointmentType, clinic: Clinic, resident: User) -> bool:
+    """:func:`bookable_types` for one type already loaded (the free-times gate and every booking
+    ask this): the type's own flags are read from the instance, so only the case type and, for a
+    type that needs one, the booking basis are asked of the database."""
+    t = appointment_type
+    if t.clinic_id != clinic.pk or not t.bookable_on_web or t.hidden_for_patient:
+        return False
+    if not t.web_name or PROXY_MARKER in t.internal_name:
+        return False
+    if not case_type_admits(case_type=case_type_for(clinic=clinic, kind=CaseKind.BOOK), resident=resident):
+        return False
+    return not t.requires_booking_basis or bookable_types(clinic=clinic, resident=resident).filter(pk=t.pk).exists()
 
 
 # --- The local admin's lists (clinic workspace) ------------------------------------------------

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,11 +17,14 @@ from rest_framework.views import APIView
 from clinics.models import AppointmentType, Clinic, Resource
 from tidbok.api import IsResident
 
+from . import free_times
 from .models import Hold, HoldState, Slot
-from .selectors import local_midnight, offered_slots
+from .selectors import free_slots_between, local_midnight, may_book_type, visibility_cutoff
 from .services import hold_cancel, hold_create
 
 MAX_RANGE_DAYS = 62
+MAX_SLOTS = 1000
+_JSON = JSONRenderer()
 
 
 class SlotSerializer(serializers.ModelSerializer):
@@ -62,7 +67,7 @@ class FreeTimes(APIView):
         ],
         responses=SlotSerializer(many=True),
     )
-    def get(self, request: Request, clinic_id: int) -> Response:
+    def get(self, request: Request, clinic_id: int) -> HttpResponse:
         clinic = get_object_or_404(Clinic, pk=clinic_id)
         query = FreeTimesQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -71,15 +76,28 @@ class FreeTimes(APIView):
         resource = None
         if "resource" in params:
             resource = get_object_or_404(Resource, pk=params["resource"], clinic=clinic)
-        slots = offered_slots(
-            clinic=clinic,
-            appointment_type=appointment_type,
-            resident=request.user,
-            resource=resource,
-            start_from=local_midnight(params["date_from"]),
-            until=local_midnight(params["date_to"] + dt.timedelta(days=1)),
+        if not may_book_type(clinic=clinic, appointment_type=appointment_type, resident=request.user):
+            return Response([])
+        now = timezone.now()
+        lower = local_midnight(params["date_from"])
+        upper = min(
+            visibility_cutoff(appointment_type=appointment_type, now=now),
+            local_midnight(params["date_to"] + dt.timedelta(days=1)),
         )
-        return Response(SlotSerializer(slots[:1000], many=True).data)
+
+        def load() -> list[tuple[dt.datetime, bytes]]:
+            query = free_slots_between(
+                clinic=clinic, appointment_type=appointment_type, lower=lower, upper=upper, resource=resource
+            )
+            slots = list(query[:MAX_SLOTS])
+            rendered = [_JSON.render(row) for row in SlotSerializer(slots, many=True).data]
+            return list(zip([s.start for s in slots], rendered, strict=True))
+
+        # Every resident who passes the gate above gets the same rows, shared through the cache
+        # already rendered: encoding a clinic's two weeks of times costs more than finding them.
+        window = f"{appointment_type.pk}:{resource.pk if resource else '-'}:{lower.isoformat()}:{upper.isoformat()}"
+        body = free_times.cached_json_list(clinic_id=clinic.pk, key=window, now=now, load=load)
+        return HttpResponse(body, content_type="application/json")
 
 
 class HoldSerializer(serializers.ModelSerializer):

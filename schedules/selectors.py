@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from clinics.models import AppointmentType, Clinic, Resource
-from clinics.selectors import bookable_types
+from clinics.selectors import type_bookable_by
 from tidbok.errors import BookingError, ErrorCode, PermissionDeniedError
 
 from .models import Block, Hold, HoldState, Schedule, Slot, SlotStatus
@@ -38,25 +38,21 @@ def visibility_cutoff(*, appointment_type: AppointmentType, now: dt.datetime | N
     return local_midnight(today + dt.timedelta(days=appointment_type.effective_visibility_days))
 
 
-def offered_slots(
+def may_book_type(*, clinic: Clinic, appointment_type: AppointmentType, resident: User) -> bool:
+    """R-VIS-2's gate for one resident: a type of this clinic they may book on the web."""
+    return type_bookable_by(appointment_type=appointment_type, clinic=clinic, resident=resident)
+
+
+def free_slots_between(
     *,
     clinic: Clinic,
     appointment_type: AppointmentType,
-    resident: User,
+    lower: dt.datetime,
+    upper: dt.datetime,
     resource: Resource | None = None,
-    start_from: dt.datetime | None = None,
-    until: dt.datetime | None = None,
-    now: dt.datetime | None = None,
 ) -> QuerySet[Slot]:
-    """R-VIS-2 as one query on the partial index ``slot_offered_idx``: free, published,
-    unblocked, future, inside the window, of a type the resident may book."""
-    now = now or timezone.now()
-    if not bookable_types(clinic=clinic, resident=resident).filter(pk=appointment_type.pk).exists():
-        return Slot.objects.none()
-    lower = max(now, start_from) if start_from else now
-    upper = visibility_cutoff(appointment_type=appointment_type, now=now)
-    if until is not None:
-        upper = min(upper, until)
+    """Free, published, unblocked slots starting inside (lower, upper): one query on the
+    partial index ``slot_offered_idx``. The same for every resident who passes the gate."""
     slots = Slot.objects.filter(
         clinic=clinic,
         appointment_type=appointment_type,
@@ -69,6 +65,30 @@ def offered_slots(
     if resource is not None:
         slots = slots.filter(resource=resource)
     return slots.select_related("resource").order_by("start", "resource__name")
+
+
+def offered_slots(
+    *,
+    clinic: Clinic,
+    appointment_type: AppointmentType,
+    resident: User,
+    resource: Resource | None = None,
+    start_from: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> QuerySet[Slot]:
+    """R-VIS-2: free, published, unblocked, future, inside the window, of a type the resident
+    may book."""
+    now = now or timezone.now()
+    if not may_book_type(clinic=clinic, appointment_type=appointment_type, resident=resident):
+        return Slot.objects.none()
+    lower = max(now, start_from) if start_from else now
+    upper = visibility_cutoff(appointment_type=appointment_type, now=now)
+    if until is not None:
+        upper = min(upper, until)
+    return free_slots_between(
+        clinic=clinic, appointment_type=appointment_type, lower=lower, upper=upper, resource=resource
+    )
 
 
 def offered_days(
@@ -106,7 +126,7 @@ def slot_check_offered(*, slot: Slot, resident: User, now: dt.datetime, own_hold
     a resident should see. A slot held by ``own_hold`` counts as free for its holder."""
     if slot.start <= now:
         raise BookingError(ErrorCode.REQUESTED_TIME_HAS_ALREADY_PASSED)
-    if not bookable_types(clinic=slot.clinic, resident=resident).filter(pk=slot.appointment_type_id).exists():
+    if not type_bookable_by(appointment_type=slot.appointment_type, clinic=slot.clinic, resident=resident):
         if slot.appointment_type.requires_booking_basis and not slot.appointment_type.hidden_for_patient:
             raise BookingError(ErrorCode.BOOKING_BASIS_REQUIRED)
         raise BookingError(ErrorCode.APPOINTMENT_IS_NOT_ALLOWED)

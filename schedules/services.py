@@ -23,6 +23,7 @@ from clinics.models import AppointmentType, Resource
 from tidbok.errors import BookingError, DomainError, ErrorCode, PermissionDeniedError, ValidationFailed
 from tidbok.queue import enqueue_on_commit
 
+from . import free_times
 from .models import Block, Hold, HoldState, PublishState, Schedule, Slot, SlotStatus
 from .selectors import LOCAL_TZ, slot_check_offered
 
@@ -44,6 +45,11 @@ def _publish_later(slot_ids: Iterable[int]) -> None:
         enqueue_on_commit(slots_publish, ids)
 
 
+def _free_times_changed(slot_ids: list[int]) -> None:
+    """These slots came onto or went off the web: their clinics' cached free times are stale."""
+    free_times.invalidate_on_commit(Slot.objects.filter(pk__in=slot_ids).values_list("clinic_id", flat=True).distinct())
+
+
 def bulk_refresh_later() -> None:
     """The FHIR bulk publication (``/fhir/r4/$bulk-publish``) follows after the commit; asks are
     folded together (see :mod:`schedules.bulk`)."""
@@ -59,9 +65,13 @@ def slots_publish(*, slot_ids: Iterable[int], now: dt.datetime | None = None) ->
     """Put free, unblocked future slots on the web. A conditional UPDATE, so running it twice,
     or racing a booking, publishes nothing that has been taken meanwhile."""
     now = now or timezone.now()
-    return Slot.objects.filter(
-        pk__in=list(slot_ids), status=SlotStatus.FREE, is_blocked=False, is_published=False, start__gt=now
+    ids = list(slot_ids)
+    published = Slot.objects.filter(
+        pk__in=ids, status=SlotStatus.FREE, is_blocked=False, is_published=False, start__gt=now
     ).update(is_published=True, published_at=now)
+    if published:
+        _free_times_changed(ids)
+    return published
 
 
 def slots_publish_pending(*, now: dt.datetime | None = None, batch_size: int = 5000) -> int:
@@ -82,6 +92,8 @@ def slots_publish_pending(*, now: dt.datetime | None = None, batch_size: int = 5
 def _unpublish(slots: QuerySet[Slot]) -> list[int]:
     ids = list(slots.values_list("pk", flat=True))
     Slot.objects.filter(pk__in=ids).update(is_published=False, published_at=None)
+    if ids:
+        _free_times_changed(ids)
     return ids
 
 
@@ -436,6 +448,7 @@ def schedule_remove_type(*, actor: User, schedule: Schedule, now: dt.datetime | 
     removed, _details = Slot.objects.filter(pk__in=list(free.values_list("pk", flat=True))).delete()
     schedule.removed_at = now
     schedule.save(update_fields=["removed_at"])
+    free_times.invalidate_on_commit([schedule.clinic_id])
     bulk_refresh_later()
     return removed
 
@@ -490,6 +503,7 @@ def slots_change_type(*, actor: User, slots: QuerySet[Slot], appointment_type: A
             changed.append(slot.pk)
     ids = list(slots.values_list("pk", flat=True))
     Slot.objects.filter(pk__in=ids).update(appointment_type=appointment_type)
+    free_times.invalidate_on_commit([appointment_type.clinic_id])
     _publish_later(_unpublish(Slot.objects.filter(pk__in=changed, status=SlotStatus.FREE)))
     return len(ids)
 
@@ -507,6 +521,7 @@ def block_create(*, actor: User, resource: Resource, start: dt.datetime, end: dt
     Slot.objects.filter(resource=resource, start__lt=end, end__gt=start).update(
         is_blocked=True, is_published=False, published_at=None
     )
+    free_times.invalidate_on_commit([resource.clinic_id])
     bulk_refresh_later()
     return block
 
@@ -573,6 +588,7 @@ def hold_create(*, resident: User, slot_id: int, rebook_of: Any = None, now: dt.
     for old in [*own_holds, *Hold.objects.filter(slot=slot, state=HoldState.ACTIVE).exclude(resident=resident)]:
         hold_release(hold=old)
     Slot.objects.filter(pk=slot.pk).update(status=SlotStatus.HELD, is_published=False, published_at=None)
+    free_times.invalidate_on_commit([slot.clinic_id])
     return Hold.objects.create(
         slot=slot,
         resident=resident,

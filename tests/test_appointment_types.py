@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts.models import Role
 from bookings.models import Booking, BookingStatus, Channel, LogStatus, WebBookingLogEntry
@@ -15,14 +16,14 @@ from bookings.services import (
     booking_create_for_resident,
     booking_rebook,
 )
-from clinics.models import WEB_INFO_MAX_LENGTH, AppointmentType
-from clinics.selectors import bookable_types
+from clinics.models import WEB_INFO_MAX_LENGTH, AppointmentType, CaseKind, CaseType
+from clinics.selectors import bookable_types, type_bookable_by
 from clinics.services import appointment_type_save
 from schedules.models import SlotStatus
 from schedules.selectors import offered_slots
 from tidbok.errors import BookingError, DomainError, ErrorCode, PermissionDeniedError, ValidationFailed
 
-from .factories import AppointmentTypeFactory, ClinicFactory, RegionFactory, SlotFactory, staff
+from .factories import AppointmentTypeFactory, BookingBasisFactory, ClinicFactory, RegionFactory, SlotFactory, staff
 
 FLAGS = ("bookable_on_web", "cancellable_on_web", "reschedulable_on_web")
 
@@ -536,3 +537,43 @@ def test_region_it_may_edit_ordinary_types_of_clinics_in_the_region(region_it, c
 
     appointment_type.refresh_from_db()
     assert appointment_type.web_name == "Återbesök"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"bookable_on_web": False},
+        {
+            "bookable_on_web": False,
+            "cancellable_on_web": False,
+            "reschedulable_on_web": False,
+            "hidden_for_patient": True,
+        },
+        {"bookable_on_web": False, "web_name": ""},
+        {"internal_name": "Ombud 20 min"},
+        {"requires_booking_basis": True},
+        {"requires_booking_basis": True, "basis": "unused"},
+        {"requires_booking_basis": True, "basis": "consumed"},
+        {"case_type_closed": True},
+    ],
+)
+def test_the_one_type_gate_agrees_with_the_bookable_types_query(fields, clinic, resident):
+    """type_bookable_by (asked by the free-times gate and every booking) reads the type's flags
+    from the instance; it must say exactly what bookable_types says (R-TYPE-2, -4, -5, -6)."""
+
+    fields = dict(fields)
+    basis = fields.pop("basis", None)
+    if fields.pop("case_type_closed", False):
+        CaseType.objects.filter(clinic=clinic, kind=CaseKind.BOOK).update(is_active=False)
+    appointment_type = AppointmentTypeFactory(clinic=clinic, **fields)
+    if basis:
+        BookingBasisFactory(
+            resident=resident,
+            appointment_type=appointment_type,
+            clinic=clinic,
+            consumed_at=timezone.now() if basis == "consumed" else None,
+        )
+
+    listed = bookable_types(clinic=clinic, resident=resident).filter(pk=appointment_type.pk).exists()
+    assert type_bookable_by(appointment_type=appointment_type, clinic=clinic, resident=resident) is listed

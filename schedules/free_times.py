@@ -1,0 +1,66 @@
+"""A short-lived cache of the free times residents are offered, per clinic, type and window.
+
+Under a booking rush thousands of residents ask for the same clinic's free times; the answer
+only changes when a time is published, booked, held, blocked or taken off the web. Each clinic
+has a version in the cache that those changes bump after their commit; a cached list made
+under an older version is never served. The TTL is only a backstop for a change made outside
+the services. Who may see the list (R-VIS-2's type and relation rules) is still decided per
+resident on every request; only the slot rows are shared.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import time
+from collections.abc import Callable, Iterable
+
+from django.core.cache import cache
+from django.db import transaction
+
+TTL_SECONDS = 10
+
+
+def _version_key(clinic_id: int) -> str:
+    return f"free-times:version:{clinic_id}"
+
+
+def invalidate(clinic_ids: Iterable[int]) -> None:
+    stamp = time.time_ns()
+    cache.set_many({_version_key(clinic_id): stamp for clinic_id in set(clinic_ids)}, timeout=None)
+
+
+def invalidate_on_commit(clinic_ids: Iterable[int]) -> None:
+    """After the current transaction commits, so a reader never caches the state before it."""
+    ids = set(clinic_ids)
+    if ids:
+        transaction.on_commit(lambda: invalidate(ids))
+
+
+def cached_json_list(
+    *,
+    clinic_id: int,
+    key: str,
+    now: dt.datetime,
+    load: Callable[[], list[tuple[dt.datetime, bytes]]],
+) -> bytes:
+    """A JSON array of the rows ``load`` returns — (start, rendered JSON object) pairs in start
+    order — that start after ``now``; from the cache when it was made under the clinic's current
+    version. Stored as one byte string with each row's start and offset, so a hit unpickles no
+    row objects and drops the started times with one bisection."""
+    version_key, rows_key = _version_key(clinic_id), f"free-times:{clinic_id}:{key}"
+    found = cache.get_many([version_key, rows_key])
+    version = found.get(version_key, 0)
+    entry = found.get(rows_key)
+    if entry is None or entry[0] != version:
+        rows = load()
+        starts, offsets, position = [], [], 0
+        for start, rendered in rows:
+            starts.append(start.timestamp())
+            offsets.append(position)
+            position += len(rendered) + 1
+        entry = (version, starts, offsets, b",".join(rendered for _start, rendered in rows))
+        cache.set(rows_key, entry, TTL_SECONDS)
+    _version, starts, offsets, joined = entry
+    first = bisect.bisect_right(starts, now.timestamp())
+    return b"[" + (joined[offsets[first] :] if first < len(starts) else b"") + b"]"
