@@ -51,6 +51,7 @@ test: export SECURE_SSL_REDIRECT = 0
 test: $(VENV)/.installed-dev node_modules/.installed
 	bash scripts/services.sh
 	bash scripts/browser.sh
+	bash scripts/bench-tools.sh
 	$(PY) manage.py collectstatic --noinput -v0
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

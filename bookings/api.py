@@ -103,7 +103,7 @@ class BookingList(IdempotentPostMixin, APIView):
             phone=values.get("phone", ""),
             reason=values.get("reason", ""),
         )
-        booking = booking_for_resident(resident=request.user, booking_id=booking.pk)
+        # The new booking comes back with its clinic, type and resource already attached.
         return Response(BookingSerializer(booking, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
 

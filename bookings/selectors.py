@@ -87,8 +87,18 @@ class BookingActions:
     change_is_late: bool
 
 
+def _manage_admits(*, booking: Booking, resident: User) -> bool:
+    return case_type_admits(case_type=case_type_for(clinic=booking.clinic, kind=CaseKind.MANAGE), resident=resident)
+
+
 def _manage_refusal(
-    *, booking: Booking, resident: User, now: dt.datetime, flag: str, supported: bool
+    *,
+    booking: Booking,
+    resident: User,
+    now: dt.datetime,
+    flag: str,
+    supported: bool,
+    manage_admits: bool | None = None,
 ) -> ErrorCode | None:
     if booking.resident_id != resident.pk or booking.status != BookingStatus.ACTIVE:
         return ErrorCode.NOT_FOUND
@@ -97,12 +107,16 @@ def _manage_refusal(
     appointment_type = booking.appointment_type
     if appointment_type.hidden_for_patient or not getattr(appointment_type, flag) or not supported:
         return ErrorCode.APPOINTMENT_IS_NOT_ALLOWED
-    if not case_type_admits(case_type=case_type_for(clinic=booking.clinic, kind=CaseKind.MANAGE), resident=resident):
+    if manage_admits is None:
+        manage_admits = _manage_admits(booking=booking, resident=resident)
+    if not manage_admits:
         return ErrorCode.APPOINTMENT_IS_NOT_ALLOWED
     return None
 
 
-def cancel_refusal(*, booking: Booking, resident: User, now: dt.datetime) -> ErrorCode | None:
+def cancel_refusal(
+    *, booking: Booking, resident: User, now: dt.datetime, manage_admits: bool | None = None
+) -> ErrorCode | None:
     """R-BOOK-6: MANAGE active and admitting, type cancellable, timebook supports it, future start."""
     return _manage_refusal(
         booking=booking,
@@ -110,10 +124,13 @@ def cancel_refusal(*, booking: Booking, resident: User, now: dt.datetime) -> Err
         now=now,
         flag="cancellable_on_web",
         supported=booking.clinic.supports_cancellation,
+        manage_admits=manage_admits,
     )
 
 
-def rebook_refusal(*, booking: Booking, resident: User, now: dt.datetime) -> ErrorCode | None:
+def rebook_refusal(
+    *, booking: Booking, resident: User, now: dt.datetime, manage_admits: bool | None = None
+) -> ErrorCode | None:
     """R-BOOK-7: MANAGE active and admitting, type reschedulable, timebook supports it, future start."""
     return _manage_refusal(
         booking=booking,
@@ -121,15 +138,18 @@ def rebook_refusal(*, booking: Booking, resident: User, now: dt.datetime) -> Err
         now=now,
         flag="reschedulable_on_web",
         supported=booking.clinic.supports_rebooking,
+        manage_admits=manage_admits,
     )
 
 
 def booking_actions(*, booking: Booking, resident: User, now: dt.datetime | None = None) -> BookingActions:
     now = now or timezone.now()
-    can_cancel = cancel_refusal(booking=booking, resident=resident, now=now) is None
+    # Both refusals ask whether the MANAGE case type admits the resident: asked once.
+    admits = _manage_admits(booking=booking, resident=resident)
+    can_cancel = cancel_refusal(booking=booking, resident=resident, now=now, manage_admits=admits) is None
     return BookingActions(
         can_cancel=can_cancel,
-        can_rebook=rebook_refusal(booking=booking, resident=resident, now=now) is None,
+        can_rebook=rebook_refusal(booking=booking, resident=resident, now=now, manage_admits=admits) is None,
         must_call_to_cancel=not can_cancel and booking.start > now,
         change_is_late=is_late_change(previous_start=booking.start, changed_at=now),
     )

@@ -26,6 +26,7 @@ from accounts.selectors import proxy_membership, user_has_clinic_role
 from accounts.services import resident_lock
 from clinics.models import AppointmentType, Clinic, RelationSource
 from clinics.services import relation_add
+from schedules import free_times
 from schedules.models import Hold, HoldState, Slot, SlotStatus
 from schedules.selectors import LOCAL_TZ, slot_check_free, slot_check_offered
 from schedules.services import bulk_refresh_later, slot_free
@@ -78,12 +79,14 @@ def _check_no_overlap(*, resident: User, slot: Slot, ignore: Booking | None = No
 
 
 def _insert_booking(*, slot: Slot, resident: User, **fields: Any) -> Booking:
+    # The slot's clinic, type and resource came with its row lock: the booking reuses them, so
+    # neither the log row nor the answer loads them again.
     booking = Booking(
         slot=slot,
         resident=resident,
-        clinic_id=slot.clinic_id,
-        appointment_type_id=slot.appointment_type_id,
-        resource_id=slot.resource_id,
+        clinic=slot.clinic,
+        appointment_type=slot.appointment_type,
+        resource=slot.resource,
         start=slot.start,
         end=slot.end,
         **fields,
@@ -97,6 +100,7 @@ def _insert_booking(*, slot: Slot, resident: User, **fields: Any) -> Booking:
         raise BookingError(ErrorCode.REQUESTED_TIME_IS_ALREADY_RESERVED) from exc
     # R-PUB-2: the time leaves the web in the booking's own transaction.
     Slot.objects.filter(pk=slot.pk).update(status=SlotStatus.BOOKED, is_published=False, published_at=None)
+    free_times.invalidate_on_commit([slot.clinic_id])
     Hold.objects.filter(slot=slot, state=HoldState.ACTIVE).update(state=HoldState.CONVERTED)
     bulk_refresh_later()
     return booking

@@ -1,0 +1,80 @@
+"""Profile the hot paths in-process against the bench database (after `make bench` built it).
+
+    .venv/bin/python -m bench.profile booking 200
+    .venv/bin/python -m bench.profile availability 200
+
+Runs the requests through Django's test client (the same middleware and views gunicorn serves)
+once to warm up, then again under pyinstrument, and prints the time per request and the profile.
+New residents are created for the bookings; the database is the bench's own.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import time
+from collections.abc import Callable
+
+from . import __main__ as entry
+
+
+def main(argv: list[str]) -> int:
+    what, count = argv[0], int(argv[1]) if len(argv) > 1 else 100
+    entry._configure(os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tidbok_bench"))
+    import django
+
+    django.setup()
+    from django.test import Client
+    from pyinstrument import Profiler
+
+    from accounts.models import User
+
+    from .generate import clinic_types, free_slots, next_resident_number, residents_insert
+
+    first = next_resident_number()
+    residents_insert(first, 2 * count)
+    clients = []
+    for user in User.objects.filter(username__in=[f"bench-{n}" for n in range(first, first + 2 * count)]):
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.force_login(user)
+        clients.append(client)
+    if what == "booking":
+        slots = free_slots(2 * count)
+
+        def request(i: int) -> int:
+            path = "/api/v1/bookings/"
+            return clients[i].post(path, {"slot": slots[i]}, content_type="application/json").status_code
+
+        expected = 201
+    elif what == "availability":
+        pairs = clinic_types()
+
+        def request(i: int) -> int:
+            clinic, type_id = random.choice(pairs)
+            return clients[i].get(f"/api/v1/clinics/{clinic}/free-times/", {"type": type_id}).status_code
+
+        expected = 200
+    else:
+        sys.exit("profile what? booking | availability")
+    _run(request, range(count), expected)
+    profiler = Profiler()
+    profiler.start()
+    began = time.perf_counter()
+    _run(request, range(count, 2 * count), expected)
+    elapsed = time.perf_counter() - began
+    profiler.stop()
+    print(f"{what}: {elapsed / count * 1000:.2f} ms per request, in-process, one at a time (with the profiler)")
+    print(profiler.output_text(unicode=True, color=False))
+    return 0
+
+
+def _run(request: Callable[[int], int], indexes: range, expected: int) -> None:
+    for i in indexes:
+        status = request(i)
+        if status != expected:
+            raise SystemExit(f"request {i} answered {status}, expected {expected}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,92 @@
+"""`make bench ARGS=--quick` keeps working: the whole harness runs end to end against a small
+region, and its results hold what must hold at any speed. No timing is asserted here; speed
+is only ever measured by `make bench` itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BASE = Path(__file__).resolve().parent.parent
+METRICS = {
+    "hello_rps",
+    "availability_rps",
+    "availability_p95_ms",
+    "availability_p99_ms",
+    "booking_rps",
+    "booking_p95_ms",
+    "booking_errors",
+    "contended_attempts",
+    "contended_successes",
+    "contended_5xx",
+    "pg_booking_tps",
+    "publish_slots_per_s",
+    "purge_rows_per_s",
+    "purge_max_lock_ms",
+    "slots",
+}
+
+
+@pytest.fixture(scope="module")
+def quick_bench(tmp_path_factory) -> tuple[dict, str]:
+    output = tmp_path_factory.mktemp("bench") / "results.json"
+    # The bench sets its own production-like environment; nothing of the test settings leaks in.
+    own = ("DJANGO_", "DATABASE_", "CELERY_", "DEBUG", "REDIS_", "SECRET_KEY", "SECURE_", "ALLOWED_HOSTS")
+    own += ("RATE_LIMIT_",)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(own)}
+    env["BENCH_DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/tidbok_bench_ci"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--port", "8799", "--output", str(output)],
+        cwd=BASE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    return json.loads(output.read_text()), done.stdout
+
+
+def test_results_have_every_metric_as_a_number(quick_bench):
+    results, _ = quick_bench
+    assert results.keys() >= METRICS
+    for key in METRICS:
+        assert isinstance(results[key], int | float) and not isinstance(results[key], bool), key
+        assert results[key] >= 0, key
+    assert isinstance(results["machine"], str) and "cores" in results["machine"]
+    assert isinstance(results["git_commit"], str) and results["git_commit"]
+
+
+def test_the_rush_is_correct_whatever_the_speed(quick_bench):
+    """One slot, 200 residents: exactly one booking and no server errors; every distinct
+    booking succeeds (R-BOOK-1)."""
+    results, _ = quick_bench
+    assert results["contended_attempts"] == 200
+    assert results["contended_successes"] == 1
+    assert results["contended_5xx"] == 0
+    assert results["booking_errors"] == 0
+    assert results["booking_rps"] > 0 and results["availability_rps"] > 0 and results["pg_booking_tps"] > 0
+
+
+def test_the_report_shows_the_ratios_and_the_free_times_plan(quick_bench):
+    _, printed = quick_bench
+    assert "availability_rps / hello_rps" in printed
+    assert "booking_rps / pg_booking_tps" in printed
+    assert "slot_offered_idx" in printed  # the free-times query uses its partial index
+
+
+def test_the_bench_refuses_a_database_that_is_not_its_own():
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--database-url", "postgres://postgres@127.0.0.1:5432/tidbok"],
+        cwd=BASE,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "bench" in done.stderr
