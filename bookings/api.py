@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from schedules.api import SlotSerializer
 from schedules.models import Hold
-from tidbok.api import IsResident
+from tidbok.api import BOOKING_THROTTLES, IsResident
 from tidbok.idempotency import IdempotentPostMixin
 
 from .models import Booking, InboxMessage
@@ -86,6 +86,7 @@ def _own_hold(request: Request, hold_id: int | None) -> Hold | None:
 )
 class BookingList(IdempotentPostMixin, APIView):
     permission_classes = [IsResident]
+    throttle_classes = BOOKING_THROTTLES
 
     @extend_schema(responses=BookingSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -141,6 +142,7 @@ class RebookCandidates(APIView):
 )
 class BookingRebook(IdempotentPostMixin, APIView):
     permission_classes = [IsResident]
+    throttle_classes = BOOKING_THROTTLES
 
     def post_once(self, request: Request, booking_id: int) -> Response:
         data = RebookInput(data=request.data)

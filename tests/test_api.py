@@ -264,6 +264,51 @@ def test_booking_posts_are_rate_limited_per_address_across_residents(settings, s
     assert answers == [201, 201, 429]
 
 
+def test_past_the_site_booking_rate_new_bookings_get_503_with_retry_after_and_change_nothing(
+    settings, slot, appointment_type
+):
+    """Overload: beyond the site's admission rate a booking is turned away at once (503 with
+    Retry-After, in Swedish) instead of queueing until it times out, and nothing is written."""
+    from .factories import ResidentFactory
+
+    settings.TIDBOK_RATE_LIMITS = {**settings.TIDBOK_RATE_LIMITS, "booking_site": "2/min"}
+    answers = []
+    for _ in range(3):
+        client = Client()
+        client.force_login(ResidentFactory())
+        free = SlotFactory(appointment_type=appointment_type, resource=slot.resource)
+        answers.append(client.post("/api/v1/bookings/", {"slot": free.pk}, content_type="application/json"))
+
+    assert [a.status_code for a in answers] == [201, 201, 503]
+    assert int(answers[-1]["Retry-After"]) > 0
+    body = problem_of(answers[-1])
+    assert body["code"] == "SERVICE_BUSY"
+    assert "Många bokar just nu" in body["detail"]
+    assert Booking.objects.filter(status=BookingStatus.ACTIVE).count() == 2
+
+
+def test_cancellations_are_never_turned_away_by_the_site_booking_rate(settings, appointment_type, slot):
+    """In a rush a resident can still give a time back: cancelling is not counted."""
+    from .factories import ResidentFactory
+
+    resident = ResidentFactory()
+    bookings = [
+        booking_create(
+            resident=resident, slot_id=SlotFactory(appointment_type=appointment_type, resource=slot.resource).pk
+        )
+        for _ in range(3)
+    ]
+    settings.TIDBOK_RATE_LIMITS = {**settings.TIDBOK_RATE_LIMITS, "booking_site": "1/min"}
+    client = Client()
+    client.force_login(resident)
+    assert client.post("/api/v1/holds/", {"slot": slot.pk}, content_type="application/json").status_code == 201
+    assert client.post("/api/v1/holds/", {"slot": slot.pk}, content_type="application/json").status_code == 503
+
+    cancelled = [client.post(f"/api/v1/bookings/{b.pk}/cancel/").status_code for b in bookings]
+
+    assert cancelled == [204, 204, 204]
+
+
 def test_staff_login_attempts_are_limited_per_account_and_per_address(client, settings, scheduler):
     settings.ACCOUNT_RATE_LIMITS = {"login": "6/m/ip", "login_failed": "3/5m/key"}
     scheduler.set_password("the-right-password-1")

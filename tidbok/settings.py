@@ -241,10 +241,12 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_THROTTLE_CLASSES": ["tidbok.api.BookingUserThrottle", "tidbok.api.BookingAddressThrottle"],
 }
-# Booking POSTs (book, hold, rebook, cancel) per resident and per client address.
+# Booking POSTs (book, hold, rebook, cancel) per resident and per client address, and new
+# bookings, holds and rebookings across the site (503 beyond it; see tidbok.api.BookingSiteThrottle).
 TIDBOK_RATE_LIMITS = {
     "booking_user": os.environ.get("RATE_LIMIT_BOOKING_USER", "30/min"),
     "booking_address": os.environ.get("RATE_LIMIT_BOOKING_ADDRESS", "600/min"),
+    "booking_site": os.environ.get("RATE_LIMIT_BOOKING_SITE", "60/s"),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tidbok API",
