@@ -23,6 +23,12 @@ HERE = Path(__file__).resolve().parent
 BASE = HERE.parent
 
 
+# Residents at once: twice gunicorn's workers keeps every worker busy. wrk is a closed loop, so
+# more connections only lengthen the queue in front of the workers (latency = connections /
+# throughput) without adding throughput; the overload phase shows what happens beyond.
+CONNECTIONS = 4 * (os.cpu_count() or 1)
+
+
 @dataclass(frozen=True)
 class Plan:
     scale: float
@@ -38,7 +44,7 @@ class Plan:
         return cls(
             scale=scale,
             seconds=15,
-            connections=32,
+            connections=CONNECTIONS,
             publish_resources=max(2, round(100 * scale)),
             purge_booking_seconds=60,
         )
@@ -48,7 +54,7 @@ class Plan:
         return cls(
             scale=scale,
             seconds=3,
-            connections=16,
+            connections=CONNECTIONS,
             publish_resources=max(2, round(100 * scale)),
             purge_booking_seconds=10,
             warmup_seconds=1,

@@ -14,8 +14,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clinics.models import AppointmentType, Clinic, Resource
-from tidbok.api import IsResident
+from clinics.models import AppointmentType, Resource
+from tidbok.api import BOOKING_THROTTLES, IsResident
 
 from . import free_times
 from .models import Hold, HoldState, Slot
@@ -68,11 +68,13 @@ class FreeTimes(APIView):
         responses=SlotSerializer(many=True),
     )
     def get(self, request: Request, clinic_id: int) -> HttpResponse:
-        clinic = get_object_or_404(Clinic, pk=clinic_id)
         query = FreeTimesQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        appointment_type = get_object_or_404(AppointmentType, pk=params["type"], clinic=clinic)
+        # One query for both: an unknown clinic, or a type of another clinic, is simply not found.
+        types = AppointmentType.objects.select_related("clinic")
+        appointment_type = get_object_or_404(types, pk=params["type"], clinic_id=clinic_id)
+        clinic = appointment_type.clinic
         resource = None
         if "resource" in params:
             resource = get_object_or_404(Resource, pk=params["resource"], clinic=clinic)
@@ -113,6 +115,7 @@ class HoldInput(serializers.Serializer):
 
 class HoldList(APIView):
     permission_classes = [IsResident]
+    throttle_classes = BOOKING_THROTTLES
 
     @extend_schema(request=HoldInput, responses={201: HoldSerializer})
     def post(self, request: Request) -> Response:
