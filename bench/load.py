@@ -34,6 +34,7 @@ HOST = "127.0.0.1"
 
 @dataclass(frozen=True)
 class Resident:
+    user_id: int
     session: str
     csrf: str
 
@@ -58,7 +59,7 @@ def residents_log_in(first: int, count: int) -> list[Resident]:
         key = secrets.token_hex(16)
         data = store.encode({SESSION_KEY: str(user_id), BACKEND_SESSION_KEY: backend, HASH_SESSION_KEY: user_hash})
         rows.append((key, data, expires))
-        residents.append(Resident(session=key, csrf=secrets.token_hex(16)))
+        residents.append(Resident(user_id=user_id, session=key, csrf=secrets.token_hex(16)))
     with (
         connection.cursor() as cursor,
         cursor.cursor.copy("COPY django_session (session_key, session_data, expire_date) FROM STDIN") as copy,
@@ -209,11 +210,52 @@ def burst_on_one_slot(port: int, residents: list[Resident], slot_id: int) -> Bur
     return Burst(attempts=len(statuses), statuses=counted)
 
 
+class Cancellations:
+    """Residents cancelling their bookings one after another, in a thread, while something else
+    loads the portal: each answer's status and time."""
+
+    def __init__(self, port: int, cancellations: list[tuple[Resident, int]]) -> None:
+        self.port, self.cancellations = port, cancellations
+        self.answers: list[tuple[int, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run)
+        self._thread.start()
+
+    def _run(self) -> None:
+        for resident, booking_id in self.cancellations:
+            if self._stop.is_set():
+                return
+            began = time.perf_counter()
+            conn = http.client.HTTPConnection(HOST, self.port, timeout=30)
+            try:
+                conn.request(
+                    "POST",
+                    f"/api/v1/bookings/{booking_id}/cancel/",
+                    headers={
+                        "Cookie": f"sessionid={resident.session}; csrftoken={resident.csrf}",
+                        "X-CSRFToken": resident.csrf,
+                    },
+                )
+                status = conn.getresponse().status
+            except OSError:
+                status = 599
+            finally:
+                conn.close()
+            self.answers.append((status, time.perf_counter() - began))
+            time.sleep(0.05)
+
+    def stop(self) -> list[tuple[int, float]]:
+        self._stop.set()
+        self._thread.join()
+        return self.answers
+
+
 class Gunicorn:
     """The portal under the production WSGI server, on 127.0.0.1 only."""
 
-    def __init__(self, port: int, workers: int, log: Path) -> None:
+    def __init__(self, port: int, workers: int, log: Path, env: dict[str, str] | None = None) -> None:
         self.port, self.workers, self.log = port, workers, log
+        self.env = {**os.environ, **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -230,7 +272,7 @@ class Gunicorn:
             "--timeout=60",
         ]
         with self.log.open("wb") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=self.env)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

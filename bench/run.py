@@ -67,6 +67,10 @@ PREPARED_RATE = 800
 # (resident, slot) pairs prepared per second of pgbench.
 PG_PREPARED_RATE = 6000
 PG_RESIDENT_POOL = 20_000
+# Overload: far more residents at once than the workers serve, and residents prepared for the
+# fast refusals (a 503 costs a few milliseconds).
+OVERLOAD_CONNECTIONS = 1024
+OVERLOAD_PREPARED_RATE = 3000
 
 
 def _recreate_database(database_url: str) -> None:
@@ -248,6 +252,23 @@ def _purge() -> dict[str, float]:
     return {"rows": rows, "seconds": time.perf_counter() - began, "max_lock_ms": longest * 1000}
 
 
+def _overload(plan: Plan, server: Any, booked_by: list[Any], data: Path) -> tuple[Any, list[tuple[int, float]]]:
+    """OVERLOAD_CONNECTIONS residents book at once, far more than the workers serve, while
+    residents from the booking phase cancel their bookings one after another."""
+    from bookings.models import Booking, BookingStatus
+
+    from .load import Cancellations, wrk
+
+    by_user = {r.user_id: r for r in booked_by}
+    own = Booking.objects.filter(resident_id__in=list(by_user), status=BookingStatus.ACTIVE)
+    cancellations = [(by_user[user_id], pk) for user_id, pk in own.values_list("resident_id", "pk")]
+    cancelling = Cancellations(server.port, cancellations)
+    result = wrk(server.url, path="/", mode="book", data=data, seconds=plan.seconds, connections=OVERLOAD_CONNECTIONS)
+    answers = cancelling.stop()
+    _step(f"overload: {result.statuses}, {result.timeouts} timeouts; {len(answers)} cancellations meanwhile")
+    return result, answers
+
+
 def _explain() -> tuple[str, int]:
     from accounts.models import User
     from clinics.models import AppointmentType
@@ -289,21 +310,24 @@ def run(plan: Plan, *, database_url: str, port: int, workers: int, output: Path)
     n_book = round(plan.seconds * PREPARED_RATE)
     n_purge = round(plan.purge_booking_seconds * PREPARED_RATE)
     n_pg = round(plan.seconds * PG_PREPARED_RATE)
+    n_over = round(plan.seconds * OVERLOAD_PREPARED_RATE)
     first = next_resident_number()
-    with_sessions = n_book + n_purge + plan.contenders
+    with_sessions = n_book + n_purge + plan.contenders + n_over
     residents_insert(first, with_sessions + PG_RESIDENT_POOL)
     residents = residents_log_in(first, with_sessions)
-    slots = free_slots(n_book + n_purge + 1 + n_pg)
-    book_residents, purge_residents, contenders = (
+    slots = free_slots(n_book + n_purge + n_over + 1 + n_pg)
+    book_residents, purge_residents, over_residents, contenders = (
         residents[:n_book],
         residents[n_book : n_book + n_purge],
-        residents[n_book + n_purge :],
+        residents[n_book + n_purge : n_book + n_purge + n_over],
+        residents[n_book + n_purge + n_over :],
     )
-    book_slots, purge_slots, contended_slot, pg_slots = (
+    book_slots, purge_slots, over_slots, contended_slot, pg_slots = (
         slots[:n_book],
         slots[n_book : n_book + n_purge],
-        slots[n_book + n_purge],
-        slots[n_book + n_purge + 1 :],
+        slots[n_book + n_purge : n_book + n_purge + n_over],
+        slots[n_book + n_purge + n_over],
+        slots[n_book + n_purge + n_over + 1 :],
     )
     _pg_pairs(first + with_sessions, pg_slots)
     pairs = clinic_types()
@@ -325,6 +349,10 @@ def run(plan: Plan, *, database_url: str, port: int, workers: int, output: Path)
     purge_bookings = write_lines(
         work / "purge-bookings.txt",
         [f"{r.session} {r.csrf} {s}" for r, s in zip(purge_residents, purge_slots, strict=True)],
+    )
+    overload_bookings = write_lines(
+        work / "overload-bookings.txt",
+        [f"{r.session} {r.csrf} {s}" for r, s in zip(over_residents, over_slots, strict=True)],
     )
     _step(f"{with_sessions:,} residents logged in, {len(slots):,} free slots set aside; files in {work}")
 
@@ -359,6 +387,7 @@ def run(plan: Plan, *, database_url: str, port: int, workers: int, output: Path)
         purge = _purge()
         during_purge = during.stop()
         _step(f"purged {purge['rows']:,} log rows in {purge['seconds']:.1f} s while booking")
+        overload, cancels = _overload(plan, server, book_residents, overload_bookings)
     plan_text, offered = _explain()
 
     results: dict[str, Any] = {
@@ -395,6 +424,8 @@ def run(plan: Plan, *, database_url: str, port: int, workers: int, output: Path)
         plan=plan,
         explain=plan_text,
         offered=offered,
+        overload=overload,
+        cancels=cancels,
     )
     return results
 
@@ -425,6 +456,23 @@ def _report(results: dict[str, Any], **context: Any) -> None:
             "bookings during the purge",
             f"{during.count(201) / during.duration_s:.0f}/s",
             f"p95 {during.p95_ms:.1f} ms, {during.requests - during.count(201)} errors",
+        ),
+    ]
+    over, cancels = context["overload"], context["cancels"]
+    cancelled = [seconds for status, seconds in cancels if status == 204]
+    cancel_p95 = sorted(cancelled)[int(0.95 * (len(cancelled) - 1))] * 1000 if cancelled else 0
+    missing = over.statuses.get("no_retry_after", 0)
+    rows += [
+        (
+            f"overload, {OVERLOAD_CONNECTIONS} at once",
+            f"{over.count(201)}/{over.count(503)}/{over.count(429)}",
+            f"201/503/429; {over.timeouts} timeouts, {over.server_errors - over.count(503)} other 5xx, "
+            f"{missing} without Retry-After, p99 {over.p99_ms:.0f} ms",
+        ),
+        (
+            "cancellations meanwhile",
+            f"{len(cancelled)}/{len(cancels)}",
+            f"answered 204, p95 {cancel_p95:.0f} ms",
         ),
     ]
     ratio_read = r["availability_rps"] / r["hello_rps"] if r["hello_rps"] else 0

@@ -13,6 +13,7 @@ from schedules.api import SlotSerializer
 from schedules.models import Hold
 from tidbok.api import BOOKING_THROTTLES, IsResident
 from tidbok.idempotency import IdempotentPostMixin
+from tidbok.overload import shed_when_queued
 
 from .models import Booking, InboxMessage
 from .selectors import (
@@ -84,6 +85,7 @@ def _own_hold(request: Request, hold_id: int | None) -> Hold | None:
 @extend_schema_view(
     post=extend_schema(request=BookingInput, responses={201: BookingSerializer}, parameters=[IDEMPOTENCY_HEADER])
 )
+@shed_when_queued
 class BookingList(IdempotentPostMixin, APIView):
     permission_classes = [IsResident]
     throttle_classes = BOOKING_THROTTLES
@@ -140,6 +142,7 @@ class RebookCandidates(APIView):
 @extend_schema_view(
     post=extend_schema(request=RebookInput, responses={201: BookingSerializer}, parameters=[IDEMPOTENCY_HEADER])
 )
+@shed_when_queued
 class BookingRebook(IdempotentPostMixin, APIView):
     permission_classes = [IsResident]
     throttle_classes = BOOKING_THROTTLES

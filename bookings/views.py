@@ -21,6 +21,7 @@ from schedules.models import Hold, HoldState, Slot
 from schedules.selectors import LOCAL_TZ, local_midnight, offered_days, offered_slots, visibility_cutoff
 from schedules.services import hold_cancel, hold_create
 from tidbok.errors import DomainError, ErrorCode, ValidationFailed
+from tidbok.overload import shed_when_queued
 
 from . import ics
 from .selectors import (
@@ -179,6 +180,7 @@ def book_times(request: HttpRequest, clinic_id: int, type_id: int, day: str) -> 
     )
 
 
+@shed_when_queued
 @require_POST
 @resident_required
 def hold(request: HttpRequest) -> HttpResponse:

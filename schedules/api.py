@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from clinics.models import AppointmentType, Resource
 from tidbok.api import BOOKING_THROTTLES, IsResident
+from tidbok.overload import shed_when_queued
 
 from . import free_times
 from .models import Hold, HoldState, Slot
@@ -113,6 +114,7 @@ class HoldInput(serializers.Serializer):
     rebook_of = serializers.IntegerField(required=False, help_text="A booking of yours to move to this time")
 
 
+@shed_when_queued
 class HoldList(APIView):
     permission_classes = [IsResident]
     throttle_classes = BOOKING_THROTTLES

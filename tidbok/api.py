@@ -132,11 +132,9 @@ class Overloaded(exceptions.Throttled):
 
 
 class BookingSiteThrottle(_PostThrottle, SimpleRateThrottle):
-    """Admission for new bookings, holds and rebookings across the whole site. In a rush,
-    requests beyond what the site serves would wait in front of the workers until they time
-    out; past this rate they are turned away at once with 503 and Retry-After, so the admitted
-    ones, the reads and the cancellations (never counted here) stay fast. Set it a little under
-    the booking rate `make bench` measures for the deployment."""
+    """An operator's cap on new bookings, holds and rebookings across the whole site (off unless
+    RATE_LIMIT_BOOKING_SITE is set, e.g. to protect a downstream system): past it they are
+    turned away at once with 503 and Retry-After; cancellations are never counted."""
 
     scope = "booking_site"
 

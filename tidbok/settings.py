@@ -88,6 +88,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "tidbok.middleware.RetryAfterMiddleware",
+    "tidbok.overload.ShedWhenQueuedMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "tidbok.middleware.ChosenLanguageMiddleware",
@@ -241,12 +242,17 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_THROTTLE_CLASSES": ["tidbok.api.BookingUserThrottle", "tidbok.api.BookingAddressThrottle"],
 }
-# Booking POSTs (book, hold, rebook, cancel) per resident and per client address, and new
-# bookings, holds and rebookings across the site (503 beyond it; see tidbok.api.BookingSiteThrottle).
+# Booking POSTs (book, hold, rebook, cancel) per resident and per client address, and, when an
+# operator sets one, a cap on new bookings, holds and rebookings across the site (503 beyond it;
+# tidbok.api.BookingSiteThrottle). A rush is handled without it by tidbok.overload.
+# New bookings get 503 at once while more connections than this wait to be accepted
+# (tidbok.overload): on a 2-core machine serving ~100 bookings a second, 256 is a wait of about
+# two and a half seconds; a burst of a few hundred residents on one time is still answered.
+TIDBOK_SHED_QUEUE = env_int("TIDBOK_SHED_QUEUE", 256)
 TIDBOK_RATE_LIMITS = {
     "booking_user": os.environ.get("RATE_LIMIT_BOOKING_USER", "30/min"),
     "booking_address": os.environ.get("RATE_LIMIT_BOOKING_ADDRESS", "600/min"),
-    "booking_site": os.environ.get("RATE_LIMIT_BOOKING_SITE", "60/s"),
+    "booking_site": os.environ.get("RATE_LIMIT_BOOKING_SITE") or None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tidbok API",
