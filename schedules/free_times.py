@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from django.core.cache import cache
 from django.db import transaction
 
-TTL_SECONDS = 10
+TTL_SECONDS = 300
 
 
 def _version_key(clinic_id: int) -> str:

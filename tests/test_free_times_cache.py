@@ -127,3 +127,18 @@ def test_an_empty_or_fully_started_list_is_an_empty_array(clinic, two_slots):
     assert free_times.cached_json_list(clinic_id=clinic.pk, key="e", now=later, load=list) == b"[]"
     rows = [(s.start, b"{}") for s in two_slots]
     assert free_times.cached_json_list(clinic_id=clinic.pk, key="f", now=later, load=lambda: rows) == b"[]"
+
+
+def test_each_row_is_written_exactly_as_the_slot_serializer_would(appointment_type, resource):
+    """The free-times rows skip DRF's serializer for speed; the bytes must not change."""
+    from rest_framework.renderers import JSONRenderer
+
+    from schedules.api import SlotSerializer, _slot_json
+
+    resource.name = 'Sköterska "Åsa" Öberg'
+    resource.save()
+    slot = SlotFactory(appointment_type=appointment_type, resource=resource)
+    slot.refresh_from_db()
+
+    expected = JSONRenderer().render(SlotSerializer(slot).data)
+    assert _slot_json(slot.pk, slot.start, slot.end, resource.name, appointment_type.pk) == expected

@@ -311,7 +311,7 @@ TIDBOK_HOLD_MINUTES = env_int("TIDBOK_HOLD_MINUTES", 5)
 # Where residents reach Tidbok, for links made without a request (SMART Scheduling Links deep links).
 TIDBOK_PUBLIC_URL = os.environ.get("TIDBOK_PUBLIC_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
 TIDBOK_LOG_RETENTION_DAYS = 31
-TIDBOK_LOG_PURGE_BATCH = env_int("TIDBOK_LOG_PURGE_BATCH", 5000)
+TIDBOK_LOG_PURGE_BATCH = env_int("TIDBOK_LOG_PURGE_BATCH", 2000)
 
 LOGGING = {
     "version": 1,
