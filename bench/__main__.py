@@ -68,7 +68,7 @@ def main(argv: list[str]) -> int:
     from .run import Plan, run
 
     began = time.perf_counter()
-    plan = Plan.quick(args.scale) if args.quick else Plan.full(args.scale)
+    plan = Plan.make(args.scale, quick=args.quick)
     run(plan, database_url=args.database_url, port=args.port, workers=args.workers, output=args.output)
     print(f"\nmake bench took {time.perf_counter() - began:.0f} s; results in {args.output}")
     return 0

@@ -40,24 +40,14 @@ class Plan:
     warmup_seconds: float = 2
 
     @classmethod
-    def full(cls, scale: float) -> Plan:
+    def make(cls, scale: float, *, quick: bool) -> Plan:
         return cls(
             scale=scale,
-            seconds=15,
+            seconds=3 if quick else 15,
             connections=CONNECTIONS,
             publish_resources=max(2, round(100 * scale)),
-            purge_booking_seconds=60,
-        )
-
-    @classmethod
-    def quick(cls, scale: float) -> Plan:
-        return cls(
-            scale=scale,
-            seconds=3,
-            connections=CONNECTIONS,
-            publish_resources=max(2, round(100 * scale)),
-            purge_booking_seconds=10,
-            warmup_seconds=1,
+            purge_booking_seconds=10 if quick else 60,
+            warmup_seconds=1 if quick else 2,
         )
 
 
