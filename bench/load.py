@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import http.client
 import json
-import os
 import secrets
 import shutil
 import signal
@@ -253,9 +252,8 @@ class Cancellations:
 class Gunicorn:
     """The portal under the production WSGI server, on 127.0.0.1 only."""
 
-    def __init__(self, port: int, workers: int, log: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, port: int, workers: int, log: Path) -> None:
         self.port, self.workers, self.log = port, workers, log
-        self.env = {**os.environ, **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -272,7 +270,7 @@ class Gunicorn:
             "--timeout=60",
         ]
         with self.log.open("wb") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=self.env)
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
