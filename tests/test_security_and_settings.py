@@ -145,3 +145,30 @@ def test_home_page_lists_clinics_with_the_case_types_they_offer(client, clinic, 
     assert response.status_code == 200
     assert clinic.name in content and other_clinic.name not in content
     assert 'lang="sv"' in content
+
+
+def test_manage_py_in_a_bare_shell_runs_in_development_mode_and_migrations_match_the_models():
+    """No SECRET_KEY means a developer's shell: manage.py works there (and the models have no
+    change without a migration). With DEBUG=0 and no SECRET_KEY the settings still refuse."""
+    bare = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL"}}
+    check = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=ROOT,
+        env=bare,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    setup = "import django; django.setup()"
+    refused = subprocess.run(
+        [sys.executable, "-c", setup],
+        cwd=ROOT,
+        env={**bare, "DEBUG": "0", "DJANGO_SETTINGS_MODULE": "tidbok.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "No changes detected" in check.stdout
+    assert refused.returncode != 0 and "SECRET_KEY must be set" in refused.stderr
