@@ -1,0 +1,122 @@
+"""Fixtures of the fault suite: processes a test starts, breaks and is sure to stop.
+
+    redis_server      a redis-server of the test's own (stop()/start()/kill()/freeze()/url())
+    app_on_redis      this test process's cache and Celery client pointed at ``redis_server``
+    celery_worker     factory: a real worker process on the test database (needs committed data:
+                      mark the test ``django_db(transaction=True)`` or use ``transactional_db``)
+    celery_beat       factory: a real beat process
+    web_server        factory: gunicorn on a free port, on the test database
+    worker_env        factory: the environment those processes get
+
+Everything started here is stopped at teardown, SIGKILLed if it does not stop in time.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from django.db import connection
+
+from tidbok.celery import app as celery_app
+
+from .procs import CeleryBeat, CeleryWorker, ManagedProcess, RedisServer, WebServer, app_env, database_url
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer().start()
+    yield server
+    server.cleanup()
+
+
+def _point_celery_at(url: str) -> None:
+    """Later sends from this process go to ``url`` (the app caches its connection pools)."""
+    celery_app.conf.broker_url = url
+    celery_app._pool = None
+    amqp = celery_app.__dict__.get("amqp")
+    if amqp is not None:
+        amqp._producer_pool = None
+
+
+@pytest.fixture
+def app_on_redis(redis_server: RedisServer, settings) -> Iterator[RedisServer]:
+    """The Django cache and Celery's client in this test process use the test's own Redis, and
+    tasks are sent to the broker rather than run inline, as in production."""
+    original = celery_app.conf.broker_url
+    settings.REDIS_URL = redis_server.url()
+    settings.CELERY_BROKER_URL = redis_server.url()
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_server.url()}
+    }
+    _point_celery_at(redis_server.url())
+    celery_app.conf.task_always_eager = False
+    yield redis_server
+    _point_celery_at(original)
+
+
+@pytest.fixture
+def fault_queue() -> str:
+    """The Celery queue this test's processes share: the process's own (set per run by make
+    test) on the shared Redis, and equally safe on a private redis-server."""
+    return celery_app.conf.task_default_queue or f"tidbok-fault-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def worker_env(fault_queue: str):
+    """``worker_env(redis_url=..., **extra)``: environment for web/worker/beat on the test database."""
+
+    def make(*, redis_url: str, database: str | None = None, email_backend: str | None = None, **extra: str):
+        return app_env(
+            database=database or database_url(connection.settings_dict),
+            redis=redis_url,
+            queue=fault_queue,
+            extra=extra,
+            **({"email_backend": email_backend} if email_backend else {}),
+        )
+
+    return make
+
+
+@pytest.fixture
+def _started() -> Iterator[list[ManagedProcess]]:
+    processes: list[ManagedProcess] = []
+    yield processes
+    for process in reversed(processes):
+        process.terminate(timeout=10)
+
+
+@pytest.fixture
+def celery_worker(worker_env, _started, fault_queue):
+    """``celery_worker(redis_url=..., pool="solo", args=(), env=None, **extra_env)`` starts a worker
+    and returns once it is ready. ``.kill()`` SIGKILLs it and its pool children."""
+
+    def start(*, redis_url: str, pool: str = "solo", args=(), env=None, **extra_env: str) -> CeleryWorker:
+        worker = CeleryWorker(env or worker_env(redis_url=redis_url, **extra_env), pool=pool, args=args)
+        _started.append(worker)
+        return worker.start()
+
+    return start
+
+
+@pytest.fixture
+def celery_beat(worker_env, _started, tmp_path):
+    def start(*, redis_url: str, env=None, **extra_env: str) -> CeleryBeat:
+        beat = CeleryBeat(env or worker_env(redis_url=redis_url, **extra_env), schedule=tmp_path / "beat-schedule")
+        _started.append(beat)
+        return beat.start()
+
+    return start
+
+
+@pytest.fixture
+def web_server(worker_env, _started):
+    """``web_server(redis_url=..., workers=1, **extra_env)``: gunicorn, ready once /healthz/ answers."""
+
+    def start(*, redis_url: str, workers: int = 1, threads: int = 1, env=None, **extra_env: str) -> WebServer:
+        server = WebServer(env or worker_env(redis_url=redis_url, **extra_env), workers=workers, threads=threads)
+        _started.append(server)
+        return server.start()
+
+    return start
