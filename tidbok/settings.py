@@ -16,6 +16,8 @@ from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("TIDBOK_VAR_DIR", BASE_DIR / "var"))
+# In both modes, not only the SQLite one: beat keeps its schedule file here (R-OPS-7).
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -89,6 +91,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "tidbok.middleware.RetryAfterMiddleware",
     "tidbok.overload.ShedWhenQueuedMiddleware",
+    "tidbok.outage.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "tidbok.middleware.ChosenLanguageMiddleware",
@@ -126,9 +129,17 @@ TEMPLATES = [
 # PostgreSQL in production and tests; SQLite only as the zero-setup demo default.
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+    # A kept connection is checked before a request reuses it: after a PostgreSQL restart the next
+    # request reconnects instead of failing (R-OPS-4, tidbok.outage).
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+        )
+    }
+    if "postgresql" in DATABASES["default"]["ENGINE"]:
+        # A server that does not answer at all fails the request (503) instead of holding it.
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5))
 else:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -165,6 +176,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "tidbok")
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Worker and beat outlive a broker outage of any length: they keep reconnecting, also when they
+# start while it is down, instead of exiting after 100 tries (R-OPS-5).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TIMEZONE = "Europe/Stockholm"
 
 # --- Auth -----------------------------------------------------------------------------------

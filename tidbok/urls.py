@@ -16,4 +16,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 
+handler400 = "tidbok.views.bad_request"
+handler403 = "tidbok.views.permission_denied"
 handler404 = "tidbok.views.not_found"
+handler500 = "tidbok.views.server_error"

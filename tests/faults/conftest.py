@@ -5,7 +5,8 @@
     celery_worker     factory: a real worker process on the test database (needs committed data:
                       mark the test ``django_db(transaction=True)`` or use ``transactional_db``)
     celery_beat       factory: a real beat process
-    web_server        factory: gunicorn on a free port, on the test database
+    web_server        factory: gunicorn on a free port, on the test database, production settings
+    postgres_proxy    a TCP proxy in front of PostgreSQL: stop() makes "the database" refuse
     worker_env        factory: the environment those processes get
 
 Everything started here is stopped at teardown, SIGKILLed if it does not stop in time.
@@ -13,15 +14,28 @@ Everything started here is stopped at teardown, SIGKILLed if it does not stop in
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.db import connection
 
 from tidbok.celery import app as celery_app
 
-from .procs import CeleryBeat, CeleryWorker, ManagedProcess, RedisServer, WebServer, app_env, database_url
+from .procs import (
+    ROOT,
+    VENV_BIN,
+    CeleryBeat,
+    CeleryWorker,
+    ManagedProcess,
+    RedisServer,
+    TcpProxy,
+    WebServer,
+    app_env,
+    database_url,
+)
 
 
 @pytest.fixture
@@ -110,13 +124,37 @@ def celery_beat(worker_env, _started, tmp_path):
     return start
 
 
+@pytest.fixture(scope="session")
+def static_root(tmp_path_factory) -> Path:
+    """collectstatic of this checkout for the production static storage gunicorn runs with (the
+    manifest in staticfiles/ may be older than the templates under test)."""
+    root = tmp_path_factory.mktemp("static")
+    env = app_env(database="sqlite://:memory:", redis="", queue="unused", extra={"STATIC_ROOT": str(root)})
+    subprocess.run(
+        [str(VENV_BIN / "python"), "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
+    return root
+
+
 @pytest.fixture
-def web_server(worker_env, _started):
+def web_server(worker_env, _started, static_root):
     """``web_server(redis_url=..., workers=1, **extra_env)``: gunicorn, ready once /healthz/ answers."""
 
     def start(*, redis_url: str, workers: int = 1, threads: int = 1, env=None, **extra_env: str) -> WebServer:
-        server = WebServer(env or worker_env(redis_url=redis_url, **extra_env), workers=workers, threads=threads)
+        env = env or worker_env(redis_url=redis_url, **extra_env)
+        env.setdefault("STATIC_ROOT", str(static_root))
+        server = WebServer(env, workers=workers, threads=threads)
         _started.append(server)
         return server.start()
 
     return start
+
+
+@pytest.fixture
+def postgres_proxy() -> Iterator[TcpProxy]:
+    """A port in front of the test database's PostgreSQL that a test can make refuse connections."""
+    proxy = TcpProxy(
+        int(connection.settings_dict.get("PORT") or 5432), target_host=connection.settings_dict["HOST"] or "127.0.0.1"
+    )
+    yield proxy.start()
+    proxy.stop()
