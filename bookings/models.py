@@ -158,6 +158,15 @@ class MessageKind(models.TextChoices):
     INFO = "info", _("Message")
 
 
+class NotifyState(models.TextChoices):
+    """Where the "you have a new message" e-mail is (R-OPS-2): claimed before it is sent, so a
+    claim that never completed (a killed worker) is seen, and sent again after a timeout."""
+
+    PENDING = "pending", _("Not sent yet")
+    SENDING = "sending", _("Being sent")
+    SENT = "sent", _("Sent")
+
+
 class InboxMessage(models.Model):
     resident = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="inbox")
     clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="messages")
@@ -169,12 +178,24 @@ class InboxMessage(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
     # Set by the notification worker once the "you have a new message" e-mail is sent.
     notified_at = models.DateTimeField(null=True, blank=True)
+    # R-OPS-2: pending → sending (claimed at, by a claim token) → sent.
+    notify_state = models.CharField(max_length=10, choices=NotifyState.choices, default=NotifyState.PENDING)
+    notify_claimed_at = models.DateTimeField(null=True, blank=True)
+    notify_claim = models.UUIDField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("inbox message")
         verbose_name_plural = _("inbox messages")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["resident", "-created_at"])]
+        indexes = [
+            models.Index(fields=["resident", "-created_at"]),
+            # The notification sweep reads only the messages whose e-mail is not sent yet.
+            models.Index(
+                fields=["notify_state", "notify_claimed_at"],
+                condition=~Q(notify_state="sent"),
+                name="inbox_notify_unsent",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.subject

@@ -10,13 +10,16 @@ a lock, the database would still say no, and the caller gets the same clean erro
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
@@ -41,6 +44,7 @@ from .models import (
     InboxMessage,
     LogStatus,
     MessageKind,
+    NotifyState,
     WaitlistEntry,
     WaitlistStatus,
     WebBookingLogEntry,
@@ -48,6 +52,7 @@ from .models import (
 from .selectors import booking_for_resident, cancel_refusal, is_late_change, rebook_check, usable_basis
 
 SCHEDULER_ROLES = (Role.SCHEDULER,)
+logger = logging.getLogger(__name__)
 _PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,18}[0-9]$")
 REASON_MAX_LENGTH = 200
 
@@ -506,29 +511,66 @@ def inbox_mark_read(*, resident: User, message_id: int, now: dt.datetime | None 
 
 def inbox_notify(*, message_id: int, now: dt.datetime | None = None) -> bool:
     """Tell the resident by e-mail that a message is waiting (no health details in the e-mail).
-    Claimed with a conditional UPDATE so a retried task never sends twice."""
-    from django.core.mail import send_mail
+
+    R-OPS-2: the message is claimed before the send (pending → sending, with the time and a
+    token of this claim) and marked sent after it, both by conditional UPDATEs, so a retried or
+    redelivered task never sends a message twice, and a claim that never completed (the worker
+    was killed mid-send) is taken over once it is ``TIDBOK_NOTIFY_CLAIM_SECONDS`` old. The
+    e-mail carries a Message-ID made from the message, so the rare resend after a crash between
+    the send and the mark is recognisably the same e-mail. Returns whether this call sent it."""
+    from django.core.mail import EmailMessage
+    from django.core.mail.utils import DNS_NAME
 
     now = now or timezone.now()
-    claimed = InboxMessage.objects.filter(pk=message_id, notified_at__isnull=True).update(notified_at=now)
+    token = uuid.uuid4()
+    stale = now - dt.timedelta(seconds=settings.TIDBOK_NOTIFY_CLAIM_SECONDS)
+    claimable = Q(notify_state=NotifyState.PENDING) | Q(notify_state=NotifyState.SENDING, notify_claimed_at__lt=stale)
+    claimed = InboxMessage.objects.filter(claimable, pk=message_id).update(
+        notify_state=NotifyState.SENDING, notify_claimed_at=now, notify_claim=token
+    )
     if not claimed:
         return False
+    ours = InboxMessage.objects.filter(pk=message_id, notify_claim=token)
     message = InboxMessage.objects.select_related("resident", "clinic").get(pk=message_id)
     if message.resident.email:
         with translation.override(settings.LANGUAGE_CODE):
+            email = EmailMessage(
+                gettext_now("You have a new message in Tidbok"),
+                gettext_now("%(clinic)s has sent you a message. Log in to Tidbok to read it.")
+                % {"clinic": message.clinic.name},
+                to=[message.resident.email],
+                headers={"Message-ID": f"<tidbok-inbox-{message.pk}-{message.created_at:%Y%m%d%H%M%S}@{DNS_NAME}>"},
+            )
             try:
-                send_mail(
-                    gettext_now("You have a new message in Tidbok"),
-                    gettext_now("%(clinic)s has sent you a message. Log in to Tidbok to read it.")
-                    % {"clinic": message.clinic.name},
-                    None,
-                    [message.resident.email],
-                )
+                email.send()
             except Exception:
-                # Give the claim back so the retry sends it.
-                InboxMessage.objects.filter(pk=message_id).update(notified_at=None)
+                # Give the claim back so the retry (or the sweep) sends it.
+                ours.update(notify_state=NotifyState.PENDING, notify_claimed_at=None, notify_claim=None)
                 raise
+    ours.update(notify_state=NotifyState.SENT, notified_at=timezone.now())
     return True
+
+
+def inbox_notify_sweep(*, now: dt.datetime | None = None, limit: int = 200) -> int:
+    """R-OPS-2: send what is still unsent after the claim timeout: a claim whose worker died, or a
+    message whose task gave up (a long mail outage). Returns how many were sent."""
+    now = now or timezone.now()
+    stale = now - dt.timedelta(seconds=settings.TIDBOK_NOTIFY_CLAIM_SECONDS)
+    due = (
+        InboxMessage.objects.filter(
+            Q(notify_state=NotifyState.PENDING, created_at__lt=stale)
+            | Q(notify_state=NotifyState.SENDING, notify_claimed_at__lt=stale)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    sent = 0
+    for message_id in list(due):
+        try:
+            sent += inbox_notify(message_id=message_id, now=now)
+        except Exception:
+            logger.warning("inbox notification %s not sent, will retry", message_id, exc_info=True)
+    return sent
 
 
 # --- Web booking log retention (R-LOG-3) ------------------------------------------------------

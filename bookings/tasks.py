@@ -13,6 +13,11 @@ def inbox_notify(message_id: int) -> bool:
 
 
 @shared_task
+def inbox_notify_sweep() -> int:
+    return services.inbox_notify_sweep()
+
+
+@shared_task
 def web_log_purge() -> int:
     return services.web_log_purge()
 

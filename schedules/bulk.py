@@ -13,6 +13,7 @@ every minute as the safety net (and to let times enter the visibility window, R-
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -26,6 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinics.models import Clinic
+from tidbok.outbox.services import outbox_add, outbox_step
 
 from . import fhir
 from .models import BulkPublishFile
@@ -34,6 +36,7 @@ PENDING_KEY = "fhir:bulk-publish:pending"
 # A queued refresh that never ran (a lost task, a rolled-back transaction) stops folding
 # further asks after this long; the beat entry covers the gap meanwhile.
 PENDING_SECONDS = 60
+REFRESH_ASK = "schedules.bulk.refresh_ask"
 logger = logging.getLogger(__name__)
 
 
@@ -57,17 +60,33 @@ def _first_ask() -> bool:
 
 def refresh_later() -> None:
     """Queue a refresh of the bulk files once the current transaction commits, unless one is
-    already queued and has not started yet. The debounce key is only set after the commit, so a
-    rolled-back change never holds back the next refresh."""
-    transaction.on_commit(refresh_queue)
+    already queued and has not started yet. The ask is a row of the transaction's outbox
+    (R-OPS-1): the debounce key is only set when the relay handles it after the commit, so a
+    rolled-back change never holds back the next refresh, and a broker outage delays the
+    refresh instead of failing the change."""
+    outbox_add(name=REFRESH_ASK)
 
 
 def refresh_queue() -> None:
-    """Queue a refresh now (for code that runs after its changes have committed)."""
+    """Queue a refresh (for code that runs after its changes have committed); through the outbox,
+    so it never raises into the code that asks."""
+    outbox_add(name=REFRESH_ASK)
+
+
+@outbox_step(REFRESH_ASK)
+def _refresh_ask() -> None:
+    """The outbox's step: send the refresh task unless one is queued and has not started."""
     from .tasks import bulk_publish_refresh
 
-    if _first_ask():
+    if not _first_ask():
+        return
+    try:
         bulk_publish_refresh.delay()
+    except Exception:
+        # Not queued after all: the outbox retries this ask, which must not find the key set.
+        with contextlib.suppress(Exception):
+            cache.delete(PENDING_KEY)
+        raise
 
 
 def _resources(now: dt.datetime, base_url: str) -> dict[str, Iterator[dict[str, Any]]]:

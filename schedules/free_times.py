@@ -16,25 +16,34 @@ import time
 from collections.abc import Callable, Iterable
 
 from django.core.cache import cache
-from django.db import transaction
+
+from tidbok.cache import raising
+from tidbok.outbox.services import outbox_add, outbox_step
 
 TTL_SECONDS = 300
+INVALIDATE = "schedules.free_times.invalidate"
 
 
 def _version_key(clinic_id: int) -> str:
     return f"free-times:version:{clinic_id}"
 
 
+@outbox_step(INVALIDATE)
 def invalidate(clinic_ids: Iterable[int]) -> None:
+    """Bump the clinics' versions. Raises if the cache does not answer, so the outbox tries again
+    until the bump lands (R-OPS-1): a list cached before the change is never served after
+    Redis is back, whatever it kept."""
     stamp = time.time_ns()
-    cache.set_many({_version_key(clinic_id): stamp for clinic_id in set(clinic_ids)}, timeout=None)
+    raising().set_many({_version_key(clinic_id): stamp for clinic_id in set(clinic_ids)}, timeout=None)
 
 
 def invalidate_on_commit(clinic_ids: Iterable[int]) -> None:
-    """After the current transaction commits, so a reader never caches the state before it."""
-    ids = set(clinic_ids)
+    """After the current transaction commits, so a reader never caches the state before it; as a
+    row of the transaction's outbox, so a cache outage delays the bump but never loses it or
+    fails the change (R-OPS-1)."""
+    ids = sorted(set(clinic_ids))
     if ids:
-        transaction.on_commit(lambda: invalidate(ids))
+        outbox_add(name=INVALIDATE, args=[ids])
 
 
 def cached_json_list(

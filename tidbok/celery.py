@@ -13,6 +13,20 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
+    # R-OPS-1: the outbox sweep sends the side effects the after-commit relay could not.
+    "relay-outbox": {
+        "task": "tidbok.outbox.tasks.outbox_relay",
+        "schedule": float(os.environ.get("TIDBOK_OUTBOX_SWEEP_SECONDS", "5")),
+    },
+    "purge-outbox": {
+        "task": "tidbok.outbox.tasks.outbox_purge",
+        "schedule": crontab(minute=25),
+    },
+    # R-OPS-2: notifications whose claim never completed (a killed worker) are sent again.
+    "retry-stale-notifications": {
+        "task": "bookings.tasks.inbox_notify_sweep",
+        "schedule": float(os.environ.get("TIDBOK_NOTIFY_SWEEP_SECONDS", "60")),
+    },
     "release-expired-holds": {
         "task": "schedules.tasks.holds_release_expired",
         "schedule": 30.0,

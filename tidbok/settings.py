@@ -85,6 +85,8 @@ INSTALLED_APPS = [
     "clinics",
     "schedules",
     "bookings",
+    # Below the domain apps: every side effect after a commit goes through it (R-OPS-1).
+    "tidbok.outbox",
 ]
 
 MIDDLEWARE = [
@@ -153,7 +155,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache and Celery -----------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Fails open (R-OPS-1): with Redis down a lookup answers "nothing cached" and the request goes
+    # on; short timeouts so a hung Redis costs a request at most about a second (tidbok.cache).
+    CACHES = {
+        "default": {
+            "BACKEND": "tidbok.cache.FailOpenRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
+        }
+    }
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 else:
@@ -182,6 +192,13 @@ CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TIMEZONE = "Europe/Stockholm"
+# The outbox (tidbok.outbox): a beat sweep every TIDBOK_OUTBOX_SWEEP_SECONDS (tidbok/celery.py)
+# sends what the after-commit relay could not; sent rows are kept this many days, then purged.
+TIDBOK_OUTBOX_KEEP_DAYS = env_int("TIDBOK_OUTBOX_KEEP_DAYS", 2)
+# R-OPS-2: an e-mail notification claimed this long ago and not marked sent (a killed worker, a
+# hung mail server) is claimed and sent again by the sweep that runs every
+# TIDBOK_NOTIFY_SWEEP_SECONDS. Longer than any send may take (EMAIL_TIMEOUT).
+TIDBOK_NOTIFY_CLAIM_SECONDS = env_int("TIDBOK_NOTIFY_CLAIM_SECONDS", 300)
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -308,6 +325,11 @@ STORAGES = {
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Tidbok <no-reply@tidbok.invalid>")
+# A send that hangs is given up after this, well inside TIDBOK_NOTIFY_CLAIM_SECONDS (R-OPS-2).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+if os.environ.get("EMAIL_FILE_PATH"):
+    # For django.core.mail.backends.filebased.EmailBackend (the fault tests' workers use it).
+    EMAIL_FILE_PATH = os.environ["EMAIL_FILE_PATH"]
 
 # --- Security (R-AUTH-3) --------------------------------------------------------------------
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)

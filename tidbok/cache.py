@@ -1,0 +1,137 @@
+"""The Redis cache, failing open (R-OPS-1).
+
+Everything Tidbok keeps in the cache can be lost without losing a change: rate-limit counters
+(DRF's throttles, allauth's login limits), the shared free-times lists, a debounce key. So when
+Redis is stopped, killed or frozen, a cache read answers "nothing cached" and a write is dropped,
+and the request goes on: a committed booking is never answered 500 because of the cache, and
+staff can still log in (sessions live in the database, not here).
+
+Two things make that cheap and visible rather than slow and silent:
+
+- a short circuit breaker: after a connection error or timeout the cache is treated as down for
+  ``RETRY_SECONDS`` in this process, so a hung Redis costs one socket timeout, not one per lookup;
+- one WARNING when the cache goes down and one when it answers again, not a traceback per call.
+
+A write that must not be dropped silently (the free-times version bump, which the outbox retries
+until it lands) uses :func:`raising`, which gives the same cache with its errors raised.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
+
+# How long this process leaves Redis alone after it failed to answer.
+RETRY_SECONDS = 5.0
+# Errors that mean "Redis is not there right now"; anything else (a wrong type, a bug) still raises.
+UNAVAILABLE = (RedisConnectionError, RedisTimeoutError)
+
+# Per process and location (Django makes one cache object per thread; the breaker is shared).
+_down_until: dict[str, float] = {}
+_lock = threading.Lock()
+
+
+class FailOpenRedisCache(RedisCache):
+    """Django's RedisCache whose operations answer a harmless default while Redis is unavailable."""
+
+    def _is_down(self) -> bool:
+        return time.monotonic() < _down_until.get(self._location_key, 0.0)
+
+    @property
+    def _location_key(self) -> str:
+        return ",".join(self._servers)
+
+    def _failed(self, error: Exception) -> None:
+        with _lock:
+            was_down = self._location_key in _down_until
+            _down_until[self._location_key] = time.monotonic() + RETRY_SECONDS
+        if not was_down:
+            logger.warning("cache unavailable, answering without it for now: %s", error)
+
+    def _answered(self) -> None:
+        if self._location_key in _down_until:
+            with _lock:
+                if _down_until.pop(self._location_key, None) is not None:
+                    logger.warning("cache answers again")
+
+    def _guard(self, default: Any, operation: str, *args: Any, **kwargs: Any) -> Any:
+        if self._is_down():
+            return default
+        try:
+            result = getattr(super(), operation)(*args, **kwargs)
+        except UNAVAILABLE as error:
+            self._failed(error)
+            return default
+        self._answered()
+        return result
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        # "Added" lets the caller go on, as it would with nothing cached (fail open).
+        return self._guard(True, "add", key, value, timeout, version)
+
+    def get(self, key, default=None, version=None):
+        return self._guard(default, "get", key, default, version)
+
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._guard(None, "set", key, value, timeout, version)
+
+    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._guard(False, "touch", key, timeout, version)
+
+    def delete(self, key, version=None):
+        return self._guard(False, "delete", key, version)
+
+    def get_many(self, keys, version=None):
+        return self._guard({}, "get_many", keys, version)
+
+    def has_key(self, key, version=None):
+        return self._guard(False, "has_key", key, version)
+
+    def incr(self, key, delta=1, version=None):
+        return self._guard(delta, "incr", key, delta, version)
+
+    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._guard([], "set_many", data, timeout, version)
+
+    def delete_many(self, keys, version=None):
+        return self._guard(None, "delete_many", keys, version)
+
+    def clear(self):
+        return self._guard(False, "clear")
+
+
+class _Raising:
+    """The fail-open cache's own operations with Redis's errors raised (same pool, same keys)."""
+
+    def __init__(self, cache: FailOpenRedisCache) -> None:
+        self._cache = cache
+
+    def __getattr__(self, name: str) -> Any:
+        operation = getattr(super(FailOpenRedisCache, self._cache), name)
+        if not callable(operation):
+            return operation
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            result = operation(*args, **kwargs)
+            self._cache._answered()
+            return result
+
+        return call
+
+
+def raising(alias: str = DEFAULT_CACHE_ALIAS) -> BaseCache:
+    """The cache ``alias`` with its errors raised, for a write whose loss must be noticed and retried."""
+    cache = caches[alias]
+    if isinstance(cache, FailOpenRedisCache):
+        return _Raising(cache)  # type: ignore[return-value]
+    return cache
