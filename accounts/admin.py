@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from .admin_site import ReadOnlyAdminMixin, ResidentDataAdmin
 from .models import AuditEvent, Membership, User
 
 
@@ -13,15 +15,27 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(ResidentDataAdmin, BaseUserAdmin):
+    """Residents and staff. Opening a resident, or a list page with residents on it, is audited
+    (R-SEC-1); residents are not searchable by personnummer here (R-SEC-3)."""
+
+    resident_field = None
+    clinic_field = None
     list_display = ("username", "personnummer", "email", "first_name", "last_name", "home_region_code", "is_staff")
     list_filter = ("is_staff", "is_superuser", "is_active", "home_region_code", "memberships__role")
-    search_fields = ("username", "personnummer", "email", "first_name", "last_name")
+    search_fields = ("username", "email", "first_name", "last_name")
     fieldsets = (
         *BaseUserAdmin.fieldsets,
         (_("Resident"), {"fields": ("personnummer", "home_region_code", "phone")}),
     )
     inlines = [MembershipInline]
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if request.path == reverse("admin:autocomplete"):
+            # Picking the staff member of a membership never lists residents.
+            queryset = queryset.filter(personnummer__isnull=True)
+        return queryset, may_have_duplicates
 
 
 @admin.register(Membership)
@@ -33,19 +47,46 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """Read-only: the audit log is evidence (R-LOG-4)."""
+class AuditEventAdmin(ReadOnlyAdminMixin, ResidentDataAdmin):
+    """Read-only: the audit log is evidence (R-LOG-4), and reading it is audited too."""
 
-    list_display = ("created_at", "actor", "action", "clinic", "unit_name", "resident", "object_type", "object_id")
+    list_display = (
+        "created_at",
+        "actor",
+        "role",
+        "action",
+        "clinic",
+        "unit_name",
+        "resident",
+        "object_type",
+        "object_id",
+    )
     list_filter = ("action", "clinic")
-    search_fields = ("actor__email", "resident__personnummer", "object_id", "detail")
+    search_fields = ("actor__email", "object_id", "detail")
     date_hierarchy = "created_at"
+    list_select_related = ("actor", "clinic", "resident")
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+def _audit_registered_admin(model, *, search_fields: tuple[str, ...] | None = None) -> None:
+    """Third-party admins that list users (allauth's e-mail addresses and eID accounts, DRF's
+    tokens) record which residents they showed, like ours (R-SEC-1)."""
+    existing = type(admin.site._registry[model])
+    attrs = {"resident_field": "user", "clinic_field": None}
+    if search_fields is not None:
+        attrs["search_fields"] = search_fields
+    admin.site.unregister(model)
+    admin.site.register(model, type(existing.__name__, (ResidentDataAdmin, existing), attrs))
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+
+def _audit_third_party_admins() -> None:
+    from allauth.account.models import EmailAddress
+    from allauth.socialaccount.models import SocialAccount
+    from rest_framework.authtoken.models import TokenProxy
+
+    _audit_registered_admin(EmailAddress)
+    # An eID account's uid may be the personnummer: not searchable through a URL (R-SEC-3).
+    _audit_registered_admin(SocialAccount, search_fields=())
+    _audit_registered_admin(TokenProxy, search_fields=("user__username", "user__email"))
+
+
+_audit_third_party_admins()

@@ -113,10 +113,12 @@ class Membership(models.Model):
 
 class AuditEvent(models.Model):
     """Security audit log (R-LOG-4): staff access to a resident's data. Never purged with the
-    31-day web booking log."""
+    31-day web booking log; kept at least ``TIDBOK_AUDIT_RETENTION_DAYS`` (R-SEC-7)."""
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="audit_events")
+    # The roles the actor held where they acted, as they were then (R-SEC-7: who, in which role).
+    role = models.CharField(_("role"), max_length=100, blank=True)
     action = models.CharField(_("action"), max_length=64)
     clinic = models.ForeignKey("clinics.Clinic", on_delete=models.PROTECT, null=True, blank=True)
     unit_name = models.CharField(_("unit"), max_length=200, blank=True)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
-from django.db import models
+from django.conf import settings
+from django.db import models, transaction
+from django.utils import timezone
 
 from clinics.models import Clinic
 
-from .models import AuditEvent, User
+from .models import REGION_ROLES, AuditEvent, Membership, User
 from .personnummer import normalise_personnummer
 
 
@@ -26,6 +30,23 @@ def resident_lock(*, resident: User) -> None:
     User.objects.select_for_update().filter(pk=resident.pk).values_list("pk", flat=True).get()
 
 
+def audit_role(*, actor: User, clinic: Clinic | None) -> str:
+    """The roles ``actor`` holds where they act (at ``clinic``, or anywhere without one), as
+    stored on each audit event (R-SEC-7): memberships change, the record of who acted as what
+    must not."""
+    memberships = Membership.objects.filter(user=actor)
+    if clinic is not None:
+        memberships = memberships.filter(
+            models.Q(clinic=clinic) | models.Q(role__in=[r.value for r in REGION_ROLES], region_id=clinic.region_id)
+        )
+    roles = sorted(set(memberships.values_list("role", flat=True)))
+    if actor.is_superuser:
+        roles.append("superuser")
+    elif actor.is_staff and not roles:
+        roles.append("staff")
+    return ",".join(roles)[:100]
+
+
 def audit_record(
     *,
     actor: User,
@@ -35,10 +56,13 @@ def audit_record(
     obj: models.Model | None = None,
     detail: str = "",
     unit_name: str = "",
+    role: str | None = None,
 ) -> AuditEvent:
-    """R-LOG-4: staff looked at or changed a resident's data."""
+    """R-LOG-4: staff looked at or changed a resident's data. ``role`` defaults to the actor's
+    roles at the clinic (pass it when recording many events of one read)."""
     return AuditEvent.objects.create(
         actor=actor,
+        role=audit_role(actor=actor, clinic=clinic) if role is None else role,
         action=action,
         clinic=clinic,
         unit_name=unit_name or (clinic.name if clinic else ""),
@@ -47,3 +71,56 @@ def audit_record(
         object_id=str(obj.pk) if obj is not None else "",
         detail=detail[:500],
     )
+
+
+def audit_admin_residents_shown(
+    *, actor: User, action: str, shown: Iterable[tuple[int, int | None]], detail: str = ""
+) -> int:
+    """R-SEC-1, R-LOG-4: one event per distinct (resident, clinic) a Django admin page showed.
+    ``shown`` holds ``(resident_id, clinic_id or None)`` pairs. Returns the number recorded."""
+    pairs = sorted(set(shown), key=lambda pair: (pair[0], pair[1] or 0))
+    if not pairs:
+        return 0
+    # Only residents: a staff member's own row (a token, a membership) is no resident data.
+    residents = set(
+        User.objects.filter(pk__in={pair[0] for pair in pairs}, personnummer__isnull=False).values_list("pk", flat=True)
+    )
+    pairs = [pair for pair in pairs if pair[0] in residents]
+    clinics = Clinic.objects.in_bulk({clinic_id for _resident, clinic_id in pairs if clinic_id})
+    roles: dict[int | None, str] = {}
+    events = []
+    for resident_id, clinic_id in pairs:
+        clinic = clinics.get(clinic_id) if clinic_id else None
+        if clinic_id not in roles:
+            roles[clinic_id] = audit_role(actor=actor, clinic=clinic)
+        events.append(
+            AuditEvent(
+                actor=actor,
+                role=roles[clinic_id],
+                action=action,
+                clinic=clinic,
+                unit_name=clinic.name if clinic else "Django admin",
+                resident_id=resident_id,
+                detail=detail[:500],
+            )
+        )
+    AuditEvent.objects.bulk_create(events)
+    return len(events)
+
+
+def audit_events_purge(*, now: dt.datetime | None = None, batch_size: int = 2000) -> int:
+    """R-SEC-7: delete audit events older than ``TIDBOK_AUDIT_RETENTION_DAYS`` (default five
+    years, HSLF-FS 2016:40), oldest first, in batches of short transactions so the log stays
+    writable while a large backlog goes. Nothing younger than the period is touched."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.TIDBOK_AUDIT_RETENTION_DAYS)
+    purged = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                AuditEvent.objects.filter(created_at__lt=cutoff)
+                .order_by("created_at", "pk")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not ids:
+                return purged
+            purged += AuditEvent.objects.filter(pk__in=ids).delete()[0]

@@ -1,54 +1,62 @@
 from django.contrib import admin
 
+from accounts.admin_site import ReadOnlyAdminMixin, ResidentDataAdmin
+
 from .models import Booking, BookingBasis, IdempotencyRecord, InboxMessage, WaitlistEntry, WebBookingLogEntry
 
 
 @admin.register(Booking)
-class BookingAdmin(admin.ModelAdmin):
+class BookingAdmin(ReadOnlyAdminMixin, ResidentDataAdmin):
+    """Read-only: bookings change through bookings.services, which keep the rules (R-SEC-1)."""
+
     list_display = ("start", "resident", "clinic", "appointment_type", "resource", "status", "channel", "created_by")
     list_filter = ("status", "channel", "clinic")
-    search_fields = ("resident__personnummer", "resident__last_name", "clinic__name")
+    search_fields = ("resident__last_name", "clinic__name")
     date_hierarchy = "start"
     raw_id_fields = ("slot", "resident", "created_by", "ended_by", "booking_basis", "waitlist_entry", "rebooked_from")
     list_select_related = ("resident", "clinic", "appointment_type", "resource", "created_by")
 
 
 @admin.register(BookingBasis)
-class BookingBasisAdmin(admin.ModelAdmin):
+class BookingBasisAdmin(ResidentDataAdmin):
     list_display = ("resident", "appointment_type", "clinic", "valid_until", "consumed_at", "issued_by")
     list_filter = ("clinic",)
-    search_fields = ("resident__personnummer", "resident__last_name", "note")
+    search_fields = ("resident__last_name", "note")
     raw_id_fields = ("resident", "appointment_type", "issued_by")
 
 
 @admin.register(WaitlistEntry)
-class WaitlistEntryAdmin(admin.ModelAdmin):
+class WaitlistEntryAdmin(ResidentDataAdmin):
     list_display = ("resident", "clinic", "appointment_type", "status", "created_at")
     list_filter = ("status", "clinic")
-    search_fields = ("resident__personnummer", "resident__last_name", "note")
+    search_fields = ("resident__last_name", "note")
     raw_id_fields = ("resident", "appointment_type")
 
 
 @admin.register(InboxMessage)
-class InboxMessageAdmin(admin.ModelAdmin):
+class InboxMessageAdmin(ResidentDataAdmin):
     list_display = ("created_at", "resident", "clinic", "kind", "subject", "read_at", "notified_at")
     list_filter = ("kind", "clinic")
-    search_fields = ("resident__personnummer", "subject")
+    search_fields = ("resident__last_name", "subject")
     raw_id_fields = ("resident", "booking")
 
 
 @admin.register(WebBookingLogEntry)
-class WebBookingLogEntryAdmin(admin.ModelAdmin):
+class WebBookingLogEntryAdmin(ReadOnlyAdminMixin, ResidentDataAdmin):
+    """Read-only: the web booking log is written by the booking services (R-LOG-1)."""
+
     list_display = ("changed_at", "status", "resident", "clinic", "previous_date", "new_date", "channel", "is_late")
     list_filter = ("status", "channel", "is_late", "clinic")
-    search_fields = ("resident__personnummer", "resident__last_name")
+    search_fields = ("resident__last_name",)
     date_hierarchy = "changed_at"
     raw_id_fields = ("resident", "booking", "booking_basis")
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(admin.ModelAdmin):
+class IdempotencyRecordAdmin(ResidentDataAdmin):
+    resident_field = "user"
+    clinic_field = None
     list_display = ("created_at", "user", "key", "status_code")
-    search_fields = ("key", "user__personnummer")
+    search_fields = ("key",)
     raw_id_fields = ("user",)
     date_hierarchy = "created_at"

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from accounts.admin_site import ResidentDataAdmin
+
 from .models import AppointmentType, CaseType, Clinic, ClinicRelation, DirectLink, Region, Resource
 
 
@@ -76,8 +78,8 @@ class DirectLinkAdmin(admin.ModelAdmin):
 
 
 @admin.register(ClinicRelation)
-class ClinicRelationAdmin(admin.ModelAdmin):
+class ClinicRelationAdmin(ResidentDataAdmin):
     list_display = ("resident", "clinic", "on_start_page", "approved_for_communication", "source", "updated_at")
     list_filter = ("on_start_page", "approved_for_communication", "source", "clinic")
-    search_fields = ("resident__personnummer", "resident__last_name", "clinic__name")
+    search_fields = ("resident__last_name", "clinic__name")
     raw_id_fields = ("resident",)

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from accounts.admin_site import ReadOnlyAdminMixin, ResidentDataAdmin
+
 from .models import Block, BulkPublishFile, Hold, Schedule, Slot
 
 
@@ -12,7 +14,9 @@ class ScheduleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Slot)
-class SlotAdmin(admin.ModelAdmin):
+class SlotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: slots change through schedules.services, which keep the rules (R-SEC-1)."""
+
     list_display = ("start", "end", "resource", "appointment_type", "clinic", "status", "is_published", "is_blocked")
     list_filter = ("status", "is_published", "is_blocked", "clinic")
     search_fields = ("resource__name", "appointment_type__internal_name", "clinic__name")
@@ -30,7 +34,10 @@ class BlockAdmin(admin.ModelAdmin):
 
 
 @admin.register(Hold)
-class HoldAdmin(admin.ModelAdmin):
+class HoldAdmin(ReadOnlyAdminMixin, ResidentDataAdmin):
+    """Read-only: holds are taken and released by schedules.services (R-SEC-1)."""
+
+    clinic_field = None
     list_display = ("slot", "resident", "state", "expires_at", "created_at")
     list_filter = ("state",)
     raw_id_fields = ("slot", "resident", "rebook_of")

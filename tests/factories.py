@@ -150,3 +150,30 @@ class WaitlistEntryFactory(factory.django.DjangoModelFactory):
 
     clinic = factory.SubFactory(ClinicFactory)
     resident = factory.SubFactory(ResidentFactory)
+
+
+STAFF_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def login_with_second_factor(client, user: User):
+    """Log ``user`` in as allauth would after password and TOTP (R-SEC-2): a TOTP authenticator
+    on the account and, in this client's session, the record that the session used it."""
+    import time
+
+    from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    authenticator = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+    if authenticator is None:
+        authenticator = TOTP.activate(user, STAFF_TOTP_SECRET).instance
+    client.force_login(user)
+    session = client.session
+    now = time.time()
+    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
+        {"method": "password", "at": now, "email": user.email},
+        {"method": "mfa", "at": now, "id": authenticator.pk, "type": Authenticator.Type.TOTP},
+    ]
+    session["account_authentication_methods_user"] = str(user.pk)
+    session.save()
+    return client

@@ -14,7 +14,7 @@ from bookings.services import booking_create
 from clinics.models import Audience, CaseKind, CaseType
 from schedules.models import Hold, Slot, SlotStatus
 
-from .factories import AppointmentTypeFactory, ClinicFactory, SlotFactory
+from .factories import AppointmentTypeFactory, ClinicFactory, SlotFactory, login_with_second_factor
 
 pytestmark = pytest.mark.django_db
 
@@ -97,10 +97,7 @@ def test_another_clinics_type_is_not_found(api, clinic, other_clinic):
 
 def test_resident_endpoints_need_a_logged_in_resident(client, scheduler):
     assert problem_of(client.get("/api/v1/bookings/"))["status"] == 403
-    client.force_login(scheduler)
-    from allauth.mfa.totp.internal.auth import TOTP
-
-    TOTP.activate(scheduler, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+    login_with_second_factor(client, scheduler)
     assert problem_of(client.get("/api/v1/bookings/"))["code"] == "PERMISSION_DENIED"
 
 

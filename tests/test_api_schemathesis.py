@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from accounts.models import Role
 from tidbok.wsgi import application
 
-from .factories import ResidentFactory, SlotFactory, staff
+from .factories import ResidentFactory, SlotFactory, login_with_second_factor, staff
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -71,7 +71,7 @@ def test_every_operation_as_a_scheduler(api_schema):
     scheduler = staff(Role.SCHEDULER, slot.clinic)
     TOTP.activate(scheduler, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
     client = Client()
-    client.force_login(scheduler)
+    login_with_second_factor(client, scheduler)
 
     failures = run_every_operation(api_schema, max_examples=6, cookies={"sessionid": client.cookies["sessionid"].value})
 

@@ -45,6 +45,7 @@ from .factories import (
     ResourceFactory,
     SlotFactory,
     UserFactory,
+    login_with_second_factor,
     make_personnummer,
     staff,
     tomorrow_at,
@@ -969,7 +970,7 @@ def test_another_resident_cannot_see_or_change_a_residents_data(
 def test_staff_user_gets_403_on_resident_pages(client, clinic, booked, role):
     user = staff(role, clinic) if role else UserFactory()
     TOTP.activate(user, TOTP_SECRET)
-    client.force_login(user)
+    login_with_second_factor(client, user)
     hold_slot = make_slot(booked.appointment_type, booked.resource, tomorrow_at(13, 0, days=3))
 
     urls = [

@@ -37,6 +37,7 @@ from .factories import (
     ResourceFactory,
     SlotFactory,
     WaitlistEntryFactory,
+    login_with_second_factor,
     make_personnummer,
     staff,
     tomorrow_at,
@@ -51,6 +52,7 @@ TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 def login(client: Client, user: User) -> Client:
     if not user.is_resident:
         TOTP.activate(user, TOTP_SECRET)
+        return login_with_second_factor(client, user)
     client.force_login(user)
     return client
 

@@ -16,7 +16,15 @@ from bookings.models import BookingBasis
 from bookings.services import booking_create
 from schedules.models import Block, Schedule
 
-from .factories import AppointmentTypeFactory, ClinicFactory, ResidentFactory, ResourceFactory, SlotFactory, staff
+from .factories import (
+    AppointmentTypeFactory,
+    ClinicFactory,
+    ResidentFactory,
+    ResourceFactory,
+    SlotFactory,
+    login_with_second_factor,
+    staff,
+)
 
 ADMIN = {Role.LOCAL_ADMIN, Role.REGION_IT}
 EVERY_ROLE = {Role.LOCAL_ADMIN, Role.SCHEDULER, Role.SUPPORT, Role.REGION_IT}
@@ -140,7 +148,7 @@ def world(db):
 def logged_in(client, user):
     if not user.authenticator_set.exists():
         TOTP.activate(user, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
-    client.force_login(user)
+    login_with_second_factor(client, user)
     return client
 
 

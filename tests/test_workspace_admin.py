@@ -19,14 +19,21 @@ from clinics.models import AppointmentType, Area, Audience, CaseKind, CaseType, 
 from clinics.services import clinic_patient_comment_update
 from tidbok.errors import PermissionDeniedError
 
-from .factories import AppointmentTypeFactory, ClinicFactory, ResidentFactory, ResourceFactory, staff
+from .factories import (
+    AppointmentTypeFactory,
+    ClinicFactory,
+    ResidentFactory,
+    ResourceFactory,
+    login_with_second_factor,
+    staff,
+)
 
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
 def logged_in(client, user):
     TOTP.activate(user, TOTP_SECRET)
-    client.force_login(user)
+    login_with_second_factor(client, user)
     return client
 
 

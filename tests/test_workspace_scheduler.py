@@ -40,6 +40,7 @@ from .factories import (
     ResourceFactory,
     SlotFactory,
     WaitlistEntryFactory,
+    login_with_second_factor,
     make_personnummer,
     staff,
     tomorrow_at,
@@ -67,7 +68,7 @@ def flashed(response) -> list[str]:
 
 def login(client, user):
     TOTP.activate(user, TOTP_SECRET)
-    client.force_login(user)
+    login_with_second_factor(client, user)
     return client
 
 

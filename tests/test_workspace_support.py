@@ -29,6 +29,7 @@ from .factories import (
     ResidentFactory,
     ResourceFactory,
     SlotFactory,
+    login_with_second_factor,
     staff,
     tomorrow_at,
 )
@@ -40,7 +41,9 @@ def login(client, user, language: str = "en"):
     """A staff member with a second factor (R-AUTH-2), reading the pages in ``language``."""
     if not user.is_resident:
         TOTP.activate(user, TOTP_SECRET)
-    client.force_login(user)
+        login_with_second_factor(client, user)
+    else:
+        client.force_login(user)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
     return client
 

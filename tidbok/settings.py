@@ -64,7 +64,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG el
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The Django admin behind allauth's login and this session's second factor (R-SEC-1).
+    "accounts.apps.TidbokAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -223,7 +224,9 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGOUT_ON_GET = False
-# Staff login attempts: per address and per account (allauth answers 429).
+# Staff login attempts: per address, and per account *from that address* (the adapter keys
+# failures on address + e-mail), so nobody can lock a colleague out from elsewhere (R-SEC-5).
+# Refusals answer 429 with Retry-After.
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "login_failed": "10/m/ip,5/5m/key",
@@ -259,6 +262,11 @@ if TIDBOK_DEV_LOGIN and not DEBUG:
     raise ImproperlyConfigured("TIDBOK_DEV_LOGIN may only be enabled together with DEBUG")
 
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+# R-SEC-7: audit events (staff access to residents' data) are kept at least this many days;
+# a nightly task purges only what is older. Five years, as HSLF-FS 2016:40 expects.
+TIDBOK_AUDIT_RETENTION_DAYS = env_int("TIDBOK_AUDIT_RETENTION_DAYS", 5 * 365 + 1)
+if TIDBOK_AUDIT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("TIDBOK_AUDIT_RETENTION_DAYS must be at least 1")
 MFA_TOTP_ISSUER = "Tidbok"
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 

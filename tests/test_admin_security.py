@@ -1,0 +1,260 @@
+"""R-SEC-1 (the Django admin behind the workspace's own login and second factor, audited,
+bookings and slots read-only there) and R-SEC-2 (a staff session counts only after its own
+second factor)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
+from django.contrib import admin
+from django.urls import reverse
+
+from accounts.models import AuditEvent, Role, User
+from bookings.models import Booking, WebBookingLogEntry
+from bookings.services import booking_create
+from schedules.models import Hold, Slot
+
+from .factories import STAFF_TOTP_SECRET, ResidentFactory, SlotFactory, login_with_second_factor, staff
+from .test_workspace_acl import World, workspace_patterns
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "a-long-admin-password-2026"
+
+
+@pytest.fixture
+def superuser(db) -> User:
+    user = User.objects.create_superuser("root", "root@tidbok.test", PASSWORD)
+    TOTP.activate(user, STAFF_TOTP_SECRET)
+    return user
+
+
+def current_code() -> str:
+    if time.time() % 30 > 27:  # never type a code that is about to change
+        time.sleep(30 - time.time() % 30 + 0.2)
+    return format_hotp_value(hotp_value(STAFF_TOTP_SECRET, int(time.time()) // 30))
+
+
+def password_only_session(client, user: User) -> None:
+    """A session that is logged in and whose record shows the password, but no second factor."""
+    client.force_login(user)
+    session = client.session
+    session[AUTHENTICATION_METHODS_SESSION_KEY] = [{"method": "password", "at": time.time(), "email": user.email}]
+    session["account_authentication_methods_user"] = str(user.pk)
+    session.save()
+
+
+# --- R-SEC-1: no admin login of its own ---------------------------------------------------------
+
+
+def test_the_admin_login_form_never_accepts_a_password(client, superuser):
+    for attempt in range(15):
+        response = client.post("/admin/login/", {"username": "root", "password": PASSWORD if attempt == 14 else "x"})
+        # Sent to the staff login; the password posted here is not even read.
+        assert response.status_code == 302 and response.url.startswith(reverse("account_login"))
+    assert "_auth_user_id" not in client.session
+    assert client.get("/admin/").url.startswith("/admin/login/")
+
+
+def test_the_admin_login_sends_to_the_staff_login_and_back(client):
+    response = client.get("/admin/login/?next=/admin/bookings/booking/")
+
+    assert response.status_code == 302
+    assert response.url == reverse("account_login") + "?next=%2Fadmin%2Fbookings%2Fbooking%2F"
+    # Only a path on this site is passed on.
+    assert client.get("/admin/login/?next=https://evil.example/").url.endswith("?next=%2Fadmin%2F")
+
+
+def test_password_and_totp_through_the_staff_login_open_the_admin(client, superuser):
+    client.post(reverse("account_login"), {"login": superuser.email, "password": PASSWORD})
+    assert "_auth_user_id" not in client.session  # the second factor is still due
+    client.post(reverse("mfa_authenticate"), {"code": current_code()})
+
+    assert client.get("/admin/").status_code == 200
+
+
+@pytest.mark.parametrize("how", ["force_login", "password_only"])
+def test_a_superuser_without_this_sessions_second_factor_cannot_open_the_admin(client, superuser, how):
+    if how == "force_login":
+        client.force_login(superuser)
+    else:
+        password_only_session(client, superuser)
+
+    for path in ("/admin/", "/admin/accounts/user/", "/admin/bookings/booking/"):
+        response = client.get(path)
+        assert response.status_code == 302, path
+        assert response.url.startswith(reverse("mfa_reauthenticate")), path
+
+    # Entering the code in this session opens it.
+    client.post(reverse("mfa_reauthenticate"), {"code": current_code()})
+    assert client.get("/admin/").status_code == 200
+
+
+def test_an_admin_site_check_does_not_rely_on_the_middleware(rf, superuser):
+    """has_permission itself asks for the session's second factor (R-SEC-1), so the admin stays
+    closed even if the middleware were left out."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    request = rf.get("/admin/")
+    request.user = superuser
+    request.session = SessionStore()
+
+    assert admin.site.has_permission(request) is False
+
+
+def test_a_workspace_staff_member_who_is_not_an_admin_is_refused(client, clinic):
+    scheduler = staff(Role.SCHEDULER, clinic)
+    login_with_second_factor(client, scheduler)
+
+    # The admin's own check sends to its login, which refuses a properly logged-in non-admin.
+    assert client.get("/admin/", follow=True).status_code == 403
+
+
+# --- R-SEC-1: audited, read-only ---------------------------------------------------------------
+
+
+@pytest.fixture
+def booked(clinic, appointment_type, resource):
+    residents = [ResidentFactory(), ResidentFactory()]
+    slots = [SlotFactory(appointment_type=appointment_type, resource=resource) for _ in residents]
+    return [booking_create(resident=r, slot_id=s.pk) for r, s in zip(residents, slots, strict=True)]
+
+
+def test_admin_pages_with_residents_on_them_are_audited(client, superuser, booked):
+    login_with_second_factor(client, superuser)
+    AuditEvent.objects.all().delete()
+
+    assert client.get("/admin/bookings/booking/").status_code == 200
+    listed = AuditEvent.objects.filter(actor=superuser, action="admin.list")
+    assert sorted(e.resident_id for e in listed) == sorted(b.resident_id for b in booked)
+    assert {e.clinic_id for e in listed} == {booked[0].clinic_id}
+    assert all(e.role == "superuser" and "bookings.Booking" in e.detail for e in listed)
+
+    booking = booked[0]
+    assert client.get(f"/admin/bookings/booking/{booking.pk}/change/").status_code == 200
+    read = AuditEvent.objects.get(actor=superuser, action="admin.read")
+    assert read.resident_id == booking.resident_id
+
+    AuditEvent.objects.all().delete()
+    assert client.get("/admin/accounts/user/").status_code == 200
+    shown = set(AuditEvent.objects.filter(action="admin.list").values_list("resident_id", flat=True))
+    assert shown == {b.resident_id for b in booked}  # residents only, not the superuser's own row
+    assert client.get(f"/admin/accounts/user/{booking.resident_id}/change/").status_code == 200
+    assert AuditEvent.objects.filter(action="admin.read", resident_id=booking.resident_id).count() == 1
+
+    # The web booking log lists the same residents: each page read is recorded again.
+    AuditEvent.objects.all().delete()
+    assert client.get("/admin/bookings/webbookinglogentry/").status_code == 200
+    assert AuditEvent.objects.filter(action="admin.list").count() == len(booked)
+
+
+def test_an_admin_page_without_residents_records_nothing(client, superuser, clinic):
+    login_with_second_factor(client, superuser)
+    AuditEvent.objects.all().delete()
+
+    assert client.get("/admin/clinics/clinic/").status_code == 200
+    assert client.get("/admin/schedules/slot/").status_code == 200
+    assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize("model", [Booking, Slot, Hold, WebBookingLogEntry])
+def test_bookings_slots_holds_and_the_web_log_are_read_only_in_the_admin(client, superuser, booked, model):
+    login_with_second_factor(client, superuser)
+    model_admin = admin.site._registry[model]
+    request = client.get("/admin/").wsgi_request
+    assert not model_admin.has_add_permission(request)
+    assert not model_admin.has_change_permission(request)
+    assert not model_admin.has_delete_permission(request)
+
+    prefix = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+    assert client.get(f"{prefix}add/").status_code == 403
+    obj = model.objects.first()
+    if obj is not None:
+        before = model.objects.count()
+        assert client.post(f"{prefix}{obj.pk}/delete/", {"post": "yes"}).status_code == 403
+        changed = client.post(f"{prefix}{obj.pk}/change/", {})
+        assert changed.status_code in (200, 403)  # a view-only page; nothing is saved
+        assert model.objects.count() == before
+
+
+def test_no_admin_search_takes_a_personnummer(superuser):
+    """The admin's search is a GET query: a personnummer never goes in a URL (R-SEC-3)."""
+    for model, model_admin in admin.site._registry.items():
+        fields = model_admin.search_fields or ()
+        assert not [f for f in fields if "personnummer" in f or f == "uid"], model
+
+
+def test_membership_autocomplete_never_lists_residents(client, superuser, resident):
+    login_with_second_factor(client, superuser)
+    url = reverse("admin:autocomplete")
+    params = {"app_label": "accounts", "model_name": "membership", "field_name": "user", "term": ""}
+
+    found = client.get(url, params).json()["results"]
+
+    assert str(resident.pk) not in {item["id"] for item in found}
+    assert str(superuser.pk) in {item["id"] for item in found}
+
+
+# --- R-SEC-2: every staff page and the staff API ----------------------------------------------
+
+
+@pytest.fixture
+def world(db):
+    return World()
+
+
+@pytest.mark.parametrize("role", [Role.SCHEDULER, Role.SUPPORT, Role.LOCAL_ADMIN, Role.REGION_IT])
+@pytest.mark.parametrize("how", ["force_login", "password_only"])
+def test_a_staff_session_without_its_second_factor_is_sent_to_it_on_every_staff_page(client, world, role, how):
+    user = staff(role, world.clinic)
+    TOTP.activate(user, STAFF_TOTP_SECRET)  # enrolled, but this session never used it
+    if how == "force_login":
+        client.force_login(user)
+    else:
+        password_only_session(client, user)
+
+    for name, params in workspace_patterns():
+        url = world.url(name, params, world.clinic)
+        for response in (client.get(url), client.post(url)):
+            assert response.status_code == 302, url
+            assert response.url.startswith(reverse("mfa_reauthenticate")), url
+
+    api = f"/api/v1/staff/clinics/{world.clinic.pk}/"
+    for path in ("slots/", "bookings/", "web-log/", "schedules/", "blocks/"):
+        refused = client.get(api + path)
+        assert refused.status_code == 403, path
+        assert refused["Content-Type"] == "application/problem+json"
+        assert refused.json()["code"] == "SECOND_FACTOR_REQUIRED"
+
+
+def test_another_users_second_factor_record_does_not_count(client, clinic):
+    """The session's records name the user they were made for."""
+    first, second = staff(Role.SUPPORT, clinic), staff(Role.SUPPORT, clinic)
+    TOTP.activate(second, STAFF_TOTP_SECRET)
+    login_with_second_factor(client, first)
+    session = client.session
+    records = session[AUTHENTICATION_METHODS_SESSION_KEY]
+    client.force_login(second)  # a new session; carry the first user's records over
+    session = client.session
+    session[AUTHENTICATION_METHODS_SESSION_KEY] = records
+    session["account_authentication_methods_user"] = str(first.pk)
+    session.save()
+
+    assert client.get(reverse("workspace:picker")).url.startswith(reverse("mfa_reauthenticate"))
+
+
+def test_after_the_code_the_same_session_reaches_its_pages(client, clinic):
+    user = staff(Role.SCHEDULER, clinic)
+    TOTP.activate(user, STAFF_TOTP_SECRET)
+    password_only_session(client, user)
+    target = reverse("workspace:clinic", args=[clinic.pk])
+    sent = client.get(target)
+
+    done = client.post(sent.url, {"code": current_code()})
+
+    assert done.status_code == 302 and done.url == target
+    assert client.get(target).status_code == 200
+    assert client.get(f"/api/v1/staff/clinics/{clinic.pk}/slots/").status_code == 200
