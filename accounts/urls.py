@@ -5,4 +5,5 @@ from . import views
 urlpatterns = [
     path("logga-in/", views.resident_login, name="resident_login"),
     path("logga-in/test/", views.dev_login, name="dev_login"),
+    path("appar/", views.app_tokens, name="app_tokens"),
 ]

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 from allauth.socialaccount.models import SocialApp
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from tidbok.authentication import app_token_current, app_tokens_revoke, token_expires_at
 from tidbok.errors import ValidationFailed
 
+from .decorators import resident_required
 from .models import User
 from .services import resident_get_or_create
 
@@ -63,3 +67,22 @@ def dev_login(request: HttpRequest) -> HttpResponse:
         {"residents": demo_residents, "errors": errors, "typed": typed, "next": _safe_next(request)},
         status=400 if errors else 200,
     )
+
+@resident_required
+@require_http_methods(["GET", "POST"])
+def app_tokens(request: HttpRequest) -> HttpResponse:
+    """R-SEC-5: the resident sees whether an app is logged in with their account and can log every
+    app out."""
+    if request.method == "POST":
+        if app_tokens_revoke(user=request.user):
+            messages.success(request, _("Every app has been logged out of your account."))
+        else:
+            messages.info(request, _("No app was logged in with your account."))
+        return redirect("app_tokens")
+    token = app_token_current(user=request.user)
+    return render(
+        request,
+        "accounts/app_tokens.html",
+        {"token": token, "expires": token_expires_at(token) if token else None},
+    )
+

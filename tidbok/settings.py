@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
@@ -92,6 +93,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "tidbok.middleware.RetryAfterMiddleware",
     "tidbok.overload.ShedWhenQueuedMiddleware",
     "tidbok.outage.DatabaseUnavailableMiddleware",
@@ -104,6 +106,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "tidbok.middleware.SessionIdleTimeoutMiddleware",
+    "tidbok.middleware.NoStoreMiddleware",
     "accounts.middleware.RequireStaffMFAMiddleware",
 ]
 
@@ -351,6 +355,50 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Content-Security-Policy, session and token lifetimes (R-SEC-5) ---------------------------
+# No inline script or style anywhere: every script and stylesheet is a file under /static/.
+# The one exception is a style block Django's admin writes on change lists without actions,
+# allowed by its hash (tests/test_headers_and_lifetimes.py recomputes it from Django's template).
+_ADMIN_CHANGELIST_STYLE_HASH = "'sha256-blvLUW3UscWqsXGByNOqdBboM+ShWAuugp2mC/wbafU='"
+_form_targets = ["'self'"]
+if OIDC_ISSUER:
+    # The eID login form posts to us and is redirected on to the provider; browsers apply
+    # form-action to that redirect too.
+    from urllib.parse import urlsplit as _urlsplit
+
+    _form_targets.append("{0.scheme}://{0.netloc}".format(_urlsplit(OIDC_ISSUER)))
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", _ADMIN_CHANGELIST_STYLE_HASH],
+        # Swagger UI's and the admin's stylesheets draw their icons as data: URIs.
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": _form_targets,
+        "frame-ancestors": ["'none'"],
+    },
+}
+# A signed-in session ends after this long without a request (the page warns before it does);
+# residents and staff each have their own limit.
+TIDBOK_SESSION_IDLE_SECONDS = env_int("TIDBOK_SESSION_IDLE_MINUTES", 30) * 60
+TIDBOK_STAFF_SESSION_IDLE_SECONDS = env_int("TIDBOK_STAFF_SESSION_IDLE_MINUTES", 60) * 60
+TIDBOK_SESSION_WARNING_SECONDS = env_int("TIDBOK_SESSION_WARNING_MINUTES", 5) * 60
+# Residents' app tokens are valid this long after they were issued, then a new login is needed.
+TIDBOK_API_TOKEN_SECONDS = env_int("TIDBOK_API_TOKEN_HOURS", 12) * 3600
+for _name, _value in (
+    ("TIDBOK_SESSION_IDLE_MINUTES", TIDBOK_SESSION_IDLE_SECONDS),
+    ("TIDBOK_STAFF_SESSION_IDLE_MINUTES", TIDBOK_STAFF_SESSION_IDLE_SECONDS),
+    ("TIDBOK_API_TOKEN_HOURS", TIDBOK_API_TOKEN_SECONDS),
+):
+    if _value <= 0:
+        raise ImproperlyConfigured(f"{_name} must be a positive number")
+if not 0 <= TIDBOK_SESSION_WARNING_SECONDS < TIDBOK_SESSION_IDLE_SECONDS:
+    raise ImproperlyConfigured("TIDBOK_SESSION_WARNING_MINUTES must be shorter than TIDBOK_SESSION_IDLE_MINUTES")
 
 # --- Domain settings ------------------------------------------------------------------------
 TIDBOK_HOLD_MINUTES = env_int("TIDBOK_HOLD_MINUTES", 5)

@@ -1,10 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import views
+from . import session_views, views
 
 urlpatterns = [
     path("healthz/", views.healthz, name="healthz"),
+    path("session/", session_views.session_status, name="session_status"),
+    path("session/keep-alive/", session_views.session_keep_alive, name="session_keep_alive"),
     path("", include("clinics.urls")),
     path("", include("bookings.urls")),
     path("", include("accounts.urls")),
