@@ -14,11 +14,12 @@ from django.shortcuts import render
 
 from tidbok.errors import ValidationFailed
 
+from .lockout import PerAddressLockoutMixin
 from .models import User
 from .personnummer import normalise_personnummer
 
 
-class AccountAdapter(DefaultAccountAdapter):
+class AccountAdapter(PerAddressLockoutMixin, DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         # Staff accounts are created by a region IT admin; residents arrive through eID.
         return False
