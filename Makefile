@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tidbok
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test bench install install-dev lint format services migrate demo clean
+.PHONY: run test faults bench install install-dev lint format services migrate demo clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,13 +30,17 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 ## make run: set everything up and start the portal, a Celery worker and beat (Ctrl-C stops all).
+## A process that dies is reported and started again (scripts/keep-running.sh); TIDBOK_PORT=8001 moves the web server.
 run: export DEBUG ?= 1
 run: export TIDBOK_DEV_LOGIN ?= 1
+run: export TIDBOK_PORT ?= 8000
+# The Procfile starts the processes from this virtualenv.
+run: export VENV := $(VENV)
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py compilemessages --ignore=.venv -v0 || true
 	$(PY) manage.py seed_demo
-	@echo "Tidbok: http://127.0.0.1:8000  (database: $${DATABASE_URL:-SQLite in var/}, broker: $${REDIS_URL:-files in var/})"
+	@echo "Tidbok: http://127.0.0.1:$${TIDBOK_PORT}  (database: $${DATABASE_URL:-SQLite in var/}, broker: $${REDIS_URL:-files in var/})"
 	$(BIN)/honcho -f Procfile.dev start
 
 ## make test: install dev dependencies, lint, and run every test on PostgreSQL and Redis.
@@ -56,6 +60,10 @@ test: $(VENV)/.installed-dev node_modules/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## make faults: only the fault suite (tests/faults: Redis and PostgreSQL outages, killed workers, fresh clones).
+faults:
+	$(MAKE) test PYTEST_ARGS="$(or $(PYTEST_ARGS),tests/faults)"
 
 ## make bench: Tidbok under a booking rush in a database of its own (tidbok_bench); see bench/.
 ## `make bench ARGS=--quick` is the small version CI runs; `ARGS="--scale 2"` a bigger region.
