@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 WEEKDAY_NAMES = (
@@ -22,6 +25,12 @@ class PublishState(models.TextChoices):
     RUNNING = "running", _("Publishing")
     DONE = "done", _("Published")
     FAILED = "failed", _("Publishing failed")
+
+
+def publish_stale_q(before: dt.datetime) -> Q:
+    """Runs whose last sign of life (queued, claimed, a batch committed) is older than ``before``,
+    or was never recorded (runs queued before heartbeats were kept) (R-OPS-3)."""
+    return Q(publish_heartbeat_at__lt=before) | Q(publish_heartbeat_at__isnull=True)
 
 
 class Schedule(models.Model):
@@ -44,6 +53,25 @@ class Schedule(models.Model):
     publish_state = models.CharField(max_length=10, choices=PublishState.choices, default="", blank=True)
     publish_total = models.PositiveIntegerField(default=0)
     publish_done = models.PositiveIntegerField(default=0)
+    # R-OPS-3: a publish run survives a killed worker. The run commits its progress batch by
+    # batch (the start of the last time handled, the times skipped because they overlap a time
+    # already on the resource), and beats at every batch; a run whose heartbeat is stale is
+    # resumed from the cursor by the beat sweep, by redelivery of its task, or by a scheduler.
+    publish_cursor = models.DateTimeField(null=True, blank=True)
+    publish_skipped = models.PositiveIntegerField(default=0)
+    publish_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Who asked for the run: a resumed run acts on their authority, checked again.
+    publish_actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The claim of the execution now running (a new token per claim, so a slow execution that
+    # was taken over stops at its next batch), and the Celery task id that claimed it (so a
+    # redelivery of that same message, after its worker died, takes the run back at once).
+    publish_token = models.CharField(max_length=32, blank=True, default="")
+    publish_task_id = models.CharField(max_length=255, blank=True, default="")
+    # Claims since the scheduler last asked; past TIDBOK_PUBLISH_MAX_ATTEMPTS the run fails
+    # instead of killing worker after worker.
+    publish_attempts = models.PositiveSmallIntegerField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -61,6 +89,19 @@ class Schedule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource}: {self.appointment_type.internal_name} {self.start_date}–{self.end_date}"
+
+    @property
+    def publish_in_progress(self) -> bool:
+        return self.publish_state in (PublishState.QUEUED, PublishState.RUNNING)
+
+    @property
+    def publish_stalled(self) -> bool:
+        """Queued or running, but without a heartbeat for TIDBOK_PUBLISH_STALE_SECONDS: its
+        worker is gone; the sweep or a scheduler resumes it (R-OPS-3)."""
+        if not self.publish_in_progress:
+            return False
+        stale_after = dt.timedelta(seconds=settings.TIDBOK_PUBLISH_STALE_SECONDS)
+        return self.publish_heartbeat_at is None or self.publish_heartbeat_at < timezone.now() - stale_after
 
 
 class SlotStatus(models.TextChoices):

@@ -6,14 +6,18 @@ appear is left to the ``slots_publish`` task (R-PUB-3), enqueued when the transa
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import itertools
 import logging
+import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -24,7 +28,7 @@ from tidbok.errors import BookingError, DomainError, ErrorCode, PermissionDenied
 from tidbok.queue import enqueue_on_commit
 
 from . import free_times
-from .models import Block, Hold, HoldState, PublishState, Schedule, Slot, SlotStatus
+from .models import Block, Hold, HoldState, PublishState, Schedule, Slot, SlotStatus, publish_stale_q
 from .selectors import LOCAL_TZ, slot_check_offered
 
 SCHEDULER_ROLES = (Role.SCHEDULER,)
@@ -224,49 +228,141 @@ def _is_blocked(start: dt.datetime, end: dt.datetime, ranges: list[tuple[dt.date
     return any(b_start < end and b_end > start for b_start, b_end in ranges)
 
 
-def _schedule_insert_slots(schedule: Schedule, times: list[tuple[dt.datetime, dt.datetime]]) -> int:
-    """Insert the schedule's slots at ``times`` (blocked where a block covers them) and return
-    how many are new."""
-    first, last = times[0][0], times[-1][0]
-    blocks = _blocked_ranges(schedule.resource_id, first, times[-1][1])
-    slots = [
-        Slot(
-            clinic_id=schedule.clinic_id,
-            resource_id=schedule.resource_id,
-            appointment_type_id=schedule.appointment_type_id,
-            schedule=schedule,
-            start=start,
-            end=end,
-            is_blocked=_is_blocked(start, end, blocks),
+# --- No overlapping times on a resource (R-SCHED-1, R-OPS-6) ------------------------------------
+#
+# PostgreSQL has an exclusion constraint (slot_resource_no_overlap) as the last line; SQLite,
+# the ``make run`` default, has none. So the rule is kept here, on every database: each path
+# that makes slots locks the resource's row first and then checks, so two of them can never both
+# find a time free and both insert it.
+
+Times = list[tuple[dt.datetime, dt.datetime]]
+
+
+def _resource_lock(resource_id: int) -> None:
+    """Row-lock the resource for the rest of the transaction. FOR NO KEY UPDATE: it excludes the
+    other slot makers, but not inserts that merely reference the resource (bookings, blocks).
+    On SQLite this is a no-op, and not needed there: its IMMEDIATE transactions already let one
+    writer in at a time (see settings)."""
+    list(Resource.objects.select_for_update(no_key=True).filter(pk=resource_id).values_list("pk"))
+
+
+def _overlapping(times: Times, others: Times) -> list[bool]:
+    """For each time in ``times``, whether it overlaps one of ``others`` (sorted by start).
+    ``others`` may overlap among themselves (rows made on SQLite before the rule was kept
+    there), so the running maximum of their ends is compared, not just the latest one."""
+    starts = [start for start, _end in others]
+    max_ends = list(itertools.accumulate((end for _start, end in others), max))
+    hits = []
+    for start, end in times:
+        before = bisect.bisect_left(starts, end)  # others[:before] start before this time ends
+        hits.append(before > 0 and max_ends[before - 1] > start)
+    return hits
+
+
+def _existing_slots(resource_id: int, times: Times, *, schedule: Schedule | None = None) -> QuerySet[Slot]:
+    """Slots already on the resource within the span of ``times``, other than the schedule's own
+    (a rerun finds its own slots at exactly its times: they are kept, not collisions)."""
+    first = min(start for start, _end in times)
+    last = max(end for _start, end in times)
+    existing = Slot.objects.filter(resource_id=resource_id, start__lt=last, end__gt=first)
+    if schedule is not None and schedule.pk:
+        existing = existing.exclude(schedule=schedule)
+    return existing.order_by("start")
+
+
+@dataclass(frozen=True)
+class Collisions:
+    """What the no-overlap rule does to a schedule's times (R-OPS-6): ``free`` are the times that
+    will be made, ``skipped`` how many are not, and ``slots`` the existing slots in the way."""
+
+    free: Times
+    skipped: int
+    slots: list[Slot]
+
+
+def schedule_collisions(*, resource_id: int, times: Times, schedule: Schedule | None = None) -> Collisions:
+    if not times:
+        return Collisions(free=[], skipped=0, slots=[])
+    existing = list(_existing_slots(resource_id, times, schedule=schedule).select_related("appointment_type"))
+    others = [(slot.start, slot.end) for slot in existing]
+    hits = _overlapping(times, others)
+    ordered = sorted(times)
+    in_the_way = _overlapping(others, ordered)
+    return Collisions(
+        free=[time for time, hit in zip(times, hits, strict=True) if not hit],
+        skipped=sum(hits),
+        slots=[slot for slot, hit in zip(existing, in_the_way, strict=True) if hit],
+    )
+
+
+def _schedule_insert_slots(
+    schedule: Schedule, times: Times, *, publish_at: dt.datetime | None = None
+) -> tuple[int, int]:
+    """Insert the schedule's slots at ``times`` (blocked where a block covers them) in the
+    caller's transaction; returns (how many are new, how many were skipped).
+
+    R-OPS-6: a time that overlaps a slot already on the resource (a single slot, another
+    schedule's time) is skipped, not made and not an error: a scheduler lays a pattern over a
+    timebook that already has times in it and expects the pattern to fill around them, and the
+    preview has listed those collisions beforehand. A time of this same schedule that already
+    exists (a rerun) is kept as it is. ``publish_at`` puts the new free, unblocked times on the
+    web in this same transaction (the background run does; it is the worker of R-PUB-3)."""
+    _resource_lock(schedule.resource_id)
+    free = schedule_collisions(resource_id=schedule.resource_id, times=times, schedule=schedule)
+    if not free.free:
+        return 0, free.skipped
+    first, last = free.free[0][0], free.free[-1][0]
+    blocks = _blocked_ranges(schedule.resource_id, first, free.free[-1][1])
+    slots = []
+    for start, end in free.free:
+        blocked = _is_blocked(start, end, blocks)
+        published = publish_at is not None and not blocked
+        slots.append(
+            Slot(
+                clinic_id=schedule.clinic_id,
+                resource_id=schedule.resource_id,
+                appointment_type_id=schedule.appointment_type_id,
+                schedule=schedule,
+                start=start,
+                end=end,
+                is_blocked=blocked,
+                is_published=published,
+                published_at=publish_at if published else None,
+            )
         )
-        for start, end in times
-    ]
     in_range = Slot.objects.filter(schedule=schedule, start__gte=first, start__lte=last)
     existing = in_range.count()
-    # ON CONFLICT DO NOTHING: a slot already at that start (or, on PostgreSQL, overlapping one)
-    # on the resource is kept, never duplicated or overwritten.
+    # ON CONFLICT DO NOTHING: this schedule's own time made by an earlier run is kept, never
+    # duplicated; on PostgreSQL the exclusion constraint is the last line behind the check above.
     Slot.objects.bulk_create(slots, batch_size=2000, ignore_conflicts=True)
-    return in_range.count() - existing
+    created = in_range.count() - existing
+    if created and publish_at is not None:
+        free_times.invalidate_on_commit([schedule.clinic_id])
+        bulk_refresh_later()
+    return created, free.skipped
 
 
 @transaction.atomic
 def schedule_publish(*, actor: User, schedule: Schedule, now: dt.datetime | None = None) -> int:
     """Generate the schedule's slots and hand them to the publisher (R-SCHED-1, R-PUB-1).
-    Safe to repeat: existing slots are left alone. Returns how many slots were created."""
+    Safe to repeat: existing slots are left alone; times overlapping another slot on the
+    resource are skipped and counted in ``publish_skipped`` (R-OPS-6). Returns how many slots
+    were created."""
     _require_scheduler(actor, schedule.clinic)
     if schedule.removed_at is not None:
         raise ValidationFailed(
             {"appointment_type": [_("This type was removed from the schedule; make a new schedule.")]}
         )
     now = now or timezone.now()
-    times = [(s, e) for s, e in schedule_slot_times(schedule) if s > now]
+    times = _future_times(schedule, now)
     if not times:
         schedule.published_at = schedule.published_at or now
         schedule.save(update_fields=["published_at"])
         return 0
-    created = _schedule_insert_slots(schedule, times)
+    created, skipped = _schedule_insert_slots(schedule, times)
     schedule.published_at = now
-    schedule.save(update_fields=["published_at"])
+    schedule.publish_skipped = skipped
+    schedule.save(update_fields=["published_at", "publish_skipped"])
     from .tasks import schedule_slots_publish
 
     enqueue_on_commit(schedule_slots_publish, schedule.pk)
@@ -275,14 +371,28 @@ def schedule_publish(*, actor: User, schedule: Schedule, now: dt.datetime | None
 
 # Publishes of more slots than this run in a worker, batch by batch, with progress shown.
 PUBLISH_IN_BACKGROUND_OVER = 500
-PUBLISH_BATCH_SIZE = 500
 
 
-def _future_times(schedule: Schedule, now: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+def _future_times(schedule: Schedule, now: dt.datetime) -> Times:
     return [(start, end) for start, end in schedule_slot_times(schedule) if start > now]
 
 
-def schedule_preview(
+@dataclass(frozen=True)
+class SchedulePreview:
+    """What publishing a pattern would do (R-SCHED-1, R-OPS-6): ``count`` times are made; the
+    ``skipped`` ones overlap ``collisions``, slots already on the resource (``collision_count``
+    in all, the first COLLISIONS_SHOWN of them listed)."""
+
+    count: int
+    skipped: int
+    collisions: list[Slot]
+    collision_count: int
+
+
+COLLISIONS_SHOWN = 50
+
+
+def schedule_preview_detail(
     *,
     actor: User,
     resource: Resource,
@@ -294,9 +404,10 @@ def schedule_preview(
     day_end: dt.time,
     slot_minutes: int,
     now: dt.datetime | None = None,
-) -> int:
-    """How many slots publishing this pattern would make (times already passed are never made);
-    the same checks as :func:`schedule_create`, and nothing is saved (R-SCHED-1)."""
+) -> SchedulePreview:
+    """What publishing this pattern would make, and which existing times are in its way (times
+    already passed are never made); the same checks as :func:`schedule_create`, and nothing is
+    saved (R-SCHED-1, R-OPS-6)."""
     _require_scheduler(actor, resource.clinic)
     days = _schedule_check(
         clinic_id=resource.clinic_id,
@@ -316,23 +427,44 @@ def schedule_preview(
         day_end=day_end,
         slot_minutes=slot_minutes,
     )
-    return len(_future_times(draft, now or timezone.now()))
+    collisions = schedule_collisions(resource_id=resource.pk, times=_future_times(draft, now or timezone.now()))
+    return SchedulePreview(
+        count=len(collisions.free),
+        skipped=collisions.skipped,
+        collisions=collisions.slots[:COLLISIONS_SHOWN],
+        collision_count=len(collisions.slots),
+    )
+
+
+def schedule_preview(**values: Any) -> int:
+    """How many slots publishing this pattern would make (see :func:`schedule_preview_detail`)."""
+    return schedule_preview_detail(**values).count
+
+
+def _publish_stale_before(now: dt.datetime) -> dt.datetime:
+    return now - dt.timedelta(seconds=settings.TIDBOK_PUBLISH_STALE_SECONDS)
+
+
+def _publish_enqueue(schedule_id: int) -> None:
+    from .tasks import schedule_publish_background
+
+    enqueue_on_commit(schedule_publish_background, schedule_id)
 
 
 @transaction.atomic
 def schedule_publish_start(*, actor: User, schedule: Schedule, now: dt.datetime | None = None) -> int | None:
     """Publish a schedule: at once when it is small, returning how many slots were created;
     in a worker when it makes more than PUBLISH_IN_BACKGROUND_OVER slots, returning None (the
-    schedule's ``publish_*`` fields then show the progress)."""
+    schedule's ``publish_*`` fields then show the progress, R-OPS-3)."""
     _require_scheduler(actor, schedule.clinic)
     now = now or timezone.now()
     total = len(_future_times(schedule, now))
     if total <= PUBLISH_IN_BACKGROUND_OVER:
         created = schedule_publish(actor=actor, schedule=schedule, now=now)
         Schedule.objects.filter(pk=schedule.pk).update(
-            publish_state=PublishState.DONE, publish_total=total, publish_done=total
+            publish_state=PublishState.DONE, publish_total=total, publish_done=total, publish_cursor=None
         )
-        schedule.refresh_from_db(fields=["publish_state", "publish_total", "publish_done"])
+        schedule.refresh_from_db()
         return created
     if schedule.removed_at is not None:
         raise ValidationFailed(
@@ -342,14 +474,23 @@ def schedule_publish_start(*, actor: User, schedule: Schedule, now: dt.datetime 
     queued = (
         Schedule.objects.filter(pk=schedule.pk)
         .exclude(publish_state__in=[PublishState.QUEUED, PublishState.RUNNING])
-        .update(publish_state=PublishState.QUEUED, publish_total=total, publish_done=0)
+        .update(
+            publish_state=PublishState.QUEUED,
+            publish_total=total,
+            publish_done=0,
+            publish_skipped=0,
+            publish_cursor=None,
+            publish_heartbeat_at=now,
+            publish_actor=actor,
+            publish_token="",
+            publish_task_id="",
+            publish_attempts=0,
+        )
     )
     if not queued:
         raise ValidationFailed({"schedule": [_("This schedule is already being published.")]})
-    from .tasks import schedule_publish_background
-
-    enqueue_on_commit(schedule_publish_background, schedule.pk, actor.pk)
-    schedule.refresh_from_db(fields=["publish_state", "publish_total", "publish_done"])
+    _publish_enqueue(schedule.pk)
+    schedule.refresh_from_db()
     return None
 
 
@@ -382,50 +523,161 @@ def schedule_create_and_publish(
     return schedule, schedule_publish_start(actor=actor, schedule=schedule, now=now)
 
 
-def schedule_publish_run(
-    *, schedule_id: int, actor_id: int, batch_size: int = PUBLISH_BATCH_SIZE, now: dt.datetime | None = None
-) -> int:
-    """The worker's part of a large publish (R-SCHED-1, R-PUB-1). The queued run is claimed with
-    a conditional UPDATE, so a task delivered twice does the work once. Slots are inserted batch
-    by batch, each batch its own short transaction that also counts the progress, so the
-    scheduler sees it move and the first times reach the web before the last are made.
-    Returns how many slots were created."""
-    claimed = Schedule.objects.filter(pk=schedule_id, publish_state=PublishState.QUEUED).update(
-        publish_state=PublishState.RUNNING
+def _publish_claim(*, schedule_id: int, task_id: str, now: dt.datetime) -> str | None:
+    """Claim the schedule's publish run for this execution; returns its token, or None if the
+    run is not this execution's to do. Claimable: a queued run; a running one whose heartbeat is
+    stale (its worker is gone); and a running one claimed by this same task id, i.e. this very
+    message redelivered because the worker running it died (acks_late + reject_on_worker_lost).
+    Any execution that loses its token to a new claim stops at its next batch."""
+    claimable = Q(publish_state=PublishState.QUEUED) | Q(
+        publish_stale_q(_publish_stale_before(now)), publish_state=PublishState.RUNNING
     )
-    if not claimed:
+    if task_id:
+        claimable |= Q(publish_state=PublishState.RUNNING, publish_task_id=task_id)
+    token = uuid.uuid4().hex
+    with transaction.atomic():
+        row = Schedule.objects.select_for_update().filter(claimable, pk=schedule_id).first()
+        if row is None:
+            return None
+        if row.publish_attempts >= settings.TIDBOK_PUBLISH_MAX_ATTEMPTS:
+            # The run has died this often: something in it kills workers. Stop and show it.
+            logger.error("publishing schedule %s gave up after %s attempts", schedule_id, row.publish_attempts)
+            Schedule.objects.filter(pk=schedule_id).update(publish_state=PublishState.FAILED, publish_token="")
+            return None
+        Schedule.objects.filter(pk=schedule_id).update(
+            publish_state=PublishState.RUNNING,
+            publish_token=token,
+            publish_task_id=task_id,
+            publish_heartbeat_at=now,
+            publish_attempts=F("publish_attempts") + 1,
+        )
+    return token
+
+
+def schedule_publish_run(
+    *,
+    schedule_id: int,
+    actor_id: int | None = None,
+    task_id: str = "",
+    batch_size: int | None = None,
+    now: dt.datetime | None = None,
+) -> int:
+    """The worker's part of a large publish (R-SCHED-1, R-PUB-1, R-OPS-3, R-OPS-6).
+
+    The run is claimed first (:func:`_publish_claim`), so a task delivered twice does the work
+    once. Then slots are made batch by batch, each batch its own short transaction that checks
+    the claim still holds, makes and publishes the batch's times under the resource lock, and
+    records the cursor (the last start handled), the progress and the heartbeat. A run killed at
+    any point has therefore either made and published a batch completely or not at all, and a
+    resumed run starts after the cursor: every slot is made once and published once. Times that
+    overlap slots already on the resource are skipped and counted (R-OPS-6).
+    Returns how many slots this execution created."""
+    batch_size = batch_size or settings.TIDBOK_PUBLISH_BATCH_SIZE
+    token = _publish_claim(schedule_id=schedule_id, task_id=task_id, now=timezone.now())
+    if token is None:
         return 0
-    schedule = Schedule.objects.select_related("clinic").get(pk=schedule_id)
+    schedule = Schedule.objects.select_related("clinic", "publish_actor", "created_by").get(pk=schedule_id)
+    mine = Schedule.objects.filter(pk=schedule_id, publish_token=token)
     created = 0
     try:
-        actor = User.objects.filter(pk=actor_id).first()
+        actor = schedule.publish_actor or User.objects.filter(pk=actor_id).first() or schedule.created_by
         if actor is None:
             raise PermissionDeniedError()
         _require_scheduler(actor, schedule.clinic)
-        if schedule.removed_at is not None:
-            raise ValidationFailed({"appointment_type": [_("This type was removed from the schedule.")]})
         now = now or timezone.now()
         times = _future_times(schedule, now)
+        if schedule.publish_cursor is not None:
+            times = [(start, end) for start, end in times if start > schedule.publish_cursor]
         for offset in range(0, len(times), batch_size):
             batch = times[offset : offset + batch_size]
             with transaction.atomic():
-                created += _schedule_insert_slots(schedule, batch)
-                _publish_later(
-                    Slot.objects.filter(schedule=schedule, start__gte=batch[0][0], start__lte=batch[-1][0]).values_list(
-                        "pk", flat=True
-                    )
+                current = mine.select_for_update().first()
+                if current is None:
+                    logger.info("publishing schedule %s was taken over; this execution stops", schedule_id)
+                    return created
+                if current.removed_at is not None:
+                    raise ValidationFailed({"appointment_type": [_("This type was removed from the schedule.")]})
+                made, skipped = _schedule_insert_slots(schedule, batch, publish_at=timezone.now())
+                created += made
+                mine.update(
+                    publish_done=F("publish_done") + len(batch),
+                    publish_skipped=F("publish_skipped") + skipped,
+                    publish_cursor=batch[-1][0],
+                    publish_heartbeat_at=timezone.now(),
                 )
-                Schedule.objects.filter(pk=schedule_id).update(publish_done=offset + len(batch))
-        Schedule.objects.filter(pk=schedule_id).update(
-            publish_state=PublishState.DONE, published_at=now, publish_total=len(times), publish_done=len(times)
+        mine.update(
+            publish_state=PublishState.DONE,
+            published_at=now,
+            publish_done=F("publish_total"),
+            publish_token="",
+            publish_heartbeat_at=timezone.now(),
         )
     except DomainError:
         logger.warning("publishing schedule %s was refused", schedule_id, exc_info=True)
-        Schedule.objects.filter(pk=schedule_id).update(publish_state=PublishState.FAILED)
-    except Exception:
-        Schedule.objects.filter(pk=schedule_id).update(publish_state=PublishState.FAILED)
-        raise
+        mine.update(publish_state=PublishState.FAILED, publish_token="")
+    # Anything else (the database went away, a bug) leaves the run as it is: its heartbeat goes
+    # stale and the sweep resumes it from the cursor, up to TIDBOK_PUBLISH_MAX_ATTEMPTS times.
     return created
+
+
+def schedule_publish_resume_stale(*, now: dt.datetime | None = None, limit: int = 100) -> int:
+    """The beat sweep (R-OPS-3): a queued or running publish whose heartbeat is older than
+    TIDBOK_PUBLISH_STALE_SECONDS lost its worker (killed, out of memory) or its task message;
+    it is queued again and resumes from its cursor. Returns how many runs were queued again."""
+    now = now or timezone.now()
+    stale = Schedule.objects.filter(
+        publish_stale_q(_publish_stale_before(now)),
+        publish_state__in=[PublishState.QUEUED, PublishState.RUNNING],
+    )
+    resumed = 0
+    for schedule_id in list(stale.order_by("pk").values_list("pk", flat=True)[:limit]):
+        with transaction.atomic():
+            # Conditional: a run that beat since the query above is left alone.
+            if stale.filter(pk=schedule_id).update(
+                publish_state=PublishState.QUEUED, publish_token="", publish_task_id="", publish_heartbeat_at=now
+            ):
+                logger.warning("publishing schedule %s had stalled; queued again", schedule_id)
+                _publish_enqueue(schedule_id)
+                resumed += 1
+    return resumed
+
+
+@transaction.atomic
+def schedule_publish_resume(*, actor: User, schedule: Schedule, now: dt.datetime | None = None) -> None:
+    """A scheduler resumes a stalled publish by hand (R-OPS-3): the same as the sweep, with a
+    fresh budget of attempts and on their authority. Audited. Only a stalled run can be resumed;
+    a run that is still making progress is left to finish."""
+    from accounts.services import audit_record
+
+    _require_scheduler(actor, schedule.clinic)
+    now = now or timezone.now()
+    if schedule.removed_at is not None:
+        raise ValidationFailed(
+            {"appointment_type": [_("This type was removed from the schedule; make a new schedule.")]}
+        )
+    resumed = Schedule.objects.filter(
+        publish_stale_q(_publish_stale_before(now)),
+        pk=schedule.pk,
+        publish_state__in=[PublishState.QUEUED, PublishState.RUNNING],
+    ).update(
+        publish_state=PublishState.QUEUED,
+        publish_token="",
+        publish_task_id="",
+        publish_heartbeat_at=now,
+        publish_attempts=0,
+        publish_actor=actor,
+    )
+    if not resumed:
+        raise ValidationFailed({"schedule": [_("Publishing has not stalled, so there is nothing to resume.")]})
+    audit_record(
+        actor=actor,
+        action="schedule.publish_resume",
+        clinic=schedule.clinic,
+        obj=schedule,
+        detail=f"{schedule.publish_done}/{schedule.publish_total}",
+    )
+    _publish_enqueue(schedule.pk)
+    schedule.refresh_from_db()
 
 
 @transaction.atomic
@@ -460,6 +712,8 @@ def schedule_remove_type(*, actor: User, schedule: Schedule, now: dt.datetime | 
 def slot_add(
     *, actor: User, resource: Resource, appointment_type: AppointmentType, start: dt.datetime, end: dt.datetime
 ) -> Slot:
+    """A single time in the calendar (R-SCHED-2). R-OPS-6: refused if it overlaps a time already
+    on the resource, checked under the resource's row lock on every database."""
     _require_scheduler(actor, resource.clinic)
     errors: dict[str, list[Any]] = {}
     if appointment_type.clinic_id != resource.clinic_id:
@@ -468,10 +722,12 @@ def slot_add(
         errors["end"] = [_("The end must be after the start.")]
     elif start <= timezone.now():
         errors["start"] = [_("A new time must be in the future.")]
-    if not errors and Slot.objects.filter(resource=resource, start__lt=end, end__gt=start).exists():
-        errors["start"] = [_("The resource already has a time that overlaps this one.")]
     if errors:
         raise ValidationFailed(errors)
+    _resource_lock(resource.pk)
+    collisions = schedule_collisions(resource_id=resource.pk, times=[(start, end)]).slots
+    if collisions:
+        raise ValidationFailed({"start": [_overlap_message(collisions[0])]})
     try:
         with transaction.atomic():
             slot = Slot.objects.create(
@@ -483,10 +739,20 @@ def slot_add(
                 is_blocked=_is_blocked(start, end, _blocked_ranges(resource.pk, start, end)),
             )
     except IntegrityError:
-        # Someone added an overlapping time between the check above and this insert.
+        # The last line on PostgreSQL (slot_resource_no_overlap), for a writer that skipped the lock.
         raise ValidationFailed({"start": [_("The resource already has a time that overlaps this one.")]}) from None
     _publish_later([slot.pk])
     return slot
+
+
+def _overlap_message(slot: Slot) -> str:
+    start = timezone.localtime(slot.start, LOCAL_TZ)
+    end = timezone.localtime(slot.end, LOCAL_TZ)
+    return _("The resource already has a time that overlaps this one: %(day)s %(start)s–%(end)s.") % {
+        "day": start.strftime("%Y-%m-%d"),
+        "start": start.strftime("%H:%M"),
+        "end": end.strftime("%H:%M"),
+    }
 
 
 @transaction.atomic

@@ -39,9 +39,18 @@ def holds_release_expired() -> int:
     return services.holds_release_expired()
 
 
+# R-OPS-3: acknowledged only when it returns, and put back on the queue if the process running it
+# dies (kill -9, the OOM killer), so the run is taken up again at once by a live worker. Safe:
+# the run is claimed by task id and resumes from its committed cursor; a run that keeps killing
+# workers fails after TIDBOK_PUBLISH_MAX_ATTEMPTS claims instead of looping for ever.
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+def schedule_publish_background(self, schedule_id: int, actor_id: int | None = None) -> int:
+    return services.schedule_publish_run(schedule_id=schedule_id, actor_id=actor_id, task_id=self.request.id or "")
+
+
 @shared_task
-def schedule_publish_background(schedule_id: int, actor_id: int) -> int:
-    return services.schedule_publish_run(schedule_id=schedule_id, actor_id=actor_id)
+def schedule_publish_resume_stale() -> int:
+    return services.schedule_publish_resume_stale()
 
 
 @shared_task

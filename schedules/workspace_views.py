@@ -246,9 +246,9 @@ def schedule_new(request: HttpRequest, clinic_id: int) -> HttpResponse:
                             % {"count": schedule.publish_total},
                         )
                     else:
-                        messages.success(request, _published(created))
+                        _published_messages(request, created, schedule.publish_skipped)
                     return redirect("workspace:schedule_detail", clinic_id=clinic.pk, schedule_id=schedule.pk)
-                preview = services.schedule_preview(actor=request.user, **form.service_values())
+                preview = services.schedule_preview_detail(actor=request.user, **form.service_values())
             except DomainError as exc:
                 form.add_domain_errors(exc)
     else:
@@ -270,8 +270,11 @@ def schedule_new(request: HttpRequest, clinic_id: int) -> HttpResponse:
         {
             "ws": ws,
             "form": form,
-            "preview": preview,
-            "in_background": preview is not None and preview > services.PUBLISH_IN_BACKGROUND_OVER,
+            "preview": preview.count if preview else None,
+            # R-OPS-6: the existing times the pattern runs into, shown before anything is made.
+            "collisions": preview,
+            "in_background": preview is not None
+            and preview.count + preview.skipped > services.PUBLISH_IN_BACKGROUND_OVER,
         },
         status=400 if form.errors else 200,
     )
@@ -281,6 +284,20 @@ def _published(created: int) -> str:
     return ngettext(
         "The schedule is published: %(count)d new time.", "The schedule is published: %(count)d new times.", created
     ) % {"count": created}
+
+
+def _published_messages(request: HttpRequest, created: int, skipped: int) -> None:
+    messages.success(request, _published(created))
+    if skipped:
+        messages.warning(request, _skipped(skipped))
+
+
+def _skipped(skipped: int) -> str:
+    return ngettext(
+        "%(count)d time was not made because it overlaps a time already on the resource.",
+        "%(count)d times were not made because they overlap times already on the resource.",
+        skipped,
+    ) % {"count": skipped}
 
 
 def _clinic_schedule(clinic: Clinic, schedule_id: int) -> Schedule:
@@ -295,7 +312,7 @@ def _clinic_schedule(clinic: Clinic, schedule_id: int) -> Schedule:
 def _render_schedule(
     request: HttpRequest, clinic: Clinic, ws: WorkspaceClinic, schedule: Schedule, remove_form: RemoveTypeForm
 ) -> HttpResponse:
-    in_progress = schedule.publish_state in (PublishState.QUEUED, PublishState.RUNNING)
+    in_progress = schedule.publish_in_progress
     return render(
         request,
         "workspace/scheduler/schedule_detail.html",
@@ -306,6 +323,9 @@ def _render_schedule(
             "counts": schedule_slot_counts(schedule=schedule),
             "remove_form": remove_form,
             "in_progress": in_progress,
+            # R-OPS-3: a run without a heartbeat lost its worker; the scheduler may resume it.
+            "stalled": schedule.publish_stalled,
+            "skipped_message": _skipped(schedule.publish_skipped) if schedule.publish_skipped else "",
             "can_publish": schedule.removed_at is None
             and not in_progress
             and schedule.publish_state in (PublishState.NOT_STARTED, PublishState.FAILED),
@@ -318,28 +338,45 @@ def _render_schedule(
 @staff_required
 def schedule_detail(request: HttpRequest, clinic_id: int, schedule_id: int) -> HttpResponse:
     """The schedule, its slot counts and publishing progress. POST publishes it again, e.g.
-    after a failed background run (safe to repeat: existing slots are kept)."""
+    after a failed background run (safe to repeat: existing slots are kept), or with
+    ``action=resume`` resumes a stalled background run from where it stopped (R-OPS-3)."""
     clinic, ws = _scheduler(request, clinic_id)
     schedule = _clinic_schedule(clinic, schedule_id)
     if request.method == "POST":
+        if request.POST.get("action") == "resume":
+            return _schedule_publish_resume(request, clinic, schedule)
         return _schedule_publish_again(request, clinic, schedule)
     return _render_schedule(request, clinic, ws, schedule, RemoveTypeForm(clinic=clinic))
+
+
+def _domain_error_messages(request: HttpRequest, exc: DomainError) -> None:
+    for errors in exc.field_errors.values():
+        for error in errors:
+            messages.error(request, str(error))
+    if not exc.field_errors:
+        messages.error(request, str(exc.message))
 
 
 def _schedule_publish_again(request: HttpRequest, clinic: Clinic, schedule: Schedule) -> HttpResponse:
     try:
         created = services.schedule_publish_start(actor=request.user, schedule=schedule)
     except DomainError as exc:
-        for errors in exc.field_errors.values():
-            for error in errors:
-                messages.error(request, str(error))
-        if not exc.field_errors:
-            messages.error(request, str(exc.message))
+        _domain_error_messages(request, exc)
     else:
         if created is None:
             messages.success(request, _("The schedule is being published."))
         else:
-            messages.success(request, _published(created))
+            _published_messages(request, created, schedule.publish_skipped)
+    return redirect("workspace:schedule_detail", clinic_id=clinic.pk, schedule_id=schedule.pk)
+
+
+def _schedule_publish_resume(request: HttpRequest, clinic: Clinic, schedule: Schedule) -> HttpResponse:
+    try:
+        services.schedule_publish_resume(actor=request.user, schedule=schedule)  # audited
+    except DomainError as exc:
+        _domain_error_messages(request, exc)
+    else:
+        messages.success(request, _("Publishing resumes where it stopped."))
     return redirect("workspace:schedule_detail", clinic_id=clinic.pk, schedule_id=schedule.pk)
 
 

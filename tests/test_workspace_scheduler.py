@@ -441,9 +441,9 @@ def big_schedule_form(resource, appointment_type):
 
 
 def test_a_large_publish_runs_in_the_background_with_progress(
-    sched, clinic, big_schedule_form, resident, appointment_type, django_capture_on_commit_callbacks, monkeypatch
+    sched, clinic, big_schedule_form, resident, appointment_type, django_capture_on_commit_callbacks, settings
 ):
-    monkeypatch.setattr(schedule_services, "PUBLISH_BATCH_SIZE", 100)
+    settings.TIDBOK_PUBLISH_BATCH_SIZE = 100
     preview = sched.post(ws_url(clinic, "schedule_new"), {**big_schedule_form, "action": "preview"})
     assert preview.context["preview"] == 672 and preview.context["in_background"]
 

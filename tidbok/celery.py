@@ -36,6 +36,11 @@ app.conf.beat_schedule = {
         "task": "schedules.tasks.slots_publish_pending",
         "schedule": 60.0,
     },
+    # R-OPS-3: a schedule publish whose worker died (no heartbeat) is queued again and resumes.
+    "resume-stale-schedule-publishing": {
+        "task": "schedules.tasks.schedule_publish_resume_stale",
+        "schedule": float(os.environ.get("TIDBOK_PUBLISH_SWEEP_SECONDS", "60")),
+    },
     # The SMART Scheduling Links files (/fhir/r4/$bulk-publish): a safety net for a lost refresh,
     # and times entering the visibility window (R-VIS-1) with nothing else changing.
     "refresh-fhir-bulk-publish": {
