@@ -12,6 +12,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.shortcuts import render
 
+from tidbok.client_address import client_address
 from tidbok.errors import ValidationFailed
 
 from .lockout import PerAddressLockoutMixin
@@ -20,6 +21,10 @@ from .personnummer import normalise_personnummer
 
 
 class AccountAdapter(PerAddressLockoutMixin, DefaultAccountAdapter):
+    def get_client_ip(self, request: HttpRequest) -> str:
+        # Login limits key on the same client address as the API's throttles (R-SEC-4).
+        return client_address(request) or super().get_client_ip(request)
+
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         # Staff accounts are created by a region IT admin; residents arrive through eID.
         return False

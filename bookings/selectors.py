@@ -16,6 +16,7 @@ from schedules.models import Slot, SlotStatus
 from schedules.selectors import LOCAL_TZ, local_midnight, slot_check_free, visibility_cutoff
 from tidbok.errors import BookingError, ErrorCode, PermissionDeniedError
 
+from .audit import audit_residents_shown
 from .models import Booking, BookingBasis, BookingStatus, Channel, InboxMessage, WebBookingLogEntry
 
 VIEW_AFTER_START = dt.timedelta(hours=2)
@@ -244,6 +245,59 @@ def web_log_for_clinic(
         detail=f"from={date_from or ''} to={date_to or ''} status={status or ''}",
     )
     return rows.order_by("-changed_at")
+
+
+@dataclass(frozen=True)
+class WebLogRead:
+    """One read of the web booking log: the rows read, from which offset, how many match in all,
+    and the resident searched for (None when no personnummer was given or it matched nobody)."""
+
+    entries: list[WebBookingLogEntry]
+    offset: int
+    count: int
+    resident: User | None
+
+
+def web_log_read(
+    *,
+    actor: User,
+    clinic,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    status: str | None = None,
+    personnummer: str | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+    past_end_reads_last: bool = False,
+    shown_action: str = "web_log.resident_shown",
+) -> WebLogRead:
+    """The web booking log as the support page, its export and the staff API read it (R-LOG-2),
+    newest first: ``limit`` rows from ``offset`` (all when ``limit`` is None). An offset past
+    the end reads nothing, or the last ``limit`` rows' window with ``past_end_reads_last`` (a
+    page number past the last page). ``personnummer`` is normalised; one that matches nobody
+    matches no rows.
+
+    R-LOG-4: the read with its filters is one audit event naming the resident searched for, and
+    each other resident on the rows read is one ``shown_action`` event (``web_log.exported`` for
+    the export)."""
+    resident = resident_for_personnummer(personnummer=personnummer) if personnummer else None
+    rows = web_log_for_clinic(
+        actor=actor, clinic=clinic, date_from=date_from, date_to=date_to, status=status, resident=resident
+    )
+    if personnummer and resident is None:
+        rows = rows.none()
+    count = rows.count()
+    if past_end_reads_last and limit and count and offset >= count:
+        offset = (count - 1) // limit * limit
+    entries = [] if offset >= count else list(rows[offset:] if limit is None else rows[offset : offset + limit])
+    audit_residents_shown(
+        actor=actor,
+        clinic=clinic,
+        residents=(entry.resident for entry in entries),
+        action=shown_action,
+        already_recorded=resident,
+    )
+    return WebLogRead(entries=entries, offset=offset, count=count, resident=resident)
 
 
 def booking_for_staff(*, actor: User, booking_id: int) -> Booking:

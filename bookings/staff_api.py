@@ -8,6 +8,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -23,14 +24,12 @@ from schedules.staff_api import DateField, StaffAPIView, StaffResourceSerializer
 from tidbok.errors import ValidationFailed
 from tidbok.idempotency import IdempotentPostMixin
 
-from .audit import audit_residents_shown
 from .models import Booking, LogStatus, WaitlistEntry, WebBookingLogEntry
 from .selectors import (
     booking_for_staff,
-    resident_for_personnummer,
     waitlist_for_clinic,
     web_log_changes,
-    web_log_for_clinic,
+    web_log_read,
 )
 from .services import booking_cancel, booking_create_for_resident, waitlist_book
 
@@ -206,18 +205,28 @@ class WebLogQuery(serializers.Serializer):
     date_from = DateField(required=False)
     date_to = DateField(required=False)
     status = serializers.ChoiceField(choices=LogStatus.choices, required=False)
-    personnummer = serializers.CharField(required=False, max_length=20)
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=WEB_LOG_MAX_LIMIT)
+    limit = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=WEB_LOG_MAX_LIMIT,
+        help_text=f"Default {WEB_LOG_DEFAULT_LIMIT}, at most {WEB_LOG_MAX_LIMIT}",
+    )
     offset = serializers.IntegerField(required=False, min_value=0, max_value=10**9)
-
-    def validate_personnummer(self, value: str) -> str:
-        return _personnummer(value)
 
     def validate(self, attrs: dict) -> dict:
         date_from, date_to = attrs.get("date_from"), attrs.get("date_to")
         if date_from and date_to and date_from > date_to:
             raise serializers.ValidationError({"date_to": ["The to date cannot be before the from date."]})
         return attrs
+
+
+class WebLogSearch(WebLogQuery):
+    personnummer = serializers.CharField(
+        required=False, max_length=20, help_text="The resident, in any accepted form (R-AUTH-4)"
+    )
+
+    def validate_personnummer(self, value: str) -> str:
+        return _personnummer(value)
 
 
 class WebLogValuesSerializer(serializers.Serializer):
@@ -273,13 +282,28 @@ class WebLogPageSerializer(serializers.Serializer):
     results = WebLogEntrySerializer(many=True)
 
 
+def _web_log_page(request: Request, clinic: Clinic, params: dict) -> Response:
+    limit = params.get("limit", WEB_LOG_DEFAULT_LIMIT)
+    read = web_log_read(
+        actor=request.user,
+        clinic=clinic,
+        date_from=params.get("date_from"),
+        date_to=params.get("date_to"),
+        status=params.get("status"),
+        personnummer=params.get("personnummer"),
+        offset=params.get("offset", 0),
+        limit=limit,
+    )
+    page = {"count": read.count, "limit": limit, "offset": read.offset, "results": read.entries}
+    return Response(WebLogPageSerializer(page).data)
+
+
 class WebLog(StaffAPIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("date_from", dt.date),
             OpenApiParameter("date_to", dt.date),
             OpenApiParameter("status", str, enum=list(LogStatus.values)),
-            OpenApiParameter("personnummer", str, description="The resident, in any accepted form"),
             OpenApiParameter("limit", int, description=f"Default {WEB_LOG_DEFAULT_LIMIT}, at most {WEB_LOG_MAX_LIMIT}"),
             OpenApiParameter("offset", int),
         ],
@@ -287,33 +311,26 @@ class WebLog(StaffAPIView):
     )
     def get(self, request: Request, clinic_id: int) -> Response:
         """The clinic's web booking log for support staff (R-LOG-2), newest first. Reading it and
-        every resident shown are written to the audit log (R-LOG-4)."""
+        every resident shown are written to the audit log (R-LOG-4). To find one resident, POST
+        to ``web-log/search/``: a personnummer never travels in a URL (R-SEC-3)."""
         clinic = clinic_for(request, clinic_id, SUPPORT)
+        if "personnummer" in request.query_params:
+            # Refused rather than ignored: an unfiltered answer would look like the resident's.
+            raise serializers.ValidationError(
+                {"personnummer": [_("Send the personal identity number in the body of POST web-log/search/.")]}
+            )
         query = WebLogQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        params = query.validated_data
-        resident = None
-        if params.get("personnummer"):
-            resident = resident_for_personnummer(personnummer=params["personnummer"])
-        rows = web_log_for_clinic(
-            actor=request.user,
-            clinic=clinic,
-            date_from=params.get("date_from"),
-            date_to=params.get("date_to"),
-            status=params.get("status"),
-            resident=resident,
-        )
-        if params.get("personnummer") and resident is None:
-            rows = rows.none()  # a valid personnummer that matches nobody
-        limit = params.get("limit", WEB_LOG_DEFAULT_LIMIT)
-        offset = params.get("offset", 0)
-        entries = list(rows[offset : offset + limit])
-        audit_residents_shown(
-            actor=request.user,
-            clinic=clinic,
-            residents=(entry.resident for entry in entries),
-            action="web_log.resident_shown",
-            already_recorded=resident,
-        )
-        page = {"count": rows.count(), "limit": limit, "offset": offset, "results": entries}
-        return Response(WebLogPageSerializer(page).data)
+        return _web_log_page(request, clinic, query.validated_data)
+
+
+class WebLogSearchView(StaffAPIView):
+    @extend_schema(request=WebLogSearch, responses=WebLogPageSerializer)
+    def post(self, request: Request, clinic_id: int) -> Response:
+        """The clinic's web booking log filtered as in the body, for support staff (R-LOG-2):
+        the search by personnummer, which stays out of URLs and access logs (R-SEC-3). Nothing
+        is changed; the read and every resident shown are written to the audit log (R-LOG-4)."""
+        clinic = clinic_for(request, clinic_id, SUPPORT)
+        search = WebLogSearch(data=request.data)
+        search.is_valid(raise_exception=True)
+        return _web_log_page(request, clinic, search.validated_data)

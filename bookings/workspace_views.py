@@ -5,26 +5,31 @@ selectors; every read of residents' data is audited there."""
 from __future__ import annotations
 
 import csv
+from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from accounts.workspace import clinic_for, staff_required, workspace_clinic
 from clinics.models import Clinic
 from tidbok.errors import DomainError
+from tidbok.search_token import SEARCH_TOKEN_PARAM, search_token_load, search_token_store
 
-from .audit import ACTION_LABELS, audit_events_for_clinic, audit_residents_shown
+from .audit import ACTION_LABELS, audit_events_for_clinic
 from .forms import DateRangeFilterForm, WebLogFilterForm
 from .selectors import (
+    WebLogRead,
     booking_basis_for_staff,
     resident_for_personnummer,
     web_log_changes,
     web_log_csv_header,
     web_log_csv_row,
-    web_log_for_clinic,
+    web_log_read,
 )
 
 PAGE_SIZE = 100
@@ -44,43 +49,78 @@ def _resident(filters: dict) -> tuple[User | None, bool]:
     return resident, resident is None
 
 
-def _web_log(request: HttpRequest, clinic: Clinic):
-    form = WebLogFilterForm(request.GET)
+def _web_log_scope(clinic: Clinic) -> str:
+    return f"web_log:{clinic.pk}"
+
+
+def _web_log_search(request: HttpRequest, clinic: Clinic) -> tuple[WebLogFilterForm, str] | None:
+    """The filter form of the search named in the URL and its token ("" for none), or None when
+    that search has expired.
+
+    R-SEC-3: filters arrive by POST only and are kept in the session under an opaque token; the
+    URL names the token, never a personnummer. A query string's other parameters are ignored."""
+    token = request.GET.get(SEARCH_TOKEN_PARAM, "")
+    if not token:
+        return WebLogFilterForm(), ""
+    data = search_token_load(request=request, scope=_web_log_scope(clinic), token=token)
+    return None if data is None else (WebLogFilterForm(data), token)
+
+
+def _search_expired(request: HttpRequest, clinic: Clinic) -> HttpResponse:
+    # Never show or export more than was asked for: the staff member searches again.
+    messages.info(request, _("The search has expired. Search again."))
+    return redirect("workspace:web_log", clinic_id=clinic.pk)
+
+
+def _web_log_read(request: HttpRequest, clinic: Clinic, form: WebLogFilterForm, **window) -> WebLogRead:
     form.is_valid()
     filters = form.filters()
-    resident, nobody = _resident(filters)
-    rows = web_log_for_clinic(
+    return web_log_read(
         actor=request.user,
         clinic=clinic,
         date_from=filters["fran"],
         date_to=filters["till"],
         status=filters["status"],
-        resident=resident,
+        personnummer=filters["personnummer"],
+        **window,
     )
-    return form, (rows.none() if nobody else rows), resident
+
+
+def _page_number(request: HttpRequest) -> int:
+    raw = request.GET.get("sida", "")
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) < 10**6 else 1
 
 
 @staff_required
 def web_log(request: HttpRequest, clinic_id: int) -> HttpResponse:
     clinic = clinic_for(request, clinic_id, SUPPORT)
-    form, rows, resident = _web_log(request, clinic)
-    page = _page(request, rows)
-    entries = list(page.object_list)
-    audit_residents_shown(
-        actor=request.user,
-        clinic=clinic,
-        residents=(entry.resident for entry in entries),
-        action="web_log.resident_shown",
-        already_recorded=resident,
-    )
+    ws = workspace_clinic(user=request.user, clinic=clinic)
+    if request.method == "POST":
+        form = WebLogFilterForm(request.POST)
+        if not form.is_valid():
+            # The search is not run: the staff member corrects it first (nothing is read or audited).
+            context = {"ws": ws, "form": form, "searching": True, "page": None, "rows": None}
+            return render(request, "workspace/support/web_log.html", context, status=400)
+        values = {name: form.data.get(name, "").strip() for name in form.fields}
+        token = search_token_store(request=request, scope=_web_log_scope(clinic), data=values)
+        return redirect(f"{request.path}?{urlencode({SEARCH_TOKEN_PARAM: token})}")
+    if (search := _web_log_search(request, clinic)) is None:
+        return _search_expired(request, clinic)
+    form, token = search
+    offset = (_page_number(request) - 1) * PAGE_SIZE
+    read = _web_log_read(request, clinic, form, offset=offset, limit=PAGE_SIZE, past_end_reads_last=True)
+    # The page links need only the number of rows; the rows themselves were read above.
+    page = Page(read.entries, read.offset // PAGE_SIZE + 1, Paginator(range(read.count), PAGE_SIZE))
     return render(
         request,
         "workspace/support/web_log.html",
         {
-            "ws": workspace_clinic(user=request.user, clinic=clinic),
+            "ws": ws,
             "form": form,
             "page": page,
-            "rows": [(entry, web_log_changes(entry=entry)) for entry in entries],
+            "searching": bool(token),
+            "search_token": token,
+            "rows": [(entry, web_log_changes(entry=entry)) for entry in read.entries],
         },
     )
 
@@ -88,15 +128,10 @@ def web_log(request: HttpRequest, clinic_id: int) -> HttpResponse:
 @staff_required
 def web_log_csv(request: HttpRequest, clinic_id: int) -> HttpResponse:
     clinic = clinic_for(request, clinic_id, SUPPORT)
-    _form, rows, resident = _web_log(request, clinic)
-    entries = list(rows)
-    audit_residents_shown(
-        actor=request.user,
-        clinic=clinic,
-        residents=(entry.resident for entry in entries),
-        action="web_log.exported",
-        already_recorded=resident,
-    )
+    if (search := _web_log_search(request, clinic)) is None:
+        return _search_expired(request, clinic)
+    form, _token = search
+    read = _web_log_read(request, clinic, form, shown_action="web_log.exported")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = f"webbtidbok-logg-{clinic.hsa_id}-{timezone.localdate():%Y-%m-%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -104,7 +139,7 @@ def web_log_csv(request: HttpRequest, clinic_id: int) -> HttpResponse:
     response.write("\ufeff")
     writer = csv.writer(response, delimiter=";")
     writer.writerow(web_log_csv_header())
-    writer.writerows(web_log_csv_row(entry=entry) for entry in entries)
+    writer.writerows(web_log_csv_row(entry=entry) for entry in read.entries)
     return response
 
 

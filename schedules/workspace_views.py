@@ -11,6 +11,7 @@ import datetime as dt
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,15 +19,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from accounts.models import Role, User
+from accounts.models import Role
+from accounts.personnummer import format_personnummer, normalise_personnummer
 from accounts.services import audit_record, resident_get_or_create
 from accounts.workspace import WorkspaceClinic, clinic_for, staff_required, workspace_clinic
 from bookings.models import Booking, WaitlistEntry
-from bookings.selectors import booking_for_staff, waitlist_for_clinic
+from bookings.selectors import booking_for_staff, resident_for_personnummer, waitlist_for_clinic
 from bookings.services import booking_cancel as booking_cancel_service
 from bookings.services import booking_create_for_resident, waitlist_add, waitlist_book
 from clinics.models import AppointmentType, Clinic
 from tidbok.errors import DomainError, ValidationFailed
+from tidbok.search_token import SEARCH_TOKEN_PARAM, search_token_load, search_token_store
 
 from . import services
 from .forms import (
@@ -509,23 +512,27 @@ def _waiting_entry(clinic: Clinic, raw: str) -> WaitlistEntry | None:
 
 
 def _book_chosen_time(
-    request: HttpRequest, clinic: Clinic, resident: User, entry: WaitlistEntry | None
+    request: HttpRequest, clinic: Clinic, personnummer: str, entry: WaitlistEntry | None
 ) -> HttpResponse | str:
-    """Book the posted slot: a redirect to the booking, or the field error to show."""
+    """Book the posted slot: a redirect to the booking, or the field error to show. A resident
+    who has never logged in is created here, with the booking, never by a read (R-SEC-3)."""
     slot_id = request.POST.get("slot", "")
-    if not (slot_id.isdigit() and Slot.objects.filter(pk=slot_id, clinic=clinic).exists()):
+    if not (slot_id.isascii() and slot_id.isdigit() and Slot.objects.filter(pk=slot_id, clinic=clinic).exists()):
         return _("Choose a free time.")
     try:
-        if entry is not None:
-            booking = waitlist_book(actor=request.user, entry_id=entry.pk, slot_id=int(slot_id))
-        else:
-            booking = booking_create_for_resident(actor=request.user, resident=resident, slot_id=int(slot_id))
+        # One transaction: a refused booking leaves no new resident row behind.
+        with transaction.atomic():
+            if entry is not None:
+                booking = waitlist_book(actor=request.user, entry_id=entry.pk, slot_id=int(slot_id))
+            else:
+                resident, _created = resident_get_or_create(personnummer=personnummer)
+                booking = booking_create_for_resident(actor=request.user, resident=resident, slot_id=int(slot_id))
     except DomainError as exc:
         # "Just taken", overlapping bookings and the like: the free times are shown again.
         messages.error(request, str(exc.message))
         return ""
     audit_record(
-        actor=request.user, action="booking.create_for_resident", clinic=clinic, resident=resident, obj=booking
+        actor=request.user, action="booking.create_for_resident", clinic=clinic, resident=booking.resident, obj=booking
     )
     if booking.appointment_type.hidden_for_patient:
         messages.success(request, _("The time is booked. The type is hidden for patients: no summons."))
@@ -534,41 +541,70 @@ def _book_chosen_time(
     return redirect("workspace:booking_detail", clinic_id=clinic.pk, booking_id=booking.pk)
 
 
+def _book_for_resident_scope(clinic: Clinic) -> str:
+    return f"book_for_resident:{clinic.pk}"
+
+
 @staff_required
 def book_for_resident(request: HttpRequest, clinic_id: int) -> HttpResponse:
     """Find the resident by personnummer, choose a free time, book: the resident gets a summons
     and a clinic relation (R-BOOK-9, R-REL-1). From the waitlist, the entry goes with the booking
-    so a web cancellation puts the resident back on the list (R-BOOK-6)."""
+    so a web cancellation puts the resident back on the list (R-BOOK-6).
+
+    R-SEC-3: the personnummer is posted and kept in the session under an opaque token; the
+    page's URL names only the token. Finding a resident reads; the POST that books creates a
+    resident who has never logged in, in the booking's transaction."""
     clinic, ws = _scheduler(request, clinic_id)
-    data = request.POST if request.method == "POST" else request.GET
+    posted = request.method == "POST"
+    data = request.POST if posted else request.GET
     entry = _waiting_entry(clinic, data.get("waitlist", ""))
-    lookup = ResidentLookupForm(data if "personnummer" in data else None, clinic=clinic)
-    resident = entry.resident if entry else None
-    if resident is None and lookup.is_valid():
+    token = "" if entry else data.get(SEARCH_TOKEN_PARAM, "") or request.GET.get(SEARCH_TOKEN_PARAM, "")
+    lookup = ResidentLookupForm(request.POST if posted and not (entry or token) else None, clinic=clinic)
+    personnummer = ""
+    if token:
+        stored = search_token_load(request=request, scope=_book_for_resident_scope(clinic), token=token)
+        if stored is None:
+            messages.info(request, _("The search has expired. Search again."))
+            return redirect("workspace:book_for_resident", clinic_id=clinic.pk)
+        personnummer = stored["personnummer"]
+    elif lookup.is_valid():
         try:
-            resident, _created = resident_get_or_create(personnummer=lookup.cleaned_data["personnummer"])
+            personnummer = normalise_personnummer(lookup.cleaned_data["personnummer"])
         except ValidationFailed as exc:
             lookup.add_domain_errors(exc)
+        if personnummer and "slot" not in request.POST:
+            token = search_token_store(
+                request=request, scope=_book_for_resident_scope(clinic), data={"personnummer": personnummer}
+            )
+            url = reverse("workspace:book_for_resident", args=[clinic.pk])
+            return redirect(f"{url}?{urlencode({SEARCH_TOKEN_PARAM: token})}")
+    if entry is not None:
+        personnummer = entry.resident.personnummer
     slot_error = ""
-    if resident is not None and request.method == "POST":
-        outcome = _book_chosen_time(request, clinic, resident, entry)
+    if personnummer and posted:
+        outcome = _book_chosen_time(request, clinic, personnummer, entry)
         if isinstance(outcome, HttpResponse):
             return outcome
         slot_error = outcome
+    resident = entry.resident if entry else None
+    if resident is None and personnummer:
+        resident = resident_for_personnummer(personnummer=personnummer)
     free_times = None
     filter_form = FreeTimesFilterForm(
         request.GET if "typ" in request.GET or "datum" in request.GET else None,
         clinic=clinic,
         initial={"typ": entry.appointment_type_id if entry else None},
     )
-    if resident is not None:
-        audit_record(
-            actor=request.user,
-            action="resident.lookup",
-            clinic=clinic,
-            resident=resident,
-            detail="book for resident",
-        )
+    if personnummer:
+        if resident is not None:
+            # A resident who has never logged in has no data to read yet: nothing to audit.
+            audit_record(
+                actor=request.user,
+                action="resident.lookup",
+                clinic=clinic,
+                resident=resident,
+                detail="book for resident",
+            )
         filters = filter_form.cleaned_data if filter_form.is_valid() else {}
         appointment_type = filters.get("typ") if filter_form.is_bound else (entry.appointment_type if entry else None)
         free_times = list(
@@ -576,9 +612,7 @@ def book_for_resident(request: HttpRequest, clinic_id: int) -> HttpResponse:
                 :FREE_TIMES_SHOWN
             ]
         )
-    failed = bool(lookup.errors or filter_form.errors or slot_error) or (
-        request.method == "POST" and resident is not None
-    )
+    failed = bool(lookup.errors or filter_form.errors or slot_error) or posted
     return render(
         request,
         "workspace/scheduler/book_for_resident.html",
@@ -586,8 +620,10 @@ def book_for_resident(request: HttpRequest, clinic_id: int) -> HttpResponse:
             "ws": ws,
             "entry": entry,
             "lookup": lookup,
+            "found": bool(personnummer),
             "resident": resident,
-            "personnummer": resident.personnummer_display if resident else "",
+            "personnummer": format_personnummer(personnummer) if personnummer else "",
+            "search_token": token,
             "filter_form": filter_form,
             "free_times": free_times,
             "slot_error": slot_error,

@@ -661,12 +661,17 @@ def test_support_reads_the_web_log_and_each_resident_shown_is_audited(
     assert sorted(e.resident_id for e in shown) == sorted([resident.pk, other_resident.pk])
 
 
+def search_web_log(client: Client, clinic, body: dict):
+    """The web log filtered as in ``body``: posted, so a personnummer stays out of the URL (R-SEC-3)."""
+    return post(client, url(clinic, "web-log/search/"), body)
+
+
 def test_the_web_log_filters_and_pages(as_support, clinic, support, resident, web_log):
-    mine = as_support.get(url(clinic, "web-log/"), {"personnummer": resident.personnummer, "status": "cancelled"})
+    mine = search_web_log(as_support, clinic, {"personnummer": resident.personnummer, "status": "cancelled"})
     # The search itself names the resident: recorded once, not again as "shown".
     assert AuditEvent.objects.filter(actor=support, resident=resident).count() == 1
     page = as_support.get(url(clinic, "web-log/"), {"limit": 2, "offset": 2})
-    nobody = as_support.get(url(clinic, "web-log/"), {"personnummer": make_personnummer()})
+    nobody = search_web_log(as_support, clinic, {"personnummer": make_personnummer()})
     today = timezone.localdate()
     future = as_support.get(url(clinic, "web-log/"), {"date_from": today + dt.timedelta(days=1)})
     this_day = as_support.get(url(clinic, "web-log/"), {"date_from": today, "date_to": today})
@@ -692,10 +697,41 @@ def test_the_web_log_filters_and_pages(as_support, clinic, support, resident, we
     ],
 )
 def test_bad_web_log_queries_are_400_problems_and_read_nothing(as_support, clinic, web_log, params, field):
-    body = problem_of(as_support.get(url(clinic, "web-log/"), params))
-
-    assert body["status"] == 400 and field in body["errors"]
+    for response in (
+        as_support.get(url(clinic, "web-log/"), params),
+        search_web_log(as_support, clinic, params),
+    ):
+        body = problem_of(response)
+        assert body["status"] == 400 and field in body["errors"]
     assert not AuditEvent.objects.exists()
+
+
+def test_the_web_log_search_takes_the_personnummer_in_the_body_only(as_support, clinic, support, resident, web_log):
+    # R-SEC-3: a personnummer in the query string is refused, not silently dropped, and read nothing.
+    in_url = problem_of(as_support.get(url(clinic, "web-log/"), {"personnummer": resident.personnummer}))
+    assert in_url["status"] == 400 and "personnummer" in in_url["errors"]
+    assert not AuditEvent.objects.exists()
+
+    short = f"{resident.personnummer[2:8]}-{resident.personnummer[8:]}"
+    found = search_web_log(as_support, clinic, {"personnummer": short, "limit": 1})
+    assert found.status_code == 200
+    assert found.json()["count"] == 2 and found.json()["limit"] == 1
+    assert {row["resident"]["name"] for row in found.json()["results"]} == {"Anna Andersson"}
+    [read] = AuditEvent.objects.filter(actor=support, action="web_log.read")
+    assert read.resident == resident
+
+
+def test_the_page_and_the_api_read_the_web_log_alike(client, as_support, clinic, support, resident, web_log):
+    """One selector behind both (R-LOG-2, R-LOG-4): the same rows, the same audit trail."""
+    api = search_web_log(as_support, clinic, {"status": "booked"}).json()
+    api_events = list(AuditEvent.objects.order_by("pk").values_list("action", "resident_id"))
+    AuditEvent.objects.all().delete()
+    page_url = f"/personal/{clinic.pk}/logg/"
+    page = client.get(client.post(page_url, {"status": "booked"}).url)
+    page_events = list(AuditEvent.objects.order_by("pk").values_list("action", "resident_id"))
+
+    assert [entry.pk for entry, _changes in page.context["rows"]] == [row["id"] for row in api["results"]]
+    assert api_events == page_events and len(api_events) == 3
 
 
 # --- Who may do what (R-ACL-1) ----------------------------------------------------------------------
@@ -789,6 +825,14 @@ ENDPOINTS: list[tuple[str, str, str, Callable[[dict], str], Callable[[dict], dic
     ("booking", SCHEDULER_ONLY, "get", lambda w: f"bookings/{w['booking'].pk}/", None, 200),
     ("cancel", SCHEDULER_ONLY, "post", lambda w: f"bookings/{w['booking'].pk}/cancel/", None, 204),
     ("web_log", SUPPORT_ONLY, "get", lambda w: "web-log/", None, 200),
+    (
+        "web_log_search",
+        SUPPORT_ONLY,
+        "post",
+        lambda w: "web-log/search/",
+        lambda w: {"personnummer": w["booking"].resident.personnummer},
+        200,
+    ),
 ]
 
 PERSONAS = ["scheduler", "support", "local_admin", "region_it", "other_clinic_staff", "resident", "anonymous"]

@@ -736,9 +736,17 @@ def test_change_type_with_nothing_chosen_is_an_error(sched, clinic, appointment_
 # --- Booking for a resident (R-BOOK-9, R-REL-1, R-LOG-4) ---------------------------------------------
 
 
+def find_resident(sched, clinic, personnummer: str) -> str:
+    """Look the resident up as the page does (R-SEC-3): the personnummer is posted and the
+    answer is a redirect to the page, which names the search by an opaque token."""
+    response = sched.post(ws_url(clinic, "book_for_resident"), {"personnummer": personnummer})
+    assert response.status_code == 302
+    return response.url
+
+
 def test_bad_personnummer_is_a_field_error_and_creates_nobody(sched, clinic, slot):
     before = User.objects.count()
-    response = sched.get(ws_url(clinic, "book_for_resident", "personnummer=19850314-1235"))
+    response = sched.post(ws_url(clinic, "book_for_resident"), {"personnummer": "19850314-1235"})
     assert response.status_code == 400
     page = text(response)
     assert 'id="id_personnummer"' in page and 'aria-invalid="true"' in page and sv("Error:") in page
@@ -750,19 +758,18 @@ def test_book_for_a_new_resident_creates_them_relation_and_summons(
     sched, clinic, scheduler, slot, appointment_type, django_capture_on_commit_callbacks
 ):
     personnummer = make_personnummer()
-    found = sched.get(ws_url(clinic, "book_for_resident", f"personnummer={personnummer}"))
+    url = find_resident(sched, clinic, personnummer)
+    found = sched.get(url)
     assert found.status_code == 200
-    resident = User.objects.get(personnummer=personnummer)
     assert slot in found.context["free_times"]
-    lookup = AuditEvent.objects.get(action="resident.lookup")
-    assert (lookup.actor, lookup.resident) == (scheduler, resident)
+    # A read never writes (R-SEC-3): the resident is created by the POST that books, below.
+    assert not User.objects.filter(personnummer=personnummer).exists()
+    assert f"{personnummer[:8]}-{personnummer[8:]}" in text(found)
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = sched.post(
-            ws_url(clinic, "book_for_resident", f"personnummer={personnummer}"),
-            {"personnummer": personnummer, "slot": slot.pk},
-        )
+        response = sched.post(url, {"sok": found.context["search_token"], "slot": slot.pk})
 
+    resident = User.objects.get(personnummer=personnummer)
     booking = Booking.objects.get()
     assert response.status_code == 302
     assert response.url == ws_url(clinic, "booking_detail", booking_id=booking.pk)
@@ -775,6 +782,57 @@ def test_book_for_a_new_resident_creates_them_relation_and_summons(
     assert (event.actor, event.resident, event.object_id) == (scheduler, resident, str(booking.pk))
     detail = sched.get(response.url)
     assert f"Sara Schema (id {scheduler.pk})" in text(detail)
+
+
+def test_finding_a_known_resident_is_audited(sched, clinic, scheduler, resident, slot):
+    page = sched.get(find_resident(sched, clinic, resident.personnummer))
+
+    assert page.context["resident"] == resident and "Anna Andersson" in text(page)
+    lookup = AuditEvent.objects.get(action="resident.lookup")
+    assert (lookup.actor, lookup.resident) == (scheduler, resident)
+
+
+def test_a_refused_booking_leaves_no_new_resident(sched, clinic, slot, other_resident):
+    booking_create(resident=other_resident, slot_id=slot.pk)
+    personnummer = make_personnummer()
+    url = find_resident(sched, clinic, personnummer)
+    token = url.split("?sok=", 1)[1]
+
+    response = sched.post(url, {"sok": token, "slot": slot.pk})
+
+    assert response.status_code == 400
+    assert not User.objects.filter(personnummer=personnummer).exists()
+
+
+def test_no_personnummer_in_the_urls_of_book_for_resident(sched, clinic, resident, slot, appointment_type):
+    url = find_resident(sched, clinic, f"{resident.personnummer[2:8]}-{resident.personnummer[8:]}")
+    token = url.split("?sok=", 1)[1]
+    assert url == ws_url(clinic, "book_for_resident", f"sok={token}")
+    page = text(sched.get(f"{url}&typ={appointment_type.pk}"))
+
+    # Only the page's text shows the personnummer; links, form targets and hidden fields never do.
+    attributes = re.findall(r'(?:href|action|value)="([^"]*)"', page)
+    assert attributes and not [value for value in attributes if re.search(r"\d{6}", value)]
+    assert resident.personnummer_display in page
+
+
+def test_a_personnummer_in_the_query_string_is_ignored(sched, clinic, slot):
+    personnummer = make_personnummer()
+    response = sched.get(ws_url(clinic, "book_for_resident", f"personnummer={personnummer}"))
+
+    assert response.status_code == 200 and response.context["free_times"] is None
+    assert not User.objects.filter(personnummer=personnummer).exists() and not AuditEvent.objects.exists()
+
+
+def test_an_unknown_or_expired_token_asks_for_a_new_search(sched, clinic, slot, resident):
+    for request in (
+        lambda: sched.get(ws_url(clinic, "book_for_resident", "sok=made-up")),
+        lambda: sched.post(ws_url(clinic, "book_for_resident"), {"sok": "made-up", "slot": slot.pk}),
+    ):
+        response = request()
+        assert (response.status_code, response.url) == (302, ws_url(clinic, "book_for_resident"))
+    assert not Booking.objects.exists()
+    assert sv("The search has expired. Search again.") in flashed(response)
 
 
 def test_book_for_resident_offers_only_free_unblocked_future_times_of_the_clinic(
@@ -793,14 +851,10 @@ def test_book_for_resident_offers_only_free_unblocked_future_times_of_the_clinic
         appointment_type=AppointmentTypeFactory(clinic=clinic), resource=resource, start=tomorrow_at(12)
     )
 
-    everything = sched.get(ws_url(clinic, "book_for_resident", f"personnummer={resident.personnummer}"))
+    url = find_resident(sched, clinic, resident.personnummer)
+    everything = sched.get(url)
     by_type = sched.get(
-        ws_url(
-            clinic,
-            "book_for_resident",
-            f"personnummer={resident.personnummer}&typ={appointment_type.pk}"
-            f"&datum={timezone.localtime(free.start, LOCAL_TZ).date().isoformat()}",
-        )
+        f"{url}&typ={appointment_type.pk}&datum={timezone.localtime(free.start, LOCAL_TZ).date().isoformat()}"
     )
 
     assert set(everything.context["free_times"]) == {free, unpublished, other_type_slot}
@@ -809,9 +863,7 @@ def test_book_for_resident_offers_only_free_unblocked_future_times_of_the_clinic
 
 
 def test_book_for_resident_bad_filter_and_bad_slot_are_errors(sched, clinic, resident, slot, other_clinic):
-    bad_filter = sched.get(
-        ws_url(clinic, "book_for_resident", f"personnummer={resident.personnummer}&datum=31/31&typ=x")
-    )
+    bad_filter = sched.get(f"{find_resident(sched, clinic, resident.personnummer)}&datum=31/31&typ=x")
     assert bad_filter.status_code == 400 and set(bad_filter.context["filter_form"].errors) == {"datum", "typ"}
 
     foreign = SlotFactory(appointment_type=AppointmentTypeFactory(clinic=other_clinic))

@@ -10,14 +10,16 @@ import csv
 import datetime as dt
 import io
 import re
+import time
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import AuditEvent, Role
+from accounts.models import AuditEvent, Membership, Role
 from accounts.services import audit_record
 from bookings.models import LogStatus, WebBookingLogEntry
 from bookings.services import booking_cancel, booking_create, booking_rebook, web_log_purge
@@ -66,6 +68,19 @@ def log_url(clinic, **params) -> str:
 def csv_url(clinic, **params) -> str:
     url = reverse("workspace:web_log_csv", args=[clinic.pk])
     return f"{url}?{'&'.join(f'{k}={v}' for k, v in params.items())}" if params else url
+
+
+def search(client, clinic, **filters):
+    """Filter the log as the page does (R-SEC-3): post the filters, then follow the redirect to
+    the page that names the search by its token. A refused filter is the answer to the post."""
+    response = client.post(log_url(clinic), {name: str(value) for name, value in filters.items()})
+    return client.get(response.url) if response.status_code == 302 else response
+
+
+def search_token(client, clinic, **filters) -> str:
+    response = client.post(log_url(clinic), {name: str(value) for name, value in filters.items()})
+    assert response.status_code == 302
+    return response.url.split("?sok=", 1)[1]
 
 
 def body_rows(response) -> list[str]:
@@ -134,7 +149,7 @@ def test_support_reads_every_change_newest_first(client, support, clinic, histor
 
 
 def test_cancellation_marks_previous_values_red_with_text_and_late_flag(client, support, clinic, history):
-    response = login(client, support).get(log_url(clinic, status="cancelled"))
+    response = search(login(client, support), clinic, status="cancelled")
 
     [row] = body_rows(response)
     slot = history["bertil_slot"]
@@ -154,7 +169,7 @@ def test_cancellation_marks_previous_values_red_with_text_and_late_flag(client, 
 
 
 def test_new_booking_marks_only_new_values_green(client, support, clinic, resident, history, start):
-    response = login(client, support).get(log_url(clinic, status="booked", personnummer=resident.personnummer))
+    response = search(login(client, support), clinic, status="booked", personnummer=resident.personnummer)
 
     [row] = body_rows(response)
     when = local(start)
@@ -169,7 +184,7 @@ def test_new_booking_marks_only_new_values_green(client, support, clinic, reside
 
 
 def test_rebooking_marks_changed_values_and_leaves_unchanged_ones_plain(client, support, clinic, history, start):
-    response = login(client, support).get(log_url(clinic, status="rebooked"))
+    response = search(login(client, support), clinic, status="rebooked")
 
     [row] = body_rows(response)
     later = local(history["anna_later"].start)
@@ -189,7 +204,7 @@ def test_rebooking_in_the_last_24_hours_is_late(client, support, clinic, appoint
     booking = booking_create(resident=resident, slot_id=first.pk, now=start - dt.timedelta(days=3))
     booking_rebook(resident=resident, booking_id=booking.pk, new_slot_id=second.pk, now=start - dt.timedelta(hours=23))
 
-    response = login(client, support).get(log_url(clinic, status="rebooked"))
+    response = search(login(client, support), clinic, status="rebooked")
 
     [row] = body_rows(response)
     assert "Late – billable" in row
@@ -210,24 +225,24 @@ def test_swedish_page_is_the_default(client, support, clinic, history):
 
 def test_filter_by_date_range_uses_local_days(client, support, clinic, history, day1):
     day2 = local(history["day2"]).date()
-    response = login(client, support).get(log_url(clinic, fran=day2, till=day2))
+    response = search(login(client, support), clinic, fran=day2, till=day2)
 
     rows = body_rows(response)
     assert len(rows) == 1 and "Rebooked" in rows[0]
 
-    response = client.get(log_url(clinic, till=local(day1).date()))
+    response = search(client, clinic, till=local(day1).date())
     assert len(body_rows(response)) == 2  # the two new bookings
 
 
 def test_filter_by_status(client, support, clinic, history):
-    response = login(client, support).get(log_url(clinic, status="booked"))
+    response = search(login(client, support), clinic, status="booked")
 
     assert len(body_rows(response)) == 2
 
 
 def test_filter_by_personnummer_accepts_the_usual_forms(client, support, clinic, resident, history):
     short = f"{resident.personnummer[2:8]}-{resident.personnummer[8:]}"
-    response = login(client, support).get(log_url(clinic, personnummer=short))
+    response = search(login(client, support), clinic, personnummer=short)
 
     rows = body_rows(response)
     assert len(rows) == 2
@@ -236,7 +251,7 @@ def test_filter_by_personnummer_accepts_the_usual_forms(client, support, clinic,
 
 def test_personnummer_of_nobody_shows_no_rows(client, support, clinic, history):
     stranger = ResidentFactory.build().personnummer
-    response = login(client, support).get(log_url(clinic, personnummer=stranger))
+    response = search(login(client, support), clinic, personnummer=stranger)
 
     assert response.status_code == 200
     assert body_rows(response) == []
@@ -244,35 +259,40 @@ def test_personnummer_of_nobody_shows_no_rows(client, support, clinic, history):
 
 
 @pytest.mark.parametrize("bad", ["12345", "19850314-1235", "abc", "19851399-0000"])
-def test_bad_personnummer_is_a_field_error_and_filters_nothing(client, support, clinic, history, bad):
-    response = login(client, support).get(log_url(clinic, personnummer=bad))
+def test_bad_personnummer_is_a_field_error_and_reads_nothing(client, support, clinic, history, bad):
+    response = search(login(client, support), clinic, personnummer=bad)
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     html = response.content.decode()
     assert 'id="personnummer-error"' in html
     assert 'aria-invalid="true"' in html
     assert 'aria-describedby="personnummer-hint personnummer-error"' in html
-    assert len(body_rows(response)) == 4
+    assert body_rows(response) == []  # the search is corrected first, not run
+    assert not AuditEvent.objects.filter(action="web_log.read").exists()
 
 
 @pytest.mark.parametrize(
-    "params",
+    "filters",
     [
         {"fran": "2026-13-45"},
         {"till": "yesterday"},
         {"status": "deleted"},
         {"fran": "2030-01-02", "till": "2030-01-01"},
-        {"sida": "9999"},
-        {"sida": "x"},
-        {"fran": "%00"},
+        {"fran": "\x00"},
     ],
 )
-def test_bad_filters_never_fail(client, support, clinic, history, params):
-    response = login(client, support).get(log_url(clinic, **params))
+def test_bad_filters_are_field_errors(client, support, clinic, history, filters):
+    response = search(login(client, support), clinic, **filters)
+
+    assert response.status_code == 400
+    assert 'class="error"' in response.content.decode()
+
+
+@pytest.mark.parametrize("params", [{"sida": "9999"}, {"sida": "x"}, {"sida": "%00"}, {"sok": "x", "sida": "2"}])
+def test_bad_query_strings_never_fail(client, support, clinic, history, params):
+    response = login(client, support).get(log_url(clinic, **params), follow=True)
 
     assert response.status_code == 200
-    if "sida" not in params:
-        assert 'class="error"' in response.content.decode()
 
 
 def test_log_is_paginated(client, support, clinic, history, monkeypatch):
@@ -286,6 +306,73 @@ def test_log_is_paginated(client, support, clinic, history, monkeypatch):
     assert len(body_rows(second)) == 1
     assert "Page 1 of 2" in first.content.decode()
     assert "?sida=2" in first.content.decode()
+
+
+# --- R-SEC-3: a personnummer never travels in a URL ------------------------------------------------
+
+
+def test_a_search_by_personnummer_is_posted_and_named_by_a_token(client, support, clinic, resident, history):
+    login(client, support)
+    posted = client.post(log_url(clinic), {"personnummer": resident.personnummer, "status": "booked"})
+
+    assert posted.status_code == 302
+    token = posted.url.split("?sok=", 1)[1]
+    assert posted.url == f"{log_url(clinic)}?sok={token}" and resident.personnummer[2:8] not in posted.url
+    page = client.get(posted.url)
+    assert [row for row in body_rows(page) if "Anna Andersson" in row] == body_rows(page) != []
+    html = page.content.decode()
+    # The form shows what was searched for; every link on the page names the token only.
+    assert f'value="{resident.personnummer}"' in html
+    assert f"{csv_url(clinic)}?sok={token}" in html
+    links = re.findall(r'href="([^"]*)"', html) + re.findall(r'action="([^"]*)"', html)
+    assert not [link for link in links if re.search(r"\d{6}", link)]
+
+
+def test_a_personnummer_in_the_query_string_filters_nothing(client, support, clinic, resident, history):
+    response = login(client, support).get(log_url(clinic, personnummer=resident.personnummer, status="booked"))
+
+    assert response.status_code == 200 and len(body_rows(response)) == 4
+    assert AuditEvent.objects.get(action="web_log.read").resident is None
+
+
+def test_paging_a_search_keeps_its_token(client, support, clinic, history, monkeypatch):
+    from bookings import workspace_views
+
+    monkeypatch.setattr(workspace_views, "PAGE_SIZE", 1)
+    token = search_token(login(client, support), clinic, status="booked")
+    first = client.get(log_url(clinic, sok=token))
+
+    assert f"?sok={token}&amp;sida=2" in first.content.decode()
+    second = client.get(log_url(clinic, sok=token, sida=2))
+    assert "Page 2 of 2" in second.content.decode() and len(body_rows(second)) == 1
+
+
+def test_a_token_is_only_good_in_its_session_and_clinic(client, support, clinic, other_clinic, history):
+    token = search_token(login(client, support), clinic, status="booked")
+    Membership.objects.create(user=support, role=Role.SUPPORT, clinic=other_clinic)
+    colleague = login(Client(), staff(Role.SUPPORT, clinic))
+
+    for who, url, back in (
+        (client, log_url(other_clinic, sok=token), log_url(other_clinic)),
+        (colleague, log_url(clinic, sok=token), log_url(clinic)),
+        (colleague, csv_url(clinic, sok=token), log_url(clinic)),
+    ):
+        response = who.get(url)
+        assert (response.status_code, response.url) == (302, back), url
+    assert not AuditEvent.objects.filter(action__in=["web_log.read", "web_log.exported"]).exists()
+    assert "The search has expired. Search again." in colleague.get(back, follow=True).content.decode()
+
+
+def test_an_expired_search_is_never_run_or_exported(client, support, clinic, history):
+    token = search_token(login(client, support), clinic, status="booked")
+    session = client.session
+    session["tidbok_search_tokens"][token]["expires"] = time.time() - 1
+    session.save()
+
+    response = client.get(csv_url(clinic, sok=token))
+
+    assert (response.status_code, response.url) == (302, log_url(clinic))
+    assert not AuditEvent.objects.filter(action__in=["web_log.read", "web_log.exported"]).exists()
 
 
 # --- Booking basis ----------------------------------------------------------------------------------
@@ -358,7 +445,8 @@ def test_csv_export_has_header_bom_and_every_row(client, support, clinic, histor
 
 
 def test_csv_export_respects_the_filters(client, support, clinic, resident, history):
-    response = login(client, support).get(csv_url(clinic, status="booked", personnummer=resident.personnummer))
+    token = search_token(login(client, support), clinic, status="booked", personnummer=resident.personnummer)
+    response = client.get(csv_url(clinic, sok=token))
 
     body = read_csv(response)[1:]
     assert [(row[0], row[2]) for row in body] == [("Booked", "Anna Andersson")]
@@ -405,7 +493,7 @@ def test_rows_older_than_31_days_are_gone_after_the_purge(client, support, clini
 def test_each_view_of_the_log_writes_an_audit_event(client, support, clinic, resident, other_resident, history):
     login(client, support)
     client.get(log_url(clinic))
-    client.get(log_url(clinic, status="booked"))
+    search(client, clinic, status="booked")
 
     reads = AuditEvent.objects.filter(action="web_log.read").order_by("pk")
     assert [(e.actor, e.clinic, e.resident, e.unit_name) for e in reads] == [(support, clinic, None, clinic.name)] * 2
@@ -416,7 +504,7 @@ def test_each_view_of_the_log_writes_an_audit_event(client, support, clinic, res
 
 
 def test_filtering_by_resident_audits_that_resident_once_per_view(client, support, clinic, resident, history):
-    login(client, support).get(log_url(clinic, personnummer=resident.personnummer))
+    search(login(client, support), clinic, personnummer=resident.personnummer)
 
     events = AuditEvent.objects.all()
     assert [(e.action, e.actor, e.clinic, e.resident) for e in events] == [("web_log.read", support, clinic, resident)]
@@ -433,7 +521,7 @@ def audit_url(clinic, **params) -> str:
 def test_region_it_reads_the_audit_log_and_the_read_is_recorded(
     client, support, region_it, clinic, other_clinic, resident, other_resident, history
 ):
-    login(client, support).get(log_url(clinic, personnummer=resident.personnummer))
+    search(login(client, support), clinic, personnummer=resident.personnummer)
     audit_record(actor=support, action="booking.read", clinic=other_clinic, resident=other_resident)
 
     response = login(client, region_it).get(audit_url(clinic))

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 from rest_framework.views import exception_handler
 
+from .client_address import client_address
 from .errors import DomainError, ErrorCode
 
 STATUS_FOR_CODE: dict[ErrorCode, int] = {
@@ -108,13 +109,21 @@ class _PostThrottle:
         return settings.TIDBOK_RATE_LIMITS[self.scope]
 
 
-class BookingUserThrottle(_PostThrottle, UserRateThrottle):
+class _ClientAddressIdent:
+    """Key anonymous and per-address buckets on the real client, never on a header the client
+    wrote itself (R-SEC-4, tidbok.client_address)."""
+
+    def get_ident(self, request) -> str:
+        return client_address(request)
+
+
+class BookingUserThrottle(_PostThrottle, _ClientAddressIdent, UserRateThrottle):
     """Per resident: a person does not book, hold or cancel dozens of times a minute."""
 
     scope = "booking_user"
 
 
-class BookingAddressThrottle(_PostThrottle, AnonRateThrottle):
+class BookingAddressThrottle(_PostThrottle, _ClientAddressIdent, AnonRateThrottle):
     """Per client address, whoever is logged in: caps one machine scripting many accounts."""
 
     scope = "booking_address"

@@ -50,4 +50,5 @@ urlpatterns = [
     path(f"{STAFF}bookings/<int:booking_id>/", bookings_staff_api.StaffBookingDetail.as_view()),
     path(f"{STAFF}bookings/<int:booking_id>/cancel/", bookings_staff_api.StaffBookingCancel.as_view()),
     path(f"{STAFF}web-log/", bookings_staff_api.WebLog.as_view(), name="api-staff-web-log"),
+    path(f"{STAFF}web-log/search/", bookings_staff_api.WebLogSearchView.as_view(), name="api-staff-web-log-search"),
 ]

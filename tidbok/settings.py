@@ -287,6 +287,14 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_THROTTLE_CLASSES": ["tidbok.api.BookingUserThrottle", "tidbok.api.BookingAddressThrottle"],
 }
+# R-SEC-4: how many proxies of the operator's own sit in front of the app; X-Forwarded-For is
+# believed that far and no further (0: the client is REMOTE_ADDR). One rule for the API's
+# throttles and the pages' login limits (tidbok.client_address).
+TIDBOK_TRUSTED_PROXIES = env_int("TIDBOK_TRUSTED_PROXIES", 0)
+if TIDBOK_TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured("TIDBOK_TRUSTED_PROXIES must be 0 or more")
+REST_FRAMEWORK["NUM_PROXIES"] = TIDBOK_TRUSTED_PROXIES
+ALLAUTH_TRUSTED_PROXY_COUNT = TIDBOK_TRUSTED_PROXIES
 # Booking POSTs (book, hold, rebook, cancel) per resident and per client address, and, when an
 # operator sets one, a cap on new bookings, holds and rebookings across the site (503 beyond it;
 # tidbok.api.BookingSiteThrottle). A rush is handled without it by tidbok.overload.

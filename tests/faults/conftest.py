@@ -61,9 +61,8 @@ def app_on_redis(redis_server: RedisServer, settings) -> Iterator[RedisServer]:
     original = celery_app.conf.broker_url
     settings.REDIS_URL = redis_server.url()
     settings.CELERY_BROKER_URL = redis_server.url()
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_server.url()}
-    }
+    # The production cache backend and its options (tidbok.cache fails open), on the test's Redis.
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": redis_server.url()}}
     _point_celery_at(redis_server.url())
     celery_app.conf.task_always_eager = False
     yield redis_server
@@ -103,11 +102,15 @@ def _started() -> Iterator[list[ManagedProcess]]:
 
 @pytest.fixture
 def celery_worker(worker_env, _started, fault_queue):
-    """``celery_worker(redis_url=..., pool="solo", args=(), env=None, **extra_env)`` starts a worker
+    """``celery_worker(redis_url=..., pool="solo", args=(), env=None, hostname=None, **extra_env)`` starts a worker
     and returns once it is ready. ``.kill()`` SIGKILLs it and its pool children."""
 
-    def start(*, redis_url: str, pool: str = "solo", args=(), env=None, **extra_env: str) -> CeleryWorker:
-        worker = CeleryWorker(env or worker_env(redis_url=redis_url, **extra_env), pool=pool, args=args)
+    def start(
+        *, redis_url: str, pool: str = "solo", args=(), env=None, hostname: str | None = None, **extra_env: str
+    ) -> CeleryWorker:
+        worker = CeleryWorker(
+            env or worker_env(redis_url=redis_url, **extra_env), pool=pool, args=args, hostname=hostname
+        )
         _started.append(worker)
         return worker.start()
 

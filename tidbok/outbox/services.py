@@ -16,6 +16,7 @@ and it must not wait behind a worker's queue).
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -45,8 +46,9 @@ UNAVAILABLE = (KombuOperationalError, RedisConnectionError, RedisTimeoutError, C
 
 
 def outbox_step(name: str) -> Callable[[Callable[..., object]], Callable[..., object]]:
-    """Register ``function`` as the step the relay runs for rows named ``name``; it must be
-    idempotent (it may run more than once) and take JSON-able arguments."""
+    """Register ``function`` as the step the relay runs for rows named ``name``, which must be
+    ``<its module>.<a name>`` (the relay imports the module to find it). It must be idempotent
+    (it may run more than once) and take JSON-able arguments."""
 
     def register(function: Callable[..., object]) -> Callable[..., object]:
         _STEPS[name] = function
@@ -104,8 +106,10 @@ def _deliver(message: OutboxMessage) -> None:
     from tidbok.celery import app
 
     if message.name not in _STEPS and message.name not in app.tasks:
-        # A process that has not imported every module with tasks or steps yet (a web process).
-        app.loader.import_default_modules()
+        # A process that has not imported the module yet (a step or task is named after its
+        # module). Not Celery's import_default_modules: in a worker that sets Django up again,
+        # and Django's logging configuration would replace the worker's.
+        importlib.import_module(message.name.rpartition(".")[0])
     step = _STEPS.get(message.name)
     if step is not None:
         step(*message.args)
