@@ -1,14 +1,18 @@
-"""Who may do what (R-ACL-1, R-ACL-2)."""
+"""Who may do what (R-ACL-1, R-ACL-2), and the audit log as region IT reads it (R-LOG-4, R-SEC-7)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from clinics.models import Clinic
+from tidbok.errors import PermissionDeniedError
 
-from .models import Membership, Role, User
+from .models import AuditEvent, Membership, Role, User
 
 
 def user_is_staff_member(user: User) -> bool:
@@ -45,3 +49,101 @@ def user_is_region_it(*, user: User, clinic: Clinic) -> bool:
 
 def proxy_membership(*, user: User, clinic: Clinic) -> Membership | None:
     return Membership.objects.filter(user=user, role=Role.PROXY_BOOKER, region_id=clinic.region_id).first()
+
+
+# --- The audit log as region IT reads and exports it (R-LOG-4, R-SEC-7) ---------------------
+
+# What staff did, in words, for the audit log page and its export; other actions show their code.
+AUDIT_ACTION_LABELS = {
+    "web_log.read": _("Read the web booking log"),
+    "web_log.resident_shown": _("Saw the resident in the web booking log"),
+    "web_log.exported": _("Exported the resident in the web booking log"),
+    "booking.read": _("Opened a booking"),
+    "booking_basis.read": _("Opened a booking basis"),
+    "audit_log.read": _("Read the audit log"),
+    "audit_log.exported": _("Exported the audit log"),
+    "admin.list": _("Saw the resident in a list in the Django admin"),
+    "admin.read": _("Opened the resident's data in the Django admin"),
+}
+_ROLE_LABELS = {"superuser": _("Superuser"), "staff": _("Staff (Django admin)")}
+
+
+def audit_role_labels(role: str) -> str:
+    """``"scheduler,support"`` as the roles' names in the active language."""
+    labels = []
+    for code in filter(None, role.split(",")):
+        label = _ROLE_LABELS.get(code) or (Role(code).label if code in Role.values else code)
+        labels.append(str(label))
+    return ", ".join(labels)
+
+
+def _local_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_default_timezone())
+
+
+def audit_events_for_clinic(
+    *,
+    actor: User,
+    clinic: Clinic,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    resident: User | None = None,
+    action: str = "audit_log.read",
+) -> QuerySet[AuditEvent]:
+    """The clinic's audit events, newest first, for a region IT admin of its region only. Reading
+    (or exporting, ``action="audit_log.exported"``) the audit log is itself access to
+    residents' data and is recorded too, with the period asked for."""
+    from .services import audit_record
+
+    if not user_is_region_it(user=actor, clinic=clinic):
+        raise PermissionDeniedError()
+    events = AuditEvent.objects.filter(clinic=clinic).select_related("actor", "resident")
+    if date_from:
+        events = events.filter(created_at__gte=_local_midnight(date_from))
+    if date_to:
+        events = events.filter(created_at__lt=_local_midnight(date_to + dt.timedelta(days=1)))
+    if resident is not None:
+        events = events.filter(resident=resident)
+    # The query runs later, when the page is rendered: the reader's own visit is its newest row.
+    audit_record(
+        actor=actor,
+        action=action,
+        clinic=clinic,
+        resident=resident,
+        detail=" ".join(f"{name}={value}" for name, value in (("from", date_from), ("to", date_to)) if value),
+    )
+    return events.order_by("-created_at", "-pk")
+
+
+def audit_csv_header() -> list[str]:
+    return [
+        str(_("When")),
+        str(_("Staff member")),
+        str(_("E-mail")),
+        str(_("Role")),
+        str(_("Unit")),
+        str(_("Resident")),
+        str(_("Personal identity number")),
+        str(_("What")),
+        str(_("Event code")),
+        str(_("Object")),
+        str(_("Details")),
+    ]
+
+
+def audit_csv_row(*, event: AuditEvent) -> list[str]:
+    """R-SEC-7: who, in which role, at which unit, about which resident, did what, when."""
+    resident = event.resident
+    return [
+        timezone.localtime(event.created_at).strftime("%Y-%m-%d %H:%M:%S"),
+        event.actor.get_full_name() or event.actor.get_username(),
+        event.actor.email,
+        audit_role_labels(event.role),
+        event.unit_name,
+        resident.get_full_name() if resident else "",
+        resident.personnummer_display if resident else "",
+        str(AUDIT_ACTION_LABELS.get(event.action, "")),
+        event.action,
+        f"{event.object_type} {event.object_id}".strip(),
+        event.detail,
+    ]

@@ -9,6 +9,9 @@ app_name = "workspace"
 urlpatterns = [
     path("", workspace_views.picker, name="picker"),
     path("<int:clinic_id>/", workspace_views.clinic_home, name="clinic"),
+    # Region IT: the audit log and its export (R-LOG-4, R-SEC-7).
+    path("<int:clinic_id>/atkomstlogg/", workspace_views.audit_log, name="audit_log"),
+    path("<int:clinic_id>/atkomstlogg.csv", workspace_views.audit_log_csv, name="audit_log_csv"),
     path("<int:clinic_id>/", include("clinics.workspace_urls")),
     path("<int:clinic_id>/", include("schedules.workspace_urls")),
     path("<int:clinic_id>/", include("bookings.workspace_urls")),

@@ -1,7 +1,28 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from __future__ import annotations
 
+import csv
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from clinics.models import Clinic
+from tidbok.search_token import SEARCH_TOKEN_PARAM, search_token_load, search_token_store
+
+from .forms import AuditLogFilterForm
+from .models import Role, User
+from .selectors import AUDIT_ACTION_LABELS, audit_csv_header, audit_csv_row, audit_events_for_clinic
 from .workspace import ALL_CLINIC_ROLES, clinic_for, staff_required, workspace_clinic, workspace_clinics
+
+AUDIT_PAGE_SIZE = 100
+REGION_IT = (Role.REGION_IT,)
 
 
 @staff_required
@@ -17,3 +38,123 @@ def picker(request: HttpRequest) -> HttpResponse:
 def clinic_home(request: HttpRequest, clinic_id: int) -> HttpResponse:
     clinic = clinic_for(request, clinic_id, ALL_CLINIC_ROLES)
     return render(request, "workspace/clinic.html", {"ws": workspace_clinic(user=request.user, clinic=clinic)})
+
+
+# --- The audit log for region IT (R-LOG-4, R-SEC-3, R-SEC-7) ----------------------------------
+
+
+def _audit_scope(clinic: Clinic) -> str:
+    return f"audit_log:{clinic.pk}"
+
+
+def _audit_search(request: HttpRequest, clinic: Clinic) -> tuple[AuditLogFilterForm, str] | None:
+    """The filter named by the search token in the URL ("" and an empty filter for none), or
+    None when that search has expired. R-SEC-3: the filter itself is never read from the URL."""
+    token = request.GET.get(SEARCH_TOKEN_PARAM, "")
+    if not token:
+        form = AuditLogFilterForm({})
+    else:
+        data = search_token_load(request=request, scope=_audit_scope(clinic), token=token)
+        if data is None:
+            return None
+        form = AuditLogFilterForm(data)
+    form.is_valid()  # stored filters were valid when posted
+    return form, token
+
+
+def _search_expired(clinic: Clinic, request: HttpRequest) -> HttpResponse:
+    messages.info(request, _("The search has expired. Search again."))
+    return redirect("workspace:audit_log", clinic_id=clinic.pk)
+
+
+def _read(request: HttpRequest, clinic: Clinic, form: AuditLogFilterForm, action: str):
+    filters = form.cleaned_data
+    resident = None
+    if filters.get("personnummer"):
+        resident = User.objects.filter(personnummer=filters["personnummer"]).first()
+        if resident is None:  # a valid number nobody has: nothing to show, nothing read
+            return None
+    return audit_events_for_clinic(
+        actor=request.user,
+        clinic=clinic,
+        date_from=filters.get("fran"),
+        date_to=filters.get("till"),
+        resident=resident,
+        action=action,
+    )
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def audit_log(request: HttpRequest, clinic_id: int) -> HttpResponse:
+    """Region IT reads who opened which resident's data at the clinic. The filter is posted and
+    kept in the session under a search token; the page's URL names only the token."""
+    clinic = clinic_for(request, clinic_id, REGION_IT)
+    status, token, events = 200, "", None
+    if request.method == "POST":
+        form = AuditLogFilterForm(request.POST)
+        if form.is_valid():
+            token = search_token_store(request=request, scope=_audit_scope(clinic), data=form.values())
+            return redirect(f"{request.path}?{urlencode({SEARCH_TOKEN_PARAM: token})}")
+        status = 400  # the errors are shown on the form; nothing is read
+    else:
+        search = _audit_search(request, clinic)
+        if search is None:
+            return _search_expired(clinic, request)
+        form, token = search
+        events = _read(request, clinic, form, "audit_log.read")
+    page = Paginator(events if events is not None else [], AUDIT_PAGE_SIZE).get_page(request.GET.get("sida"))
+    return render(
+        request,
+        "workspace/support/audit_log.html",
+        {
+            "ws": workspace_clinic(user=request.user, clinic=clinic),
+            "form": form,
+            "page": page,
+            "searching": bool(token),
+            "search_token": token,
+            "retention_years": settings.TIDBOK_AUDIT_RETENTION_DAYS // 365,
+            "events": [(event, AUDIT_ACTION_LABELS.get(event.action, "")) for event in page.object_list],
+        },
+        status=status,
+    )
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for csv.writer in a streamed answer."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+@staff_required
+def audit_log_csv(request: HttpRequest, clinic_id: int) -> HttpResponse:
+    """R-SEC-7: the period (and resident) of the current search as a CSV file: who, role, unit,
+    resident, what, when. The export is itself on record. Streamed, so five years fit."""
+    clinic = clinic_for(request, clinic_id, REGION_IT)  # who may see it first, then how it is asked
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    search = _audit_search(request, clinic)
+    if search is None:
+        return _search_expired(clinic, request)
+    form, _token = search
+    events = _read(request, clinic, form, "audit_log.exported")
+    filters = form.cleaned_data
+    period = "-".join(f"{day:%Y%m%d}" for day in (filters.get("fran"), filters.get("till")) if day)
+    filename = f"atkomstlogg-{clinic.hsa_id}-{period or timezone.localdate().strftime('%Y%m%d')}.csv"
+
+    language = translation.get_language()
+
+    def rows() -> Iterator[str]:
+        # Streamed after the view returned: keep the reader's language for the labels.
+        with translation.override(language):
+            writer = csv.writer(_Echo(), delimiter=";")
+            # The byte order mark makes Excel read UTF-8 (å, ä, ö); Swedish Excel splits columns on ";".
+            yield "\ufeff" + writer.writerow(audit_csv_header())
+            if events is not None:
+                for event in events.iterator(chunk_size=2000):
+                    yield writer.writerow(audit_csv_row(event=event))
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

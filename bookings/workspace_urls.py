@@ -8,5 +8,4 @@ urlpatterns = [
     path("logg/", workspace_views.web_log, name="web_log"),
     path("logg.csv", workspace_views.web_log_csv, name="web_log_csv"),
     path("bokningsunderlag/<int:basis_id>/", workspace_views.booking_basis, name="booking_basis"),
-    path("atkomstlogg/", workspace_views.audit_log, name="audit_log"),
 ]

@@ -1,6 +1,6 @@
 """Support pages of the clinic workspace: the web booking log, its export and booking bases
-(R-LOG-1…3), and the audit log for region IT (R-LOG-4). Views translate the request and call
-selectors; every read of residents' data is audited there."""
+(R-LOG-1…3). Views translate the request and call selectors; every read of residents' data is
+audited there. The audit log for region IT lives in accounts.workspace_views."""
 
 from __future__ import annotations
 
@@ -20,8 +20,7 @@ from clinics.models import Clinic
 from tidbok.errors import DomainError
 from tidbok.search_token import SEARCH_TOKEN_PARAM, search_token_load, search_token_store
 
-from .audit import ACTION_LABELS, audit_events_for_clinic
-from .forms import DateRangeFilterForm, WebLogFilterForm
+from .forms import WebLogFilterForm
 from .selectors import (
     WebLogRead,
     booking_basis_for_staff,
@@ -157,28 +156,5 @@ def booking_basis(request: HttpRequest, clinic_id: int, basis_id: int) -> HttpRe
             "ws": workspace_clinic(user=request.user, clinic=clinic),
             "basis": basis,
             "expired": basis.valid_until is not None and basis.valid_until < timezone.localdate(),
-        },
-    )
-
-
-@staff_required
-def audit_log(request: HttpRequest, clinic_id: int) -> HttpResponse:
-    clinic = clinic_for(request, clinic_id, (Role.REGION_IT,))
-    form = DateRangeFilterForm(request.GET)
-    form.is_valid()
-    filters = form.filters()
-    resident, nobody = _resident(filters)
-    events = audit_events_for_clinic(
-        actor=request.user, clinic=clinic, date_from=filters["fran"], date_to=filters["till"], resident=resident
-    )
-    page = _page(request, events.none() if nobody else events)
-    return render(
-        request,
-        "workspace/support/audit_log.html",
-        {
-            "ws": workspace_clinic(user=request.user, clinic=clinic),
-            "form": form,
-            "page": page,
-            "events": [(event, ACTION_LABELS.get(event.action, "")) for event in page.object_list],
         },
     )

@@ -65,6 +65,7 @@ ALLOWED: dict[str, set[Role]] = {
     "booking_basis": {Role.SUPPORT},
     # region IT
     "audit_log": {Role.REGION_IT},
+    "audit_log_csv": {Role.REGION_IT},
 }
 
 

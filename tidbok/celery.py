@@ -51,6 +51,11 @@ app.conf.beat_schedule = {
         "task": "bookings.tasks.idempotency_purge",
         "schedule": crontab(minute=45),
     },
+    # R-SEC-7: audit events older than TIDBOK_AUDIT_RETENTION_DAYS (five years), in batches.
+    "purge-old-audit-events": {
+        "task": "accounts.tasks.audit_events_purge",
+        "schedule": crontab(minute=35, hour=3),
+    },
     "purge-web-booking-log": {
         "task": "bookings.tasks.web_log_purge",
         "schedule": crontab(minute=15, hour=3),

@@ -129,7 +129,7 @@ def test_region_it_reads_who_looked_at_a_resident(page: Page, solna, anna, late_
     page.get_by_role("button", name="English").click()
     page.locator("#personnummer").fill(anna.personnummer)
     page.get_by_role("button", name="Search").click()
-    page.wait_for_url("**personnummer=**")
+    page.wait_for_url("**sok=**")  # the search is named by a token, never the number (R-SEC-3)
     rows = page.locator("tbody tr")
     expect(rows.filter(has_text="Saw the resident in the web booking log")).to_have_count(1)
     expect(rows.filter(has_text="Saw the resident in the web booking log")).to_contain_text("Sara Schema")

@@ -1,0 +1,67 @@
+"""The region IT audit log's filter (R-LOG-4, R-SEC-3, R-SEC-7).
+
+Posted, never read from a query string: the personnummer it may carry is kept in the session
+under an opaque search token (:mod:`tidbok.search_token`), so it stays out of URLs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from tidbok.errors import ValidationFailed
+
+from .personnummer import normalise_personnummer
+
+_ISO_DATE = "%Y-%m-%d"
+# Far enough from year 1 and 9999 that adding a day or a time zone offset never overflows.
+_FIRST_DAY = dt.date(1900, 1, 1)
+_LAST_DAY = dt.date(2999, 12, 31)
+
+
+class _DateField(forms.DateField):
+    def __init__(self, label: str) -> None:
+        super().__init__(
+            label=label,
+            required=False,
+            input_formats=[_ISO_DATE],
+            error_messages={"invalid": _("Enter the date as YYYY-MM-DD.")},
+        )
+
+    def validate(self, value: dt.date | None) -> None:
+        super().validate(value)
+        if value is not None and not _FIRST_DAY <= value <= _LAST_DAY:
+            raise forms.ValidationError(_("Choose a date from 1900 to 2999."))
+
+
+class AuditLogFilterForm(forms.Form):
+    fran = _DateField(_("From date"))
+    till = _DateField(_("To date"))
+    personnummer = forms.CharField(label=_("Personal identity number"), required=False, max_length=20)
+
+    def clean_personnummer(self) -> str:
+        raw = self.cleaned_data["personnummer"].strip()
+        if not raw:
+            return ""
+        try:
+            return normalise_personnummer(raw)
+        except ValidationFailed as exc:
+            raise forms.ValidationError(exc.field_errors["personnummer"]) from None
+
+    def clean(self):
+        cleaned = super().clean()
+        date_from, date_to = cleaned.get("fran"), cleaned.get("till")
+        if date_from and date_to and date_from > date_to:
+            self.add_error("till", _("The to date cannot be before the from date."))
+        return cleaned
+
+    def values(self) -> dict[str, str]:
+        """The valid filter as strings, for the search token (call after ``is_valid``)."""
+        data = self.cleaned_data
+        return {
+            "fran": data["fran"].isoformat() if data.get("fran") else "",
+            "till": data["till"].isoformat() if data.get("till") else "",
+            "personnummer": data.get("personnummer") or "",
+        }
