@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.mfa import session_passed_second_factor
 from accounts.models import Role
 from accounts.selectors import user_is_staff_member
 from accounts.workspace import clinic_for
@@ -35,12 +36,19 @@ MAX_LISTED = 500
 
 
 class IsClinicStaff(permissions.BasePermission):
-    """Staff endpoints: a logged-in staff member who is not acting as a resident. Which clinic
-    and role is checked per view with :func:`clinic_for` (R-ACL-1)."""
+    """Staff endpoints: a logged-in staff member who is not acting as a resident, in a browser
+    session that passed its second factor (R-SEC-2; an app token never reaches staff data). Which
+    clinic and role is checked per view with :func:`clinic_for` (R-ACL-1)."""
 
     def has_permission(self, request, view) -> bool:
         user = request.user
-        return bool(user and user.is_authenticated and not user.is_resident and user_is_staff_member(user))
+        return bool(
+            user
+            and user.is_authenticated
+            and not user.is_resident
+            and user_is_staff_member(user)
+            and session_passed_second_factor(request, user)
+        )
 
 
 def scheduler_clinic(request: Request, clinic_id: int) -> Clinic:

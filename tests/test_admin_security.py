@@ -258,3 +258,19 @@ def test_after_the_code_the_same_session_reaches_its_pages(client, clinic):
     assert done.status_code == 302 and done.url == target
     assert client.get(target).status_code == 200
     assert client.get(f"/api/v1/staff/clinics/{clinic.pk}/slots/").status_code == 200
+
+
+def test_an_app_token_of_a_staff_member_never_reaches_the_staff_api(clinic):
+    """A token made for a staff account (the admin can make one) skips the browser's second
+    factor, so the staff API refuses it (R-SEC-2)."""
+    from django.test import Client
+    from rest_framework.authtoken.models import Token
+
+    scheduler = staff(Role.SCHEDULER, clinic)
+    TOTP.activate(scheduler, STAFF_TOTP_SECRET)
+    token = Token.objects.create(user=scheduler)
+
+    refused = Client().get(f"/api/v1/staff/clinics/{clinic.pk}/slots/", HTTP_AUTHORIZATION=f"Bearer {token.key}")
+
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "PERMISSION_DENIED"
