@@ -316,6 +316,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The web log's status is both a search field and an answer field: one named enum for both.
+    "ENUM_NAME_OVERRIDES": {"WebLogStatusEnum": "bookings.models.LogStatus"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "tidbok.schema.add_problem_responses",

@@ -198,3 +198,61 @@ def test_waitlist_page_is_accessible(page: Page, solna, visit_type, nurse, sara,
     page.locator(f"a[href^='{base(solna)}/boka-at-invanare/?waitlist=']").click()
     expect(page.locator("input[type=radio][name=slot]")).to_have_count(1)
     check_page(page, "scheduler-book-from-waitlist")
+
+
+def test_preview_shows_the_times_in_the_way_and_a_stalled_publish_can_be_resumed(
+    page: Page, solna, visit_type, nurse, sara
+):
+    """R-OPS-6: the preview lists the existing times a pattern runs into, and publishing skips
+    them. R-OPS-3: a background publish whose worker died shows as stalled, with a button."""
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    single = dt.datetime.combine(tomorrow, dt.time(8, 15), tzinfo=LOCAL_TZ)
+    SlotFactory(appointment_type=visit_type, resource=nurse, start=single, end=single + dt.timedelta(minutes=30))
+    staff_login(page, sara, next_url=f"{base(solna)}/scheman/nytt/")
+    page.locator("#id_resource").select_option(str(nurse.pk))
+    page.locator("#id_appointment_type").select_option(str(visit_type.pk))
+    for weekday in range(1, 8):
+        page.locator(f"input[name=weekdays][value='{weekday}']").check()
+    page.locator("#id_start_date").fill(tomorrow.isoformat())
+    page.locator("#id_end_date").fill(tomorrow.isoformat())
+    page.locator("#id_day_start").fill("08:00")
+    page.locator("#id_day_end").fill("10:00")
+    page.locator("#id_slot_minutes").fill("30")
+    page.locator("button[name=action][value=preview]").click()
+    expect(page.locator("#collisions")).to_contain_text(f"{tomorrow:%Y-%m-%d} 08:15–08:45")
+    check_page(page, "scheduler-schedule-collisions")
+
+    page.locator("button[name=action][value=publish]").click()
+    expect(page.locator("#publish-skipped")).to_be_visible()
+    assert Slot.objects.filter(schedule__isnull=False).count() == 2
+
+    # A large publish whose worker was killed a while ago, part-way.
+    doctor = ResourceFactory(clinic=solna, name="Läkare")
+    stalled = Schedule.objects.create(
+        clinic=solna,
+        resource=doctor,
+        appointment_type=visit_type,
+        weekdays=list(range(1, 8)),
+        start_date=tomorrow,
+        end_date=tomorrow + dt.timedelta(days=13),
+        day_start=dt.time(8),
+        day_end=dt.time(16),
+        slot_minutes=10,
+        created_by=sara,
+        publish_state=PublishState.RUNNING,
+        publish_total=672,
+        publish_done=300,
+        publish_heartbeat_at=timezone.now() - dt.timedelta(hours=1),
+        publish_actor=sara,
+    )
+    page.goto(f"{base(solna)}/scheman/{stalled.pk}/")
+    resume = page.locator("button[name=action][value=resume]")
+    expect(resume).to_be_visible()
+    check_page(page, "scheduler-schedule-stalled")
+    resume.click()
+    page.wait_for_url(f"**{base(solna)}/scheman/{stalled.pk}/")
+    expect(resume).to_have_count(0)
+    check_page(page, "scheduler-schedule-resumed")
+    stalled.refresh_from_db()
+    assert (stalled.publish_state, stalled.publish_done) == (PublishState.DONE, 672)
+    assert Slot.objects.filter(schedule=stalled, is_published=True).count() == 672
