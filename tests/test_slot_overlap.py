@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from schedules.models import PublishState, Schedule, Slot
@@ -34,7 +35,7 @@ from schedules.services import (
 )
 from tidbok.errors import ValidationFailed
 
-from .factories import AppointmentTypeFactory, SlotFactory, tomorrow_at
+from .factories import AppointmentTypeFactory, SlotFactory, login_with_second_factor, tomorrow_at
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -143,6 +144,35 @@ def test_the_preview_lists_the_existing_times_in_the_way(scheduler, resource, ap
     assert (preview.count, preview.skipped, preview.collision_count) == (1, 3, 2)
     assert [slot.pk for slot in preview.collisions] == [single.pk, later.pk]
     assert not Schedule.objects.exists()
+
+
+def test_the_pages_show_the_times_in_the_way_and_what_publishing_skipped(
+    client, clinic, scheduler, resource, appointment_type, single
+):
+    login_with_second_factor(client, scheduler)
+    day = timezone.localdate() + dt.timedelta(days=1)
+    form = {
+        "resource": resource.pk,
+        "appointment_type": appointment_type.pk,
+        "weekdays": [str(d) for d in range(1, 8)],
+        "start_date": day.isoformat(),
+        "end_date": day.isoformat(),
+        "day_start": "08:00",
+        "day_end": "10:00",
+        "slot_minutes": "30",
+    }
+    url = reverse("workspace:schedule_new", kwargs={"clinic_id": clinic.pk})
+    preview = client.post(url, {**form, "action": "preview"})
+    page = preview.content.decode()
+    assert preview.context["preview"] == 2
+    assert [slot.pk for slot in preview.context["collisions"].collisions] == [single.pk]
+    assert 'id="collisions"' in page and f"{day:%Y-%m-%d} 08:15–08:45" in page
+    assert "2 tider i schemat överlappar tider som redan finns på resursen och skapas inte." in page
+
+    published = client.post(url, {**form, "action": "publish"}, follow=True)
+    skipped = "2 tider skapades inte eftersom de överlappar tider som redan finns på resursen."
+    assert skipped in published.content.decode()
+    assert_no_overlap(resource)
 
 
 def test_collisions_are_found_among_existing_times_that_overlap_each_other():
