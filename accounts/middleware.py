@@ -19,8 +19,18 @@ from django.utils.translation import gettext as _
 from .mfa import session_passed_second_factor, user_has_second_factor
 from .selectors import user_is_staff_member
 
-# allauth's own pages (where the factor is set up or entered), language switching and static files.
-_ALLOWED_PREFIXES = ("/accounts/", "/i18n/", "/static/")
+# Where a session without its second factor may still go: allauth's login and logout, the
+# password check that comes before setting a factor up, the factor pages themselves (set up,
+# enter a code), language switching and static files. Not the rest of /accounts/: changing the
+# password or the e-mail address needs the second factor too.
+_ALLOWED_PREFIXES = (
+    "/accounts/login/",
+    "/accounts/logout/",
+    "/accounts/reauthenticate/",
+    "/accounts/2fa/",
+    "/i18n/",
+    "/static/",
+)
 _API_PREFIX = "/api/"
 
 

@@ -274,3 +274,16 @@ def test_an_app_token_of_a_staff_member_never_reaches_the_staff_api(clinic):
 
     assert refused.status_code == 403
     assert refused.json()["code"] == "PERMISSION_DENIED"
+
+
+def test_without_its_second_factor_a_session_cannot_change_the_password_or_e_mail(client, clinic):
+    user = staff(Role.SUPPORT, clinic)
+    TOTP.activate(user, STAFF_TOTP_SECRET)
+    password_only_session(client, user)
+
+    for path in ("/accounts/password/change/", "/accounts/email/"):
+        response = client.get(path)
+        assert response.status_code == 302 and response.url.startswith(reverse("mfa_reauthenticate")), path
+    # The second-factor step itself and logging out stay open.
+    assert client.get(reverse("mfa_reauthenticate")).status_code == 200
+    assert client.post(reverse("account_logout")).status_code == 302
