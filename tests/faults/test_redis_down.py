@@ -162,3 +162,23 @@ def test_changes_made_while_redis_is_down_succeed_and_their_side_effects_arrive_
     assert sorted(_mail_ids(mail)) == sorted(f"tidbok-inbox-{m.pk}" for m in messages)
     assert {m.notify_state for m in InboxMessage.objects.all()} == {NotifyState.SENT}
     assert Booking.objects.count() == 3
+
+
+def test_a_booking_with_redis_frozen_is_answered_within_seconds_and_its_task_waits_in_the_outbox(
+    app_on_redis, clinic, appointment_type, resource, resident
+):
+    """SIGSTOP: Redis accepts connections and never answers. Short socket timeouts and the pauses
+    after a failure (cache and relay) bound what the outage costs a request."""
+    (slot,) = _slots(appointment_type, resource, 1)
+    api = _resident_client(resident, clinic)
+    app_on_redis.freeze()
+
+    started = time.monotonic()
+    created = api.post("/api/v1/bookings/", {"slot": slot.pk}, content_type="application/json")
+    cancelled = api.post(f"/api/v1/bookings/{created.json()['id']}/cancel/")
+    elapsed = time.monotonic() - started
+
+    assert (created.status_code, cancelled.status_code) == (201, 204)
+    assert elapsed < 10, elapsed
+    assert Booking.objects.get(slot=slot).status == BookingStatus.CANCELLED
+    assert OutboxMessage.objects.filter(name="schedules.tasks.slots_publish", sent_at__isnull=True).exists()
