@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Role, User
+from accounts.models import Role
 from accounts.workspace import clinic_for, staff_required, workspace_clinic
 from clinics.models import Clinic
 from tidbok.errors import DomainError
@@ -24,7 +24,6 @@ from .forms import WebLogFilterForm
 from .selectors import (
     WebLogRead,
     booking_basis_for_staff,
-    resident_for_personnummer,
     web_log_changes,
     web_log_csv_header,
     web_log_csv_row,
@@ -33,19 +32,6 @@ from .selectors import (
 
 PAGE_SIZE = 100
 SUPPORT = (Role.SUPPORT,)
-
-
-def _page(request: HttpRequest, rows) -> Page:
-    # get_page turns a missing, mistyped or too large page number into the first or last page.
-    return Paginator(rows, PAGE_SIZE).get_page(request.GET.get("sida"))
-
-
-def _resident(filters: dict) -> tuple[User | None, bool]:
-    """The resident searched for, and whether a valid personnummer matched nobody."""
-    if not filters["personnummer"]:
-        return None, False
-    resident = resident_for_personnummer(personnummer=filters["personnummer"])
-    return resident, resident is None
 
 
 def _web_log_scope(clinic: Clinic) -> str:
