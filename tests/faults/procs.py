@@ -288,8 +288,11 @@ class CeleryWorker(ManagedProcess):
 
     name = "celery worker"
 
-    def __init__(self, env: Mapping[str, str], *, pool: str = "solo", args: Iterable[str] = ()) -> None:
-        self.hostname = f"fault-{uuid.uuid4().hex[:8]}@%h"
+    def __init__(
+        self, env: Mapping[str, str], *, pool: str = "solo", args: Iterable[str] = (), hostname: str | None = None
+    ) -> None:
+        # The node name (celery@<host> by default in production); unique, so a ping reaches only it.
+        self.hostname = hostname or f"fault-{uuid.uuid4().hex[:8]}@%h"
         cmd = [str(VENV_BIN / "celery"), "-A", "tidbok", "worker", f"--pool={pool}", "--loglevel=INFO"]
         cmd += ["-n", self.hostname, "--without-mingle", "--without-gossip", *args]
         super().__init__(cmd, env=env)
@@ -339,7 +342,9 @@ class WebServer(ManagedProcess):
         self.port = free_port()
         cmd = [str(VENV_BIN / "gunicorn"), "tidbok.wsgi", "--bind", f"127.0.0.1:{self.port}"]
         cmd += ["--workers", str(workers), "--threads", str(threads), "--timeout", "60", "--graceful-timeout", "5"]
-        super().__init__(cmd, env={**env, "ALLOWED_HOSTS": "127.0.0.1,localhost"})
+        env = {"ALLOWED_HOSTS": "127.0.0.1,localhost", **env}
+        self.host = env["ALLOWED_HOSTS"].split(",")[0].strip().lstrip(".")
+        super().__init__(cmd, env=env)
 
     @property
     def base_url(self) -> str:
@@ -352,7 +357,9 @@ class WebServer(ManagedProcess):
         if not self.running():
             raise ProcessFailed(f"gunicorn exited:\n{self.tail()}")
         try:
-            return self.get("/healthz/", timeout=2)[0] == 200
+            # As a TLS-terminating proxy asks, so that SECURE_SSL_REDIRECT does not answer instead.
+            headers = {"Host": self.host, "X-Forwarded-Proto": "https"}
+            return self.get("/healthz/", timeout=2, headers=headers)[0] == 200
         except OSError:
             return False
 
@@ -424,3 +431,29 @@ class TcpProxy:
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
         wait_until(lambda: not port_open(self.port), timeout=STOP_TIMEOUT, what="the proxy's port to refuse")
+
+
+def descendants(pid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of every process below ``pid`` (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name in parentheses may contain spaces; the parent pid follows it.
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found: list[tuple[int, str]] = []
+    stack = [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            try:
+                cmdline = (Path("/proc") / str(child) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            found.append((child, cmdline.strip()))
+            stack.append(child)
+    return found

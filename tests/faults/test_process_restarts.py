@@ -1,0 +1,95 @@
+"""R-OPS-5: processes restart. docker-compose.yml gives web, worker and beat a restart policy and
+a health check (docker cannot run here, so the file is parsed and its checks are run against
+real processes); ``make run``'s restart loop is exercised in test_run_command.py."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+import uuid
+
+import pytest
+import yaml
+from django.conf import settings
+
+from .procs import ROOT, VENV_BIN
+
+LONG_RUNNING = ("web", "worker", "beat")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+@pytest.mark.parametrize("service", [*LONG_RUNNING, "db", "redis"])
+def test_long_running_services_restart_unless_stopped(compose, service):
+    assert compose["services"][service]["restart"] == "unless-stopped"
+
+
+def test_the_one_shot_migration_is_not_restarted(compose):
+    assert compose["services"]["migrate"].get("restart", "no") == "no"
+
+
+@pytest.mark.parametrize("service", LONG_RUNNING)
+def test_long_running_services_have_health_checks(compose, service):
+    check = compose["services"][service]["healthcheck"]
+    assert check["test"][0] in ("CMD", "CMD-SHELL")
+    assert {"interval", "timeout", "retries"} <= check.keys()
+
+
+def _check_command(compose, service: str) -> list[str]:
+    test = compose["services"][service]["healthcheck"]["test"]
+    assert test[0] == "CMD"
+    command = test[1:]
+    assert command[:2] == ["python", "scripts/healthcheck.py"]
+    return [str(VENV_BIN / "python"), *command[1:]]
+
+
+def _run(command: list[str], env: dict[str, str]) -> int:
+    return subprocess.run(command, cwd=ROOT, env={**os.environ, **env}, capture_output=True, timeout=60).returncode
+
+
+@pytest.mark.django_db(transaction=True)
+def test_web_health_check_passes_against_gunicorn_and_fails_without_it(compose, web_server):
+    command = _check_command(compose, "web")
+    # As in production: a named host only, TLS redirect on behind the proxy.
+    server = web_server(redis_url=settings.REDIS_URL, ALLOWED_HOSTS="tidbok.example.se", SECURE_SSL_REDIRECT="1")
+    env = {"PORT": str(server.port), "ALLOWED_HOSTS": "tidbok.example.se"}
+    assert _run(command, env) == 0
+    server.terminate()
+    assert _run(command, env) == 1
+
+
+def test_beat_health_check_follows_the_schedule_file(compose, tmp_path):
+    command = _check_command(compose, "beat")
+    env = {"TIDBOK_VAR_DIR": str(tmp_path)}
+    assert _run(command, env) == 1  # beat never wrote it
+    schedule = tmp_path / "celerybeat-schedule"
+    schedule.write_bytes(b"")
+    assert _run(command, env) == 0
+    an_hour_ago = time.time() - 3600
+    os.utime(schedule, (an_hour_ago, an_hour_ago))
+    assert _run(command, env) == 1  # beat stopped ticking
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_worker_health_check_pings_its_own_node_through_the_broker(compose, app_on_redis, celery_worker, worker_env):
+    test = compose["services"]["worker"]["healthcheck"]["test"]
+    assert test[0] == "CMD-SHELL"
+    # Compose turns $$ into $; in the container HOSTNAME is the host part of the node celery@<host>.
+    shell_command = test[1].replace("$$", "$")
+    host = f"worker-{uuid.uuid4().hex[:8]}"
+    env = {**worker_env(redis_url=app_on_redis.url()), "HOSTNAME": host, "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
+
+    def check() -> int:
+        return subprocess.run(
+            ["sh", "-c", shell_command], cwd=ROOT, env=env, capture_output=True, timeout=60
+        ).returncode
+
+    worker = celery_worker(redis_url=app_on_redis.url(), hostname=f"celery@{host}")
+    assert check() == 0
+    worker.kill()
+    assert check() != 0
