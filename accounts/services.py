@@ -7,19 +7,45 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from clinics.models import Clinic
 
 from .models import REGION_ROLES, AuditEvent, Membership, User
-from .personnummer import normalise_personnummer
+from .personnummer import is_coordination_number, normalise_personnummer
 
 
 def resident_get_or_create(*, personnummer: str, **defaults: Any) -> tuple[User, bool]:
     """Find or create the resident for a personnummer in any accepted form (R-AUTH-4)."""
     normalised = normalise_personnummer(personnummer)
     return User.objects.get_or_create(personnummer=normalised, defaults={"username": f"pnr-{normalised}", **defaults})
+
+
+def resident_personnummer_replace(*, resident: User, personnummer: str) -> bool:
+    """e-ID sent a new number for a known subject (R-AUTH-4). Only the profile's one legitimate
+    case moves the resident: a samordningsnummer replaced by a personnummer that no other
+    account has. Anything else changes nothing and returns False, for the caller to refuse:
+    a link that says one person and a number that says another is how a takeover looks."""
+    new = normalise_personnummer(personnummer)
+    if not resident.personnummer or not is_coordination_number(resident.personnummer) or is_coordination_number(new):
+        return False
+    try:
+        with transaction.atomic():
+            if User.objects.filter(personnummer=new).exclude(pk=resident.pk).exists():
+                return False
+            resident.personnummer = new
+            resident.username = f"pnr-{new}"
+            resident.save(update_fields=["personnummer", "username"])
+            audit_record(
+                actor=resident,
+                action="resident_personnummer_replaced",
+                resident=resident,
+                detail="e-ID replaced the samordningsnummer with a personnummer",
+            )
+    except IntegrityError:
+        return False  # another account took the number at the same moment
+    return True
 
 
 def resident_lock(*, resident: User) -> None:

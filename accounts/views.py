@@ -3,12 +3,14 @@ TIDBOK_DEV_LOGIN is on (R-AUTH-1)."""
 
 from __future__ import annotations
 
+from allauth.account.views import logout as allauth_logout
 from allauth.socialaccount.models import SocialApp
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -16,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 from tidbok.authentication import app_token_current, app_tokens_revoke, token_expires_at
 from tidbok.errors import ValidationFailed
 
+from . import eid
 from .decorators import resident_required
 from .models import User
 from .services import resident_get_or_create
@@ -68,6 +71,7 @@ def dev_login(request: HttpRequest) -> HttpResponse:
         status=400 if errors else 200,
     )
 
+
 @resident_required
 @require_http_methods(["GET", "POST"])
 def app_tokens(request: HttpRequest) -> HttpResponse:
@@ -86,3 +90,28 @@ def app_tokens(request: HttpRequest) -> HttpResponse:
         {"token": token, "expires": token_expires_at(token) if token else None},
     )
 
+
+def logout(request: HttpRequest) -> HttpResponse:
+    """allauth's logout, and for an e-ID login also the provider's (RP-initiated logout), so
+    the next person at a shared computer meets the provider's login, not this resident's
+    session there (R-AUTH-1)."""
+    stored = request.session.get(eid.SESSION_KEY) if request.method == "POST" else None
+    response = allauth_logout(request)
+    if not isinstance(stored, dict) or request.user.is_authenticated:
+        return response
+    form = eid.end_session_form(
+        request,
+        provider_id=str(stored.get("provider_id", "")),
+        id_token=str(stored.get("id_token", "")),
+        return_to=request.build_absolute_uri(reverse("resident_logged_out")),
+    )
+    if form is None:
+        return response
+    page = render(request, "accounts/logout_eid.html", {"form": form})
+    page["Cache-Control"] = "no-store"
+    return page
+
+
+def logged_out(request: HttpRequest) -> HttpResponse:
+    """Where the provider sends the resident back after logging out there too."""
+    return render(request, "accounts/logged_out.html")

@@ -248,20 +248,30 @@ OIDC_ISSUER = os.environ.get("OIDC_ISSUER", "")
 OIDC_PROVIDER_ID = os.environ.get("OIDC_PROVIDER_ID", "eid")
 # The Swedish OIDC profile's claim for the personal identity number.
 OIDC_PERSONNUMMER_CLAIM = os.environ.get("OIDC_PERSONNUMMER_CLAIM", "https://id.oidc.se/claim/personalIdentityNumber")
-SOCIALACCOUNT_PROVIDERS: dict[str, dict] = {}
+# A samordningsnummer comes in the profile's own claim.
+OIDC_COORDINATION_NUMBER_CLAIM = os.environ.get(
+    "OIDC_COORDINATION_NUMBER_CLAIM", "https://id.oidc.se/claim/coordinationNumber"
+)
+# The profile releases the number only with its naturalPersonNumber scope; never `email`.
+OIDC_SCOPES = os.environ.get("OIDC_SCOPES", "openid https://id.oidc.se/scope/naturalPersonNumber").split()
+if OIDC_ISSUER and not DEBUG and not OIDC_ISSUER.startswith("https://"):
+    raise ImproperlyConfigured("OIDC_ISSUER must be an https:// URL when DEBUG is off")
+# accounts.eid.EidProvider: nonce, prompt=login, the ID token's signature always checked,
+# no e-mail, never a connect process (R-AUTH-1). Set even without an issuer, since allauth
+# picks the provider class once.
+SOCIALACCOUNT_PROVIDERS: dict[str, dict] = {
+    "openid_connect": {"provider_class": "accounts.eid.EidProvider", "OAUTH_PKCE_ENABLED": True, "APPS": []}
+}
 if OIDC_ISSUER:
-    SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
-        "OAUTH_PKCE_ENABLED": True,
-        "APPS": [
-            {
-                "provider_id": OIDC_PROVIDER_ID,
-                "name": os.environ.get("OIDC_NAME", "E-legitimation"),
-                "client_id": os.environ.get("OIDC_CLIENT_ID", ""),
-                "secret": os.environ.get("OIDC_CLIENT_SECRET", ""),
-                "settings": {"server_url": OIDC_ISSUER, "token_auth_method": "client_secret_basic"},
-            }
-        ],
-    }
+    SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"] = [
+        {
+            "provider_id": OIDC_PROVIDER_ID,
+            "name": os.environ.get("OIDC_NAME", "E-legitimation"),
+            "client_id": os.environ.get("OIDC_CLIENT_ID", ""),
+            "secret": os.environ.get("OIDC_CLIENT_SECRET", ""),
+            "settings": {"server_url": OIDC_ISSUER, "token_auth_method": "client_secret_basic"},
+        }
+    ]
 # The development identity provider: on only when explicitly enabled (make run does).
 TIDBOK_DEV_LOGIN = env_bool("TIDBOK_DEV_LOGIN", False)
 if TIDBOK_DEV_LOGIN and not DEBUG:

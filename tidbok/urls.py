@@ -14,7 +14,7 @@ urlpatterns = [
     path("api/", include("tidbok.api_urls")),
     path("fhir/r4/", include("schedules.fhir_urls")),
     path("admin/", admin.site.urls),
-    path("accounts/", include("allauth.urls")),
+    path("accounts/", include("accounts.auth_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 
