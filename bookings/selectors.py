@@ -231,7 +231,7 @@ def web_log_for_clinic(
     rows = WebBookingLogEntry.objects.filter(clinic=clinic).select_related("resident", "booking_basis")
     if date_from:
         rows = rows.filter(changed_at__gte=local_midnight(date_from))
-    if date_to:
+    if date_to and date_to < dt.date.max:  # the last day the calendar has bounds nothing
         rows = rows.filter(changed_at__lt=local_midnight(date_to + dt.timedelta(days=1)))
     if status:
         rows = rows.filter(status=status)

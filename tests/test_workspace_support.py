@@ -308,6 +308,14 @@ def test_log_is_paginated(client, support, clinic, history, monkeypatch):
     assert "?sida=2" in first.content.decode()
 
 
+def test_the_first_and_last_days_of_the_calendar_are_filters_like_any_other(client, support, clinic, history):
+    login(client, support)
+    for filters in ({"fran": "0001-01-01", "till": "9999-12-31"}, {"till": "9999-12-31"}):
+        response = search(client, clinic, **filters)
+        assert response.status_code == 200 and len(body_rows(response)) == 4
+    assert body_rows(search(client, clinic, fran="9999-12-31")) == []
+
+
 # --- R-SEC-3: a personnummer never travels in a URL ------------------------------------------------
 
 
