@@ -84,6 +84,13 @@ class ResidentDataAdmin(admin.ModelAdmin):
         self._audit(request, "admin.list", changelist.result_list)
         return changelist
 
+    def get_deleted_objects(self, objs, request: HttpRequest):
+        # "Delete selected" over all pages lists rows the change list page never showed (rows
+        # picked on the page, and one object's delete page, are on record already).
+        if request.POST.get("action") == "delete_selected" and request.POST.get("select_across") == "1":
+            self._audit(request, "admin.list", objs)
+        return super().get_deleted_objects(objs, request)
+
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None):
         obj = super().get_object(request, object_id, from_field)
         if obj is not None:

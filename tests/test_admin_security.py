@@ -287,3 +287,25 @@ def test_without_its_second_factor_a_session_cannot_change_the_password_or_e_mai
     # The second-factor step itself and logging out stay open.
     assert client.get(reverse("mfa_reauthenticate")).status_code == 200
     assert client.post(reverse("account_logout")).status_code == 302
+
+
+def test_the_delete_selected_confirmation_over_all_pages_is_audited(
+    client, superuser, clinic, appointment_type, monkeypatch
+):
+    from bookings.models import BookingBasis
+
+    residents = [ResidentFactory(), ResidentFactory()]
+    for resident in residents:
+        BookingBasis.objects.create(clinic=clinic, resident=resident, appointment_type=appointment_type)
+    monkeypatch.setattr(admin.site._registry[BookingBasis], "list_per_page", 1)
+    login_with_second_factor(client, superuser)
+    AuditEvent.objects.all().delete()
+
+    confirm = client.post(
+        "/admin/bookings/bookingbasis/",
+        {"action": "delete_selected", "select_across": "1", "_selected_action": [BookingBasis.objects.first().pk]},
+    )
+
+    assert confirm.status_code == 200 and BookingBasis.objects.count() == 2  # only asked, nothing deleted
+    shown = set(AuditEvent.objects.filter(action="admin.list").values_list("resident_id", flat=True))
+    assert shown == {r.pk for r in residents}  # the page showed one; the confirmation lists both
