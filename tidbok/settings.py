@@ -186,6 +186,10 @@ else:
         "control_folder": str(_broker_dir / "control"),
     }
 
+# Sessions live in the database, never in the cache: with Redis down residents and staff stay
+# logged in, and staff can log in (R-OPS-1).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
