@@ -151,6 +151,9 @@ class ScheduleSerializer(serializers.ModelSerializer):
     resource = StaffResourceSerializer()
     appointment_type = StaffTypeSerializer()
     weekdays = serializers.ListField(child=serializers.IntegerField(), help_text="ISO weekdays, 1 = Monday")
+    publish_stalled = serializers.BooleanField(
+        read_only=True, help_text="A background publish lost its worker; it is resumed automatically (R-OPS-3)"
+    )
 
     class Meta:
         model = Schedule
@@ -169,8 +172,13 @@ class ScheduleSerializer(serializers.ModelSerializer):
             "publish_state",
             "publish_total",
             "publish_done",
+            "publish_skipped",
+            "publish_stalled",
             "created_at",
         ]
+        extra_kwargs = {
+            "publish_skipped": {"help_text": "Times not made because they overlap times already on the resource"},
+        }
 
 
 class SlotCountsSerializer(serializers.Serializer):

@@ -175,6 +175,26 @@ def test_the_pages_show_the_times_in_the_way_and_what_publishing_skipped(
     assert_no_overlap(resource)
 
 
+def test_the_staff_api_says_what_publishing_skipped(client, clinic, scheduler, resource, appointment_type, single):
+    login_with_second_factor(client, scheduler)
+    day = timezone.localdate() + dt.timedelta(days=1)
+    payload = {
+        "resource": resource.pk,
+        "appointment_type": appointment_type.pk,
+        "weekdays": list(range(1, 8)),
+        "start_date": day.isoformat(),
+        "end_date": day.isoformat(),
+        "day_start": "08:00",
+        "day_end": "10:00",
+        "slot_minutes": 30,
+    }
+    response = client.post(f"/api/v1/staff/clinics/{clinic.pk}/schedules/", payload, content_type="application/json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["created_slots"], body["publish_skipped"], body["publish_stalled"]) == (2, 2, False)
+    assert_no_overlap(resource)
+
+
 def test_collisions_are_found_among_existing_times_that_overlap_each_other():
     """Rows made on SQLite before the rule was kept there may overlap each other: a long one
     hidden behind a short one that starts later must still be found."""
