@@ -13,6 +13,7 @@ from clinics.models import Clinic
 from tidbok.errors import PermissionDeniedError
 
 from .models import AuditEvent, Membership, Role, User
+from .services import audit_record
 
 
 def user_is_staff_member(user: User) -> bool:
@@ -93,8 +94,6 @@ def audit_events_for_clinic(
     """The clinic's audit events, newest first, for a region IT admin of its region only. Reading
     (or exporting, ``action="audit_log.exported"``) the audit log is itself access to
     residents' data and is recorded too, with the period asked for."""
-    from .services import audit_record
-
     if not user_is_region_it(user=actor, clinic=clinic):
         raise PermissionDeniedError()
     events = AuditEvent.objects.filter(clinic=clinic).select_related("actor", "resident")

@@ -4,6 +4,7 @@ second factor)."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -16,6 +17,7 @@ from accounts.models import AuditEvent, Role, User
 from bookings.models import Booking, WebBookingLogEntry
 from bookings.services import booking_create
 from schedules.models import Hold, Slot
+from tidbok import api_urls
 
 from .factories import STAFF_TOTP_SECRET, ResidentFactory, SlotFactory, login_with_second_factor, staff
 from .test_workspace_acl import World, workspace_patterns
@@ -222,12 +224,23 @@ def test_a_staff_session_without_its_second_factor_is_sent_to_it_on_every_staff_
             assert response.status_code == 302, url
             assert response.url.startswith(reverse("mfa_reauthenticate")), url
 
-    api = f"/api/v1/staff/clinics/{world.clinic.pk}/"
-    for path in ("slots/", "bookings/", "web-log/", "schedules/", "blocks/"):
-        refused = client.get(api + path)
-        assert refused.status_code == 403, path
-        assert refused["Content-Type"] == "application/problem+json"
-        assert refused.json()["code"] == "SECOND_FACTOR_REQUIRED"
+    for url in staff_api_urls(world):
+        for refused in (client.get(url), client.post(url, {}, content_type="application/json")):
+            assert refused.status_code == 403, url
+            assert refused["Content-Type"] == "application/problem+json"
+            assert refused.json()["code"] == "SECOND_FACTOR_REQUIRED"
+
+
+def staff_api_urls(world) -> list[str]:
+    """Every operation of the staff API, with the ids of the world's own clinic."""
+    ids = world.objects[world.clinic.pk]
+    urls = [
+        "/api/" + re.sub(r"<int:(\w+)>", lambda m: str(ids[m.group(1)]), str(pattern.pattern))
+        for pattern in api_urls.urlpatterns
+        if str(pattern.pattern).startswith("v1/staff/")
+    ]
+    assert len(urls) >= 10
+    return urls
 
 
 def test_another_users_second_factor_record_does_not_count(client, clinic):
