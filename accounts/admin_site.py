@@ -10,10 +10,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
+from functools import wraps
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -24,10 +26,30 @@ from django.utils.translation import gettext_lazy as _
 from .mfa import session_passed_second_factor
 from .services import audit_admin_residents_shown
 
+# Ten or twelve digits, with or without the separator: what a personnummer looks like typed.
+_PERSONNUMMER_LIKE = re.compile(r"(?<![0-9])(?:[0-9]{2})?[0-9]{6}[-+]?[0-9]{4}(?![0-9])")
+
 
 class TidbokAdminSite(admin.AdminSite):
     site_header = _("Tidbok administration")
     site_title = _("Tidbok administration")
+
+    def admin_view(self, view: Callable[..., HttpResponse], cacheable: bool = False) -> Callable[..., HttpResponse]:
+        """R-SEC-3: a personnummer typed into the admin's search (a GET query) is not searched
+        for and not echoed into the page's links; the admin answers with the bare address."""
+        inner = super().admin_view(view, cacheable)
+
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if any(_PERSONNUMMER_LIKE.search(value) for value in request.GET.values()):
+                messages.error(
+                    request,
+                    _("A personal identity number is never put in an address. Find residents in the workspace."),
+                )
+                return HttpResponseRedirect(request.path)
+            return inner(request, *args, **kwargs)
+
+        return wrapper
 
     def has_permission(self, request: HttpRequest) -> bool:
         user = request.user

@@ -322,3 +322,19 @@ def test_the_delete_selected_confirmation_over_all_pages_is_audited(
     assert confirm.status_code == 200 and BookingBasis.objects.count() == 2  # only asked, nothing deleted
     shown = set(AuditEvent.objects.filter(action="admin.list").values_list("resident_id", flat=True))
     assert shown == {r.pk for r in residents}  # the page showed one; the confirmation lists both
+
+
+@pytest.mark.parametrize("typed", ["198503141234", "850314-1234", "19850314-1234"])
+def test_a_personnummer_typed_into_the_admin_search_is_neither_searched_nor_echoed(client, superuser, typed):
+    resident = ResidentFactory()
+    login_with_second_factor(client, superuser)
+    AuditEvent.objects.all().delete()
+
+    response = client.get("/admin/accounts/user/", {"q": typed})
+
+    assert response.status_code == 302 and response.url == "/admin/accounts/user/"
+    assert not AuditEvent.objects.exists()  # nothing was listed
+    page = client.get(response.url)
+    assert typed not in page.content.decode() and resident.personnummer_display in page.content.decode()
+    # Other searches are untouched.
+    assert client.get("/admin/accounts/user/", {"q": "Andersson"}).status_code == 200
