@@ -23,6 +23,7 @@ import logging
 import secrets
 from typing import Any, NoReturn
 
+import jwt
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.internal import jwtkit
 from allauth.socialaccount.models import SocialApp, SocialToken
@@ -49,6 +50,7 @@ COORDINATION_NUMBER_CLAIM = "https://id.oidc.se/claim/coordinationNumber"
 # number it identifies the resident by. E-mail, phone and anything else the provider
 # volunteers is dropped before it is stored.
 _KEPT_CLAIMS = {"sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "given_name", "family_name", "name"}
+_SIGNING_ALGORITHMS = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
 # Where the raw ID token of an e-ID login is kept for RP-initiated logout (id_token_hint).
 SESSION_KEY = "tidbok_eid"
 
@@ -80,6 +82,10 @@ REFUSALS: dict[str, tuple[Any, Any]] = {
     "cancelled": (
         _("The login was cancelled."),
         _("You can start the login again whenever you want."),
+    ),
+    "unavailable": (
+        _("The e-identification service is not answering right now."),
+        _("Try again in a few minutes, or call your clinic to book."),
     ),
     "password": (
         _("Residents log in with e-identification only."),
@@ -152,7 +158,10 @@ class EidOAuth2Adapter(OpenIDConnectOAuth2Adapter):
 
     def _decode_id_token(self, app: SocialApp, id_token: str) -> dict:
         # Always check the signature: the token endpoint's TLS tells us who answered, not
-        # that the token was not replaced on the way through a misconfigured proxy.
+        # that the token was not replaced on the way through a misconfigured proxy. Only
+        # asymmetric algorithms: "none" or an HMAC keyed with the public key prove nothing.
+        if jwt.get_unverified_header(id_token).get("alg") not in _SIGNING_ALGORITHMS:
+            raise OAuth2Error("ID token not signed with an accepted algorithm")
         return jwtkit.verify_and_decode(
             credential=id_token,
             keys_url=self.openid_config["jwks_uri"],
@@ -169,7 +178,7 @@ class EidOAuth2Adapter(OpenIDConnectOAuth2Adapter):
             refuse(request, "unverified")
         try:
             id_token = self._decode_id_token(app, id_token_str)
-        except (OAuth2Error, RequestException, KeyError, ValueError) as exc:
+        except (OAuth2Error, RequestException, KeyError, ValueError, jwt.PyJWTError) as exc:
             logger.warning("e-ID login refused: ID token not valid (%s)", exc)
             refuse(request, "unverified")
         expected_nonce = (self.state or {}).get("nonce") or ""
@@ -273,7 +282,12 @@ def _adapter(request: HttpRequest, provider_id: str) -> EidOAuth2Adapter:
 
 def eid_login(request: HttpRequest, provider_id: str) -> HttpResponse:
     """Start an e-ID login: redirect to the provider with state, PKCE, nonce and prompt=login."""
-    return OAuth2LoginView.adapter_view(_adapter(request, provider_id))(request)
+    try:
+        return OAuth2LoginView.adapter_view(_adapter(request, provider_id))(request)
+    except (RequestException, ValueError) as exc:
+        # The provider's discovery document could not be fetched or read.
+        logger.warning("e-ID provider unavailable: %s", type(exc).__name__)
+        return login_refused_response(request, "unavailable", status=503)
 
 
 def eid_callback(request: HttpRequest, provider_id: str) -> HttpResponse:

@@ -315,3 +315,13 @@ def test_the_login_message_greets_by_name_and_never_shows_the_number(rf, residen
     [message] = [str(m) for m in get_messages(request)]
     assert message == "Välkommen, Anna Andersson."
     assert resident.personnummer not in message and "pnr-" not in message
+
+
+def test_an_e_id_provider_that_does_not_answer_gives_a_page_not_a_500(client, settings, db):
+    _eid_settings(settings)
+    settings.SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"][0]["settings"]["server_url"] = "http://127.0.0.1:9"
+
+    response = client.post("/accounts/oidc/eid/login/")
+
+    assert response.status_code == 503
+    assert "E-legitimationstjänsten svarar inte just nu." in response.content.decode()

@@ -2,7 +2,7 @@
 // Swedish e-ID provider in Tidbok's login tests: the Swedish OIDC profile's scope and claims,
 // test accounts read from a control file at every use, and switches in that file that make
 // the provider misbehave the ways a test needs (an ID token signed with a key it never
-// published, a nonce that is not the one sent).
+// published, not signed at all, or with a nonce that is not the one sent).
 //
 // Environment: PORT, CONTROL_FILE, REQUEST_LOG, REDIRECT_URI, POST_LOGOUT_REDIRECT_URI.
 // Prints "ready <issuer>" on stdout once it listens.
@@ -112,6 +112,9 @@ provider.use(async (ctx, next) => {
     const { tamper } = control();
     if (tamper === 'foreign_key') {
       ctx.body = { ...ctx.body, id_token: signJwt(claimsOf(ctx.body.id_token), foreign) };
+    } else if (tamper === 'alg_none') {
+      const header = b64url(JSON.stringify({ alg: 'none', typ: 'JWT', kid: KID }));
+      ctx.body = { ...ctx.body, id_token: `${header}.${b64url(JSON.stringify(claimsOf(ctx.body.id_token)))}.` };
     } else if (tamper === 'nonce') {
       ctx.body = { ...ctx.body, id_token: signJwt({ ...claimsOf(ctx.body.id_token), nonce: 'not-the-nonce-sent' }, published) };
     }

@@ -199,14 +199,15 @@ def test_an_email_claim_from_the_provider_is_never_stored(page: Page, eid: Provi
     assert "email" not in str(SocialAccount.objects.get(user=resident).extra_data)
 
 
-def test_an_id_token_signed_with_another_key_is_refused(page: Page, eid: Provider):
+@pytest.mark.parametrize("tamper", ["foreign_key", "alg_none"])
+def test_an_id_token_signed_with_another_key_or_not_at_all_is_refused(page: Page, eid: Provider, tamper: str):
     eid.set_account("anna-sub", ANNA)
-    eid.update(tamper="foreign_key")
+    eid.update(tamper=tamper)
 
     eid_login(page, eid, "anna-sub")
 
     expect_refusal(page, "unverified")
-    assert eid.requests("token") == [{"endpoint": "token", "tamper": "foreign_key"}]
+    assert eid.requests("token") == [{"endpoint": "token", "tamper": tamper}]
     assert not User.objects.filter(personnummer="198503142385").exists()
 
 
