@@ -291,3 +291,26 @@ def test_another_personnummer_for_the_same_subject_is_refused(page: Page, eid: P
     assert User.objects.get(socialaccount__uid="anna-sub").personnummer == "198503142385"
     assert not User.objects.filter(personnummer="199207081143").exists()
     assert AuditEvent.objects.filter(action="eid_login_refused").count() == 1
+
+
+def test_a_resident_has_no_way_to_a_password_or_an_e_mail_login(page: Page, eid: Provider):
+    eid.set_account("anna-sub", ANNA)
+    eid_login(page, eid, "anna-sub")
+    page.wait_for_url("**/start/")
+
+    for path in ("/accounts/email/", "/accounts/password/set/", "/accounts/password/change/", "/accounts/signup/"):
+        assert page.goto(path).status == 404, path
+
+    # Even a password and an address left on the account by the old pages do not open the staff login.
+    resident = User.objects.get(personnummer="198503142385")
+    resident.set_password("a-long-resident-password")
+    resident.save()
+    EmailAddress.objects.create(user=resident, email="anna@example.se", verified=True, primary=True)
+    page.context.clear_cookies()
+    page.goto("/accounts/login/")
+    page.locator("input[name=login]").fill("anna@example.se")
+    page.locator("input[name=password]").fill("a-long-resident-password")
+    page.locator("form:has(input[name=password]) button[type=submit]").click()
+
+    expect(page.locator("input[name=password]")).to_be_visible()
+    assert page.goto("/start/").url.endswith("/logga-in/?next=/start/")
