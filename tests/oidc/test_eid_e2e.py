@@ -81,7 +81,8 @@ def test_a_second_login_reuses_the_resident_and_asks_the_provider_to_authenticat
     page.get_by_role("button", name="Logga ut").click()
     page.wait_for_url(f"{eid.issuer}/**")
 
-    # Even with a session at the provider, the next login shows the provider's login again.
+    # The provider's logout page is left unconfirmed, so its session lives on; even so the next
+    # login shows the provider's login form again (prompt=login).
     start_eid_login(page, eid)
     expect(page.locator("input[name=login]")).to_be_visible()
     authenticate_at_provider(page, "anna-sub")
