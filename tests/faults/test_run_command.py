@@ -25,7 +25,18 @@ import psycopg
 import pytest
 from django.db import connection
 
-from .procs import ROOT, VENV_BIN, ManagedProcess, database_url, descendants, free_port, http_get, port_open, wait_until
+from .procs import (
+    ROOT,
+    VENV_BIN,
+    ManagedProcess,
+    ProcessFailed,
+    database_url,
+    descendants,
+    free_port,
+    http_get,
+    port_open,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.worker]
 
@@ -93,6 +104,8 @@ class MakeRun(ManagedProcess):
         super().__init__(["make", "--no-print-directory", "-o", ".venv/.installed", "run"], env=env, cwd=clone)
 
     def home_page(self) -> bool:
+        if not self.running():
+            raise ProcessFailed(f"make run exited:\n{self.tail(40)}")
         try:
             status, _, body = http_get(f"http://127.0.0.1:{self.port}/", timeout=5)
         except OSError:
@@ -127,6 +140,8 @@ class MakeRun(ManagedProcess):
 def test_make_run_from_a_fresh_clone(fresh_clone, request, mode):
     env = {key: value for key, value in os.environ.items() if key not in _NOT_INHERITED}
     env.update(TIDBOK_PORT=str(free_port()), CELERY_QUEUE=f"tidbok-run-{uuid.uuid4().hex[:8]}", PYTHONUNBUFFERED="1")
+    # The shared virtualenv's editable install points at this checkout; the clone's code must win.
+    env["PYTHONPATH"] = str(fresh_clone)
     if mode == "postgres-redis":
         env["DATABASE_URL"] = request.getfixturevalue("run_database")
         env["REDIS_URL"] = request.getfixturevalue("redis_server").url()
