@@ -15,7 +15,9 @@ from django.utils.translation import gettext_lazy as _
 
 from tidbok.errors import ValidationFailed
 
-_PATTERN = re.compile(r"^(?P<century>\d{2})?(?P<yymmdd>\d{6})(?P<sep>[-+]?)(?P<serial>\d{3})(?P<check>\d)$")
+# ASCII digits only (R-SEC-6): ``\d`` also matches Arabic-Indic and fullwidth digits, which int()
+# reads, so such a number passed every check and then broke the 12-digit constraint on save.
+_PATTERN = re.compile(r"^(?P<century>\d{2})?(?P<yymmdd>\d{6})(?P<sep>[-+]?)(?P<serial>\d{3})(?P<check>\d)$", re.ASCII)
 
 
 def luhn_check_digit(nine_digits: str) -> int:

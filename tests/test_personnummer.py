@@ -244,3 +244,36 @@ def test_database_allows_staff_without_personnummer():
     user = User.objects.create(username="staff-without-pnr", personnummer=None)
 
     assert user.is_resident is False
+
+
+# --- Only ASCII digits (R-SEC-6) --------------------------------------------------------------------
+
+_OTHER_DIGITS = {
+    "Arabic-Indic": str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"),
+    "fullwidth": str.maketrans("0123456789", "０１２３４５６７８９"),
+    "Devanagari": str.maketrans("0123456789", "०१२३४५६७८९"),
+}
+
+
+@pytest.mark.parametrize("script", sorted(_OTHER_DIGITS))
+@pytest.mark.parametrize("form", ["{long}", "{date}-{last}", "{short}-{last}"])
+def test_digits_of_other_scripts_are_refused_with_the_format_message(script, form):
+    # A valid number in ASCII, written with another script's digits (re's \d and int() accept them).
+    number = _valid("19850314", "100")
+    typed = form.format(long=number, date=number[:8], short=number[2:8], last=number[8:])
+
+    assert normalise_personnummer(typed, today=TODAY) == number
+    error = _refused(typed.translate(_OTHER_DIGITS[script]))
+
+    assert str(error.field_errors["personnummer"][0]) == "Skriv personnumret som ÅÅÅÅMMDD-NNNN (12 siffror)."
+
+
+@pytest.mark.django_db
+def test_a_number_in_arabic_indic_digits_creates_no_resident_and_no_server_error():
+    count = User.objects.count()
+    typed = _valid("19850314", "100").translate(_OTHER_DIGITS["Arabic-Indic"])
+
+    with pytest.raises(ValidationFailed):
+        resident_get_or_create(personnummer=typed)
+
+    assert User.objects.count() == count
