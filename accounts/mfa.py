@@ -38,12 +38,16 @@ def user_has_second_factor(user: Any) -> bool:
 
 
 def record_enrolment_as_second_factor(*, request: HttpRequest | None, authenticator: Authenticator) -> None:
-    """Setting up a TOTP app or a security key proves the factor (allauth checks a code or a
-    signature from it), so the session that did it has passed the second factor and the new
-    staff member is not asked for a code again at once."""
+    """R-SEC-2: setting up the account's *first* TOTP app or security key proves the factor
+    (allauth checks a code or a signature from it), so the new staff member who did it is not
+    asked for a code again at once. A factor added next to an existing one proves nothing about
+    this session: it counts only after the session has used a factor the account already had."""
     if request is None or authenticator.type not in ENROLLABLE_TYPES:
         return
     if getattr(request, "user", None) is None or request.user.pk != authenticator.user_id:
+        return
+    others = Authenticator.objects.filter(user_id=authenticator.user_id, type__in=ENROLLABLE_TYPES)
+    if others.exclude(pk=authenticator.pk).exists():
         return
     record_authentication(request, request.user, "mfa", id=authenticator.pk, type=authenticator.type, enrolled=True)
 

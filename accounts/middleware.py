@@ -19,17 +19,24 @@ from django.utils.translation import gettext as _
 from .mfa import session_passed_second_factor, user_has_second_factor
 from .selectors import user_is_staff_member
 
-# Where a session without its second factor may still go: allauth's login and logout, the
-# password check that comes before setting a factor up, the factor pages themselves (set up,
-# enter a code), language switching and static files. Not the rest of /accounts/: changing the
-# password or the e-mail address needs the second factor too.
-_ALLOWED_PREFIXES = (
+# Where a session without its second factor may still go. A staff member with no factor yet
+# may set one up: the password check that comes before it and the factor pages. Once the
+# account has a factor, a session that has not used it may only use it (or log out): the
+# pages that remove or add a factor, and the password-only reauthentication before them,
+# would let a session that knows just the password swap the factor for its own (R-SEC-2).
+# Changing the password or the e-mail address needs the second factor too.
+_ALWAYS_ALLOWED_PREFIXES = (
     "/accounts/login/",
     "/accounts/logout/",
-    "/accounts/reauthenticate/",
-    "/accounts/2fa/",
+    "/accounts/2fa/authenticate/",
+    "/accounts/2fa/reauthenticate/",
+    "/accounts/2fa/webauthn/reauthenticate/",
     "/i18n/",
     "/static/",
+)
+_SET_UP_PREFIXES = (
+    "/accounts/reauthenticate/",
+    "/accounts/2fa/",
 )
 _API_PREFIX = "/api/"
 
@@ -52,17 +59,20 @@ class RequireStaffMFAMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if (
-            user is not None
-            and user.is_authenticated
-            and not request.path.startswith(_ALLOWED_PREFIXES)
-            and user_is_staff_member(user)
-            and not session_passed_second_factor(request)
+            user is None
+            or not user.is_authenticated
+            or request.path.startswith(_ALWAYS_ALLOWED_PREFIXES)
+            or not user_is_staff_member(user)
+            or session_passed_second_factor(request)
         ):
-            if request.path.startswith(_API_PREFIX):
-                return _api_refusal()
-            if not user_has_second_factor(user):
-                return redirect("mfa_index")
-            # The factor exists but this session has not used it: ask for it, then come back.
-            next_path = request.get_full_path() if request.method == "GET" else "/personal/"
-            return redirect(f"{reverse('mfa_reauthenticate')}?{urlencode({REDIRECT_FIELD_NAME: next_path})}")
-        return self.get_response(request)
+            return self.get_response(request)
+        has_factor = user_has_second_factor(user)
+        if not has_factor and request.path.startswith(_SET_UP_PREFIXES):
+            return self.get_response(request)
+        if request.path.startswith(_API_PREFIX):
+            return _api_refusal()
+        if not has_factor:
+            return redirect("mfa_index")
+        # The factor exists but this session has not used it: ask for it, then come back.
+        next_path = request.get_full_path() if request.method == "GET" else "/personal/"
+        return redirect(f"{reverse('mfa_reauthenticate')}?{urlencode({REDIRECT_FIELD_NAME: next_path})}")

@@ -9,6 +9,7 @@ import time
 
 import pytest
 from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
+from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
 from django.contrib import admin
 from django.urls import reverse
@@ -300,6 +301,84 @@ def test_without_its_second_factor_a_session_cannot_change_the_password_or_e_mai
     # The second-factor step itself and logging out stay open.
     assert client.get(reverse("mfa_reauthenticate")).status_code == 200
     assert client.post(reverse("account_logout")).status_code == 302
+
+
+FACTOR_MANAGEMENT_PAGES = [
+    "account_reauthenticate",  # the password-only check that opens the pages below
+    "mfa_index",
+    "mfa_activate_totp",
+    "mfa_deactivate_totp",
+    "mfa_add_webauthn",
+    "mfa_list_webauthn",
+    "mfa_view_recovery_codes",
+    "mfa_generate_recovery_codes",
+]
+
+
+def test_a_session_that_never_used_the_factor_cannot_remove_or_add_one(client, clinic):
+    """R-SEC-2: the account has a factor (set up in another session); this session knows only
+    the password. It may not reach the pages that remove the factor or add one of its own, nor
+    the password-only reauthentication before them: only the factor step and logging out."""
+    user = staff(Role.SCHEDULER, clinic)
+    user.set_password(PASSWORD)
+    user.save()
+    TOTP.activate(user, STAFF_TOTP_SECRET)
+    password_only_session(client, user)
+
+    for name in FACTOR_MANAGEMENT_PAGES:
+        for response in (client.get(reverse(name)), client.post(reverse(name), {"password": PASSWORD})):
+            assert response.status_code == 302, name
+            assert response.url.startswith(reverse("mfa_reauthenticate")), name
+    assert user.authenticator_set.filter(type=Authenticator.Type.TOTP).exists()
+    assert client.get(reverse("workspace:picker")).url.startswith(reverse("mfa_reauthenticate"))
+    assert client.get(reverse("mfa_reauthenticate")).status_code == 200
+
+
+def enrol(request, user: User, kind: str) -> None:
+    """Save a new factor for ``user`` as allauth does, inside ``request``."""
+    from allauth.core import context
+
+    with context.request_context(request):
+        Authenticator.objects.create(user=user, type=kind, data={})
+
+
+@pytest.mark.parametrize("kind", [Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN])
+def test_only_the_accounts_first_factor_counts_as_passed_when_it_is_set_up(rf, client, clinic, kind):
+    from accounts.mfa import session_passed_second_factor
+
+    newcomer, veteran = staff(Role.SCHEDULER, clinic), staff(Role.SCHEDULER, clinic)
+    other_kind = Authenticator.Type.WEBAUTHN if kind == Authenticator.Type.TOTP else Authenticator.Type.TOTP
+    Authenticator.objects.create(user=veteran, type=other_kind, data={})  # set up in another session
+    for user in (newcomer, veteran):
+        password_only_session(client, user)
+        request = rf.get("/")
+        request.user, request.session = user, client.session
+        enrol(request, user, kind)
+        # The newcomer proved the factor they just set up; the veteran's session has not
+        # used the factor the account already had.
+        assert session_passed_second_factor(request) is (user == newcomer), user
+
+
+def test_a_staff_member_without_a_factor_sets_one_up_and_reaches_the_workspace(client, clinic):
+    """First login: password only, no factor yet. The set-up pages stay open, and the factor
+    set up in this session counts as passed (R-AUTH-2)."""
+    user = staff(Role.SCHEDULER, clinic)
+    user.set_password(PASSWORD)
+    user.save()
+    password_only_session(client, user)
+    assert client.get(reverse("workspace:picker")).url == reverse("mfa_index")
+
+    assert client.get(reverse("mfa_index")).status_code == 200
+    reauthenticated = client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+    assert reauthenticated.status_code == 302 and not reauthenticated.url.startswith(reverse("mfa_reauthenticate"))
+    assert client.get(reverse("mfa_activate_totp")).status_code == 200
+    secret = client.session["mfa.totp.secret"]
+    code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+    activated = client.post(reverse("mfa_activate_totp"), {"code": code})
+
+    assert activated.status_code == 302
+    assert user.authenticator_set.filter(type=Authenticator.Type.TOTP).exists()
+    assert client.get(reverse("workspace:clinic", args=[clinic.pk])).status_code == 200
 
 
 def test_the_delete_selected_confirmation_over_all_pages_is_audited(
