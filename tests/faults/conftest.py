@@ -102,14 +102,22 @@ def _started() -> Iterator[list[ManagedProcess]]:
 
 @pytest.fixture
 def celery_worker(worker_env, _started, fault_queue):
-    """``celery_worker(redis_url=..., pool="solo", args=(), env=None, hostname=None, **extra_env)`` starts a worker
-    and returns once it is ready. ``.kill()`` SIGKILLs it and its pool children."""
+    """``celery_worker(redis_url=..., pool="solo", args=(), env=None, hostname=None, lean=True, **extra_env)``
+    starts a worker and returns once it is ready (lean=False: with mingle and gossip, exactly as
+    production runs it). ``.kill()`` SIGKILLs it and its pool children."""
 
     def start(
-        *, redis_url: str, pool: str = "solo", args=(), env=None, hostname: str | None = None, **extra_env: str
+        *,
+        redis_url: str,
+        pool: str = "solo",
+        args=(),
+        env=None,
+        hostname: str | None = None,
+        lean: bool = True,
+        **extra_env: str,
     ) -> CeleryWorker:
         worker = CeleryWorker(
-            env or worker_env(redis_url=redis_url, **extra_env), pool=pool, args=args, hostname=hostname
+            env or worker_env(redis_url=redis_url, **extra_env), pool=pool, args=args, hostname=hostname, lean=lean
         )
         _started.append(worker)
         return worker.start()

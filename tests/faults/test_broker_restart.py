@@ -33,8 +33,9 @@ def _round_trip(worker, slot: Slot) -> None:
 def test_worker_runs_tasks_after_the_broker_restarts(app_on_redis, celery_worker, appointment_type, outage):
     redis = app_on_redis
     before, after = (SlotFactory(appointment_type=appointment_type, is_published=False) for _ in range(2))
-    # prefork, as production runs it: the pool child must survive the reconnect as well.
-    worker = celery_worker(redis_url=redis.url(), pool="prefork", args=["--concurrency=1"])
+    # The command production runs (prefork, mingle, gossip, heartbeats): the pool child and the
+    # start-up handshake must survive the reconnect as well.
+    worker = celery_worker(redis_url=redis.url(), pool="prefork", args=["--concurrency=1"], lean=False)
     _round_trip(worker, before)
 
     mark = worker.mark()
@@ -43,6 +44,11 @@ def test_worker_runs_tasks_after_the_broker_restarts(app_on_redis, celery_worker
     mark = worker.mark()
     redis.start()
     worker.wait_for_line(r"Connected to redis://", after=mark)
+    # A second outage while the worker is still re-establishing (its mingle handshake).
+    mark = worker.mark()
+    redis.stop() if outage == "stop" else redis.kill()
+    redis.start()
+    worker.wait_for_line(r"mingle: (all alone|sync complete)", after=mark)
 
     assert worker.running(), worker.tail()
     _round_trip(worker, after)

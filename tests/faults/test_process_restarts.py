@@ -18,6 +18,16 @@ from .procs import ROOT, VENV_BIN
 LONG_RUNNING = ("web", "worker", "beat")
 
 
+def test_worker_and_beat_retry_the_broker_for_ever():
+    """Celery's default gives up after 100 attempts (about 45 minutes) and exits; a Redis outage of
+    any length must end with the worker and beat connected again, also if they start during it."""
+    from tidbok.celery import app
+
+    assert app.conf.broker_connection_retry is True
+    assert app.conf.broker_connection_retry_on_startup is True
+    assert app.conf.broker_connection_max_retries is None
+
+
 @pytest.fixture(scope="module")
 def compose() -> dict:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
