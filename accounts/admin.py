@@ -17,13 +17,14 @@ class MembershipInline(admin.TabularInline):
 @admin.register(User)
 class UserAdmin(ResidentDataAdmin, BaseUserAdmin):
     """Residents and staff. Opening a resident, or a list page with residents on it, is audited
-    (R-SEC-1); residents are not searchable by personnummer here (R-SEC-3)."""
+    (R-SEC-1); residents are not searchable by personnummer here (R-SEC-3): not the field, and not
+    the username either, which for a resident is ``pnr-`` and the number."""
 
     resident_field = None
     clinic_field = None
     list_display = ("username", "personnummer", "email", "first_name", "last_name", "home_region_code", "is_staff")
     list_filter = ("is_staff", "is_superuser", "is_active", "home_region_code", "memberships__role")
-    search_fields = ("username", "email", "first_name", "last_name")
+    search_fields = ("email", "first_name", "last_name")
     fieldsets = (
         *BaseUserAdmin.fieldsets,
         (_("Resident"), {"fields": ("personnummer", "home_region_code", "phone")}),
@@ -42,7 +43,7 @@ class UserAdmin(ResidentDataAdmin, BaseUserAdmin):
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ("user", "role", "clinic", "region", "unit_name", "created_at")
     list_filter = ("role", "region")
-    search_fields = ("user__email", "user__username", "clinic__name", "clinic__hsa_id")
+    search_fields = ("user__email", "user__first_name", "user__last_name", "clinic__name", "clinic__hsa_id")
     autocomplete_fields = ["user", "clinic"]
 
 
@@ -83,10 +84,11 @@ def _audit_third_party_admins() -> None:
     from allauth.socialaccount.models import SocialAccount
     from rest_framework.authtoken.models import TokenProxy
 
-    _audit_registered_admin(EmailAddress)
+    # Searched by address only: allauth adds the username, a resident's personnummer (R-SEC-3).
+    _audit_registered_admin(EmailAddress, search_fields=("email",))
     # An eID account's uid may be the personnummer: not searchable through a URL (R-SEC-3).
     _audit_registered_admin(SocialAccount, search_fields=())
-    _audit_registered_admin(TokenProxy, search_fields=("user__username", "user__email"))
+    _audit_registered_admin(TokenProxy, search_fields=("user__email",))
 
 
 _audit_third_party_admins()

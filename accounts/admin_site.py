@@ -26,8 +26,17 @@ from django.utils.translation import gettext_lazy as _
 from .mfa import session_passed_second_factor
 from .services import audit_admin_residents_shown
 
-# Ten or twelve digits, with or without the separator: what a personnummer looks like typed.
-_PERSONNUMMER_LIKE = re.compile(r"(?<![0-9])(?:[0-9]{2})?[0-9]{6}[-+]?[0-9]{4}(?![0-9])")
+# A personnummer, or enough of one to pick a resident out, however it is typed: six or more
+# digits in a row once the separators people type inside one (space, '-', '+') are taken out.
+# "19850314 1234", "850314-1234" and a birth date "850314" alone are all refused; the admin's
+# own parameters (page numbers, ids, years) are far shorter.
+_SEPARATORS = re.compile(r"[\s+-]+")
+_DIGIT_RUN = re.compile(r"[0-9]{6,}")
+
+
+def looks_like_personnummer(value: str) -> bool:
+    """R-SEC-3: could ``value`` carry (part of) a personnummer?"""
+    return bool(_DIGIT_RUN.search(_SEPARATORS.sub("", value)))
 
 
 class TidbokAdminSite(admin.AdminSite):
@@ -35,13 +44,14 @@ class TidbokAdminSite(admin.AdminSite):
     site_title = _("Tidbok administration")
 
     def admin_view(self, view: Callable[..., HttpResponse], cacheable: bool = False) -> Callable[..., HttpResponse]:
-        """R-SEC-3: a personnummer typed into the admin's search (a GET query) is not searched
-        for and not echoed into the page's links; the admin answers with the bare address."""
+        """R-SEC-3: a personnummer typed into the admin's search (a GET query), in any of its
+        written forms, is not searched for and not echoed into the page's links; the admin
+        answers with the bare address."""
         inner = super().admin_view(view, cacheable)
 
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if any(_PERSONNUMMER_LIKE.search(value) for value in request.GET.values()):
+            if any(looks_like_personnummer(value) for value in request.GET.values()):
                 messages.error(
                     request,
                     _("A personal identity number is never put in an address. Find residents in the workspace."),

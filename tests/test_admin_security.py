@@ -187,7 +187,20 @@ def test_no_admin_search_takes_a_personnummer(superuser):
     """The admin's search is a GET query: a personnummer never goes in a URL (R-SEC-3)."""
     for model, model_admin in admin.site._registry.items():
         fields = model_admin.search_fields or ()
-        assert not [f for f in fields if "personnummer" in f or f == "uid"], model
+        # A resident's username is "pnr-" and the number.
+        assert not [f for f in fields if "personnummer" in f or "username" in f or f == "uid"], model
+
+
+@pytest.mark.parametrize("typed", ["pnr", "pnr-1985", "1985", "0314", "1234"])
+def test_no_part_of_a_residents_username_finds_the_resident(client, superuser, typed):
+    resident = ResidentFactory(personnummer="198503141234", username="pnr-198503141234", last_name="Lind")
+    login_with_second_factor(client, superuser)
+
+    for path in ("/admin/accounts/user/", "/admin/account/emailaddress/", "/admin/authtoken/tokenproxy/"):
+        response = client.get(path, {"q": typed})
+        assert response.status_code == 200, path
+        assert resident.personnummer_display not in response.content.decode(), path
+    assert resident.username not in client.get("/admin/accounts/user/", {"q": typed}).content.decode()
 
 
 def test_membership_autocomplete_never_lists_residents(client, superuser, resident):
@@ -403,9 +416,23 @@ def test_the_delete_selected_confirmation_over_all_pages_is_audited(
     assert shown == {r.pk for r in residents}  # the page showed one; the confirmation lists both
 
 
-@pytest.mark.parametrize("typed", ["198503141234", "850314-1234", "19850314-1234"])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "197211051234",
+        "721105-1234",
+        "19721105-1234",
+        "19721105 1234",
+        "721105 1234",
+        "721105+1234",
+        "7211 05-12 34",
+        "pnr-197211051234",
+        "Lind 721105",  # a birth date next to a name picks a resident out too
+        "19721105",
+    ],
+)
 def test_a_personnummer_typed_into_the_admin_search_is_neither_searched_nor_echoed(client, superuser, typed):
-    resident = ResidentFactory()
+    resident = ResidentFactory(last_name="Lind")  # not the number typed, so any echo would show
     login_with_second_factor(client, superuser)
     AuditEvent.objects.all().delete()
 
