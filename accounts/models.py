@@ -121,6 +121,11 @@ class AuditEvent(models.Model):
     role = models.CharField(_("role"), max_length=100, blank=True)
     action = models.CharField(_("action"), max_length=64)
     clinic = models.ForeignKey("clinics.Clinic", on_delete=models.PROTECT, null=True, blank=True)
+    # An event at no clinic (a resident seen in the Django admin) still belongs to a region, so
+    # that region IT there sees it on the audit page and in the export (R-SEC-1, R-SEC-7).
+    region = models.ForeignKey(
+        "clinics.Region", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("region")
+    )
     unit_name = models.CharField(_("unit"), max_length=200, blank=True)
     resident = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_events_about"
@@ -136,6 +141,7 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["resident", "created_at"]),
             models.Index(fields=["clinic", "created_at"]),
+            models.Index(fields=["region", "created_at"]),
         ]
 
     def __str__(self) -> str:

@@ -91,12 +91,16 @@ def audit_events_for_clinic(
     resident: User | None = None,
     action: str = "audit_log.read",
 ) -> QuerySet[AuditEvent]:
-    """The clinic's audit events, newest first, for a region IT admin of its region only. Reading
+    """The clinic's audit events, and those of its region at no clinic, newest first, for a
+    region IT admin of its region only (R-LOG-4, R-SEC-7). Reading
     (or exporting, ``action="audit_log.exported"``) the audit log is itself access to
     residents' data and is recorded too, with the period asked for."""
     if not user_is_region_it(user=actor, clinic=clinic):
         raise PermissionDeniedError()
-    events = AuditEvent.objects.filter(clinic=clinic).select_related("actor", "resident")
+    # Events at no clinic but in the clinic's region (residents seen in the Django admin) are
+    # region IT's to see as well, on every clinic's page of the region (R-SEC-1, R-SEC-7).
+    in_scope = Q(clinic=clinic) | Q(clinic__isnull=True, region_id=clinic.region_id)
+    events = AuditEvent.objects.filter(in_scope).select_related("actor", "resident")
     if date_from:
         events = events.filter(created_at__gte=_local_midnight(date_from))
     if date_to:

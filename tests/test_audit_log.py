@@ -207,6 +207,40 @@ def test_the_export_streams_every_event_of_the_period(client, support, region_it
     assert len(rows) == 2501
 
 
+def test_residents_seen_in_the_django_admin_reach_region_it_of_their_regions(
+    client, region_it, clinic, appointment_type, resource
+):
+    """R-SEC-1, R-SEC-7: the admin's user list has no clinic, yet region IT of every region a
+    resident belongs to (a clinic relation, a booking, the home region) finds the read in the
+    audit log export, and region IT elsewhere does not."""
+    from accounts.models import User
+    from bookings.services import booking_create
+    from clinics.models import ClinicRelation, RelationSource
+
+    from .factories import SlotFactory
+
+    uppsala_clinic = ClinicFactory(region__code="03", region__name="Region Uppsala")
+    related = ResidentFactory(first_name="Rut", last_name="Relation", home_region_code="99")
+    ClinicRelation.objects.create(resident=related, clinic=clinic, on_start_page=True, source=RelationSource.START_PAGE)
+    booked = ResidentFactory(first_name="Bo", last_name="Bokad", home_region_code="03")
+    booking_create(resident=booked, slot_id=SlotFactory(appointment_type=appointment_type, resource=resource).pk)
+    ResidentFactory(first_name="Hilda", last_name="Hemma", home_region_code="01")
+    ResidentFactory(first_name="Ulla", last_name="Uppsala", home_region_code="03")
+    superuser = User.objects.create_superuser("root", "root@tidbok.test", "a-long-admin-password-2026")
+    login_with_second_factor(client, superuser)
+    assert client.get("/admin/accounts/user/").status_code == 200
+
+    def seen_in_admin(reader, at) -> set[str]:
+        as_english(client, reader)
+        _header, *rows = read_csv(client.get(csv_url(at)))
+        return {row[5] for row in rows if row[7] == "Saw the resident in a list in the Django admin"}
+
+    assert seen_in_admin(region_it, clinic) == {"Rut Relation", "Bo Bokad", "Hilda Hemma"}
+    uppsala_it = staff(Role.REGION_IT, uppsala_clinic)
+    assert seen_in_admin(uppsala_it, uppsala_clinic) == {"Bo Bokad", "Ulla Uppsala"}
+    assert not AuditEvent.objects.filter(action="admin.list", region=None).exists()
+
+
 @pytest.mark.parametrize("role", [Role.SUPPORT, Role.LOCAL_ADMIN, Role.SCHEDULER])
 def test_only_region_it_may_export(client, clinic, role):
     as_english(client, staff(role, clinic))
