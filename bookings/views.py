@@ -20,6 +20,7 @@ from clinics.selectors import bookable_types, case_type_admits, case_type_for
 from schedules.models import Hold, HoldState, Slot
 from schedules.selectors import LOCAL_TZ, local_midnight, offered_days, offered_slots, visibility_cutoff
 from schedules.services import hold_cancel, hold_create
+from tidbok import params
 from tidbok.errors import DomainError, ErrorCode, ValidationFailed
 from tidbok.overload import shed_when_queued
 
@@ -106,9 +107,10 @@ def _month_from(request: HttpRequest, first_free: dt.datetime | None) -> dt.date
     """The month asked for, else the month of the first free time, never before this month."""
     this_month = timezone.localdate().replace(day=1)
     try:
-        year, month = (int(part) for part in request.GET.get("manad", "").split("-"))
-        return max(dt.date(year, month, 1), this_month)
-    except ValueError:
+        # R-SEC-6: strict YYYY-MM within the calendar tidbok.params allows, so the next month
+        # and the month before can always be computed.
+        return max(params.parse_month(request.GET.get("manad"), name="manad"), this_month)
+    except params.BadParameter:
         if first_free is None:
             return this_month
         return timezone.localtime(first_free, LOCAL_TZ).date().replace(day=1)
@@ -163,8 +165,8 @@ def book_times(request: HttpRequest, clinic_id: int, type_id: int, day: str) -> 
         return redirect("bookings:book_conditions", clinic_id=clinic.pk)
     appointment_type = _bookable_type(request, clinic, type_id)
     try:
-        date = dt.date.fromisoformat(day)
-    except ValueError:
+        date = params.parse_date(day, name="day")
+    except params.BadParameter:
         raise Http404 from None
     slots = offered_slots(
         clinic=clinic,
@@ -188,10 +190,11 @@ def hold(request: HttpRequest) -> HttpResponse:
     slot_id = request.POST.get("slot", "")
     rebook_id = request.POST.get("rebook", "")
     back = request.POST.get("back", "/")
-    if not slot_id.isdigit():
+    slot_id, rebook_id = params.optional_id(slot_id), params.optional_id(rebook_id)
+    if slot_id is None:
         messages.error(request, _("Choose a time."))
         return redirect(back if back.startswith("/") else "/")
-    rebook_of = _booking_or_404(request, int(rebook_id)) if rebook_id.isdigit() else None
+    rebook_of = _booking_or_404(request, rebook_id) if rebook_id is not None else None
     clinic_id = (
         rebook_of.clinic_id
         if rebook_of
@@ -204,7 +207,7 @@ def hold(request: HttpRequest) -> HttpResponse:
             return redirect("bookings:rebook_conditions", booking_id=rebook_of.pk)
         return redirect("bookings:book_conditions", clinic_id=clinic_id)
     try:
-        new_hold = hold_create(resident=request.user, slot_id=int(slot_id), rebook_of=rebook_of)
+        new_hold = hold_create(resident=request.user, slot_id=slot_id, rebook_of=rebook_of)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect(back if back.startswith("/") else "/")

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tidbok import params
 from tidbok.api import IsResident
 
 from .models import AppointmentType, CaseType, Clinic, RelationSource
@@ -60,9 +61,7 @@ class ClinicList(APIView):
     )
     def get(self, request: Request) -> Response:
         region = request.query_params.get("region", "")
-        clinics = clinic_search(
-            query=request.query_params.get("q", "")[:100], region_id=int(region) if region.isdigit() else None
-        )
+        clinics = clinic_search(query=request.query_params.get("q", "")[:100], region_id=params.optional_id(region))
         return Response(ClinicSerializer(clinics[:100], many=True, context={"request": request}).data)
 
 

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import resident_required
 from bookings.selectors import bookings_for_resident, inbox_unread_count
+from tidbok import params
 
 from .models import CaseKind, Clinic, DirectLink, Region, RelationSource
 from .selectors import admitted_case_types, clinic_search, relation_is_active, start_page_clinics
@@ -23,7 +24,7 @@ def _viewer(request: HttpRequest):
 def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
     region_id = request.GET.get("region", "")
-    region = int(region_id) if region_id.isdigit() else None
+    region = params.optional_id(region_id)
     viewer = _viewer(request)
     clinics = [
         (clinic, admitted_case_types(clinic=clinic, resident=viewer))

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinics.models import AppointmentType, Resource
+from tidbok import params
 from tidbok.api import BOOKING_THROTTLES, IsResident
 from tidbok.overload import shed_when_queued
 
@@ -51,8 +52,9 @@ class SlotSerializer(serializers.ModelSerializer):
 class FreeTimesQuery(serializers.Serializer):
     type = serializers.IntegerField()
     resource = serializers.IntegerField(required=False)
-    date_from = serializers.DateField(required=False)
-    date_to = serializers.DateField(required=False)
+    # R-SEC-6: dates near year 1 or 9999 would overflow the window arithmetic below.
+    date_from = params.ApiDateField(required=False)
+    date_to = params.ApiDateField(required=False)
 
     def validate(self, attrs: dict) -> dict:
         today = timezone.localdate()

@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinics.models import PROXY_MARKER, AppointmentType, Audience, CaseKind, CaseType, Clinic, Resource
+from tidbok import params
 
 from .models import BulkPublishFile, Slot, SlotStatus
 from .selectors import LOCAL_TZ, local_midnight
@@ -38,11 +39,12 @@ BOOKING_DEEP_LINK = "http://fhir-registry.smarthealthit.org/StructureDefinition/
 BULK_RESOURCE_TYPES = ("Location", "Schedule", "Slot")
 # Parameters any FHIR client may send; everything else a search does not name is refused.
 COMMON_PARAMS = frozenset({"_format", "_count"})
-_SCHEDULE_ID = re.compile(r"^(?P<resource>\d{1,18})-(?P<type>\d{1,18})$")
-_NUMERIC_ID = re.compile(r"^\d{1,18}$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# ASCII digits only: \d would also take Arabic-Indic or fullwidth digits (R-SEC-6).
+_SCHEDULE_ID = re.compile(r"^(?P<resource>[0-9]{1,18})-(?P<type>[0-9]{1,18})$")
+_NUMERIC_ID = re.compile(r"^[0-9]{1,18}$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _LOOKUP = {"eq": "exact", "ge": "gte", "gt": "gt", "le": "lte", "lt": "lt"}
-_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$")
+_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$", re.ASCII)
 
 
 # --- Errors (OperationOutcome) ------------------------------------------------------------------
@@ -85,6 +87,8 @@ def fhir_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             return view(request, *args, **kwargs)
         except FhirError as exc:
             return outcome_response(exc.status, exc.code, exc.diagnostics)
+        except params.BadParameter as exc:
+            return outcome_response(400, "invalid", f"{exc.name}: {exc.message}")
         except Exception:
             logger.exception("FHIR request failed: %s", request.get_full_path())
             return outcome_response(500, "exception", "The request could not be answered.")
@@ -110,9 +114,10 @@ def count_param(request: HttpRequest) -> int:
     raw = request.GET.get("_count")
     if raw is None:
         return MAX_RESULTS
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_RESULTS:
-        raise FhirError(400, "invalid", f"_count must be a whole number from 1 to {MAX_RESULTS}.")
-    return int(raw)
+    try:
+        return params.parse_int(raw, name="_count", minimum=1, maximum=MAX_RESULTS)
+    except params.BadParameter:
+        raise FhirError(400, "invalid", f"_count must be a whole number from 1 to {MAX_RESULTS}.") from None
 
 
 def parse_instant(value: str, name: str = "_since") -> dt.datetime:
@@ -121,9 +126,10 @@ def parse_instant(value: str, name: str = "_since") -> dt.datetime:
     if not _INSTANT.match(value):
         raise FhirError(400, "invalid", f"{name} must be a FHIR instant, e.g. 2025-03-01T08:00:00Z.")
     try:
-        return dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise FhirError(400, "invalid", f"{name} is not a valid instant.") from None
+        # Between 1900 and 2999 (R-SEC-6): a UTC conversion next to year 1 or 9999 overflows.
+        return params.parse_instant(value, name=name)
+    except params.BadParameter:
+        raise FhirError(400, "invalid", f"{name} is not a valid instant between 1900 and 2999.") from None
 
 
 def _date_range_filter(value: str) -> Q:
@@ -132,9 +138,9 @@ def _date_range_filter(value: str) -> Q:
     raw = raw.strip().replace(" ", "+")
     if _DATE.match(raw):
         try:
-            day = dt.date.fromisoformat(raw)
-        except ValueError:
-            raise FhirError(400, "invalid", f"start: {raw} is not a valid date.") from None
+            day = params.parse_date(raw, name="start")  # R-SEC-6: the day after must exist
+        except params.BadParameter:
+            raise FhirError(400, "invalid", f"start: {raw} is not a valid date between 1900 and 2999.") from None
         first, after = local_midnight(day), local_midnight(day + dt.timedelta(days=1))
         return {
             "eq": Q(start__gte=first, start__lt=after),

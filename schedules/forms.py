@@ -10,10 +10,11 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from clinics.models import AppointmentType, Clinic, Resource
+from tidbok import params
 from tidbok.errors import DomainError
 
 from .models import WEEKDAY_NAMES, Slot
-from .selectors import LOCAL_TZ, parse_iso_week
+from .selectors import LOCAL_TZ
 
 WEEKDAY_CHOICES = [(str(number), name) for number, name in enumerate(WEEKDAY_NAMES, start=1)]
 
@@ -73,8 +74,8 @@ class ScheduleForm(WorkspaceForm):
     weekdays = forms.MultipleChoiceField(
         label=_("Weekdays"), choices=WEEKDAY_CHOICES, widget=forms.CheckboxSelectMultiple, required=False
     )
-    start_date = forms.DateField(label=_("First day"), widget=_date_input())
-    end_date = forms.DateField(
+    start_date = params.DateField(label=_("First day"), widget=_date_input())
+    end_date = params.DateField(
         label=_("Last day"), widget=_date_input(), help_text=_("At most one year after the first day.")
     )
     day_start = forms.TimeField(label=_("Start time"), widget=_time_input())
@@ -92,7 +93,7 @@ class ScheduleForm(WorkspaceForm):
 class SlotForm(WorkspaceForm):
     resource = ResourceChoiceField(label=_("Resource"), queryset=Resource.objects.none())
     appointment_type = TypeChoiceField(label=_("Appointment type"), queryset=AppointmentType.objects.none())
-    date = forms.DateField(label=_("Date"), widget=_date_input())
+    date = params.DateField(label=_("Date"), widget=_date_input())
     start_time = forms.TimeField(label=_("Start time"), widget=_time_input())
     end_time = forms.TimeField(label=_("End time"), widget=_time_input())
     service_fields = {"start": "start_time", "end": "end_time"}
@@ -109,7 +110,7 @@ class SlotForm(WorkspaceForm):
 
 class BlockForm(WorkspaceForm):
     resource = ResourceChoiceField(label=_("Resource"), queryset=Resource.objects.none())
-    date = forms.DateField(label=_("Date"), widget=_date_input())
+    date = params.DateField(label=_("Date"), widget=_date_input())
     start_time = forms.TimeField(
         label=_("From"), widget=_time_input(), required=False, help_text=_("Empty: from the start of the day.")
     )
@@ -152,7 +153,7 @@ class FreeTimesFilterForm(WorkspaceForm):
     typ = TypeChoiceField(
         label=_("Appointment type"), queryset=AppointmentType.objects.none(), required=False, empty_label=_("All types")
     )
-    datum = forms.DateField(
+    datum = params.DateField(
         label=_("Date"), widget=_date_input(), required=False, help_text=_("Empty: the next free times.")
     )
 
@@ -175,21 +176,12 @@ class TimebookFilterForm(WorkspaceForm):
     resurs = ResourceChoiceField(
         label=_("Resource"), queryset=Resource.objects.none(), required=False, empty_label=_("The whole clinic")
     )
-    vecka = forms.CharField(label=_("Week"), required=False, max_length=10, help_text=_("As YYYY-Www, e.g. 2026-W05."))
+    vecka = params.WeekField(label=_("Week"), required=False, max_length=10, help_text=_("As YYYY-Www, e.g. 2026-W05."))
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # Past weeks may show resources that have since been made inactive.
         self.fields["resurs"].queryset = Resource.objects.filter(clinic=self.clinic).order_by("name")
-
-    def clean_vecka(self) -> dt.date | None:
-        value = self.cleaned_data["vecka"]
-        if not value:
-            return None
-        monday = parse_iso_week(value)
-        if monday is None:
-            raise forms.ValidationError(_("Write the week as YYYY-Www, for example 2026-W05."))
-        return monday
 
 
 class ChangeTypeForm(WorkspaceForm):

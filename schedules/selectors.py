@@ -23,7 +23,7 @@ from tidbok.errors import BookingError, ErrorCode, PermissionDeniedError
 from .models import Block, Hold, HoldState, Schedule, Slot, SlotStatus
 
 LOCAL_TZ = ZoneInfo(settings.TIME_ZONE)
-_ISO_WEEK = re.compile(r"^(?P<year>\d{4})-?W(?P<week>\d{1,2})$", re.IGNORECASE)
+_ISO_WEEK = re.compile(r"^(?P<year>[0-9]{4})-?W(?P<week>[0-9]{1,2})$", re.IGNORECASE)
 
 
 def local_midnight(day: dt.date) -> dt.datetime:

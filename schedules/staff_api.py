@@ -24,6 +24,7 @@ from accounts.models import Role
 from accounts.selectors import user_is_staff_member
 from accounts.workspace import clinic_for
 from clinics.models import AppointmentType, Clinic, Resource
+from tidbok import params
 
 from . import services
 from .models import Block, Schedule, Slot, SlotStatus
@@ -78,16 +79,8 @@ def _type_field() -> serializers.PrimaryKeyRelatedField:
     return serializers.PrimaryKeyRelatedField(queryset=AppointmentType.objects.none(), help_text="Appointment type id")
 
 
-class DateField(serializers.DateField):
-    """A calendar date within reason: far-off years would overflow the date arithmetic."""
-
-    default_error_messages = {"out_of_range": "Choose a date between 1900 and 2999."}
-
-    def to_internal_value(self, value) -> dt.date:
-        day = super().to_internal_value(value)
-        if not 1900 <= day.year <= 2999:
-            self.fail("out_of_range")
-        return day
+# A calendar date within reason: far-off years would overflow the date arithmetic (R-SEC-6).
+DateField = params.ApiDateField
 
 
 # --- Output ---------------------------------------------------------------------------------------
@@ -244,8 +237,8 @@ class _Period(ClinicScopedSerializer):
 class SlotInput(_Period):
     resource = _resource_field()
     appointment_type = _type_field()
-    start = serializers.DateTimeField()
-    end = serializers.DateTimeField()
+    start = params.ApiDateTimeField()
+    end = params.ApiDateTimeField()
 
 
 class ChangeTypeInput(ClinicScopedSerializer):
@@ -267,8 +260,8 @@ class ChangeTypeInput(ClinicScopedSerializer):
 
 class BlockInput(_Period):
     resource = _resource_field()
-    start = serializers.DateTimeField()
-    end = serializers.DateTimeField()
+    start = params.ApiDateTimeField()
+    end = params.ApiDateTimeField()
     reason = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
 
 

@@ -28,6 +28,7 @@ from bookings.selectors import booking_for_staff, resident_for_personnummer, wai
 from bookings.services import booking_cancel as booking_cancel_service
 from bookings.services import booking_create_for_resident, waitlist_add, waitlist_book
 from clinics.models import AppointmentType, Clinic
+from tidbok import params
 from tidbok.errors import DomainError, ValidationFailed
 from tidbok.search_token import SEARCH_TOKEN_PARAM, search_token_load, search_token_store
 
@@ -505,7 +506,8 @@ def _waiting_entry(clinic: Clinic, raw: str) -> WaitlistEntry | None:
     """The waitlist entry named in the request: this clinic's, still waiting, else 404."""
     if not raw:
         return None
-    entry = waitlist_for_clinic(clinic=clinic).filter(pk=raw).first() if raw.isdigit() else None
+    entry_id = params.optional_id(raw)  # R-SEC-6: "²" is a digit to str.isdigit(), not to int()
+    entry = waitlist_for_clinic(clinic=clinic).filter(pk=entry_id).first() if entry_id is not None else None
     if entry is None:
         raise Http404
     return entry

@@ -288,7 +288,8 @@ def test_bad_filters_are_field_errors(client, support, clinic, history, filters)
     assert 'class="error"' in response.content.decode()
 
 
-@pytest.mark.parametrize("params", [{"sida": "9999"}, {"sida": "x"}, {"sida": "%00"}, {"sok": "x", "sida": "2"}])
+# A NUL byte in the query string is refused with 400 before any view (tests/test_bad_input.py).
+@pytest.mark.parametrize("params", [{"sida": "9999"}, {"sida": "x"}, {"sok": "x", "sida": "2"}])
 def test_bad_query_strings_never_fail(client, support, clinic, history, params):
     response = login(client, support).get(log_url(clinic, **params), follow=True)
 
