@@ -349,7 +349,10 @@ def schedule_publish(*, actor: User, schedule: Schedule, now: dt.datetime | None
     resource are skipped and counted in ``publish_skipped`` (R-OPS-6). Returns how many slots
     were created."""
     _require_scheduler(actor, schedule.clinic)
-    if schedule.removed_at is not None:
+    # Locked as schedule_remove_type locks it: a removal waits for these times and takes them
+    # with it, or has already happened and is seen here (R-OPS-3).
+    removed_at = Schedule.objects.select_for_update().filter(pk=schedule.pk).values_list("removed_at", flat=True)
+    if schedule.removed_at is not None or removed_at.first() is not None:
         raise ValidationFailed(
             {"appointment_type": [_("This type was removed from the schedule; make a new schedule.")]}
         )
@@ -681,26 +684,36 @@ def schedule_publish_resume(*, actor: User, schedule: Schedule, now: dt.datetime
 
 
 @transaction.atomic
-def schedule_remove_type(*, actor: User, schedule: Schedule, now: dt.datetime | None = None) -> int:
+def schedule_remove_type(*, actor: User, schedule: Schedule, now: dt.datetime | None = None) -> int | None:
     """R-PUB-2 / R-SCHED-2: the type comes off the schedule and its unbooked times go at once,
     held ones included (their holds end with them); booked slots stay, and go too if their
-    booking is later cancelled (see :func:`slot_free`). Returns how many slots were removed."""
-    _require_scheduler(actor, schedule.clinic)
+    booking is later cancelled (see :func:`slot_free`). Returns how many slots were removed, or
+    None when the type was already off the schedule (asking again changes nothing).
+
+    R-OPS-3: the schedule row is locked before anything is read, the same lock a publish batch
+    takes before it makes its times. A batch running now therefore either committed its slots
+    before this looks for them (and they are removed with the rest) or sees ``removed_at`` and
+    stops: no free time of a removed type is left behind, whichever caller (page, API) asks."""
+    locked = Schedule.objects.select_for_update().select_related("clinic").get(pk=schedule.pk)
+    _require_scheduler(actor, locked.clinic)
+    if locked.removed_at is not None:
+        schedule.removed_at = locked.removed_at
+        return None
     now = now or timezone.now()
     free = (
         Slot.objects.select_for_update()
         .filter(
-            schedule=schedule,
-            appointment_type=schedule.appointment_type,
+            schedule=locked,
+            appointment_type=locked.appointment_type_id,
             status__in=[SlotStatus.FREE, SlotStatus.HELD],
             start__gt=now,
         )
         .order_by("pk")
     )
     removed, _details = Slot.objects.filter(pk__in=list(free.values_list("pk", flat=True))).delete()
-    schedule.removed_at = now
-    schedule.save(update_fields=["removed_at"])
-    free_times.invalidate_on_commit([schedule.clinic_id])
+    locked.removed_at = schedule.removed_at = now
+    locked.save(update_fields=["removed_at"])
+    free_times.invalidate_on_commit([locked.clinic_id])
     bulk_refresh_later()
     return removed
 

@@ -434,12 +434,8 @@ class ScheduleRemoveType(StaffAPIView):
         """Take the type off the schedule: its free times go at once, booked ones stay
         (R-SCHED-2, R-PUB-2). Asking again removes nothing more."""
         clinic = scheduler_clinic(request, clinic_id)
-        _clinic_schedule(clinic, schedule_id)
-        removed = 0
-        with transaction.atomic():
-            # Locked, so two requests at once remove the type once.
-            schedule = Schedule.objects.select_for_update().get(pk=schedule_id)
-            if schedule.removed_at is None:
-                removed = services.schedule_remove_type(actor=request.user, schedule=schedule)
+        schedule = _clinic_schedule(clinic, schedule_id)
+        # The service locks the schedule, so two requests at once remove the type once.
+        removed = services.schedule_remove_type(actor=request.user, schedule=schedule) or 0
         schedule = _clinic_schedule(clinic, schedule_id)
         return Response(ScheduleRemovedSerializer({"removed_slots": removed, "schedule": schedule}).data)

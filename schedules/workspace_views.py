@@ -393,14 +393,14 @@ def schedule_remove_type(request: HttpRequest, clinic_id: int, schedule_id: int)
         return refused
     form = RemoveTypeForm(request.POST, clinic=clinic)
     if form.is_valid():
-        if schedule.removed_at is not None:
-            messages.info(request, _("The type was already removed from this schedule."))
-            return redirect("workspace:schedule_detail", clinic_id=clinic.pk, schedule_id=schedule.pk)
         try:
             removed = services.schedule_remove_type(actor=request.user, schedule=schedule)
         except DomainError as exc:
             form.add_domain_errors(exc)
         else:
+            if removed is None:
+                messages.info(request, _("The type was already removed from this schedule."))
+                return redirect("workspace:schedule_detail", clinic_id=clinic.pk, schedule_id=schedule.pk)
             messages.success(
                 request,
                 ngettext(

@@ -550,6 +550,19 @@ def test_remove_type_removes_free_times_and_keeps_booked_ones(sched, clinic, pub
     assert detail.context["counts"].booked == 1 and detail.context["counts"].free == 0
 
 
+def test_removing_the_type_again_says_so_and_changes_nothing(sched, clinic, published):
+    url = ws_url(clinic, "schedule_remove_type", schedule_id=published.pk)
+    sched.post(url, {"confirm": "on"})
+    published.refresh_from_db()
+    removed_at = published.removed_at
+
+    again = sched.post(url, {"confirm": "on"}, follow=True)
+
+    assert sv("The type was already removed from this schedule.") in text(again)
+    published.refresh_from_db()
+    assert published.removed_at == removed_at
+
+
 # --- Single slots (R-SCHED-2, R-PUB-1) -----------------------------------------------------------
 
 
