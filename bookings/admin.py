@@ -18,7 +18,9 @@ class BookingAdmin(ReadOnlyAdminMixin, ResidentDataAdmin):
 
 
 @admin.register(BookingBasis)
-class BookingBasisAdmin(ResidentDataAdmin):
+class BookingBasisAdmin(ReadOnlyAdminMixin, ResidentDataAdmin):
+    """Read-only: bases are issued and used up by bookings.services (R-SEC-1)."""
+
     list_display = ("resident", "appointment_type", "clinic", "valid_until", "consumed_at", "issued_by")
     list_filter = ("clinic",)
     search_fields = ("resident__last_name", "note")
@@ -26,7 +28,9 @@ class BookingBasisAdmin(ResidentDataAdmin):
 
 
 @admin.register(WaitlistEntry)
-class WaitlistEntryAdmin(ResidentDataAdmin):
+class WaitlistEntryAdmin(ReadOnlyAdminMixin, ResidentDataAdmin):
+    """Read-only: the waitlist changes through bookings.services (R-SEC-1)."""
+
     list_display = ("resident", "clinic", "appointment_type", "status", "created_at")
     list_filter = ("status", "clinic")
     search_fields = ("resident__last_name", "note")
@@ -34,7 +38,9 @@ class WaitlistEntryAdmin(ResidentDataAdmin):
 
 
 @admin.register(InboxMessage)
-class InboxMessageAdmin(ResidentDataAdmin):
+class InboxMessageAdmin(ReadOnlyAdminMixin, ResidentDataAdmin):
+    """Read-only: messages are written, and sent once each, by bookings.services (R-SEC-1)."""
+
     list_display = ("created_at", "resident", "clinic", "kind", "subject", "read_at", "notified_at")
     list_filter = ("kind", "clinic")
     search_fields = ("resident__last_name", "subject")

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from accounts.admin_site import ResidentDataAdmin
+from accounts.admin_site import ReadOnlyAdminMixin, ResidentDataAdmin
 
 from .models import AppointmentType, CaseType, Clinic, ClinicRelation, DirectLink, Region, Resource
 
@@ -78,7 +78,10 @@ class DirectLinkAdmin(admin.ModelAdmin):
 
 
 @admin.register(ClinicRelation)
-class ClinicRelationAdmin(ResidentDataAdmin):
+class ClinicRelationAdmin(ReadOnlyAdminMixin, ResidentDataAdmin):
+    """Read-only: a resident's relations change through the resident's own choices and the
+    booking services (R-REL, R-SEC-1)."""
+
     list_display = ("resident", "clinic", "on_start_page", "approved_for_communication", "source", "updated_at")
     list_filter = ("on_start_page", "approved_for_communication", "source", "clinic")
     search_fields = ("resident__last_name", "clinic__name")

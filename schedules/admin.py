@@ -6,7 +6,10 @@ from .models import Block, BulkPublishFile, Hold, Schedule, Slot
 
 
 @admin.register(Schedule)
-class ScheduleAdmin(admin.ModelAdmin):
+class ScheduleAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: a schedule's times are made, checked against the no-overlap rule (R-OPS-6) and
+    removed by schedules.services; a row changed here would not match its slots (R-SEC-1)."""
+
     list_display = ("resource", "appointment_type", "clinic", "start_date", "end_date", "day_start", "day_end")
     list_filter = ("clinic",)
     search_fields = ("resource__name", "appointment_type__internal_name", "clinic__name")
@@ -26,7 +29,10 @@ class SlotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Block)
-class BlockAdmin(admin.ModelAdmin):
+class BlockAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: a block marks and unmarks the slots it covers through schedules.services;
+    a block added or moved here would leave them bookable (R-SEC-1)."""
+
     list_display = ("resource", "start", "end", "reason", "clinic", "created_by")
     list_filter = ("clinic",)
     search_fields = ("resource__name", "reason")
