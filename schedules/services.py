@@ -259,15 +259,11 @@ def _overlapping(times: Times, others: Times) -> list[bool]:
     return hits
 
 
-def _existing_slots(resource_id: int, times: Times, *, schedule: Schedule | None = None) -> QuerySet[Slot]:
-    """Slots already on the resource within the span of ``times``, other than the schedule's own
-    (a rerun finds its own slots at exactly its times: they are kept, not collisions)."""
+def _existing_slots(resource_id: int, times: Times) -> QuerySet[Slot]:
+    """Slots already on the resource within the span of ``times``, the schedule's own included."""
     first = min(start for start, _end in times)
     last = max(end for _start, end in times)
-    existing = Slot.objects.filter(resource_id=resource_id, start__lt=last, end__gt=first)
-    if schedule is not None and schedule.pk:
-        existing = existing.exclude(schedule=schedule)
-    return existing.order_by("start")
+    return Slot.objects.filter(resource_id=resource_id, start__lt=last, end__gt=first).order_by("start")
 
 
 @dataclass(frozen=True)
@@ -283,7 +279,13 @@ class Collisions:
 def schedule_collisions(*, resource_id: int, times: Times, schedule: Schedule | None = None) -> Collisions:
     if not times:
         return Collisions(free=[], skipped=0, slots=[])
-    existing = list(_existing_slots(resource_id, times, schedule=schedule).select_related("appointment_type"))
+    existing = list(_existing_slots(resource_id, times).select_related("appointment_type"))
+    if schedule is not None and schedule.pk:
+        # A rerun finds its own times exactly where it makes them: those are kept, not collisions.
+        # Any other slot of this schedule (one whose start or end no longer matches its pattern)
+        # is in the way like any other slot on the resource (R-OPS-6).
+        wanted = set(times)
+        existing = [s for s in existing if s.schedule_id != schedule.pk or (s.start, s.end) not in wanted]
     others = [(slot.start, slot.end) for slot in existing]
     hits = _overlapping(times, others)
     ordered = sorted(times)

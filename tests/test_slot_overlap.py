@@ -97,6 +97,27 @@ def test_publishing_again_neither_duplicates_nor_counts_its_own_times_as_collisi
     assert (again, schedule.publish_skipped, Slot.objects.filter(resource=resource).count()) == (0, 2, 3)
 
 
+def test_a_time_of_the_schedule_itself_that_moved_is_in_the_way_of_a_rerun(
+    scheduler, resource, appointment_type, django_capture_on_commit_callbacks
+):
+    """Only the schedule's own times at exactly their start and end are left out of the check."""
+    schedule = schedule_create(actor=scheduler, resource=resource, appointment_type=appointment_type, **pattern())
+    with django_capture_on_commit_callbacks(execute=True):
+        schedule_publish(actor=scheduler, schedule=schedule)
+        # 09:00 moved to 09:10–09:40 (09:30 gone to make room), as an old or hand-edited row.
+        Slot.objects.filter(schedule=schedule, start=tomorrow_at(9, 30)).delete()
+        Slot.objects.filter(schedule=schedule, start=tomorrow_at(9)).update(
+            start=tomorrow_at(9, 10), end=tomorrow_at(9, 40)
+        )
+        again = schedule_publish(actor=scheduler, schedule=schedule)
+
+    schedule.refresh_from_db()
+    # 08:00 and 08:30 are its own, kept; 09:00 and 09:30 overlap the moved time and are skipped.
+    assert (again, schedule.publish_skipped) == (0, 2)
+    assert Slot.objects.filter(schedule=schedule).count() == 3
+    assert_no_overlap(resource)
+
+
 def test_another_schedule_on_the_same_resource_fills_around_the_first(
     scheduler, resource, appointment_type, django_capture_on_commit_callbacks
 ):
