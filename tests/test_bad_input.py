@@ -195,6 +195,9 @@ def seed_world() -> World:
     )
     link = DirectLink.objects.create(clinic=clinic, kind="book")
     bulk.refresh()
+    # From here on the clinic asks for a phone number and a reason on the web: two more posted fields.
+    clinic.patient_comment_on_web = True
+    clinic.save(update_fields=["patient_comment_on_web"])
     today = timezone.localdate()
     path_values = {
         "clinic_id": str(clinic.pk),
