@@ -142,14 +142,6 @@ def has_nul(value: str) -> bool:
     return "\x00" in value
 
 
-def posted_text(request: HttpRequest, name: str, default: str = "") -> str:
-    """A posted value a view reads without a form: refused (400) if it holds a NUL byte."""
-    value = request.POST.get(name, default)
-    if has_nul(value):
-        raise BadParameter(name, NUL_MESSAGE)
-    return value
-
-
 # --- Form and serializer fields --------------------------------------------------------------------
 
 
@@ -236,10 +228,9 @@ def bad_input_response(request: HttpRequest, message: str | Promise, name: str |
 
 class BadInputMiddleware:
     """Refuses a NUL byte in the path or the query string, and answers a :class:`BadParameter`
-    raised by any view with 400 and its message (R-SEC-6). Posted forms are left to the forms,
-    which refuse a NUL byte beside the field; a view that reads a posted value itself uses
-    :func:`posted_text`. Sits after the language and authentication middleware, so the page is
-    in the visitor's language and layout."""
+    raised by any view with 400 and its message (R-SEC-6). Posted forms are left to the forms
+    and services, which refuse a NUL byte beside the field. Sits after the language and
+    authentication middleware, so the page is in the visitor's language and layout."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
