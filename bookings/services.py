@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
 from accounts.selectors import proxy_membership, user_has_clinic_role
-from accounts.services import resident_lock
+from accounts.services import audit_record, resident_lock
 from clinics.models import AppointmentType, Clinic, RelationSource
 from clinics.services import relation_add
 from schedules import free_times
@@ -354,7 +354,9 @@ def booking_create_for_resident(
     waitlist_entry: WaitlistEntry | None = None,
     now: dt.datetime | None = None,
 ) -> Booking:
-    """A scheduler books a time for a resident: relation and summons follow (R-REL-1, R-BOOK-9)."""
+    """A scheduler books a time for a resident: relation and summons follow (R-REL-1, R-BOOK-9),
+    and the booking is on the audit log in the same transaction (R-LOG-4): there is no booking
+    made for a resident without the record of who made it, whichever page or API asked."""
     now = now or timezone.now()
     if not resident.is_resident:
         raise ValidationFailed({"resident": [_("Choose a resident by personal identity number.")]})
@@ -368,6 +370,7 @@ def booking_create_for_resident(
     if waitlist_entry is not None:
         WaitlistEntry.objects.filter(pk=waitlist_entry.pk).update(status=WaitlistStatus.BOOKED)
     _send_booking_message(booking=booking, kind=MessageKind.SUMMONS)
+    audit_record(actor=actor, action="booking.create_for_resident", clinic=clinic, resident=resident, obj=booking)
     return booking
 
 

@@ -161,13 +161,6 @@ class StaffBookingList(IdempotentPostMixin, StaffAPIView):
             else:
                 resident, _created = resident_get_or_create(personnummer=values["personnummer"])
                 booking = booking_create_for_resident(actor=request.user, resident=resident, slot_id=slot.pk)
-            audit_record(
-                actor=request.user,
-                action="booking.create_for_resident",
-                clinic=clinic,
-                resident=booking.resident,
-                obj=booking,
-            )
         booking = Booking.objects.select_related(
             "clinic", "resident", "appointment_type", "resource", "created_by"
         ).get(pk=booking.pk)

@@ -533,9 +533,6 @@ def _book_chosen_time(
         # "Just taken", overlapping bookings and the like: the free times are shown again.
         messages.error(request, str(exc.message))
         return ""
-    audit_record(
-        actor=request.user, action="booking.create_for_resident", clinic=clinic, resident=booking.resident, obj=booking
-    )
     if booking.appointment_type.hidden_for_patient:
         messages.success(request, _("The time is booked. The type is hidden for patients: no summons."))
     else:

@@ -644,6 +644,32 @@ def test_staff_booking_and_cancellation_of_hidden_type_send_no_message(
     assert mail.outbox == []
 
 
+def test_a_booking_for_a_resident_is_on_the_audit_log_in_its_own_transaction(
+    resident, scheduler, clinic, web_slot, start, monkeypatch
+):
+    """R-LOG-4: the service records who booked for whom, whichever page or API calls it, and a
+    booking whose record cannot be written is not made either."""
+    from accounts.models import AuditEvent
+    from bookings import services
+
+    earlier = start - dt.timedelta(days=2)
+    booking = booking_create_for_resident(actor=scheduler, resident=resident, slot_id=web_slot.pk, now=earlier)
+
+    event = AuditEvent.objects.get(action="booking.create_for_resident")
+    assert (event.actor, event.resident, event.clinic) == (scheduler, resident, clinic)
+    assert (event.object_type, event.object_id) == ("bookings.Booking", str(booking.pk))
+
+    def audit_fails(**kwargs):
+        raise IntegrityError("the audit log could not be written")
+
+    monkeypatch.setattr(services, "audit_record", audit_fails)
+    other = make_slot(web_slot.appointment_type, web_slot.resource, start + dt.timedelta(hours=2))
+    with pytest.raises(IntegrityError):
+        booking_create_for_resident(actor=scheduler, resident=resident, slot_id=other.pk, now=earlier)
+    assert list(Booking.objects.all()) == [booking]
+    assert Slot.objects.get(pk=other.pk).status == SlotStatus.FREE
+
+
 def test_staff_of_another_clinic_cannot_book_for_resident(resident, other_scheduler, web_slot, start):
     with pytest.raises(PermissionDeniedError):
         booking_create_for_resident(
