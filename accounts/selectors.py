@@ -16,6 +16,11 @@ from .models import AuditEvent, Membership, Role, User
 from .services import audit_record
 
 
+def resident_for_personnummer(*, personnummer: str) -> User | None:
+    """The resident with this normalised personnummer (R-AUTH-4), if they have ever logged in."""
+    return User.objects.filter(personnummer=personnummer).first()
+
+
 def user_is_staff_member(user: User) -> bool:
     return user.is_staff or user.is_superuser or user.memberships.exists()
 

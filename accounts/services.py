@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from clinics.models import Clinic, Region
+from clinics.models import Clinic
 
 from .models import REGION_ROLES, AuditEvent, Membership, User
 from .personnummer import is_coordination_number, normalise_personnummer
@@ -109,7 +109,8 @@ def _regions_of_residents(resident_ids: set[int]) -> dict[int, set[int]]:
             regions[resident_id].add(region_id)
     residents = User.objects.filter(pk__in=resident_ids).exclude(home_region_code="")
     homes = dict(residents.values_list("pk", "home_region_code"))
-    by_code = dict(Region.objects.filter(code__in=set(homes.values())).values_list("code", "pk"))
+    # A region with no clinic has no region IT page to show the event on.
+    by_code = dict(Clinic.objects.filter(region__code__in=set(homes.values())).values_list("region__code", "region_id"))
     for resident_id, code in homes.items():
         if code in by_code:
             regions[resident_id].add(by_code[code])

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -13,13 +14,15 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from clinics.models import Clinic
 from tidbok.search_token import SEARCH_TOKEN_PARAM, search_token_load, search_token_store
 
 from .forms import AuditLogFilterForm
 from .models import Role, User
 from .selectors import AUDIT_ACTION_LABELS, audit_csv_header, audit_csv_row, audit_events_for_clinic
 from .workspace import ALL_CLINIC_ROLES, clinic_for, staff_required, workspace_clinic, workspace_clinics
+
+if TYPE_CHECKING:  # accounts sits below clinics: the clinic is only named in annotations here
+    from clinics.models import Clinic
 
 AUDIT_PAGE_SIZE = 100
 REGION_IT = (Role.REGION_IT,)

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.models import User
+from accounts.selectors import resident_for_personnummer
 from clinics.models import ACTIVE_RELATION, CaseKind, CaseType, ClinicRelation
 from clinics.selectors import case_type_admits, case_type_for
 from schedules.models import Slot, SlotStatus
@@ -320,11 +321,6 @@ def booking_for_staff(*, actor: User, booking_id: int) -> Booking:
 
 
 # --- The web booking log as support staff read it (R-LOG-2, R-LOG-4) ----------------------------
-
-
-def resident_for_personnummer(*, personnummer: str) -> User | None:
-    """The resident with this normalised personnummer (R-AUTH-4), if they have ever logged in."""
-    return User.objects.filter(personnummer=personnummer).first()
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,11 @@ from django.utils.translation import ngettext
 
 from accounts.models import Role
 from accounts.personnummer import format_personnummer, normalise_personnummer
+from accounts.selectors import resident_for_personnummer
 from accounts.services import audit_record, resident_get_or_create
 from accounts.workspace import WorkspaceClinic, clinic_for, staff_required, workspace_clinic
 from bookings.models import Booking, WaitlistEntry
-from bookings.selectors import booking_for_staff, resident_for_personnummer, waitlist_for_clinic
+from bookings.selectors import booking_for_staff, waitlist_for_clinic
 from bookings.services import booking_cancel as booking_cancel_service
 from bookings.services import booking_create_for_resident, waitlist_add, waitlist_book
 from clinics.models import AppointmentType, Clinic
