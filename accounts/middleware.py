@@ -44,7 +44,7 @@ _API_PREFIX = "/api/"
 def _api_refusal() -> JsonResponse:
     body = {
         "type": "https://tidbok.se/problem/second_factor_required",
-        "title": "Second factor required",
+        "title": _("Second factor required"),
         "status": 403,
         "code": "SECOND_FACTOR_REQUIRED",
         "detail": _("Log in with your second factor before using the staff API."),

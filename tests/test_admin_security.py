@@ -303,6 +303,18 @@ def staff_api_urls(world) -> list[str]:
     return urls
 
 
+@pytest.mark.parametrize(("language", "title"), [("sv", "Andra faktorn krävs"), ("en", "Second factor required")])
+def test_the_staff_api_refusal_speaks_the_chosen_language(client, clinic, settings, language, title):
+    user = staff(Role.SCHEDULER, clinic)
+    TOTP.activate(user, STAFF_TOTP_SECRET)
+    password_only_session(client, user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+
+    refused = client.get(f"/api/v1/staff/clinics/{clinic.pk}/slots/")
+
+    assert refused.status_code == 403 and refused.json()["title"] == title
+
+
 def test_another_users_second_factor_record_does_not_count(client, clinic):
     """The session's records name the user they were made for."""
     first, second = staff(Role.SUPPORT, clinic), staff(Role.SUPPORT, clinic)

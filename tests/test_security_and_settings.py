@@ -123,6 +123,18 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "SECRET_KEY must be set" in result.stderr
 
 
+@pytest.mark.parametrize(("claim", "timeout", "starts"), [("30", "30", False), ("20", "30", False), ("31", "30", True)])
+def test_a_notification_claim_must_outlast_the_e_mail_timeout(claim, timeout, starts):
+    """R-OPS-2: a claim that runs out while its send may still be going would be sent again."""
+    env = {**os.environ, "TIDBOK_NOTIFY_CLAIM_SECONDS": claim, "EMAIL_TIMEOUT": timeout}
+    result = subprocess.run(
+        [sys.executable, "-c", "import tidbok.settings"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert (result.returncode == 0) is starts, result.stderr
+    assert ("TIDBOK_NOTIFY_CLAIM_SECONDS must be longer than EMAIL_TIMEOUT" in result.stderr) is not starts
+
+
 @pytest.mark.parametrize(("raw", "expected"), [("1", True), ("yes", True), ("off", False), ("", False)])
 def test_env_bool_reads_common_spellings(monkeypatch, raw, expected):
     monkeypatch.setenv("TIDBOK_FLAG", raw)

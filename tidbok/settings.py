@@ -367,6 +367,9 @@ EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.conso
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Tidbok <no-reply@tidbok.invalid>")
 # A send that hangs is given up after this, well inside TIDBOK_NOTIFY_CLAIM_SECONDS (R-OPS-2).
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+if TIDBOK_NOTIFY_CLAIM_SECONDS <= EMAIL_TIMEOUT:
+    # A claim that runs out while its send may still be going lets the sweep send it twice.
+    raise ImproperlyConfigured("TIDBOK_NOTIFY_CLAIM_SECONDS must be longer than EMAIL_TIMEOUT")
 if os.environ.get("EMAIL_FILE_PATH"):
     # For django.core.mail.backends.filebased.EmailBackend (the fault tests' workers use it).
     EMAIL_FILE_PATH = os.environ["EMAIL_FILE_PATH"]

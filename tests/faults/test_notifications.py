@@ -64,6 +64,7 @@ def test_a_send_killed_mid_delivery_is_sent_exactly_once_after_the_claim_timeout
         "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "EMAIL_FILE_PATH": str(mail),
         "TIDBOK_NOTIFY_CLAIM_SECONDS": str(CLAIM_SECONDS),
+        "EMAIL_TIMEOUT": "1",  # a claim must outlast a send (checked at start)
         "TIDBOK_NOTIFY_SWEEP_SECONDS": "1",
     }
     worker = celery_worker(redis_url=redis.url(), **env)
