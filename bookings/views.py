@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -182,6 +183,16 @@ def book_times(request: HttpRequest, clinic_id: int, type_id: int, day: str) -> 
     )
 
 
+def _same_site_path(request: HttpRequest, back: str) -> str:
+    """Where to go back to after a refused hold: only a path on this site, never another host
+    (``//evil.example`` starts with a slash too), so the form cannot be used as an open redirect."""
+    if url_has_allowed_host_and_scheme(back, allowed_hosts=None, require_https=request.is_secure()) and back.startswith(
+        "/"
+    ):
+        return back
+    return "/"
+
+
 @shed_when_queued
 @require_POST
 @resident_required
@@ -189,11 +200,11 @@ def hold(request: HttpRequest) -> HttpResponse:
     """Set the chosen time aside for the resident (R-BOOK-3), for booking or for rebooking."""
     slot_id = request.POST.get("slot", "")
     rebook_id = request.POST.get("rebook", "")
-    back = request.POST.get("back", "/")
+    back = _same_site_path(request, request.POST.get("back", "/"))
     slot_id, rebook_id = params.optional_id(slot_id), params.optional_id(rebook_id)
     if slot_id is None:
         messages.error(request, _("Choose a time."))
-        return redirect(back if back.startswith("/") else "/")
+        return redirect(back)
     rebook_of = _booking_or_404(request, rebook_id) if rebook_id is not None else None
     clinic_id = (
         rebook_of.clinic_id
@@ -210,7 +221,7 @@ def hold(request: HttpRequest) -> HttpResponse:
         new_hold = hold_create(resident=request.user, slot_id=slot_id, rebook_of=rebook_of)
     except DomainError as exc:
         messages.error(request, exc.message)
-        return redirect(back if back.startswith("/") else "/")
+        return redirect(back)
     return redirect("bookings:confirm", hold_id=new_hold.pk)
 
 

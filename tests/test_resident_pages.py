@@ -609,9 +609,10 @@ def test_a_time_cannot_be_held_before_the_conditions_are_accepted(resident_clien
     assert not Hold.objects.filter(resident=resident).exists()
 
 
-def test_hold_ignores_an_external_back_url(resident_client, resident, booked):
+@pytest.mark.parametrize("back", ["https://evil.example/", "//evil.example/", "/\\evil.example/", "///evil.example"])
+def test_hold_ignores_an_external_back_url(resident_client, resident, booked, back):
     accept_conditions(resident_client, booked.clinic)
-    response = resident_client.post(reverse("bookings:hold"), {"slot": booked.slot_id, "back": "https://evil.example/"})
+    response = resident_client.post(reverse("bookings:hold"), {"slot": booked.slot_id, "back": back})
 
     assert response.status_code == 302 and response.url == "/"
 
