@@ -330,6 +330,7 @@ def test_an_app_token_expires_after_twelve_hours_by_default(client, resident):
         assert app.get("/api/v1/bookings/").status_code == 200
         traveller.shift(dt.timedelta(minutes=1))
 
+        assert app.get("/fhir/r4/Appointment").status_code == 401
         refused = app.get("/api/v1/bookings/")
 
         assert refused.status_code == 403

@@ -53,18 +53,33 @@ def browser_settings(settings):
     return settings
 
 
+# R-SEC-5: every Content-Security-Policy violation on any page a test opens is reported here.
+_REPORT_CSP_VIOLATIONS = (
+    'document.addEventListener("securitypolicyviolation", (e) => window.tidbokCspViolation('
+    '`${location.pathname}: ${e.effectiveDirective} blocked ${e.blockedURI || "inline"} '
+    "(${e.sourceFile}:${e.lineNumber})`));"
+)
+
+
 @pytest.fixture
 def page(browser: Browser, live_server, browser_settings) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server.url)
+    violations: list[str] = []
+    context.expose_binding("tidbokCspViolation", lambda _source, text: violations.append(text))
+    context.add_init_script(_REPORT_CSP_VIOLATIONS)
     page = context.new_page()
+    page.csp_violations = violations
     page.set_default_timeout(15_000)
     yield page
     context.close()
+    assert violations == [], "Content-Security-Policy violations"
 
 
 def assert_accessible(page: Page) -> None:
     """axe-core finds no WCAG 2.0/2.1 A or AA violation on the page as it is now."""
-    page.add_script_tag(path=str(AXE))
+    assert page.csp_violations == [], "Content-Security-Policy violations"
+    # Evaluated, not added as a <script>: the policy rightly refuses inline script.
+    page.evaluate(AXE.read_text())
     result = page.evaluate(
         "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})",
         WCAG_TAGS,
