@@ -23,14 +23,14 @@ def token_is_expired(token: Token) -> bool:
 
 class BearerTokenAuthentication(TokenAuthentication):
     """``Authorization: Bearer <token>`` for residents' apps (DRF's token, the usual scheme name).
-    An expired token is refused and removed (R-SEC-5): the app asks the resident to log in again."""
+    An expired token is refused (R-SEC-5): the app asks the resident to log in again, and asking
+    for a token then replaces it (:func:`app_token_issue`)."""
 
     keyword = "Bearer"
 
     def authenticate_credentials(self, key):
         user, token = super().authenticate_credentials(key)
         if token_is_expired(token):
-            token.delete()
             raise exceptions.AuthenticationFailed(_("The token has expired. Log in again to get a new one."))
         return user, token
 
