@@ -85,9 +85,13 @@ def test_publishing_shows_new_times_at_once_despite_the_cache(
     assert _listed(reader, clinic, appointment_type) == [two_slots[0].pk, two_slots[1].pk, new.pk]
 
 
-def test_times_that_have_started_drop_out_of_a_cached_list(reader, clinic, appointment_type, two_slots, time_machine):
+def test_times_that_have_started_drop_out_of_a_cached_list(
+    reader, resident, clinic, appointment_type, two_slots, time_machine
+):
     assert _listed(reader, clinic, appointment_type) == [s.pk for s in two_slots]
     time_machine.move_to(two_slots[0].start + dt.timedelta(seconds=1))
+    # A day has passed and the idle session has ended (R-SEC-5): the resident logs in again.
+    reader.force_login(resident)
 
     assert _listed(reader, clinic, appointment_type) == [two_slots[1].pk]
 
