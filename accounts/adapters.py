@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext
 
-from tidbok.client_address import client_address
+from core.client_address import client_address
 
 from . import eid
 from .lockout import PerAddressLockoutMixin

@@ -11,8 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tidbok.api import IsResident
-from tidbok.authentication import app_token_issue, app_tokens_revoke, token_expires_at
+from core.api import IsResident
+from core.authentication import app_token_issue, app_tokens_revoke, token_expires_at
 
 
 class AppToken(APIView):

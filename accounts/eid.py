@@ -39,7 +39,7 @@ from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 from requests import RequestException
 
-from tidbok.errors import ValidationFailed
+from core.errors import ValidationFailed
 
 from .personnummer import is_coordination_number, normalise_personnummer
 

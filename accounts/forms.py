@@ -1,7 +1,7 @@
 """The region IT audit log's filter (R-LOG-4, R-SEC-3, R-SEC-7).
 
 Posted, never read from a query string: the personnummer it may carry is kept in the session
-under an opaque search token (:mod:`tidbok.search_token`), so it stays out of URLs.
+under an opaque search token (:mod:`core.search_token`), so it stays out of URLs.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import datetime as dt
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from tidbok.errors import ValidationFailed
+from core.errors import ValidationFailed
 
 from .personnummer import normalise_personnummer
 

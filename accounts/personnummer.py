@@ -13,7 +13,7 @@ import re
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tidbok.errors import ValidationFailed
+from core.errors import ValidationFailed
 
 # ASCII digits only (R-SEC-6): ``\d`` also matches Arabic-Indic and fullwidth digits, which int()
 # reads, so such a number passed every check and then broke the 12-digit constraint on save.

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinics.models import Clinic
-from tidbok.errors import PermissionDeniedError
+from core.errors import PermissionDeniedError
 
 from .models import AuditEvent, Membership, Role, User
 from .services import audit_record

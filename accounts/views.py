@@ -15,8 +15,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from tidbok.authentication import app_token_current, app_tokens_revoke, token_expires_at
-from tidbok.errors import ValidationFailed
+from core.authentication import app_token_current, app_tokens_revoke, token_expires_at
+from core.errors import ValidationFailed
 
 from . import eid
 from .decorators import resident_required

@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from tidbok.search_token import SEARCH_TOKEN_PARAM, search_token_load, search_token_store
+from core.search_token import SEARCH_TOKEN_PARAM, search_token_load, search_token_store
 
 from .forms import AuditLogFilterForm
 from .models import Role, User

@@ -1,8 +1,9 @@
 from django.contrib import admin
 
 from accounts.admin_site import ReadOnlyAdminMixin, ResidentDataAdmin
+from core.models import IdempotencyRecord
 
-from .models import Booking, BookingBasis, IdempotencyRecord, InboxMessage, WaitlistEntry, WebBookingLogEntry
+from .models import Booking, BookingBasis, InboxMessage, WaitlistEntry, WebBookingLogEntry
 
 
 @admin.register(Booking)

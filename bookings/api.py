@@ -9,11 +9,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import BOOKING_THROTTLES, IsResident
+from core.idempotency import IdempotentPostMixin
+from core.overload import shed_when_queued
 from schedules.api import SlotSerializer
 from schedules.models import Hold
-from tidbok.api import BOOKING_THROTTLES, IsResident
-from tidbok.idempotency import IdempotentPostMixin
-from tidbok.overload import shed_when_queued
 
 from .models import Booking, InboxMessage
 from .selectors import (

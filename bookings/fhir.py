@@ -14,6 +14,7 @@ from django.utils.translation import gettext
 from rest_framework.exceptions import AuthenticationFailed
 
 from accounts.models import User
+from core.authentication import BearerTokenAuthentication
 from schedules.fhir import (
     MAX_RESULTS,
     FhirError,
@@ -24,7 +25,6 @@ from schedules.fhir import (
     instant,
     searchset,
 )
-from tidbok.authentication import BearerTokenAuthentication
 
 from .models import Booking
 from .selectors import bookings_for_resident

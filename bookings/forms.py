@@ -10,7 +10,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.personnummer import normalise_personnummer
-from tidbok.errors import ValidationFailed
+from core.errors import ValidationFailed
 
 from .models import LogStatus
 

@@ -13,9 +13,9 @@ from accounts.models import User
 from accounts.selectors import resident_for_personnummer
 from clinics.models import ACTIVE_RELATION, CaseKind, CaseType, ClinicRelation
 from clinics.selectors import case_type_admits, case_type_for
+from core.errors import BookingError, ErrorCode, PermissionDeniedError
 from schedules.models import Slot, SlotStatus
 from schedules.selectors import LOCAL_TZ, local_midnight, slot_check_free, visibility_cutoff
-from tidbok.errors import BookingError, ErrorCode, PermissionDeniedError
 
 from .audit import audit_residents_shown
 from .models import Booking, BookingBasis, BookingStatus, Channel, InboxMessage, WebBookingLogEntry

@@ -29,12 +29,12 @@ from accounts.selectors import proxy_membership, user_has_clinic_role
 from accounts.services import audit_record, resident_lock
 from clinics.models import AppointmentType, Clinic, RelationSource
 from clinics.services import relation_add
+from core.errors import BookingError, ErrorCode, PermissionDeniedError, ValidationFailed
+from core.queue import enqueue_on_commit
 from schedules import free_times
 from schedules.models import Hold, HoldState, Slot, SlotStatus
 from schedules.selectors import LOCAL_TZ, slot_check_free, slot_check_offered
 from schedules.services import bulk_refresh_later, slot_free
-from tidbok.errors import BookingError, ErrorCode, PermissionDeniedError, ValidationFailed
-from tidbok.queue import enqueue_on_commit
 
 from .models import (
     Booking,
@@ -610,7 +610,7 @@ def web_log_purge(
 
 def idempotency_purge(*, now: dt.datetime | None = None) -> int:
     """Stored first answers are kept a day: long enough for any client's retries."""
-    from .models import IdempotencyRecord
+    from core.models import IdempotencyRecord
 
     cutoff = (now or timezone.now()) - dt.timedelta(days=1)
     return IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()[0]

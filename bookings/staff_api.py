@@ -19,10 +19,10 @@ from accounts.personnummer import normalise_personnummer
 from accounts.services import audit_record, resident_get_or_create
 from accounts.workspace import clinic_for
 from clinics.models import Clinic
+from core.errors import ValidationFailed
+from core.idempotency import IdempotentPostMixin
 from schedules.models import Slot
 from schedules.staff_api import DateField, StaffAPIView, StaffResourceSerializer, StaffTypeSerializer, scheduler_clinic
-from tidbok.errors import ValidationFailed
-from tidbok.idempotency import IdempotentPostMixin
 
 from .models import Booking, LogStatus, WaitlistEntry, WebBookingLogEntry
 from .selectors import (

@@ -18,12 +18,12 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import resident_required
 from clinics.models import AppointmentType, CaseKind, Clinic
 from clinics.selectors import bookable_types, case_type_admits, case_type_for
+from core import params
+from core.errors import DomainError, ErrorCode, ValidationFailed
+from core.overload import shed_when_queued
 from schedules.models import Hold, HoldState, Slot
 from schedules.selectors import LOCAL_TZ, local_midnight, offered_days, offered_slots, visibility_cutoff
 from schedules.services import hold_cancel, hold_create
-from tidbok import params
-from tidbok.errors import DomainError, ErrorCode, ValidationFailed
-from tidbok.overload import shed_when_queued
 
 from . import ics
 from .selectors import (
@@ -108,7 +108,7 @@ def _month_from(request: HttpRequest, first_free: dt.datetime | None) -> dt.date
     """The month asked for, else the month of the first free time, never before this month."""
     this_month = timezone.localdate().replace(day=1)
     try:
-        # R-SEC-6: strict YYYY-MM within the calendar tidbok.params allows, so the next month
+        # R-SEC-6: strict YYYY-MM within the calendar core.params allows, so the next month
         # and the month before can always be computed.
         return max(params.parse_month(request.GET.get("manad"), name="manad"), this_month)
     except params.BadParameter:

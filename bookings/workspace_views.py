@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from accounts.models import Role
 from accounts.workspace import clinic_for, staff_required, workspace_clinic
 from clinics.models import Clinic
-from tidbok.errors import DomainError
-from tidbok.search_token import SEARCH_TOKEN_PARAM, search_token_load, search_token_store
+from core.errors import DomainError
+from core.search_token import SEARCH_TOKEN_PARAM, search_token_load, search_token_store
 
 from .forms import WebLogFilterForm
 from .selectors import (

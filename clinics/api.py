@@ -11,8 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tidbok import params
-from tidbok.api import IsResident
+from core import params
+from core.api import IsResident
 
 from .models import AppointmentType, CaseType, Clinic, RelationSource
 from .selectors import admitted_case_types, bookable_types, clinic_search, start_page_clinics

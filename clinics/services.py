@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
 from accounts.selectors import user_has_clinic_role, user_is_region_it
-from tidbok.errors import DomainError, ErrorCode, PermissionDeniedError, ValidationFailed
+from core.errors import DomainError, ErrorCode, PermissionDeniedError, ValidationFailed
 
 from .models import (
     PROXY_MARKER,

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import resident_required
 from bookings.selectors import bookings_for_resident, inbox_unread_count
-from tidbok import params
+from core import params
 
 from .models import CaseKind, Clinic, DirectLink, Region, RelationSource
 from .selectors import admitted_case_types, clinic_search, relation_is_active, start_page_clinics

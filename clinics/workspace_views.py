@@ -22,8 +22,8 @@ from django.views.decorators.http import require_http_methods
 from accounts.models import Role
 from accounts.selectors import user_is_region_it
 from accounts.workspace import WorkspaceClinic, clinic_for, staff_required, workspace_clinic
+from core.errors import DomainError, ValidationFailed
 from schedules.selectors import LOCAL_TZ, visibility_cutoff
-from tidbok.errors import DomainError, ValidationFailed
 
 from .forms import AppointmentTypeForm, type_values_from_instance, type_values_from_post
 from .models import (

@@ -15,9 +15,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinics.models import AppointmentType, Resource
-from tidbok import params
-from tidbok.api import BOOKING_THROTTLES, IsResident
-from tidbok.overload import shed_when_queued
+from core import params
+from core.api import BOOKING_THROTTLES, IsResident
+from core.overload import shed_when_queued
 
 from . import free_times
 from .models import Hold, HoldState, Slot

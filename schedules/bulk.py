@@ -27,7 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinics.models import Clinic
-from tidbok.outbox.services import outbox_add, outbox_step
+from core.outbox.services import outbox_add, outbox_step
 
 from . import fhir
 from .models import BulkPublishFile

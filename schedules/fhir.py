@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinics.models import PROXY_MARKER, AppointmentType, Audience, CaseKind, CaseType, Clinic, Resource
-from tidbok import params
+from core import params
 
 from .models import BulkPublishFile, Slot, SlotStatus
 from .selectors import LOCAL_TZ, local_midnight

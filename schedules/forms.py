@@ -10,8 +10,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from clinics.models import AppointmentType, Clinic, Resource
-from tidbok import params
-from tidbok.errors import DomainError
+from core import params
+from core.errors import DomainError
 
 from .models import WEEKDAY_NAMES, Slot
 from .selectors import LOCAL_TZ

@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable
 
 from django.core.cache import cache
 
-from tidbok.cache import raising
-from tidbok.outbox.services import outbox_add, outbox_step
+from core.cache import raising
+from core.outbox.services import outbox_add, outbox_step
 
 TTL_SECONDS = 300
 INVALIDATE = "schedules.free_times.invalidate"

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from clinics.models import AppointmentType, Clinic, Resource
 from clinics.selectors import type_bookable_by
-from tidbok.errors import BookingError, ErrorCode, PermissionDeniedError
+from core.errors import BookingError, ErrorCode, PermissionDeniedError
 
 from .models import Block, Hold, HoldState, Schedule, Slot, SlotStatus
 

@@ -24,8 +24,8 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Role, User
 from accounts.selectors import user_has_clinic_role
 from clinics.models import AppointmentType, Resource
-from tidbok.errors import BookingError, DomainError, ErrorCode, PermissionDeniedError, ValidationFailed
-from tidbok.queue import enqueue_on_commit
+from core.errors import BookingError, DomainError, ErrorCode, PermissionDeniedError, ValidationFailed
+from core.queue import enqueue_on_commit
 
 from . import free_times
 from .models import Block, Hold, HoldState, PublishState, Schedule, Slot, SlotStatus, publish_stale_q

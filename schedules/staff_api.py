@@ -24,7 +24,7 @@ from accounts.models import Role
 from accounts.selectors import user_is_staff_member
 from accounts.workspace import clinic_for
 from clinics.models import AppointmentType, Clinic, Resource
-from tidbok import params
+from core import params
 
 from . import services
 from .models import Block, Schedule, Slot, SlotStatus

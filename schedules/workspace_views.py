@@ -29,9 +29,9 @@ from bookings.selectors import booking_for_staff, waitlist_for_clinic
 from bookings.services import booking_cancel as booking_cancel_service
 from bookings.services import booking_create_for_resident, waitlist_add, waitlist_book
 from clinics.models import AppointmentType, Clinic
-from tidbok import params
-from tidbok.errors import DomainError, ValidationFailed
-from tidbok.search_token import SEARCH_TOKEN_PARAM, search_token_load, search_token_store
+from core import params
+from core.errors import DomainError, ValidationFailed
+from core.search_token import SEARCH_TOKEN_PARAM, search_token_load, search_token_store
 
 from . import services
 from .forms import (

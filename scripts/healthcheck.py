@@ -1,7 +1,7 @@
 """Container health checks (docker-compose.yml): ``python scripts/healthcheck.py web|beat``.
 
 web   /healthz/ answers 200: the process serves requests. It does not ask the database: while
-      PostgreSQL is away the portal answers 503 and recovers by itself (tidbok.outage), and a
+      PostgreSQL is away the portal answers 503 and recovers by itself (core.outage), and a
       restart would not help.
 beat  the schedule file was written within BEAT_STALE_SECONDS: beat saves it every three minutes
       while it is sending its periodic tasks.

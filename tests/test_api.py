@@ -344,8 +344,8 @@ def test_an_app_gets_a_token_with_the_eid_session_and_uses_it_without_cookies(ap
 
 
 def test_stored_idempotent_answers_are_purged_after_a_day(api, resident, slot):
-    from bookings.models import IdempotencyRecord
     from bookings.tasks import idempotency_purge
+    from core.models import IdempotencyRecord
 
     api.post("/api/v1/bookings/", {"slot": slot.pk}, content_type="application/json", HTTP_IDEMPOTENCY_KEY="a")
     api.post(f"/api/v1/bookings/{slot.bookings.get().pk}/cancel/", HTTP_IDEMPOTENCY_KEY="b")

@@ -19,9 +19,9 @@ from bookings.services import (
 from clinics.models import WEB_INFO_MAX_LENGTH, AppointmentType, CaseKind, CaseType
 from clinics.selectors import bookable_types, type_bookable_by
 from clinics.services import appointment_type_save
+from core.errors import BookingError, DomainError, ErrorCode, PermissionDeniedError, ValidationFailed
 from schedules.models import SlotStatus
 from schedules.selectors import offered_slots
-from tidbok.errors import BookingError, DomainError, ErrorCode, PermissionDeniedError, ValidationFailed
 
 from .factories import AppointmentTypeFactory, BookingBasisFactory, ClinicFactory, RegionFactory, SlotFactory, staff
 

@@ -32,8 +32,8 @@ from bookings.services import (
 )
 from clinics.models import CaseKind, CaseType, ClinicRelation, RelationSource
 from clinics.services import relation_add, relation_remove
+from core.errors import BookingError, DomainError, ErrorCode, PermissionDeniedError, ValidationFailed
 from schedules.models import Slot, SlotStatus
-from tidbok.errors import BookingError, DomainError, ErrorCode, PermissionDeniedError, ValidationFailed
 
 from .factories import (
     AppointmentTypeFactory,

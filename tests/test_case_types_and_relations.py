@@ -32,8 +32,8 @@ from clinics.services import (
     relation_add,
     relation_remove,
 )
+from core.errors import BookingError, DomainError, ErrorCode, PermissionDeniedError, ValidationFailed
 from schedules.selectors import offered_slots
-from tidbok.errors import BookingError, DomainError, ErrorCode, PermissionDeniedError, ValidationFailed
 
 from .factories import RegionFactory, ResidentFactory, SlotFactory, staff
 

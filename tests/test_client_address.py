@@ -9,7 +9,7 @@ import pytest
 from allauth.account.adapter import get_adapter
 from django.test import Client, RequestFactory
 
-from tidbok.client_address import client_address
+from core.client_address import client_address
 
 from .factories import ResidentFactory, SlotFactory
 

@@ -18,8 +18,8 @@ from django.db import connection, connections
 from bookings import services as booking_services
 from bookings.models import Booking, BookingStatus, WebBookingLogEntry
 from bookings.services import booking_create, booking_rebook
+from core.errors import DomainError, ErrorCode
 from schedules.models import Slot, SlotStatus
-from tidbok.errors import DomainError, ErrorCode
 
 from .factories import ResidentFactory, SlotFactory, tomorrow_at
 

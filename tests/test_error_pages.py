@@ -13,7 +13,7 @@ from django.test import RequestFactory
 from django.urls import include, path
 from django.utils.functional import SimpleLazyObject
 
-from tidbok import views
+from core import views
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +53,7 @@ urlpatterns = [
     path("cancelled/", _raising(_cancelled_query)),
     path("", include("tidbok.urls")),  # the layout links to the real pages
 ]
-handler500 = "tidbok.views.server_error"
+handler500 = "core.views.server_error"
 with_failing_views = pytest.mark.urls(__name__)
 
 

@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus
 from bookings.services import booking_create
+from core.errors import BookingError, ErrorCode
 from schedules import tasks
 from schedules.models import Hold, HoldState, Slot, SlotStatus
 from schedules.selectors import offered_slots
 from schedules.services import hold_cancel, hold_create, hold_release, holds_release_expired
-from tidbok.errors import BookingError, ErrorCode
 
 from .factories import SlotFactory, tomorrow_at
 

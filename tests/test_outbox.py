@@ -19,10 +19,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from bookings import tasks as booking_tasks
 from bookings.models import InboxMessage, MessageKind, NotifyState
 from bookings.services import booking_cancel, booking_create, inbox_message_send, inbox_notify, inbox_notify_sweep
+from core.cache import FailOpenRedisCache, raising
+from core.outbox import services as outbox
+from core.outbox.models import OutboxMessage
 from schedules.models import Slot
-from tidbok.cache import FailOpenRedisCache, raising
-from tidbok.outbox import services as outbox
-from tidbok.outbox.models import OutboxMessage
 
 from .faults.procs import free_port
 
@@ -154,7 +154,7 @@ def test_sent_rows_are_purged_after_the_keep_period_and_unsent_ones_never(settin
 def test_the_redis_cache_answers_without_redis_and_says_so_once(settings, caplog):
     settings.CACHES = {
         "default": {
-            "BACKEND": "tidbok.cache.FailOpenRedisCache",
+            "BACKEND": "core.cache.FailOpenRedisCache",
             "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
@@ -169,7 +169,7 @@ def test_the_redis_cache_answers_without_redis_and_says_so_once(settings, caplog
     cache.set_many({"a": 1})
     assert cache.delete("k") is False
 
-    warnings = [r for r in caplog.records if r.name == "tidbok.cache"]
+    warnings = [r for r in caplog.records if r.name == "core.cache"]
     assert len(warnings) == 1 and "cache unavailable" in warnings[0].getMessage()
     with pytest.raises(RedisConnectionError):
         raising().set("must-land", 1)  # the outbox's cache bump must notice

@@ -1,5 +1,5 @@
 """Overload: while connections queue in front of the workers, new bookings, holds and
-rebookings are turned away at once with 503 and Retry-After (tidbok.overload); reads and
+rebookings are turned away at once with 503 and Retry-After (core.overload); reads and
 cancellations are still served, and nothing is half-written."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from django.urls import reverse
 
 from bookings.models import Booking, BookingStatus
 from bookings.services import booking_create
+from core import overload
 from schedules.models import Hold
-from tidbok import overload
 
 from .factories import SlotFactory
 

@@ -16,7 +16,7 @@ from accounts.personnummer import (
     normalise_personnummer,
 )
 from accounts.services import resident_get_or_create
-from tidbok.errors import ErrorCode, ValidationFailed
+from core.errors import ErrorCode, ValidationFailed
 
 TODAY = dt.date(2025, 6, 1)
 

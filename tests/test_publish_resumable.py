@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent, Role
+from core.errors import PermissionDeniedError
 from schedules import services
 from schedules.models import PublishState, Schedule, Slot
 from schedules.services import (
@@ -26,7 +27,6 @@ from schedules.services import (
 )
 from schedules.tasks import schedule_publish_background
 from tidbok.celery import app as celery_app
-from tidbok.errors import PermissionDeniedError
 
 from .factories import login_with_second_factor, staff
 

@@ -32,10 +32,10 @@ from clinics.models import (
     RelationSource,
 )
 from clinics.services import relation_add
+from core.errors import DEFAULT_MESSAGES, ErrorCode, ValidationFailed
 from schedules.models import Hold, HoldState, Slot, SlotStatus
 from schedules.selectors import LOCAL_TZ
 from schedules.services import block_create, hold_create
-from tidbok.errors import DEFAULT_MESSAGES, ErrorCode, ValidationFailed
 
 from .factories import (
     AppointmentTypeFactory,

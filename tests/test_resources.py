@@ -7,7 +7,7 @@ import pytest
 from accounts.models import Role
 from clinics.models import Resource, ResourceKind
 from clinics.services import resource_save, validate_resource_name
-from tidbok.errors import ErrorCode, PermissionDeniedError, ValidationFailed
+from core.errors import ErrorCode, PermissionDeniedError, ValidationFailed
 
 from .factories import ClinicFactory, RegionFactory, ResourceFactory, staff
 

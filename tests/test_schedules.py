@@ -13,6 +13,7 @@ from django.utils import timezone
 from bookings.models import BookingStatus
 from bookings.services import booking_create
 from clinics.models import AppointmentType
+from core.errors import ErrorCode, PermissionDeniedError, ValidationFailed
 from schedules.models import Block, Schedule, Slot, SlotStatus
 from schedules.selectors import LOCAL_TZ, offered_slots
 from schedules.services import (
@@ -24,7 +25,6 @@ from schedules.services import (
     slot_add,
     slots_change_type,
 )
-from tidbok.errors import ErrorCode, PermissionDeniedError, ValidationFailed
 
 from .factories import AppointmentTypeFactory, ResourceFactory, SlotFactory, tomorrow_at
 

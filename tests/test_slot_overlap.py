@@ -23,6 +23,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from core.errors import ValidationFailed
 from schedules.models import PublishState, Schedule, Slot
 from schedules.selectors import LOCAL_TZ
 from schedules.services import (
@@ -33,7 +34,6 @@ from schedules.services import (
     schedule_publish_start,
     slot_add,
 )
-from tidbok.errors import ValidationFailed
 
 from .factories import AppointmentTypeFactory, SlotFactory, login_with_second_factor, tomorrow_at
 

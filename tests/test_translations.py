@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.utils.translation import override
 
-from tidbok.errors import DEFAULT_MESSAGES, ErrorCode
+from core.errors import DEFAULT_MESSAGES, ErrorCode
 
 SV_PO = Path(settings.BASE_DIR) / "locale" / "sv" / "LC_MESSAGES" / "django.po"
 

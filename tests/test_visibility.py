@@ -12,10 +12,10 @@ from django.utils import timezone
 
 from bookings.services import booking_create
 from clinics.models import AppointmentType, Area, Audience, CaseKind, CaseType, Clinic
+from core.errors import DomainError, ErrorCode
 from schedules.models import Hold, Slot, SlotStatus
 from schedules.selectors import LOCAL_TZ, offered_slots, slot_check_offered, visibility_cutoff
 from schedules.services import block_create, hold_create
-from tidbok.errors import DomainError, ErrorCode
 
 from .factories import AppointmentTypeFactory, ClinicFactory, SlotFactory
 

@@ -39,9 +39,9 @@ from bookings.services import (
     inbox_notify,
     web_log_purge,
 )
+from core.errors import BookingError, ErrorCode, PermissionDeniedError
 from schedules.models import Slot, SlotStatus
 from schedules.selectors import LOCAL_TZ
-from tidbok.errors import BookingError, ErrorCode, PermissionDeniedError
 
 from .factories import AppointmentTypeFactory, SlotFactory, staff, tomorrow_at
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext
 from accounts.models import Role
 from clinics.models import AppointmentType, Area, Audience, CaseKind, CaseType, DirectLink, Resource, ResourceKind
 from clinics.services import clinic_patient_comment_update
-from tidbok.errors import PermissionDeniedError
+from core.errors import PermissionDeniedError
 
 from .factories import (
     AppointmentTypeFactory,

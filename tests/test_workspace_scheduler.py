@@ -28,11 +28,11 @@ from bookings.models import (
 )
 from bookings.services import booking_cancel, booking_create, booking_create_for_resident
 from clinics.models import ClinicRelation
+from core.errors import ValidationFailed
 from schedules import services as schedule_services
 from schedules.models import Block, PublishState, Schedule, Slot, SlotStatus
 from schedules.selectors import LOCAL_TZ, iso_week, offered_slots
 from schedules.services import block_create, hold_create, schedule_create, schedule_publish
-from tidbok.errors import ValidationFailed
 
 from .factories import (
     AppointmentTypeFactory,

@@ -625,7 +625,7 @@ def test_anonymous_is_sent_to_the_login(client, clinic, name):
 def test_selectors_refuse_the_wrong_role_even_without_the_view(scheduler, support, clinic, basis_booking):
     from accounts.selectors import audit_events_for_clinic
     from bookings.selectors import booking_basis_for_staff
-    from tidbok.errors import PermissionDeniedError
+    from core.errors import PermissionDeniedError
 
     with pytest.raises(PermissionDeniedError):
         booking_basis_for_staff(actor=scheduler, clinic=clinic, basis_id=basis_booking.pk)

@@ -7,10 +7,9 @@ from accounts import api as accounts_api
 from bookings import api as bookings_api
 from bookings import staff_api as bookings_staff_api
 from clinics import api as clinics_api
+from core import schema  # noqa: F401 - registers the bearer scheme with drf-spectacular
 from schedules import api as schedules_api
 from schedules import staff_api as schedules_staff_api
-
-from . import schema  # noqa: F401 - registers the bearer scheme with drf-spectacular
 
 STAFF = "v1/staff/clinics/<int:clinic_id>/"
 

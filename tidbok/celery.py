@@ -15,11 +15,11 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     # R-OPS-1: the outbox sweep sends the side effects the after-commit relay could not.
     "relay-outbox": {
-        "task": "tidbok.outbox.tasks.outbox_relay",
+        "task": "core.outbox.tasks.outbox_relay",
         "schedule": float(os.environ.get("TIDBOK_OUTBOX_SWEEP_SECONDS", "5")),
     },
     "purge-outbox": {
-        "task": "tidbok.outbox.tasks.outbox_purge",
+        "task": "core.outbox.tasks.outbox_purge",
         "schedule": crontab(minute=25),
     },
     # R-OPS-2: notifications whose claim never completed (a killed worker) are sent again.

@@ -88,28 +88,30 @@ INSTALLED_APPS = [
     "clinics",
     "schedules",
     "bookings",
-    # Below the domain apps: every side effect after a commit goes through it (R-OPS-1).
-    "tidbok.outbox",
+    # Below the domain apps: the cross-cutting parts (errors, idempotent POSTs, overload, outages)
+    # and the outbox every side effect after a commit goes through (R-OPS-1).
+    "core",
+    "core.outbox",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
-    "tidbok.middleware.RetryAfterMiddleware",
-    "tidbok.overload.ShedWhenQueuedMiddleware",
-    "tidbok.outage.DatabaseUnavailableMiddleware",
+    "core.middleware.RetryAfterMiddleware",
+    "core.overload.ShedWhenQueuedMiddleware",
+    "core.outage.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "tidbok.middleware.ChosenLanguageMiddleware",
+    "core.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "tidbok.params.BadInputMiddleware",
+    "core.params.BadInputMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "tidbok.middleware.SessionIdleTimeoutMiddleware",
-    "tidbok.middleware.NoStoreMiddleware",
+    "core.middleware.SessionIdleTimeoutMiddleware",
+    "core.middleware.NoStoreMiddleware",
     "accounts.middleware.RequireStaffMFAMiddleware",
 ]
 
@@ -139,7 +141,7 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     # A kept connection is checked before a request reuses it: after a PostgreSQL restart the next
-    # request reconnects instead of failing (R-OPS-4, tidbok.outage).
+    # request reconnects instead of failing (R-OPS-4, core.outage).
     DATABASES = {
         "default": dj_database_url.parse(
             DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
@@ -163,10 +165,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     # Fails open (R-OPS-1): with Redis down a lookup answers "nothing cached" and the request goes
-    # on; short timeouts so a hung Redis costs a request at most about a second (tidbok.cache).
+    # on; short timeouts so a hung Redis costs a request at most about a second (core.cache).
     CACHES = {
         "default": {
-            "BACKEND": "tidbok.cache.FailOpenRedisCache",
+            "BACKEND": "core.cache.FailOpenRedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
         }
@@ -205,7 +207,7 @@ CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TIMEZONE = "Europe/Stockholm"
-# The outbox (tidbok.outbox): a beat sweep every TIDBOK_OUTBOX_SWEEP_SECONDS (tidbok/celery.py)
+# The outbox (core.outbox): a beat sweep every TIDBOK_OUTBOX_SWEEP_SECONDS (tidbok/celery.py)
 # sends what the after-commit relay could not; sent rows are kept this many days, then purged.
 TIDBOK_OUTBOX_KEEP_DAYS = env_int("TIDBOK_OUTBOX_KEEP_DAYS", 2)
 # R-OPS-2: an e-mail notification claimed this long ago and not marked sent (a killed worker, a
@@ -297,17 +299,17 @@ REST_FRAMEWORK = {
     # The browser session (with CSRF) for our own pages; a bearer token for residents' apps.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "tidbok.authentication.BearerTokenAuthentication",
+        "core.authentication.BearerTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "tidbok.api.problem_exception_handler",
+    "EXCEPTION_HANDLER": "core.api.problem_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_THROTTLE_CLASSES": ["tidbok.api.BookingUserThrottle", "tidbok.api.BookingAddressThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.BookingUserThrottle", "core.api.BookingAddressThrottle"],
 }
 # R-SEC-4: how many proxies of the operator's own sit in front of the app; X-Forwarded-For is
 # believed that far and no further (0: the client is REMOTE_ADDR). One rule for the API's
-# throttles and the pages' login limits (tidbok.client_address).
+# throttles and the pages' login limits (core.client_address).
 TIDBOK_TRUSTED_PROXIES = env_int("TIDBOK_TRUSTED_PROXIES", 0)
 if TIDBOK_TRUSTED_PROXIES < 0:
     raise ImproperlyConfigured("TIDBOK_TRUSTED_PROXIES must be 0 or more")
@@ -315,9 +317,9 @@ REST_FRAMEWORK["NUM_PROXIES"] = TIDBOK_TRUSTED_PROXIES
 ALLAUTH_TRUSTED_PROXY_COUNT = TIDBOK_TRUSTED_PROXIES
 # Booking POSTs (book, hold, rebook, cancel) per resident and per client address, and, when an
 # operator sets one, a cap on new bookings, holds and rebookings across the site (503 beyond it;
-# tidbok.api.BookingSiteThrottle). A rush is handled without it by tidbok.overload.
+# core.api.BookingSiteThrottle). A rush is handled without it by core.overload.
 # New bookings get 503 at once while more connections than this wait to be accepted
-# (tidbok.overload): on a 2-core machine serving ~100 bookings a second, 256 is a wait of about
+# (core.overload): on a 2-core machine serving ~100 bookings a second, 256 is a wait of about
 # two and a half seconds; a burst of a few hundred residents on one time is still answered.
 TIDBOK_SHED_QUEUE = env_int("TIDBOK_SHED_QUEUE", 256)
 TIDBOK_RATE_LIMITS = {
@@ -338,7 +340,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"WebLogStatusEnum": "bookings.models.LogStatus"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "tidbok.schema.add_problem_responses",
+        "core.schema.add_problem_responses",
     ],
 }
 

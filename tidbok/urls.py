@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import session_views, views
+from core import session_views, views
 
 urlpatterns = [
     path("healthz/", views.healthz, name="healthz"),
@@ -18,7 +18,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 
-handler400 = "tidbok.views.bad_request"
-handler403 = "tidbok.views.permission_denied"
-handler404 = "tidbok.views.not_found"
-handler500 = "tidbok.views.server_error"
+handler400 = "core.views.bad_request"
+handler403 = "core.views.permission_denied"
+handler404 = "core.views.not_found"
+handler500 = "core.views.server_error"

@@ -1,7 +1,7 @@
 from django.contrib.postgres.operations import BtreeGistExtension
 from django.db import migrations
 
-from tidbok.migration_ops import postgres_only_sql
+from core.migration_ops import postgres_only_sql
 
 
 class Migration(migrations.Migration):

@@ -61,7 +61,7 @@ def app_on_redis(redis_server: RedisServer, settings) -> Iterator[RedisServer]:
     original = celery_app.conf.broker_url
     settings.REDIS_URL = redis_server.url()
     settings.CELERY_BROKER_URL = redis_server.url()
-    # The production cache backend and its options (tidbok.cache fails open), on the test's Redis.
+    # The production cache backend and its options (core.cache fails open), on the test's Redis.
     settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": redis_server.url()}}
     _point_celery_at(redis_server.url())
     celery_app.conf.task_always_eager = False

@@ -16,8 +16,8 @@ import pytest
 
 from bookings.models import InboxMessage, MessageKind, NotifyState
 from bookings.services import inbox_message_send
-from tidbok.outbox.models import OutboxMessage
-from tidbok.outbox.services import outbox_relay_resume
+from core.outbox.models import OutboxMessage
+from core.outbox.services import outbox_relay_resume
 
 from .procs import wait_until
 

@@ -20,10 +20,10 @@ from django.urls import reverse
 
 from bookings.models import Booking, BookingStatus, InboxMessage, NotifyState
 from clinics.models import CaseKind
+from core.outbox.models import OutboxMessage
+from core.outbox.services import outbox_relay_resume
 from schedules.models import Hold, Slot
 from tests.factories import STAFF_TOTP_SECRET, SlotFactory, tomorrow_at
-from tidbok.outbox.models import OutboxMessage
-from tidbok.outbox.services import outbox_relay_resume
 
 from .procs import wait_until
 

@@ -10,7 +10,7 @@ class OutboxMessage(models.Model):
     own transaction, so it exists exactly when the change does (R-OPS-1). The relay sends it on
     and marks it sent; until then the beat sweep keeps trying."""
 
-    # A Celery task's name, or the name of a step the relay runs itself (tidbok.outbox.services).
+    # A Celery task's name, or the name of a step the relay runs itself (core.outbox.services).
     name = models.CharField(max_length=200)
     args = models.JSONField(default=list)
     created_at = models.DateTimeField(default=timezone.now)

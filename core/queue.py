@@ -9,7 +9,7 @@ from typing import Any
 
 from celery import Task
 
-from tidbok.outbox.services import outbox_add_task
+from core.outbox.services import outbox_add_task
 
 
 def enqueue_on_commit(task: Task, *args: Any) -> None:

@@ -1,4 +1,4 @@
-"""Kept apart from tidbok.api: DRF imports authentication classes while its views load."""
+"""Kept apart from core.api: DRF imports authentication classes while its views load."""
 
 from __future__ import annotations
 

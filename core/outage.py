@@ -6,7 +6,7 @@ or the user lookup in a middleware, a context processor. Answering that with a b
 resident something is broken; the truth is "busy, come back in a moment". So:
 
 * :class:`DatabaseUnavailableMiddleware` turns a lost database in a view into 503 at once;
-* :func:`tidbok.views.server_error` (``handler500``) does the same for one raised anywhere else
+* :func:`core.views.server_error` (``handler500``) does the same for one raised anywhere else
   (it still sees the exception being handled);
 * both answer problem+json under ``/api/`` and the project's 503 page elsewhere, rendered
   without context processors or the session, which would need the database themselves.

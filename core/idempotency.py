@@ -32,7 +32,7 @@ class IdempotentPostMixin:
         key = request.headers.get(HEADER, "").strip()
         if not key:
             return self.post_once(request, *args, **kwargs)
-        from bookings.models import IdempotencyRecord
+        from core.models import IdempotencyRecord
 
         if len(key) > 255:
             return problem(status.HTTP_400_BAD_REQUEST, "INVALID_INPUT", "The Idempotency-Key is too long.")

@@ -1,6 +1,6 @@
 """Error pages in the site's layout, and problem details under /api/ even when no route matched.
 
-400, 500 and 503 are rendered without context processors or the session (tidbok.outage), so
+400, 500 and 503 are rendered without context processors or the session (core.outage), so
 they work when the database does not; 403 and 404 show the visitor's own navigation."""
 
 import sys

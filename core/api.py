@@ -111,7 +111,7 @@ class _PostThrottle:
 
 class _ClientAddressIdent:
     """Key anonymous and per-address buckets on the real client, never on a header the client
-    wrote itself (R-SEC-4, tidbok.client_address)."""
+    wrote itself (R-SEC-4, core.client_address)."""
 
     def get_ident(self, request) -> str:
         return client_address(request)
