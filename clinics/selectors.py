@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import User
 
@@ -30,27 +30,80 @@ def start_page_clinics(*, resident: User) -> QuerySet[Clinic]:
     return Clinic.objects.filter(relations__resident=resident, relations__on_start_page=True).order_by("name")
 
 
+# --- The web-bookable rule, written once (R-TYPE-2, R-TYPE-5, R-TYPE-6, R-CLINIC-2, R-CASE-3) ---------
+# Each part is one Q: querysets filter with it, and a row already loaded is checked against the
+# same Q by :func:`q_matches`, so the portal, the API, FHIR and the bulk files cannot drift apart.
+
+# A type's own flags: bookable, not hidden, named for the web, not a proxy type.
+WEB_TYPE_Q = (
+    Q(bookable_on_web=True, hidden_for_patient=False) & ~Q(web_name="") & ~Q(internal_name__contains=PROXY_MARKER)
+)
+# On a CaseType: the clinic's timebook supports its action (R-CLINIC-2: BOOK needs booking; MANAGE
+# needs at least one of cancel or rebook, the missing one is simply not offered).
+ACTION_SUPPORTED_Q = Q(kind=CaseKind.BOOK, clinic__supports_booking=True) | (
+    Q(kind=CaseKind.MANAGE) & (Q(clinic__supports_cancellation=True) | Q(clinic__supports_rebooking=True))
+)
+# On a CaseType: active and supported (R-CASE-3's first half, whoever asks).
+CASE_TYPE_OPEN_Q = Q(is_active=True) & ACTION_SUPPORTED_Q
+# On a CaseType: open to anyone, even before login (the area is checked once they log in).
+CASE_TYPE_OPEN_TO_ALL_Q = CASE_TYPE_OPEN_Q & Q(audience=Audience.ALL)
+
+_LOOKUPS = {
+    "exact": lambda value, expected: value == expected,
+    "contains": lambda value, expected: expected in value,
+    "isnull": lambda value, expected: (value is None) == expected,
+}
+
+
+def q_matches(q: Q, obj: object) -> bool:
+    """Whether a loaded instance satisfies ``q`` (exact, contains and isnull lookups, following
+    ``__`` through loaded relations), without a query: the free-times gate and every booking
+    check one type, and must answer as the queryset filter with the same Q would."""
+    results = []
+    for child in q.children:
+        if isinstance(child, Q):
+            results.append(q_matches(child, obj))
+            continue
+        path, expected = child
+        *attrs, lookup = path.split("__")
+        if lookup not in _LOOKUPS:
+            attrs, lookup = [*attrs, lookup], "exact"
+        value = obj
+        for attr in attrs:
+            value = getattr(value, attr)
+        results.append(_LOOKUPS[lookup](value, expected))
+    if q.connector not in (Q.AND, Q.OR):
+        raise ValueError(f"q_matches does not evaluate {q.connector}")
+    result = all(results) if q.connector == Q.AND else any(results)
+    return not result if q.negated else result
+
+
 def action_supported(*, clinic: Clinic, kind: CaseKind) -> bool:
-    """R-CLINIC-2: BOOK needs booking; MANAGE needs at least one of cancel or rebook (the
-    missing one is simply not offered)."""
-    if kind == CaseKind.BOOK:
-        return clinic.supports_booking
-    return clinic.supports_cancellation or clinic.supports_rebooking
+    """R-CLINIC-2 (:data:`ACTION_SUPPORTED_Q`) for a clinic and a kind."""
+    return q_matches(ACTION_SUPPORTED_Q, CaseType(clinic=clinic, kind=kind))
 
 
 def case_type_admits(*, case_type: CaseType | None, resident: User | None) -> bool:
     """R-CASE-3: the case type is active and the resident is inside its audience and area.
     An anonymous visitor is admitted to "for all residents" case types (the area is checked
     once they log in)."""
-    if case_type is None or not case_type.is_active:
-        return False
-    if not action_supported(clinic=case_type.clinic, kind=CaseKind(case_type.kind)):
+    if case_type is None:
         return False
     if resident is None or not resident.is_authenticated:
-        return case_type.audience == Audience.ALL
+        return q_matches(CASE_TYPE_OPEN_TO_ALL_Q, case_type)
+    if not q_matches(CASE_TYPE_OPEN_Q, case_type):
+        return False
     if case_type.area == Area.REGION and resident.home_region_code != case_type.clinic.region.code:
         return False
     return case_type.audience == Audience.ALL or relation_is_active(resident=resident, clinic=case_type.clinic)
+
+
+def web_bookable_types_for_all() -> QuerySet[AppointmentType]:
+    """Types anyone may book on the web, at every clinic: what FHIR and the SMART bulk files publish
+    (R-PUB). The portal's rule (:func:`bookable_types`) for a visitor the clinic admits without
+    login or relation (:data:`CASE_TYPE_OPEN_TO_ALL_Q`) who holds no booking basis (R-TYPE-4)."""
+    book_open = CaseType.objects.filter(CASE_TYPE_OPEN_TO_ALL_Q, kind=CaseKind.BOOK, clinic=OuterRef("clinic"))
+    return AppointmentType.objects.filter(WEB_TYPE_Q, requires_booking_basis=False).filter(Exists(book_open))
 
 
 def case_type_for(*, clinic: Clinic, kind: CaseKind) -> CaseType | None:
@@ -84,9 +137,7 @@ def bookable_types(*, clinic: Clinic, resident: User) -> QuerySet[AppointmentTyp
     from bookings.selectors import usable_basis_q  # bookings depends on clinics, not the reverse
 
     return (
-        AppointmentType.objects.filter(clinic=clinic, bookable_on_web=True, hidden_for_patient=False)
-        .exclude(web_name="")
-        .exclude(internal_name__contains=PROXY_MARKER)
+        AppointmentType.objects.filter(WEB_TYPE_Q, clinic=clinic)
         .filter(Q(requires_booking_basis=False) | usable_basis_q(resident=resident))
         .distinct()
         .order_by("web_name")
@@ -98,9 +149,7 @@ def type_bookable_by(*, appointment_type: AppointmentType, clinic: Clinic, resid
     ask this): the type's own flags are read from the instance, so only the case type and, for a
     type that needs one, the booking basis are asked of the database."""
     t = appointment_type
-    if t.clinic_id != clinic.pk or not t.bookable_on_web or t.hidden_for_patient:
-        return False
-    if not t.web_name or PROXY_MARKER in t.internal_name:
+    if t.clinic_id != clinic.pk or not q_matches(WEB_TYPE_Q, t):
         return False
     if not case_type_admits(case_type=case_type_for(clinic=clinic, kind=CaseKind.BOOK), resident=resident):
         return False

@@ -17,16 +17,17 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from clinics.models import PROXY_MARKER, AppointmentType, Audience, CaseKind, CaseType, Clinic, Resource
+from clinics.models import AppointmentType, Clinic, Resource
+from clinics.selectors import q_matches, web_bookable_types_for_all
 from core import params
 
 from .models import BulkPublishFile, Slot, SlotStatus
-from .selectors import LOCAL_TZ, local_midnight
+from .selectors import LOCAL_TZ, OFFERED_SLOT_Q, local_midnight, visibility_cutoff
 
 logger = logging.getLogger(__name__)
 
@@ -169,34 +170,21 @@ def utc_instant(value: dt.datetime) -> str:
 
 
 def public_types() -> QuerySet[AppointmentType]:
-    """Types anyone may book on the web: bookable, not hidden, named for the web, not a proxy
-    type, needing no booking basis, at a clinic whose timebook books and whose BOOK case type is
-    active for all residents."""
-    book_open = CaseType.objects.filter(
-        clinic=OuterRef("clinic"), kind=CaseKind.BOOK, is_active=True, audience=Audience.ALL
-    )
-    return (
-        AppointmentType.objects.filter(
-            bookable_on_web=True, hidden_for_patient=False, requires_booking_basis=False, clinic__supports_booking=True
-        )
-        .exclude(web_name="")
-        .exclude(internal_name__contains=PROXY_MARKER)
-        .filter(Exists(book_open))
-    )
+    """The types published: the portal's web-bookable rule for anyone (see
+    :func:`clinics.selectors.web_bookable_types_for_all`), never a copy of it."""
+    return web_bookable_types_for_all()
 
 
-FREE_Q = Q(status=SlotStatus.FREE, is_published=True, is_blocked=False)
+FREE_Q = OFFERED_SLOT_Q
 BUSY_Q = Q(status__in=[SlotStatus.HELD, SlotStatus.BOOKED]) | Q(is_blocked=True)
 
 
 def _window_q(now: dt.datetime) -> Q:
     """R-VIS-1 for every type at once: one condition per distinct number of days shown ahead."""
-    today = timezone.localtime(now, LOCAL_TZ).date()
     days = set(public_types().values_list("visibility_days", flat=True))
     window = Q(pk__in=[])
     for n in days:
-        effective = AppointmentType(visibility_days=n).effective_visibility_days
-        cutoff = local_midnight(today + dt.timedelta(days=effective))
+        cutoff = visibility_cutoff(appointment_type=AppointmentType(visibility_days=n), now=now)
         match = (
             Q(appointment_type__visibility_days__isnull=True) if n is None else Q(appointment_type__visibility_days=n)
         )
@@ -217,7 +205,7 @@ def public_slots(now: dt.datetime | None = None) -> QuerySet[Slot]:
 
 
 def slot_status(slot: Slot) -> str:
-    return "free" if slot.status == SlotStatus.FREE and slot.is_published and not slot.is_blocked else "busy"
+    return "free" if q_matches(OFFERED_SLOT_Q, slot) else "busy"
 
 
 def schedule_id(resource_id: int, appointment_type_id: int) -> str:

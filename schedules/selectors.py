@@ -26,6 +26,11 @@ LOCAL_TZ = ZoneInfo(settings.TIME_ZONE)
 _ISO_WEEK = re.compile(r"^(?P<year>[0-9]{4})-?W(?P<week>[0-9]{1,2})$", re.IGNORECASE)
 
 
+# A slot offered on the web (R-VIS-2, R-PUB-3): free, published, not blocked. The portal's free
+# times and the FHIR feed's "free" slots both filter with this.
+OFFERED_SLOT_Q = Q(status=SlotStatus.FREE, is_published=True, is_blocked=False)
+
+
 def local_midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=LOCAL_TZ)
 
@@ -54,13 +59,7 @@ def free_slots_between(
     """Free, published, unblocked slots starting inside (lower, upper): one query on the
     partial index ``slot_offered_idx``. The same for every resident who passes the gate."""
     slots = Slot.objects.filter(
-        clinic=clinic,
-        appointment_type=appointment_type,
-        status=SlotStatus.FREE,
-        is_published=True,
-        is_blocked=False,
-        start__gt=lower,
-        start__lt=upper,
+        OFFERED_SLOT_Q, clinic=clinic, appointment_type=appointment_type, start__gt=lower, start__lt=upper
     )
     if resource is not None:
         slots = slots.filter(resource=resource)
