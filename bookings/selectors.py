@@ -446,3 +446,28 @@ def waitlist_for_clinic(*, clinic) -> QuerySet:
         .select_related("resident", "appointment_type")
         .order_by("created_at", "pk")
     )
+
+
+def waitlist_for_staff(*, actor: User, clinic) -> list:
+    """The waitlist as the scheduler's page shows it: each resident shown is written to the
+    audit log (R-LOG-4), the read and its record together."""
+    from accounts.services import audit_record
+
+    entries = list(waitlist_for_clinic(clinic=clinic))
+    for entry in entries:
+        audit_record(actor=actor, action="waitlist.read", clinic=clinic, resident=entry.resident, obj=entry)
+    return entries
+
+
+def resident_for_staff_booking(*, actor: User, clinic, personnummer: str) -> User | None:
+    """The resident a scheduler is about to book for, found by personnummer; the lookup is
+    audited (R-LOG-4). A resident who has never logged in has no data to read yet: nothing to
+    audit, and nothing is created by this read (R-SEC-3)."""
+    from accounts.services import audit_record
+
+    resident = resident_for_personnummer(personnummer=personnummer)
+    if resident is not None:
+        audit_record(
+            actor=actor, action="resident.lookup", clinic=clinic, resident=resident, detail="book for resident"
+        )
+    return resident

@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
 from accounts.selectors import proxy_membership, user_has_clinic_role
-from accounts.services import audit_record, resident_lock
+from accounts.services import audit_record, resident_get_or_create, resident_lock
 from clinics.models import AppointmentType, Clinic, RelationSource
 from clinics.services import relation_add
 from core.errors import BookingError, ErrorCode, PermissionDeniedError, ValidationFailed
@@ -270,7 +270,9 @@ def booking_cancel(*, actor: User, booking_id: int, now: dt.datetime | None = No
     """Cancel as the resident (R-BOOK-6), as clinic staff (R-BOOK-9) or as a proxy booker (R-TYPE-6).
     The slot is republished, the booking basis given back (R-TYPE-4), a web cancellation of a
     booking that came from the waitlist puts the resident back on it, and a resident's or
-    proxy's cancellation is logged with the 24-hour flag (R-LOG-1, R-BOOK-8)."""
+    proxy's cancellation is logged with the 24-hour flag (R-LOG-1, R-BOOK-8). A staff
+    cancellation is on the audit log in this same transaction, whichever page or API asked
+    (R-LOG-4)."""
     now = now or timezone.now()
     booking = (
         Booking.objects.select_related("clinic__region", "appointment_type", "resource", "resident")
@@ -295,6 +297,9 @@ def booking_cancel(*, actor: User, booking_id: int, now: dt.datetime | None = No
     if channel in (Channel.STAFF, Channel.PROXY):
         _send_booking_message(booking=booking, kind=MessageKind.CANCELLATION)
     if channel == Channel.STAFF:
+        audit_record(
+            actor=actor, action="booking.cancel", clinic=booking.clinic, resident=booking.resident, obj=booking
+        )
         return booking
     if channel == Channel.WEB and booking.waitlist_entry_id:
         WaitlistEntry.objects.filter(pk=booking.waitlist_entry_id).update(status=WaitlistStatus.WAITING)
@@ -423,16 +428,29 @@ def booking_basis_issue(
     )
 
 
+@transaction.atomic
 def waitlist_add(
-    *, actor: User, clinic: Clinic, resident: User, appointment_type: AppointmentType | None = None, note: str = ""
+    *,
+    actor: User,
+    clinic: Clinic,
+    resident: User | None = None,
+    personnummer: str = "",
+    appointment_type: AppointmentType | None = None,
+    note: str = "",
 ) -> WaitlistEntry:
+    """Put a resident on the clinic's waitlist, on the audit log in the same transaction (R-LOG-4).
+    Given a personnummer, a resident who has never logged in is created with the entry (R-SEC-3)."""
     if not user_has_clinic_role(user=actor, clinic=clinic, roles=SCHEDULER_ROLES):
         raise PermissionDeniedError()
     if appointment_type is not None and appointment_type.clinic_id != clinic.pk:
         raise ValidationFailed({"appointment_type": [_("Choose an appointment type of this clinic.")]})
-    return WaitlistEntry.objects.create(
+    if resident is None:
+        resident, _created = resident_get_or_create(personnummer=personnummer)
+    entry = WaitlistEntry.objects.create(
         clinic=clinic, resident=resident, appointment_type=appointment_type, note=note[:500]
     )
+    audit_record(actor=actor, action="waitlist.add", clinic=clinic, resident=resident, obj=entry)
+    return entry
 
 
 @transaction.atomic
@@ -448,6 +466,24 @@ def waitlist_book(*, actor: User, entry_id: int, slot_id: int, now: dt.datetime 
     return booking_create_for_resident(
         actor=actor, resident=entry.resident, slot_id=slot_id, waitlist_entry=entry, now=now
     )
+
+
+@transaction.atomic
+def booking_book_for_resident(
+    *,
+    actor: User,
+    slot_id: int,
+    personnummer: str = "",
+    waitlist_entry_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> Booking:
+    """The staff booking pages and API book here: from a waitlist entry, or for the resident
+    with this personnummer. A resident who has never logged in is created in the booking's
+    transaction, so a refused booking leaves no new resident row behind (R-SEC-3, R-BOOK-9)."""
+    if waitlist_entry_id is not None:
+        return waitlist_book(actor=actor, entry_id=waitlist_entry_id, slot_id=slot_id, now=now)
+    resident, _created = resident_get_or_create(personnummer=personnummer)
+    return booking_create_for_resident(actor=actor, resident=resident, slot_id=slot_id, now=now)
 
 
 # --- Inbox (R-BOOK-9, R-REL-1) ------------------------------------------------------------------

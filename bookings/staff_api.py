@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
@@ -16,7 +15,6 @@ from rest_framework.response import Response
 
 from accounts.models import Role
 from accounts.personnummer import normalise_personnummer
-from accounts.services import audit_record, resident_get_or_create
 from accounts.workspace import clinic_for
 from clinics.models import Clinic
 from core.errors import ValidationFailed
@@ -31,7 +29,7 @@ from .selectors import (
     web_log_changes,
     web_log_read,
 )
-from .services import booking_cancel, booking_create_for_resident, waitlist_book
+from .services import booking_book_for_resident, booking_cancel
 
 SUPPORT = (Role.SUPPORT,)
 WEB_LOG_DEFAULT_LIMIT = 100
@@ -154,13 +152,12 @@ class StaffBookingList(IdempotentPostMixin, StaffAPIView):
         values = data.validated_data
         entry = values.get("waitlist_entry")
         slot = values["slot"]
-        # One transaction: a refused booking leaves no new resident row behind.
-        with transaction.atomic():
-            if entry is not None:
-                booking = waitlist_book(actor=request.user, entry_id=entry.pk, slot_id=slot.pk)
-            else:
-                resident, _created = resident_get_or_create(personnummer=values["personnummer"])
-                booking = booking_create_for_resident(actor=request.user, resident=resident, slot_id=slot.pk)
+        booking = booking_book_for_resident(
+            actor=request.user,
+            slot_id=slot.pk,
+            personnummer=values.get("personnummer", ""),
+            waitlist_entry_id=entry.pk if entry is not None else None,
+        )
         booking = Booking.objects.select_related(
             "clinic", "resident", "appointment_type", "resource", "created_by"
         ).get(pk=booking.pk)
@@ -183,11 +180,7 @@ class StaffBookingCancel(IdempotentPostMixin, StaffAPIView):
     def post_once(self, request: Request, clinic_id: int, booking_id: int) -> Response:
         clinic = scheduler_clinic(request, clinic_id)
         _clinic_booking_or_404(clinic, booking_id)
-        with transaction.atomic():
-            booking = booking_cancel(actor=request.user, booking_id=booking_id)
-            audit_record(
-                actor=request.user, action="booking.cancel", clinic=clinic, resident=booking.resident, obj=booking
-            )
+        booking_cancel(actor=request.user, booking_id=booking_id)  # audited in its transaction (R-LOG-4)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

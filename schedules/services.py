@@ -770,11 +770,23 @@ def _overlap_message(slot: Slot) -> str:
     }
 
 
+@dataclass(frozen=True)
+class TypeChange:
+    """What a type change did: ``changed`` times got the new type, ``booked_kept`` booked times
+    kept the type they were booked as."""
+
+    changed: int
+    booked_kept: int
+
+
 @transaction.atomic
-def slots_change_type(*, actor: User, slots: QuerySet[Slot], appointment_type: AppointmentType) -> int:
-    """Give slots another type. Booked slots keep theirs (the booking is for what was booked).
-    R-PUB-1: if the web name changes, the times reappear through the publisher."""
-    slots = slots.select_for_update().exclude(status=SlotStatus.BOOKED).select_related("appointment_type")
+def slots_change_type(*, actor: User, slots: QuerySet[Slot], appointment_type: AppointmentType) -> TypeChange:
+    """Give slots another type. Booked slots keep theirs (the booking is for what was booked);
+    how many did is counted under the same row locks. R-PUB-1: if the web name changes, the
+    times reappear through the publisher."""
+    locked = slots.select_for_update()
+    booked_kept = locked.filter(status=SlotStatus.BOOKED).count()
+    slots = locked.exclude(status=SlotStatus.BOOKED).select_related("appointment_type")
     changed = []
     for slot in slots:
         _require_scheduler(actor, slot.clinic)
@@ -786,11 +798,21 @@ def slots_change_type(*, actor: User, slots: QuerySet[Slot], appointment_type: A
     Slot.objects.filter(pk__in=ids).update(appointment_type=appointment_type)
     free_times.invalidate_on_commit([appointment_type.clinic_id])
     _publish_later(_unpublish(Slot.objects.filter(pk__in=changed, status=SlotStatus.FREE)))
-    return len(ids)
+    return TypeChange(changed=len(ids), booked_kept=booked_kept)
+
+
+@dataclass(frozen=True)
+class BlockCreated:
+    """A new block and how many booked times inside it stay booked (staff decide on those)."""
+
+    block: Block
+    booked_kept: int
 
 
 @transaction.atomic
-def block_create(*, actor: User, resource: Resource, start: dt.datetime, end: dt.datetime, reason: str = "") -> Block:
+def block_create(
+    *, actor: User, resource: Resource, start: dt.datetime, end: dt.datetime, reason: str = ""
+) -> BlockCreated:
     """R-PUB-2: the block takes its free times off the web in this same transaction.
     Booked times inside it stay booked; staff decide whether to cancel them."""
     _require_scheduler(actor, resource.clinic)
@@ -804,7 +826,8 @@ def block_create(*, actor: User, resource: Resource, start: dt.datetime, end: dt
     )
     free_times.invalidate_on_commit([resource.clinic_id])
     bulk_refresh_later()
-    return block
+    booked_kept = Slot.objects.filter(resource=resource, start__lt=end, end__gt=start, status=SlotStatus.BOOKED).count()
+    return BlockCreated(block=block, booked_kept=booked_kept)
 
 
 @transaction.atomic

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -27,7 +26,7 @@ from clinics.models import AppointmentType, Clinic, Resource
 from core import params
 
 from . import services
-from .models import Block, Schedule, Slot, SlotStatus
+from .models import Block, Schedule, Slot
 from .selectors import TimebookEntry, schedule_slot_counts, schedules_for_clinic, timebook_entries
 
 SCHEDULER = (Role.SCHEDULER,)
@@ -342,14 +341,12 @@ class SlotsChangeType(StaffAPIView):
         data = ChangeTypeInput(data=request.data, clinic=clinic)
         data.is_valid(raise_exception=True)
         ids = [slot.pk for slot in data.validated_data["slots"]]
-        with transaction.atomic():
-            booked = Slot.objects.filter(pk__in=ids, status=SlotStatus.BOOKED).count()
-            changed = services.slots_change_type(
-                actor=request.user,
-                slots=Slot.objects.filter(pk__in=ids, clinic=clinic),
-                appointment_type=data.validated_data["appointment_type"],
-            )
-        return Response(ChangeTypeResultSerializer({"changed": changed, "booked_kept": booked}).data)
+        change = services.slots_change_type(
+            actor=request.user,
+            slots=Slot.objects.filter(pk__in=ids, clinic=clinic),
+            appointment_type=data.validated_data["appointment_type"],
+        )
+        return Response(ChangeTypeResultSerializer(change).data)
 
 
 class BlockList(StaffAPIView):
@@ -370,10 +367,9 @@ class BlockList(StaffAPIView):
         clinic = scheduler_clinic(request, clinic_id)
         data = BlockInput(data=request.data, clinic=clinic)
         data.is_valid(raise_exception=True)
-        block = services.block_create(actor=request.user, **data.validated_data)
-        block.booked_times_kept = Slot.objects.filter(
-            resource_id=block.resource_id, start__lt=block.end, end__gt=block.start, status=SlotStatus.BOOKED
-        ).count()
+        created = services.block_create(actor=request.user, **data.validated_data)
+        block = created.block
+        block.booked_times_kept = created.booked_kept  # the response field
         return Response(BlockCreatedSerializer(block).data, status=status.HTTP_201_CREATED)
 
 

@@ -11,7 +11,6 @@ import datetime as dt
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,13 +20,11 @@ from django.utils.translation import ngettext
 
 from accounts.models import Role
 from accounts.personnummer import format_personnummer, normalise_personnummer
-from accounts.selectors import resident_for_personnummer
-from accounts.services import audit_record, resident_get_or_create
 from accounts.workspace import WorkspaceClinic, clinic_for, staff_required, workspace_clinic
 from bookings.models import Booking, WaitlistEntry
-from bookings.selectors import booking_for_staff, waitlist_for_clinic
+from bookings.selectors import booking_for_staff, resident_for_staff_booking, waitlist_for_clinic, waitlist_for_staff
+from bookings.services import booking_book_for_resident, waitlist_add
 from bookings.services import booking_cancel as booking_cancel_service
-from bookings.services import booking_create_for_resident, waitlist_add, waitlist_book
 from clinics.models import AppointmentType, Clinic
 from core import params
 from core.errors import DomainError, ValidationFailed
@@ -45,7 +42,7 @@ from .forms import (
     TimebookFilterForm,
     WaitlistForm,
 )
-from .models import WEEKDAY_NAMES, Block, PublishState, Schedule, Slot, SlotStatus
+from .models import WEEKDAY_NAMES, Block, PublishState, Schedule, Slot
 from .selectors import (
     LOCAL_TZ,
     free_slots_for_staff,
@@ -138,9 +135,8 @@ def slots_change_type(request: HttpRequest, clinic_id: int) -> HttpResponse:
     form = ChangeTypeForm(request.POST, clinic=clinic)
     if form.is_valid():
         chosen = form.cleaned_data["slot"]
-        booked = chosen.filter(status=SlotStatus.BOOKED).count()
         try:
-            changed = services.slots_change_type(
+            change = services.slots_change_type(
                 actor=request.user,
                 slots=Slot.objects.filter(pk__in=[slot.pk for slot in chosen]),
                 appointment_type=form.cleaned_data["appointment_type"],
@@ -148,6 +144,7 @@ def slots_change_type(request: HttpRequest, clinic_id: int) -> HttpResponse:
         except DomainError as exc:
             form.add_domain_errors(exc)
         else:
+            changed, booked = change.changed, change.booked_kept
             messages.success(
                 request,
                 ngettext("%(count)d time now has the new type.", "%(count)d times now have the new type.", changed)
@@ -204,7 +201,6 @@ def booking_cancel(request: HttpRequest, clinic_id: int, booking_id: int) -> Htt
     except DomainError as exc:
         messages.error(request, str(exc.message))
         return redirect("workspace:booking_detail", clinic_id=clinic.pk, booking_id=booking_id)
-    audit_record(actor=request.user, action="booking.cancel", clinic=clinic, resident=booking.resident, obj=booking)
     if booking.appointment_type.hidden_for_patient:
         messages.success(request, _("The time is cancelled."))
     else:
@@ -451,13 +447,11 @@ def block_new(request: HttpRequest, clinic_id: int) -> HttpResponse:
         form = BlockForm(request.POST, clinic=clinic)
         if form.is_valid():
             try:
-                block = services.block_create(actor=request.user, **form.service_values())
+                created = services.block_create(actor=request.user, **form.service_values())
             except DomainError as exc:
                 form.add_domain_errors(exc)
             else:
-                booked = Slot.objects.filter(
-                    resource_id=block.resource_id, start__lt=block.end, end__gt=block.start, status=SlotStatus.BOOKED
-                ).count()
+                block, booked = created.block, created.booked_kept
                 messages.success(request, _("The period is blocked. Its free times are no longer bookable."))
                 if booked:
                     messages.warning(
@@ -523,13 +517,12 @@ def _book_chosen_time(
     if not (slot_id.isascii() and slot_id.isdigit() and Slot.objects.filter(pk=slot_id, clinic=clinic).exists()):
         return _("Choose a free time.")
     try:
-        # One transaction: a refused booking leaves no new resident row behind.
-        with transaction.atomic():
-            if entry is not None:
-                booking = waitlist_book(actor=request.user, entry_id=entry.pk, slot_id=int(slot_id))
-            else:
-                resident, _created = resident_get_or_create(personnummer=personnummer)
-                booking = booking_create_for_resident(actor=request.user, resident=resident, slot_id=int(slot_id))
+        booking = booking_book_for_resident(
+            actor=request.user,
+            slot_id=int(slot_id),
+            personnummer=personnummer,
+            waitlist_entry_id=entry.pk if entry is not None else None,
+        )
     except DomainError as exc:
         # "Just taken", overlapping bookings and the like: the free times are shown again.
         messages.error(request, str(exc.message))
@@ -588,7 +581,7 @@ def book_for_resident(request: HttpRequest, clinic_id: int) -> HttpResponse:
         slot_error = outcome
     resident = entry.resident if entry else None
     if resident is None and personnummer:
-        resident = resident_for_personnummer(personnummer=personnummer)
+        resident = resident_for_staff_booking(actor=request.user, clinic=clinic, personnummer=personnummer)  # audited
     free_times = None
     filter_form = FreeTimesFilterForm(
         request.GET if "typ" in request.GET or "datum" in request.GET else None,
@@ -596,15 +589,6 @@ def book_for_resident(request: HttpRequest, clinic_id: int) -> HttpResponse:
         initial={"typ": entry.appointment_type_id if entry else None},
     )
     if personnummer:
-        if resident is not None:
-            # A resident who has never logged in has no data to read yet: nothing to audit.
-            audit_record(
-                actor=request.user,
-                action="resident.lookup",
-                clinic=clinic,
-                resident=resident,
-                detail="book for resident",
-            )
         filters = filter_form.cleaned_data if filter_form.is_valid() else {}
         appointment_type = filters.get("typ") if filter_form.is_bound else (entry.appointment_type if entry else None)
         free_times = list(
@@ -640,26 +624,21 @@ def waitlist(request: HttpRequest, clinic_id: int) -> HttpResponse:
         form = WaitlistForm(request.POST, clinic=clinic)
         if form.is_valid():
             try:
-                resident, _created = resident_get_or_create(personnummer=form.cleaned_data["personnummer"])
-                entry = waitlist_add(
+                entry = waitlist_add(  # audited in the same transaction (R-LOG-4)
                     actor=request.user,
                     clinic=clinic,
-                    resident=resident,
+                    personnummer=form.cleaned_data["personnummer"],
                     appointment_type=form.cleaned_data["appointment_type"],
                     note=form.cleaned_data["note"],
                 )
             except DomainError as exc:
                 form.add_domain_errors(exc)
             else:
-                audit_record(actor=request.user, action="waitlist.add", clinic=clinic, resident=resident, obj=entry)
-                messages.success(request, _("%(who)s is on the waitlist.") % {"who": resident})
+                messages.success(request, _("%(who)s is on the waitlist.") % {"who": entry.resident})
                 return redirect("workspace:waitlist", clinic_id=clinic.pk)
     else:
         form = WaitlistForm(clinic=clinic)
-    entries = list(waitlist_for_clinic(clinic=clinic))
-    for entry in entries:
-        # R-LOG-4: the list shows who is waiting.
-        audit_record(actor=request.user, action="waitlist.read", clinic=clinic, resident=entry.resident, obj=entry)
+    entries = waitlist_for_staff(actor=request.user, clinic=clinic)  # R-LOG-4: each one shown is audited
     return render(
         request,
         "workspace/scheduler/waitlist.html",

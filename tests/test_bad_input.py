@@ -187,7 +187,7 @@ def seed_world() -> World:
     )
     block = block_create(
         actor=users["scheduler"], resource=resource, start=tomorrow_at(13, days=3), end=tomorrow_at(14, days=3)
-    )
+    ).block
     basis = BookingBasisFactory(appointment_type=appointment_type, resident=resident)
     WaitlistEntryFactory(clinic=clinic, resident=other, appointment_type=appointment_type)
     message = InboxMessage.objects.create(

@@ -118,7 +118,7 @@ def test_type_change_to_another_web_name_republishes_through_the_publisher(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         changed = slots_change_type(
             actor=scheduler, slots=Slot.objects.filter(pk=slot.pk), appointment_type=vaccination
-        )
+        ).changed
         assert changed == 1
         slot.refresh_from_db()
         assert slot.appointment_type_id == vaccination.pk
@@ -152,7 +152,7 @@ def test_removing_a_block_lets_its_times_reappear_through_the_publisher(
     scheduler, clinic, resource, appointment_type, resident, django_capture_on_commit_callbacks
 ):
     slot = SlotFactory(appointment_type=appointment_type, resource=resource)
-    block = block_create(actor=scheduler, resource=resource, start=slot.start, end=slot.end)
+    block = block_create(actor=scheduler, resource=resource, start=slot.start, end=slot.end).block
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         block_delete(actor=scheduler, block=block)

@@ -368,10 +368,10 @@ def test_blocks_existing_at_publish_time_mark_the_covered_slots_blocked(
 ):
     schedule = create(scheduler, resource, appointment_type)
     block_start = tomorrow_at(9)
-    block = block_create(actor=scheduler, resource=resource, start=block_start, end=block_start + ONE_HOUR)
+    block = block_create(actor=scheduler, resource=resource, start=block_start, end=block_start + ONE_HOUR).block
     other_resource_block = block_create(
         actor=scheduler, resource=ResourceFactory(clinic=clinic), start=tomorrow_at(8), end=tomorrow_at(10)
-    )
+    ).block
 
     publish(scheduler, schedule, django_capture_on_commit_callbacks)
 
@@ -417,7 +417,7 @@ def test_slots_change_type_leaves_booked_slots_alone(scheduler, clinic, resource
 
     changed = slots_change_type(
         actor=scheduler, slots=Slot.objects.filter(pk__in=[booked.pk, free.pk]), appointment_type=new_type
-    )
+    ).changed
 
     assert changed == 1
     booked.refresh_from_db()
@@ -538,7 +538,7 @@ def test_only_the_clinics_schedulers_may_change_its_schedules(
     other_type = AppointmentType.objects.create(
         clinic=clinic, internal_name="Telefonsamtal", web_name="Telefon", bookable_on_web=True
     )
-    block = block_create(actor=scheduler, resource=resource, start=tomorrow_at(18), end=tomorrow_at(19))
+    block = block_create(actor=scheduler, resource=resource, start=tomorrow_at(18), end=tomorrow_at(19)).block
     before = _state(clinic)
     actor = other_scheduler if who == "other-clinic-scheduler" else resident
     ctx = {
@@ -562,6 +562,6 @@ def test_own_clinic_scheduler_may_change_its_schedules(scheduler, resource, appo
     """The counterpart of the permission test: the same calls succeed for the clinic's scheduler."""
     schedule = create(scheduler, resource, appointment_type)
     assert schedule_publish(actor=scheduler, schedule=schedule) > 0
-    block = block_create(actor=scheduler, resource=resource, start=tomorrow_at(8), end=tomorrow_at(9))
+    block = block_create(actor=scheduler, resource=resource, start=tomorrow_at(8), end=tomorrow_at(9)).block
     block_delete(actor=scheduler, block=block)
     assert schedule_remove_type(actor=scheduler, schedule=schedule) > 0

@@ -341,7 +341,7 @@ def test_a_block_takes_free_times_off_the_web_at_once_and_keeps_booked_ones(
 
 
 def test_deleting_a_block_frees_its_times(as_scheduler, clinic, scheduler, resource, slot):
-    block = block_create(actor=scheduler, resource=resource, start=tomorrow_at(0), end=tomorrow_at(23))
+    block = block_create(actor=scheduler, resource=resource, start=tomorrow_at(0), end=tomorrow_at(23)).block
 
     response = as_scheduler.delete(url(clinic, f"blocks/{block.pk}/"))
 
@@ -355,7 +355,7 @@ def test_another_clinics_block_is_not_found(as_scheduler, clinic, other_clinic):
     other_scheduler = staff(Role.SCHEDULER, other_clinic)
     block = block_create(
         actor=other_scheduler, resource=ResourceFactory(clinic=other_clinic), start=tomorrow_at(0), end=tomorrow_at(23)
-    )
+    ).block
 
     assert problem_of(as_scheduler.delete(url(clinic, f"blocks/{block.pk}/")))["status"] == 404
     assert Block.objects.filter(pk=block.pk).exists()
@@ -742,7 +742,7 @@ def world(clinic, scheduler, resident, appointment_type, resource, slot):
     """One of everything at the clinic, for the persona matrix."""
     booked = SlotFactory(appointment_type=appointment_type, resource=resource)
     booking = booking_create(resident=resident, slot_id=booked.pk)
-    block = block_create(actor=scheduler, resource=resource, start=tomorrow_at(18), end=tomorrow_at(19))
+    block = block_create(actor=scheduler, resource=resource, start=tomorrow_at(18), end=tomorrow_at(19)).block
     schedule = schedule_create(
         actor=scheduler,
         resource=resource,

@@ -692,7 +692,7 @@ def test_removing_a_block_brings_the_times_back(
     sched, clinic, scheduler, resource, appointment_type, resident, django_capture_on_commit_callbacks
 ):
     slot = SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(9))
-    block = block_create(actor=scheduler, resource=resource, start=slot.start, end=slot.end)
+    block = block_create(actor=scheduler, resource=resource, start=slot.start, end=slot.end).block
     assert sched.get(ws_url(clinic, "block_new")).status_code == 200
 
     with django_capture_on_commit_callbacks(execute=True):
