@@ -59,6 +59,7 @@ test: $(VENV)/.installed-dev node_modules/.installed
 	$(PY) manage.py collectstatic --noinput -v0
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## make faults: only the fault suite (tests/faults: Redis and PostgreSQL outages, killed workers, fresh clones).
@@ -75,6 +76,7 @@ bench: $(VENV)/.installed
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .

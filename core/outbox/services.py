@@ -22,7 +22,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from celery import Task
+# The project's Celery app (tidbok.celery) is the current app once Django's settings have loaded;
+# core sits below the configuration package and does not import it.
+from celery import Task, current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -103,8 +105,7 @@ def outbox_add_task(task: Task, *args: Any) -> OutboxMessage:
 
 
 def _deliver(message: OutboxMessage) -> None:
-    from tidbok.celery import app
-
+    app = current_app
     if message.name not in _STEPS and message.name not in app.tasks:
         # A process that has not imported the module yet (a step or task is named after its
         # module). Not Celery's import_default_modules: in a worker that sets Django up again,
