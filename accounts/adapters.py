@@ -18,6 +18,7 @@ from django.utils.translation import gettext
 from core.client_address import client_address
 
 from . import eid
+from .http import AuthenticatedHttpRequest
 from .lockout import PerAddressLockoutMixin
 from .models import User
 from .selectors import user_is_staff_member
@@ -41,7 +42,7 @@ class AccountAdapter(PerAddressLockoutMixin, DefaultAccountAdapter):
         # Staff accounts are created by a region IT admin; residents arrive through eID.
         return False
 
-    def get_login_redirect_url(self, request: HttpRequest) -> str:
+    def get_login_redirect_url(self, request: AuthenticatedHttpRequest) -> str:
         # Residents land on their start page, staff in the clinic workspace.
         return "/start/" if request.user.is_resident else "/personal/"
 
@@ -67,7 +68,7 @@ class AccountAdapter(PerAddressLockoutMixin, DefaultAccountAdapter):
         response = super().post_login(request, user, **kwargs)
         sociallogin = (kwargs.get("signal_kwargs") or {}).get("sociallogin")
         id_token = getattr(sociallogin, "eid_id_token", "")
-        if id_token:
+        if sociallogin is not None and id_token:
             # For logout at the provider (id_token_hint). The session lives on the server.
             request.session[eid.SESSION_KEY] = {"provider_id": sociallogin.account.provider, "id_token": id_token}
         return response

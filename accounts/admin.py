@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.urls import reverse
@@ -26,7 +28,7 @@ class UserAdmin(ResidentDataAdmin, BaseUserAdmin):
     list_filter = ("is_staff", "is_superuser", "is_active", "home_region_code", "memberships__role")
     search_fields = ("email", "first_name", "last_name")
     fieldsets = (
-        *BaseUserAdmin.fieldsets,
+        *(BaseUserAdmin.fieldsets or ()),
         (_("Resident"), {"fields": ("personnummer", "home_region_code", "phone")}),
     )
     inlines = [MembershipInline]
@@ -72,7 +74,7 @@ def _audit_registered_admin(model, *, search_fields: tuple[str, ...] | None = No
     """Third-party admins that list users (allauth's e-mail addresses and eID accounts, DRF's
     tokens) record which residents they showed, like ours (R-SEC-1)."""
     existing = type(admin.site._registry[model])
-    attrs = {"resident_field": "user", "clinic_field": None}
+    attrs: dict[str, Any] = {"resident_field": "user", "clinic_field": None}
     if search_fields is not None:
         attrs["search_fields"] = search_fields
     admin.site.unregister(model)

@@ -13,17 +13,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.contrib import admin, messages
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext_lazy as _
 
 from .mfa import session_passed_second_factor
+from .models import User
 from .services import audit_admin_residents_shown
 
 # A personnummer, or enough of one to pick a resident out, however it is typed: six or more
@@ -39,19 +40,22 @@ def looks_like_personnummer(value: str) -> bool:
     return bool(_DIGIT_RUN.search(_SEPARATORS.sub("", value)))
 
 
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
+
+
 class TidbokAdminSite(admin.AdminSite):
     site_header = _("Tidbok administration")
     site_title = _("Tidbok administration")
 
-    def admin_view(self, view: Callable[..., HttpResponse], cacheable: bool = False) -> Callable[..., HttpResponse]:
+    def admin_view(self, view: _View, cacheable: bool = False) -> _View:
         """R-SEC-3: a personnummer typed into the admin's search (a GET query), in any of its
         written forms, is not searched for and not echoed into the page's links; the admin
         answers with the bare address."""
         inner = super().admin_view(view, cacheable)
 
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if any(looks_like_personnummer(value) for value in request.GET.values()):
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if any(looks_like_personnummer(value) for value in request.GET.dict().values()):
                 messages.error(
                     request,
                     _("A personal identity number is never put in an address. Find residents in the workspace."),
@@ -59,7 +63,8 @@ class TidbokAdminSite(admin.AdminSite):
                 return HttpResponseRedirect(request.path)
             return inner(request, *args, **kwargs)
 
-        return wrapper
+        # functools.wraps gives the wrapper the view's name and signature; mypy cannot see that.
+        return cast(_View, wrapper)
 
     def has_permission(self, request: HttpRequest) -> bool:
         user = request.user
@@ -104,8 +109,12 @@ class ResidentDataAdmin(admin.ModelAdmin):
         return shown
 
     def _audit(self, request: HttpRequest, action: str, objects: Iterable[Any]) -> None:
+        actor = request.user
+        if not isinstance(actor, User):
+            # Not reached: admin_view lets only has_permission() users (logged-in staff) in.
+            raise PermissionDenied
         audit_admin_residents_shown(
-            actor=request.user,
+            actor=actor,
             action=action,
             shown=self._shown(objects),
             detail=f"{self.model._meta.label} {request.path}",

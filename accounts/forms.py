@@ -7,6 +7,7 @@ under an opaque search token (:mod:`core.search_token`), so it stays out of URLs
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -21,8 +22,12 @@ _FIRST_DAY = dt.date(1900, 1, 1)
 _LAST_DAY = dt.date(2999, 12, 31)
 
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+
 class _DateField(forms.DateField):
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: StrOrPromise) -> None:
         super().__init__(
             label=label,
             required=False,
@@ -50,8 +55,9 @@ class AuditLogFilterForm(forms.Form):
         except ValidationFailed as exc:
             raise forms.ValidationError(exc.field_errors["personnummer"]) from None
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         date_from, date_to = cleaned.get("fran"), cleaned.get("till")
         if date_from and date_to and date_from > date_to:
             self.add_error("till", _("The to date cannot be before the from date."))

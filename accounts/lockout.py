@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.core.internal import ratelimit
@@ -49,7 +49,14 @@ def too_many_attempts(*, request: HttpRequest, retry_after: int) -> HttpResponse
     return response
 
 
-class PerAddressLockoutMixin:
+if TYPE_CHECKING:
+    # The mixin's super() is allauth's account adapter (see accounts.adapters.AccountAdapter).
+    from allauth.account.adapter import DefaultAccountAdapter as _AdapterBase
+else:
+    _AdapterBase = object
+
+
+class PerAddressLockoutMixin(_AdapterBase):
     """For the allauth account adapter: failed-password counters keyed on address + account,
     and a 429 with Retry-After when one is full."""
 

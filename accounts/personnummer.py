@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -28,7 +29,11 @@ def luhn_check_digit(nine_digits: str) -> int:
     return (10 - total % 10) % 10
 
 
-def _invalid(message: str) -> ValidationFailed:
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+
+def _invalid(message: StrOrPromise) -> ValidationFailed:
     return ValidationFailed({"personnummer": [message]})
 
 

@@ -142,7 +142,8 @@ def audit_admin_residents_shown(
         if clinic_id not in roles:
             roles[clinic_id] = audit_role(actor=actor, clinic=clinic)
         # A resident in no region at all is still recorded once (the admin's own audit list).
-        for region_id in [None] if clinic else sorted(regions[resident_id]) or [None]:
+        region_ids: list[int | None] = [None] if clinic else [*sorted(regions[resident_id])] or [None]
+        for region_id in region_ids:
             events.append(
                 AuditEvent(
                     actor=actor,

@@ -13,22 +13,23 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponseBase
 
 from clinics.models import Clinic
 
+from .http import AuthenticatedHttpRequest
 from .models import Membership, Role, User
 from .selectors import clinics_for_staff, user_is_staff_member
 
 ALL_CLINIC_ROLES = (Role.LOCAL_ADMIN, Role.SCHEDULER, Role.SUPPORT, Role.REGION_IT)
 
 
-def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def staff_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Workspace pages need a logged-in staff member (the MFA middleware has already made sure
     they have a second factor, R-AUTH-2)."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path(), login_url="account_login")
         if not user_is_staff_member(request.user) or request.user.is_resident:
@@ -38,7 +39,7 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     return wrapper
 
 
-def clinic_for(request: HttpRequest, clinic_id: int, roles: Iterable[Role]) -> Clinic:
+def clinic_for(request: AuthenticatedHttpRequest, clinic_id: int, roles: Iterable[Role]) -> Clinic:
     """The clinic in the URL, if the user holds one of ``roles`` there (a region IT admin
     counts as local admin in their region). 404 if they have no role at all there."""
     user: User = request.user
@@ -82,7 +83,7 @@ def workspace_clinics(*, user: User) -> list[WorkspaceClinic]:
     for membership in Membership.objects.filter(user=user).select_related("clinic", "region"):
         if membership.clinic_id:
             roles.setdefault(membership.clinic_id, set()).add(membership.role)
-        elif membership.role == Role.REGION_IT:
+        elif membership.role == Role.REGION_IT and membership.region_id is not None:
             for clinic_id in Clinic.objects.filter(region_id=membership.region_id).values_list("pk", flat=True):
                 roles.setdefault(clinic_id, set()).add(Role.REGION_IT)
     clinics = Clinic.objects.filter(pk__in=roles).select_related("region").order_by("name")

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotAllowed, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 from core.search_token import SEARCH_TOKEN_PARAM, search_token_load, search_token_store
 
 from .forms import AuditLogFilterForm
+from .http import AuthenticatedHttpRequest
 from .models import Role, User
 from .selectors import AUDIT_ACTION_LABELS, audit_csv_header, audit_csv_row, audit_events_for_clinic
 from .workspace import ALL_CLINIC_ROLES, clinic_for, staff_required, workspace_clinic, workspace_clinics
@@ -29,7 +30,7 @@ REGION_IT = (Role.REGION_IT,)
 
 
 @staff_required
-def picker(request: HttpRequest) -> HttpResponse:
+def picker(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Choose the clinic to work at; with a single membership go straight there."""
     clinics = workspace_clinics(user=request.user)
     if len(clinics) == 1:
@@ -38,7 +39,7 @@ def picker(request: HttpRequest) -> HttpResponse:
 
 
 @staff_required
-def clinic_home(request: HttpRequest, clinic_id: int) -> HttpResponse:
+def clinic_home(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     clinic = clinic_for(request, clinic_id, ALL_CLINIC_ROLES)
     return render(request, "workspace/clinic.html", {"ws": workspace_clinic(user=request.user, clinic=clinic)})
 
@@ -50,7 +51,7 @@ def _audit_scope(clinic: Clinic) -> str:
     return f"audit_log:{clinic.pk}"
 
 
-def _audit_search(request: HttpRequest, clinic: Clinic) -> tuple[AuditLogFilterForm, str] | None:
+def _audit_search(request: AuthenticatedHttpRequest, clinic: Clinic) -> tuple[AuditLogFilterForm, str] | None:
     """The filter named by the search token in the URL ("" and an empty filter for none), or
     None when that search has expired. R-SEC-3: the filter itself is never read from the URL."""
     token = request.GET.get(SEARCH_TOKEN_PARAM, "")
@@ -70,7 +71,7 @@ def _search_expired(clinic: Clinic, request: HttpRequest) -> HttpResponse:
     return redirect("workspace:audit_log", clinic_id=clinic.pk)
 
 
-def _read(request: HttpRequest, clinic: Clinic, form: AuditLogFilterForm, action: str):
+def _read(request: AuthenticatedHttpRequest, clinic: Clinic, form: AuditLogFilterForm, action: str):
     filters = form.cleaned_data
     resident = None
     if filters.get("personnummer"):
@@ -89,7 +90,7 @@ def _read(request: HttpRequest, clinic: Clinic, form: AuditLogFilterForm, action
 
 @staff_required
 @require_http_methods(["GET", "POST"])
-def audit_log(request: HttpRequest, clinic_id: int) -> HttpResponse:
+def audit_log(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     """Region IT reads who opened which resident's data at the clinic. The filter is posted and
     kept in the session under a search token; the page's URL names only the token."""
     clinic = clinic_for(request, clinic_id, REGION_IT)
@@ -131,7 +132,7 @@ class _Echo:
 
 
 @staff_required
-def audit_log_csv(request: HttpRequest, clinic_id: int) -> HttpResponse:
+def audit_log_csv(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponseBase:
     """R-SEC-7: the period (and resident) of the current search as a CSV file: who, role, unit,
     resident, what, when. The export is itself on record. Streamed, so five years fit."""
     clinic = clinic_for(request, clinic_id, REGION_IT)  # who may see it first, then how it is asked

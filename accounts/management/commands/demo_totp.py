@@ -24,7 +24,9 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             raise CommandError("demo_totp only works with DEBUG=1 (demo data).")
         user = User.objects.filter(email=options["email"]).first()
-        authenticator = user and Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+        authenticator = (
+            Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first() if user is not None else None
+        )
         if authenticator is None:
             raise CommandError(f"No TOTP authenticator for {options['email']}.")
         secret = decrypt(authenticator.data["secret"])
