@@ -12,7 +12,7 @@ from django.utils.translation import gettext
 from accounts.models import User
 from accounts.selectors import resident_for_personnummer
 from clinics.models import ACTIVE_RELATION, CaseKind, CaseType, ClinicRelation
-from clinics.selectors import case_type_admits, case_type_for
+from clinics.selectors import case_type_admits, case_type_for, usable_basis_q
 from core.errors import BookingError, ErrorCode, PermissionDeniedError
 from schedules.models import Slot, SlotStatus
 from schedules.selectors import LOCAL_TZ, local_midnight, slot_check_free, visibility_cutoff
@@ -22,14 +22,6 @@ from .models import Booking, BookingBasis, BookingStatus, Channel, InboxMessage,
 
 VIEW_AFTER_START = dt.timedelta(hours=2)
 LATE_CHANGE_WINDOW = dt.timedelta(hours=24)
-
-
-def usable_basis_q(*, resident: User, prefix: str = "bases__") -> Q:
-    """An unconsumed, unexpired booking basis of the resident (R-TYPE-4)."""
-    today = timezone.localdate()
-    return Q(**{f"{prefix}resident": resident, f"{prefix}consumed_at__isnull": True}) & (
-        Q(**{f"{prefix}valid_until__isnull": True}) | Q(**{f"{prefix}valid_until__gte": today})
-    )
 
 
 def usable_basis(*, resident: User, appointment_type_id: int) -> BookingBasis | None:

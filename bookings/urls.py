@@ -5,6 +5,7 @@ from . import views
 app_name = "bookings"
 
 urlpatterns = [
+    path("start/", views.start, name="start"),
     path("mottagning/<int:clinic_id>/boka/", views.book_conditions, name="book_conditions"),
     path("mottagning/<int:clinic_id>/boka/tidstyp/", views.book_types, name="book_types"),
     path("mottagning/<int:clinic_id>/boka/<int:type_id>/", views.book_days, name="book_days"),

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import resident_required
 from clinics.models import AppointmentType, CaseKind, Clinic
-from clinics.selectors import bookable_types, case_type_admits, case_type_for
+from clinics.selectors import bookable_types, case_type_admits, case_type_for, start_page_clinics
 from core import params
 from core.errors import DomainError, ErrorCode, ValidationFailed
 from core.overload import shed_when_queued
@@ -31,6 +31,7 @@ from .selectors import (
     booking_for_resident,
     bookings_for_resident,
     inbox_for_resident,
+    inbox_unread_count,
     rebook_candidates,
     usable_basis,
 )
@@ -408,3 +409,17 @@ def message(request: HttpRequest, message_id: int) -> HttpResponse:
     if item.booking_id:
         visible_booking = bookings_for_resident(resident=request.user).filter(pk=item.booking_id).first()
     return render(request, "bookings/message.html", {"item": item, "booking": visible_booking})
+
+
+@resident_required
+def start(request: HttpRequest) -> HttpResponse:
+    resident = request.user
+    return render(
+        request,
+        "clinics/start.html",
+        {
+            "clinics": start_page_clinics(resident=resident),
+            "bookings": bookings_for_resident(resident=resident)[:5],
+            "unread": inbox_unread_count(resident=resident),
+        },
+    )

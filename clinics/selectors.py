@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import User
+from core.localtime import LOCAL_TZ, local_midnight
 
 from .models import (
     ACTIVE_RELATION,
@@ -128,14 +132,28 @@ def clinic_search(*, query: str = "", region_id: int | None = None) -> QuerySet[
     return clinics.order_by("name")
 
 
+def usable_basis_q(*, resident: User, prefix: str = "bases__") -> Q:
+    """An unconsumed, unexpired booking basis of the resident (R-TYPE-4)."""
+    today = timezone.localdate()
+    return Q(**{f"{prefix}resident": resident, f"{prefix}consumed_at__isnull": True}) & (
+        Q(**{f"{prefix}valid_until__isnull": True}) | Q(**{f"{prefix}valid_until__gte": today})
+    )
+
+
+def visibility_cutoff(*, appointment_type: AppointmentType, now: dt.datetime | None = None) -> dt.datetime:
+    """R-VIS-1: a slot on local day D is visible from midnight of D − (N − 1); equivalently,
+    today's residents see slots starting before midnight of today + N."""
+    now = now or timezone.now()
+    today = timezone.localtime(now, LOCAL_TZ).date()
+    return local_midnight(today + dt.timedelta(days=appointment_type.effective_visibility_days))
+
+
 def bookable_types(*, clinic: Clinic, resident: User) -> QuerySet[AppointmentType]:
     """Types a resident may book on the web at this clinic (R-TYPE-2, R-TYPE-4, R-TYPE-5,
     R-TYPE-6): bookable, not hidden, named for the web, not a proxy type, and, where a
     booking basis is required, one the resident holds unused."""
     if not case_type_admits(case_type=case_type_for(clinic=clinic, kind=CaseKind.BOOK), resident=resident):
         return AppointmentType.objects.none()
-    from bookings.selectors import usable_basis_q  # bookings depends on clinics, not the reverse
-
     return (
         AppointmentType.objects.filter(WEB_TYPE_Q, clinic=clinic)
         .filter(Q(requires_booking_basis=False) | usable_basis_q(resident=resident))

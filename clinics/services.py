@@ -28,6 +28,7 @@ from .models import (
     ResourceKind,
 )
 from .selectors import action_supported
+from .signals import appointment_type_web_name_changed
 
 ADMIN_ROLES = (Role.LOCAL_ADMIN, Role.REGION_IT)
 _FLAG_FIELDS = ("bookable_on_web", "cancellable_on_web", "reschedulable_on_web")
@@ -171,10 +172,9 @@ def appointment_type_save(
         setattr(appointment_type, field, value)
     appointment_type.save()
     if instance is not None and old_web_name != appointment_type.web_name:
-        # R-PUB-1: a new web name reaches residents through the publisher like any new time.
-        from schedules.services import slots_republish_for_type
-
-        slots_republish_for_type(appointment_type=appointment_type)
+        # R-PUB-1: a new web name reaches residents through the publisher like any new time
+        # (schedules republishes the type's free times, in this transaction).
+        appointment_type_web_name_changed.send(sender=AppointmentType, appointment_type=appointment_type)
     return appointment_type
 
 

@@ -6,7 +6,6 @@ app_name = "clinics"
 
 urlpatterns = [
     path("", views.search, name="search"),
-    path("start/", views.start, name="start"),
     path("mottagning/<int:clinic_id>/", views.detail, name="detail"),
     path("mottagning/<int:clinic_id>/lagg-till/", views.add_to_start_page, name="add"),
     path("mottagning/<int:clinic_id>/ta-bort/", views.remove_from_start_page, name="remove"),

@@ -1,4 +1,4 @@
-"""Public clinic pages and the resident's start page (R-CLINIC-1, R-CASE-3, R-REL)."""
+"""Public clinic pages and the resident's own list of clinics (R-CLINIC-1, R-CASE-3, R-REL)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import resident_required
-from bookings.selectors import bookings_for_resident, inbox_unread_count
 from core import params
 
 from .models import CaseKind, Clinic, DirectLink, Region, RelationSource
@@ -79,7 +78,7 @@ def remove_from_start_page(request: HttpRequest, clinic_id: int) -> HttpResponse
         )
     else:
         messages.success(request, _("%(clinic)s is removed from your start page.") % {"clinic": clinic.name})
-    return redirect("clinics:start")
+    return redirect("bookings:start")
 
 
 @resident_required
@@ -90,17 +89,3 @@ def direct_link(request: HttpRequest, token: str) -> HttpResponse:
     if link.kind == CaseKind.BOOK:
         return redirect("bookings:book_conditions", clinic_id=link.clinic_id)
     return redirect("bookings:my_bookings")
-
-
-@resident_required
-def start(request: HttpRequest) -> HttpResponse:
-    resident = request.user
-    return render(
-        request,
-        "clinics/start.html",
-        {
-            "clinics": start_page_clinics(resident=resident),
-            "bookings": bookings_for_resident(resident=resident)[:5],
-            "unread": inbox_unread_count(resident=resident),
-        },
-    )

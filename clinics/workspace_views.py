@@ -23,7 +23,7 @@ from accounts.models import Role
 from accounts.selectors import user_is_region_it
 from accounts.workspace import WorkspaceClinic, clinic_for, staff_required, workspace_clinic
 from core.errors import DomainError, ValidationFailed
-from schedules.selectors import LOCAL_TZ, visibility_cutoff
+from core.localtime import LOCAL_TZ
 
 from .forms import AppointmentTypeForm, type_values_from_instance, type_values_from_post
 from .models import (
@@ -45,6 +45,7 @@ from .selectors import (
     case_types_for_clinic,
     direct_links_for_clinic,
     resources_for_clinic,
+    visibility_cutoff,
 )
 from .services import (
     appointment_type_save,

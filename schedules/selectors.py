@@ -7,9 +7,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -17,30 +15,18 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from clinics.models import AppointmentType, Clinic, Resource
-from clinics.selectors import type_bookable_by
+from clinics.selectors import type_bookable_by, visibility_cutoff
 from core.errors import BookingError, ErrorCode, PermissionDeniedError
+from core.localtime import LOCAL_TZ, local_midnight
 
 from .models import Block, Hold, HoldState, Schedule, Slot, SlotStatus
 
-LOCAL_TZ = ZoneInfo(settings.TIME_ZONE)
 _ISO_WEEK = re.compile(r"^(?P<year>[0-9]{4})-?W(?P<week>[0-9]{1,2})$", re.IGNORECASE)
 
 
 # A slot offered on the web (R-VIS-2, R-PUB-3): free, published, not blocked. The portal's free
 # times and the FHIR feed's "free" slots both filter with this.
 OFFERED_SLOT_Q = Q(status=SlotStatus.FREE, is_published=True, is_blocked=False)
-
-
-def local_midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, tzinfo=LOCAL_TZ)
-
-
-def visibility_cutoff(*, appointment_type: AppointmentType, now: dt.datetime | None = None) -> dt.datetime:
-    """R-VIS-1: a slot on local day D is visible from midnight of D − (N − 1); equivalently,
-    today's residents see slots starting before midnight of today + N."""
-    now = now or timezone.now()
-    today = timezone.localtime(now, LOCAL_TZ).date()
-    return local_midnight(today + dt.timedelta(days=appointment_type.effective_visibility_days))
 
 
 def may_book_type(*, clinic: Clinic, appointment_type: AppointmentType, resident: User) -> bool:

@@ -103,7 +103,7 @@ def test_every_kind_of_answer_carries_the_policy(client, resident, clinic):
     client.force_login(resident)
     answers = [
         client.get(reverse("clinics:search")),
-        client.get(reverse("clinics:start")),
+        client.get(reverse("bookings:start")),
         client.get(reverse("clinics:detail", args=[clinic.pk])),
         client.get("/api/v1/bookings/"),
         client.get("/api/docs/"),
@@ -140,7 +140,7 @@ def test_rendered_pages_have_no_inline_code(client, resident, clinic, appointmen
         assert inline_code(client.get(url).content.decode()) == [], url
     client.force_login(resident)
     pages = [
-        reverse("clinics:start"),
+        reverse("bookings:start"),
         reverse("clinics:detail", args=[clinic.pk]),
         reverse("bookings:my_bookings"),
         reverse("bookings:detail", args=[booking.pk]),
@@ -182,7 +182,7 @@ def test_personal_pages_api_answers_and_the_calendar_file_are_not_stored(client,
     app = APIClient()
     app.credentials(HTTP_AUTHORIZATION=f"Bearer {token.key}")
     answers = {
-        "start page": client.get(reverse("clinics:start")),
+        "start page": client.get(reverse("bookings:start")),
         "booking page": client.get(reverse("bookings:detail", args=[booking.pk])),
         "public page while signed in": client.get(reverse("clinics:search")),
         ".ics": client.get(reverse("bookings:ics", args=[booking.pk])),
@@ -217,14 +217,14 @@ def test_an_idle_resident_session_ends_after_thirty_minutes_by_default(client, r
     assert settings.TIDBOK_SESSION_IDLE_SECONDS == 30 * 60
     with time_machine.travel(timezone.now(), tick=False) as traveller:
         client.force_login(resident)
-        assert client.get(reverse("clinics:start")).status_code == 200
+        assert client.get(reverse("bookings:start")).status_code == 200
         traveller.shift(dt.timedelta(minutes=29))
-        assert client.get(reverse("clinics:start")).status_code == 200  # activity restarts the clock
+        assert client.get(reverse("bookings:start")).status_code == 200  # activity restarts the clock
         traveller.shift(dt.timedelta(minutes=29))
-        assert client.get(reverse("clinics:start")).status_code == 200
+        assert client.get(reverse("bookings:start")).status_code == 200
         traveller.shift(dt.timedelta(minutes=30, seconds=1))
 
-        response = client.get(reverse("clinics:start"), follow=True)
+        response = client.get(reverse("bookings:start"), follow=True)
 
     assert response.redirect_chain[0][0].startswith(reverse("resident_login"))
     assert not response.wsgi_request.user.is_authenticated
@@ -246,7 +246,7 @@ def test_the_server_ends_the_session_in_its_store_too(client, resident):
     from django.contrib.sessions.models import Session
 
     client.force_login(resident)
-    client.get(reverse("clinics:start"))
+    client.get(reverse("bookings:start"))
 
     stored = Session.objects.get(session_key=client.session.session_key)
     assert stored.expire_date <= timezone.now() + dt.timedelta(minutes=31, seconds=5)
@@ -255,7 +255,7 @@ def test_the_server_ends_the_session_in_its_store_too(client, resident):
 def test_keep_alive_restarts_the_clock_and_the_status_check_does_not(client, resident):
     with time_machine.travel(timezone.now(), tick=False) as traveller:
         client.force_login(resident)
-        client.get(reverse("clinics:start"))
+        client.get(reverse("bookings:start"))
         traveller.shift(dt.timedelta(minutes=26))
         assert client.get(reverse("session_status")).json() == {"seconds_left": 4 * 60}
 
@@ -266,7 +266,7 @@ def test_keep_alive_restarts_the_clock_and_the_status_check_does_not(client, res
         assert client.get(reverse("session_status")).json() == {"seconds_left": 5 * 60}
         traveller.shift(dt.timedelta(minutes=5, seconds=1))
         assert client.get(reverse("session_status")).json() == {"seconds_left": 0}
-        assert client.get(reverse("clinics:start")).status_code == 302
+        assert client.get(reverse("bookings:start")).status_code == 302
 
 
 def test_keep_alive_needs_a_session_and_the_csrf_token(client, resident):
@@ -282,7 +282,7 @@ def test_pages_of_a_signed_in_user_carry_the_warning(client, resident, settings)
     settings.TIDBOK_SESSION_WARNING_SECONDS = 4 * 60
     client.force_login(resident)
 
-    page = client.get(reverse("clinics:start")).content.decode()
+    page = client.get(reverse("bookings:start")).content.decode()
 
     assert 'id="session-timeout"' in page and 'data-seconds-left="1800"' in page
     assert 'data-warning-seconds="240"' in page and "js/session-timeout.js" in page

@@ -427,7 +427,7 @@ def test_book_direct_link_creates_the_relation_and_starts_booking(resident_clien
     assert response.url == reverse("bookings:book_conditions", args=[clinic.pk])
     relation = ClinicRelation.objects.get(resident=resident, clinic=clinic)
     assert relation.source == RelationSource.DIRECT_LINK and relation.on_start_page
-    assert clinic.name in text(resident_client.get(reverse("clinics:start")))
+    assert clinic.name in text(resident_client.get(reverse("bookings:start")))
 
 
 def test_manage_direct_link_creates_the_relation_and_opens_my_bookings(resident_client, clinic, resident):
@@ -975,7 +975,7 @@ def test_staff_user_gets_403_on_resident_pages(client, clinic, booked, role):
     hold_slot = make_slot(booked.appointment_type, booked.resource, tomorrow_at(13, 0, days=3))
 
     urls = [
-        reverse("clinics:start"),
+        reverse("bookings:start"),
         reverse("bookings:my_bookings"),
         reverse("bookings:inbox"),
         reverse("bookings:book_conditions", args=[clinic.pk]),
@@ -1019,7 +1019,7 @@ def test_hidden_type_never_appears_to_the_resident(
     assert "Hemlig provtagning" not in types_page and "Intern provtagning" not in types_page
     assert resident_client.get(reverse("bookings:book_days", args=[clinic.pk, hidden.pk])).status_code == 404
 
-    for url in (reverse("bookings:my_bookings"), reverse("clinics:start"), reverse("bookings:inbox")):
+    for url in (reverse("bookings:my_bookings"), reverse("bookings:start"), reverse("bookings:inbox")):
         content = text(resident_client.get(url))
         assert "Hemlig provtagning" not in content, url
         assert reverse("bookings:detail", args=[hidden_booking.pk]) not in content, url

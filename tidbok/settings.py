@@ -130,7 +130,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "accounts.context_processors.resident_nav",
+                "bookings.context_processors.resident_nav",
             ],
         },
     },
