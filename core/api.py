@@ -6,7 +6,7 @@ stable code the pages use, so an app can branch on ``code`` and show ``detail`` 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
@@ -92,7 +92,14 @@ class IsResident(permissions.BasePermission):
         return bool(request.user and request.user.is_authenticated and request.user.is_resident)
 
 
-class _PostThrottle:
+if TYPE_CHECKING:
+    # The mixins below sit in front of DRF's rate throttles (see BookingUserThrottle).
+    _ThrottleBase = SimpleRateThrottle
+else:
+    _ThrottleBase = object
+
+
+class _PostThrottle(_ThrottleBase):
     """Counts only the requests that book or change something; reads its rate from settings at
     request time so operators (and tests) can change it without a restart of the class."""
 
@@ -103,7 +110,7 @@ class _PostThrottle:
             return True
         return super().allow_request(request, view)
 
-    def get_rate(self) -> str:
+    def get_rate(self) -> str | None:
         from django.conf import settings
 
         return settings.TIDBOK_RATE_LIMITS[self.scope]

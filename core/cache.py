@@ -49,7 +49,8 @@ class FailOpenRedisCache(RedisCache):
 
     @property
     def _location_key(self) -> str:
-        return ",".join(self._servers)
+        # RedisCache.__init__ sets _servers (the LOCATION split into a list); django-stubs leaves it out.
+        return ",".join(self._servers)  # type: ignore[attr-defined]
 
     def _failed(self, error: Exception) -> None:
         with _lock:

@@ -8,9 +8,13 @@ message fit to show a resident; views and the API map the code to a page or HTTP
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    # A message: a plain string or a lazy translation (gettext_lazy).
+    from django_stubs_ext import StrOrPromise
 
 
 class ErrorCode(StrEnum):
@@ -26,7 +30,7 @@ class ErrorCode(StrEnum):
     INVALID_INPUT = "INVALID_INPUT"
 
 
-DEFAULT_MESSAGES: dict[ErrorCode, Promise] = {
+DEFAULT_MESSAGES: dict[ErrorCode, StrOrPromise] = {
     ErrorCode.REQUESTED_TIME_IS_ALREADY_RESERVED: _(
         "This time was just taken by someone else. Please choose another time."
     ),
@@ -52,9 +56,9 @@ class DomainError(Exception):
     def __init__(
         self,
         code: ErrorCode,
-        message: str | Promise | None = None,
+        message: StrOrPromise | None = None,
         *,
-        field_errors: dict[str, list[str | Promise]] | None = None,
+        field_errors: dict[str, list[StrOrPromise]] | None = None,
     ) -> None:
         self.code = code
         self.message = message if message is not None else DEFAULT_MESSAGES[code]
@@ -69,12 +73,12 @@ class BookingError(DomainError):
 class ValidationFailed(DomainError):
     """Input that breaks a rule on a field (R-TYPE-*, R-RES-1, R-AUTH-4)."""
 
-    def __init__(self, field_errors: dict[str, list[str | Promise]]) -> None:
+    def __init__(self, field_errors: dict[str, list[StrOrPromise]]) -> None:
         super().__init__(ErrorCode.INVALID_INPUT, field_errors=field_errors)
 
 
 class PermissionDeniedError(DomainError):
     """The actor has no membership or flag that allows this (R-ACL-1, R-ACL-2)."""
 
-    def __init__(self, message: str | Promise | None = None) -> None:
+    def __init__(self, message: StrOrPromise | None = None) -> None:
         super().__init__(ErrorCode.PERMISSION_DENIED, message)

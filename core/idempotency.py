@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from rest_framework import status
@@ -12,6 +13,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .api import problem
+
+if TYPE_CHECKING:
+    from rest_framework.views import APIView
+
+    # Annotations only: the views that use the mixin refuse anonymous callers (IsResident, IsStaff).
+    from accounts.http import AuthenticatedRequest
+
+    _ViewBase = APIView
+else:
+    _ViewBase = object
 
 HEADER = "Idempotency-Key"
 
@@ -21,14 +32,14 @@ def _fingerprint(request: Request) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-class IdempotentPostMixin:
+class IdempotentPostMixin(_ViewBase):
     """For DRF views whose POST books, rebooks or cancels: the view implements ``post_once``.
     Runs after DRF has authenticated the caller, so session and token clients are alike."""
 
-    def post_once(self, request: Request, *args, **kwargs) -> Response:
+    def post_once(self, request: AuthenticatedRequest, *args, **kwargs) -> Response:
         raise NotImplementedError
 
-    def post(self, request: Request, *args, **kwargs) -> Response:
+    def post(self, request: AuthenticatedRequest, *args, **kwargs) -> Response:
         key = request.headers.get(HEADER, "").strip()
         if not key:
             return self.post_once(request, *args, **kwargs)
@@ -37,6 +48,7 @@ class IdempotentPostMixin:
         if len(key) > 255:
             return problem(status.HTTP_400_BAD_REQUEST, "INVALID_INPUT", "The Idempotency-Key is too long.")
         fingerprint = _fingerprint(request)
+        record: IdempotencyRecord | None
         try:
             with transaction.atomic():
                 record = IdempotencyRecord.objects.create(user=request.user, key=key, fingerprint=fingerprint)

@@ -76,6 +76,13 @@ def session_passive(view):
     return view
 
 
+class SessionTimedRequest(HttpRequest):
+    """A request SessionIdleTimeoutMiddleware has seen: it sets these for the page's warning script."""
+
+    session_seconds_left: int
+    session_warning_seconds: int
+
+
 class SessionIdleTimeoutMiddleware:
     """R-SEC-5: a signed-in session ends after ``TIDBOK_SESSION_IDLE_SECONDS`` (residents) or
     ``TIDBOK_STAFF_SESSION_IDLE_SECONDS`` (staff) without a request.
@@ -102,7 +109,7 @@ class SessionIdleTimeoutMiddleware:
             session_touch(request, request.user, force=True)
         return response
 
-    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> None:
+    def process_view(self, request: SessionTimedRequest, view_func, view_args, view_kwargs) -> None:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and not getattr(view_func, "session_passive", False):
             session_touch(request, user)

@@ -18,15 +18,17 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # Wide enough for any real timebook, log or birth date; far enough from year 1 and 9999 that
 # adding a day, a week or a month (or a time zone offset) never overflows.
@@ -50,7 +52,7 @@ NUL_MESSAGE = _("The request contains a character that is not allowed.")
 class BadParameter(BadRequest):
     """A request parameter that cannot be used as it is. Nothing was read or changed."""
 
-    def __init__(self, name: str, message: str | Promise) -> None:
+    def __init__(self, name: str, message: StrOrPromise) -> None:
         super().__init__(f"{name}: {message}")
         self.name = name
         self.message = message
@@ -200,7 +202,7 @@ class ApiDateTimeField(serializers.DateTimeField):
 # --- The answer to bad input -------------------------------------------------------------------------
 
 
-def bad_input_response(request: HttpRequest, message: str | Promise, name: str | None = None) -> HttpResponse:
+def bad_input_response(request: HttpRequest, message: StrOrPromise, name: str | None = None) -> HttpResponse:
     """400 in the shape the caller speaks: problem details on the API, an OperationOutcome under
     /fhir/, a page in the site's layout elsewhere."""
     text = str(message)
