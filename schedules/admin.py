@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from accounts.admin_site import ReadOnlyAdminMixin, ResidentDataAdmin
 
-from .models import Block, BulkPublishFile, Hold, Schedule, Slot
+from .models import Block, Hold, Schedule, Slot
 
 
 @admin.register(Schedule)
@@ -47,18 +47,3 @@ class HoldAdmin(ReadOnlyAdminMixin, ResidentDataAdmin):
     list_display = ("slot", "resident", "state", "expires_at", "created_at")
     list_filter = ("state",)
     raw_id_fields = ("slot", "resident", "rebook_of")
-
-
-@admin.register(BulkPublishFile)
-class BulkPublishFileAdmin(admin.ModelAdmin):
-    """Read-only: the files are written by the ``bulk_publish_refresh`` task."""
-
-    list_display = ("resource_type", "generated_at")
-    exclude = ("ndjson", "index")
-    readonly_fields = ("resource_type", "generated_at")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False

@@ -210,24 +210,3 @@ class Hold(models.Model):
 
     def __str__(self) -> str:
         return f"{self.slot} held for {self.resident} until {self.expires_at:%H:%M:%S}"
-
-
-class BulkPublishFile(models.Model):
-    """One NDJSON file of the SMART Scheduling Links publication (``/fhir/r4/$bulk-publish``).
-
-    Written by the ``bulk_publish_refresh`` task and served as stored, never built on a request.
-    ``index`` holds one ``[resource id, lastUpdated, digest]`` per line, in line order, so that
-    ``_since`` is answered without parsing the lines or reading slots, and a line whose content
-    did not change keeps its lastUpdated from one refresh to the next."""
-
-    resource_type = models.CharField(max_length=20, unique=True)
-    ndjson = models.TextField(blank=True)
-    index = models.JSONField(default=list, blank=True)
-    generated_at = models.DateTimeField()
-
-    class Meta:
-        verbose_name = _("bulk publish file")
-        verbose_name_plural = _("bulk publish files")
-
-    def __str__(self) -> str:
-        return f"{self.resource_type} ({self.generated_at:%Y-%m-%d %H:%M:%S})"

@@ -25,6 +25,7 @@ from accounts.models import Role, User
 from accounts.selectors import user_has_clinic_role
 from clinics.models import AppointmentType, Resource
 from core.errors import BookingError, DomainError, ErrorCode, PermissionDeniedError, ValidationFailed
+from core.outbox.services import outbox_add
 from core.queue import enqueue_on_commit
 
 from . import free_times
@@ -54,12 +55,15 @@ def _free_times_changed(slot_ids: list[int]) -> None:
     free_times.invalidate_on_commit(Slot.objects.filter(pk__in=slot_ids).values_list("clinic_id", flat=True).distinct())
 
 
-def bulk_refresh_later() -> None:
-    """The FHIR bulk publication (``/fhir/r4/$bulk-publish``) follows after the commit; asks are
-    folded together (see :mod:`schedules.bulk`)."""
-    from .bulk import refresh_later
+# The outbox step that refreshes the FHIR bulk files lives in the top-layer fhir app
+# (fhir.bulk.REFRESH_ASK): named here, never imported, as schedules sits below it.
+BULK_REFRESH_ASK = "fhir.bulk.refresh_ask"
 
-    refresh_later()
+
+def bulk_refresh_later() -> None:
+    """The FHIR bulk publication (``/fhir/r4/$bulk-publish``) follows after the commit, through
+    the outbox (R-OPS-1); the step folds asks together (see :mod:`fhir.bulk`)."""
+    outbox_add(name=BULK_REFRESH_ASK)
 
 
 # --- Publishing (R-PUB-1, R-PUB-3) -----------------------------------------------------------

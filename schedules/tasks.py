@@ -12,9 +12,7 @@ def _then_bulk_files(published: int) -> int:
     """Times reached the web: the FHIR bulk files follow (a task runs after the commit, so the
     refresh is queued at once, folded with any already waiting)."""
     if published:
-        from .bulk import refresh_queue
-
-        refresh_queue()
+        services.bulk_refresh_later()
     return published
 
 
@@ -51,10 +49,3 @@ def schedule_publish_background(self, schedule_id: int, actor_id: int | None = N
 @shared_task
 def schedule_publish_resume_stale() -> int:
     return services.schedule_publish_resume_stale()
-
-
-@shared_task
-def bulk_publish_refresh() -> dict[str, int]:
-    from .bulk import refresh
-
-    return refresh()

@@ -40,7 +40,7 @@ from bookings.models import InboxMessage, MessageKind
 from bookings.services import booking_create, booking_create_for_resident
 from clinics.models import DirectLink
 from core import params
-from schedules import bulk
+from fhir import bulk
 from schedules.selectors import iso_week
 from schedules.services import block_create, hold_create, schedule_create
 

@@ -21,9 +21,10 @@ from rest_framework.authtoken.models import Token
 from accounts.models import Role
 from bookings.services import booking_cancel, booking_create, booking_create_for_resident
 from clinics.models import CaseKind, CaseType
-from schedules import bulk
-from schedules.fhir import BOOKING_DEEP_LINK
-from schedules.models import BulkPublishFile, Slot, SlotStatus
+from fhir import bulk
+from fhir.models import BulkPublishFile
+from fhir.views import BOOKING_DEEP_LINK
+from schedules.models import Slot, SlotStatus
 from schedules.services import block_create, schedule_create_and_publish, slot_add
 
 from .factories import AppointmentTypeFactory, SlotFactory, UserFactory, staff, tomorrow_at
@@ -514,7 +515,7 @@ def test_a_block_refreshes_the_files_at_commit(client, scheduler, slot, django_c
 
 
 def test_asks_for_a_refresh_are_folded_until_it_runs(slot, django_capture_on_commit_callbacks, monkeypatch):
-    from schedules import tasks
+    from fhir import tasks
 
     queued = []
     monkeypatch.setattr(tasks.bulk_publish_refresh, "delay", lambda: queued.append(1))
@@ -543,5 +544,24 @@ def test_a_rolled_back_change_does_not_hold_back_the_next_refresh(slot, django_c
 def test_the_beat_refreshes_the_files_every_minute():
     from tidbok.celery import app
 
-    entry = next(e for e in app.conf.beat_schedule.values() if e["task"] == "schedules.tasks.bulk_publish_refresh")
+    entry = next(e for e in app.conf.beat_schedule.values() if e["task"] == "fhir.tasks.bulk_publish_refresh")
     assert entry["schedule"] <= 60
+
+def test_the_lower_apps_ask_for_a_refresh_by_the_name_the_fhir_app_answers_to(
+    slot, django_capture_on_commit_callbacks, monkeypatch
+):
+    """schedules sits below fhir and names its outbox step instead of importing it; a row queued
+    under the step's name from before the move still runs it."""
+    from core.outbox.services import outbox_add
+    from fhir import tasks
+    from schedules import services
+
+    assert services.BULK_REFRESH_ASK == bulk.REFRESH_ASK
+    queued = []
+    monkeypatch.setattr(tasks.bulk_publish_refresh, "delay", lambda: queued.append(1))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.bulk_refresh_later()
+    bulk.refresh()
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox_add(name="schedules.bulk.refresh_ask")
+    assert len(queued) == 2

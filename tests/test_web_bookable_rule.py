@@ -21,7 +21,7 @@ from clinics.selectors import (
     type_bookable_by,
     web_bookable_types_for_all,
 )
-from schedules import bulk
+from fhir import bulk
 from schedules.models import SlotStatus
 from schedules.selectors import offered_slots
 

@@ -44,7 +44,7 @@ app.conf.beat_schedule = {
     # The SMART Scheduling Links files (/fhir/r4/$bulk-publish): a safety net for a lost refresh,
     # and times entering the visibility window (R-VIS-1) with nothing else changing.
     "refresh-fhir-bulk-publish": {
-        "task": "schedules.tasks.bulk_publish_refresh",
+        "task": "fhir.tasks.bulk_publish_refresh",
         "schedule": 60.0,
     },
     "purge-idempotency-records": {

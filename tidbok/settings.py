@@ -89,6 +89,8 @@ INSTALLED_APPS = [
     "clinics",
     "schedules",
     "bookings",
+    # The top layer: FHIR R4 and the SMART bulk publication, built on the apps above.
+    "fhir",
     # Below the domain apps: the cross-cutting parts (errors, idempotent POSTs, overload, outages)
     # and the outbox every side effect after a commit goes through (R-OPS-1).
     "core",

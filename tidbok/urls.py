@@ -12,7 +12,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("personal/", include("accounts.workspace_urls")),
     path("api/", include("tidbok.api_urls")),
-    path("fhir/r4/", include("schedules.fhir_urls")),
+    path("fhir/r4/", include("fhir.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.auth_urls")),
     path("i18n/", include("django.conf.urls.i18n")),

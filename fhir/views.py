@@ -1,6 +1,7 @@
 """FHIR R4 read endpoints for the outside world (R-PUB, R-VIS-2, R-TYPE-2): Location (a clinic),
 Schedule (a resource × appointment type), Slot (free or busy), and the SMART Scheduling Links
-bulk publication (``$bulk-publish``) whose files the ``bulk_publish_refresh`` task writes.
+bulk publication (``$bulk-publish``) whose files the ``bulk_publish_refresh`` task writes
+(:mod:`fhir.bulk`).
 
 Location, Schedule and Slot are public: they are what national slot finders read. Only types a
 resident can book on the web are published, by their web name, never the internal one. Errors
@@ -15,6 +16,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
@@ -23,11 +25,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinics.models import AppointmentType, Clinic, Resource
-from clinics.selectors import q_matches, web_bookable_types_for_all
+from clinics.selectors import q_matches, visibility_cutoff, web_bookable_types_for_all
 from core import params
+from core.localtime import LOCAL_TZ, local_midnight
+from schedules.models import Slot, SlotStatus
+from schedules.selectors import OFFERED_SLOT_Q
 
-from .models import BulkPublishFile, Slot, SlotStatus
-from .selectors import LOCAL_TZ, OFFERED_SLOT_Q, local_midnight, visibility_cutoff
+from .models import BulkPublishFile
 
 logger = logging.getLogger(__name__)
 
@@ -463,9 +467,7 @@ def _since(request: HttpRequest) -> dt.datetime | None:
 @fhir_view
 def bulk_manifest(request: HttpRequest) -> HttpResponse:
     """The manifest of the files the worker last wrote; ``_since`` is passed on to the file URLs."""
-    from urllib.parse import urlencode
-
-    from .bulk import refresh_later
+    from .bulk import refresh_later  # the bulk files are built with this module's builders
 
     check_params(request, {"_since"})
     since = _since(request)

@@ -3,9 +3,8 @@ accepted; anything else under the prefix is a FHIR "not found", never an HTML pa
 
 from django.urls import re_path
 
-from bookings import fhir as bookings_fhir
-
-from . import fhir
+from . import appointments
+from . import views as fhir
 
 app_name = "fhir"
 
@@ -19,10 +18,8 @@ urlpatterns = [
     re_path(rf"^Schedule/{_ID.format('schedule_id')}/?$", fhir.schedule_read, name="schedule-read"),
     re_path(r"^Slot/?$", fhir.slot_search, name="slot-search"),
     re_path(rf"^Slot/{_ID.format('slot_id')}/?$", fhir.slot_read, name="slot-read"),
-    re_path(r"^Appointment/?$", bookings_fhir.appointment_search, name="appointment-search"),
-    re_path(
-        rf"^Appointment/{_ID.format('appointment_id')}/?$", bookings_fhir.appointment_read, name="appointment-read"
-    ),
+    re_path(r"^Appointment/?$", appointments.appointment_search, name="appointment-search"),
+    re_path(rf"^Appointment/{_ID.format('appointment_id')}/?$", appointments.appointment_read, name="appointment-read"),
     re_path(r"^\$bulk-publish/?$", fhir.bulk_manifest, name="bulk-publish"),
     re_path(r"^\$bulk-publish/(?P<resource_type>[A-Za-z]+)\.ndjson$", fhir.bulk_file, name="bulk-file"),
     re_path(r"^", fhir.not_found),

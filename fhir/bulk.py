@@ -1,12 +1,14 @@
 """The SMART Scheduling Links files behind ``/fhir/r4/$bulk-publish`` (R-PUB).
 
 The ``bulk_publish_refresh`` task writes one NDJSON file per resource type into
-:class:`~schedules.models.BulkPublishFile`; the endpoints only serve what is stored. Each line's
+:class:`~fhir.models.BulkPublishFile`; the endpoints only serve what is stored. Each line's
 ``meta.lastUpdated`` is the time its content last changed, kept in the file's index beside a
 digest of the content, so ``_since`` needs neither parsing nor a slot query.
 
 Publishing times (the publishing tasks, which also bring back cancelled and released times), a
-booking, a block or removing a type from a schedule ask for a refresh after the commit. The asks
+booking, a block or removing a type from a schedule ask for a refresh after the commit: they
+write an outbox row named :data:`REFRESH_ASK` (``schedules.services.bulk_refresh_later``), which
+the outbox relay runs here, so the lower apps never import this package. The asks
 are folded together: one refresh is queued until it starts, and a beat entry refreshes
 every minute as the safety net (and to let times enter the visibility window, R-VIS-1).
 """
@@ -29,14 +31,17 @@ from django.utils import timezone
 from clinics.models import Clinic
 from core.outbox.services import outbox_add, outbox_step
 
-from . import fhir
+from . import views as fhir
 from .models import BulkPublishFile
 
 PENDING_KEY = "fhir:bulk-publish:pending"
 # A queued refresh that never ran (a lost task, a rolled-back transaction) stops folding
 # further asks after this long; the beat entry covers the gap meanwhile.
 PENDING_SECONDS = 60
-REFRESH_ASK = "schedules.bulk.refresh_ask"
+# The outbox row's name: schedules.services.BULK_REFRESH_ASK spells the same string (a test
+# keeps them equal). The name it had before the move still runs the step, for rows queued then.
+REFRESH_ASK = "fhir.bulk.refresh_ask"
+_REFRESH_ASK_BEFORE_MOVE = "schedules.bulk.refresh_ask"
 logger = logging.getLogger(__name__)
 
 
@@ -67,16 +72,11 @@ def refresh_later() -> None:
     outbox_add(name=REFRESH_ASK)
 
 
-def refresh_queue() -> None:
-    """Queue a refresh (for code that runs after its changes have committed); through the outbox,
-    so it never raises into the code that asks."""
-    outbox_add(name=REFRESH_ASK)
-
-
+@outbox_step(_REFRESH_ASK_BEFORE_MOVE)
 @outbox_step(REFRESH_ASK)
 def _refresh_ask() -> None:
     """The outbox's step: send the refresh task unless one is queued and has not started."""
-    from .tasks import bulk_publish_refresh
+    from .tasks import bulk_publish_refresh  # the task module is built on this one
 
     if not _first_ask():
         return

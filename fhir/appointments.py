@@ -14,8 +14,11 @@ from django.utils.translation import gettext
 from rest_framework.exceptions import AuthenticationFailed
 
 from accounts.models import User
+from bookings.models import Booking
+from bookings.selectors import bookings_for_resident
 from core.authentication import BearerTokenAuthentication
-from schedules.fhir import (
+
+from .views import (
     MAX_RESULTS,
     FhirError,
     check_params,
@@ -25,9 +28,6 @@ from schedules.fhir import (
     instant,
     searchset,
 )
-
-from .models import Booking
-from .selectors import bookings_for_resident
 
 _NUMERIC_ID_MAX = 18
 
