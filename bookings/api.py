@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.http import AuthenticatedRequest
 from core.api import BOOKING_THROTTLES, IsResident
 from core.idempotency import IdempotentPostMixin
 from core.overload import shed_when_queued
@@ -78,7 +78,7 @@ class RebookInput(serializers.Serializer):
     hold = serializers.IntegerField(required=False)
 
 
-def _own_hold(request: Request, hold_id: int | None) -> Hold | None:
+def _own_hold(request: AuthenticatedRequest, hold_id: int | None) -> Hold | None:
     return None if hold_id is None else get_object_or_404(Hold, pk=hold_id, resident=request.user)
 
 
@@ -91,11 +91,11 @@ class BookingList(IdempotentPostMixin, APIView):
     throttle_classes = BOOKING_THROTTLES
 
     @extend_schema(responses=BookingSerializer(many=True))
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         bookings = bookings_for_resident(resident=request.user)
         return Response(BookingSerializer(bookings, many=True, context={"request": request}).data)
 
-    def post_once(self, request: Request) -> Response:
+    def post_once(self, request: AuthenticatedRequest) -> Response:
         data = BookingInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -114,7 +114,7 @@ class BookingDetail(APIView):
     permission_classes = [IsResident]
 
     @extend_schema(responses=BookingSerializer)
-    def get(self, request: Request, booking_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, booking_id: int) -> Response:
         booking = booking_for_resident(resident=request.user, booking_id=booking_id)
         return Response(BookingSerializer(booking, context={"request": request}).data)
 
@@ -123,7 +123,7 @@ class BookingDetail(APIView):
 class BookingCancel(IdempotentPostMixin, APIView):
     permission_classes = [IsResident]
 
-    def post_once(self, request: Request, booking_id: int) -> Response:
+    def post_once(self, request: AuthenticatedRequest, booking_id: int) -> Response:
         booking_for_resident(resident=request.user, booking_id=booking_id)  # someone else's: 404
         booking_cancel(actor=request.user, booking_id=booking_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -133,9 +133,11 @@ class RebookCandidates(APIView):
     permission_classes = [IsResident]
 
     @extend_schema(responses=SlotSerializer(many=True))
-    def get(self, request: Request, booking_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, booking_id: int) -> Response:
         booking = booking_for_resident(resident=request.user, booking_id=booking_id)
-        slots = rebook_candidates(booking=booking, resident=request.user).exclude(pk=booking.slot_id)
+        slots = rebook_candidates(booking=booking, resident=request.user)
+        if booking.slot_id is not None:
+            slots = slots.exclude(pk=booking.slot_id)
         return Response(SlotSerializer(slots[:500], many=True).data)
 
 
@@ -147,7 +149,7 @@ class BookingRebook(IdempotentPostMixin, APIView):
     permission_classes = [IsResident]
     throttle_classes = BOOKING_THROTTLES
 
-    def post_once(self, request: Request, booking_id: int) -> Response:
+    def post_once(self, request: AuthenticatedRequest, booking_id: int) -> Response:
         data = RebookInput(data=request.data)
         data.is_valid(raise_exception=True)
         new = booking_rebook(
@@ -176,7 +178,7 @@ class Inbox(APIView):
     permission_classes = [IsResident]
 
     @extend_schema(responses=MessageSerializer(many=True))
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return Response(MessageSerializer(inbox_for_resident(resident=request.user)[:200], many=True).data)
 
 
@@ -184,5 +186,5 @@ class InboxRead(APIView):
     permission_classes = [IsResident]
 
     @extend_schema(request=None, responses=MessageSerializer)
-    def post(self, request: Request, message_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, message_id: int) -> Response:
         return Response(MessageSerializer(inbox_mark_read(resident=request.user, message_id=message_id)).data)

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.http import AuthenticatedRequest
 from core import params
 from core.api import IsResident
 
@@ -41,7 +42,8 @@ class ClinicSerializer(serializers.ModelSerializer):
     def get_case_types(self, clinic: Clinic) -> list[dict]:
         request = self.context["request"]
         viewer = request.user if request.user.is_authenticated and request.user.is_resident else None
-        return CaseTypeSerializer(admitted_case_types(clinic=clinic, resident=viewer), many=True).data
+        # many=True makes a ListSerializer whose data is a list; the stubs type the call as one CaseTypeSerializer.
+        return CaseTypeSerializer(admitted_case_types(clinic=clinic, resident=viewer), many=True).data  # type: ignore[return-value]
 
 
 class AppointmentTypeSerializer(serializers.ModelSerializer):
@@ -78,7 +80,7 @@ class ClinicAppointmentTypes(APIView):
     permission_classes = [IsResident]
 
     @extend_schema(responses=AppointmentTypeSerializer(many=True))
-    def get(self, request: Request, clinic_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, clinic_id: int) -> Response:
         clinic = get_object_or_404(Clinic, pk=clinic_id)
         return Response(AppointmentTypeSerializer(bookable_types(clinic=clinic, resident=request.user), many=True).data)
 
@@ -93,12 +95,12 @@ class RelationList(APIView):
     permission_classes = [IsResident]
 
     @extend_schema(responses=ClinicSerializer(many=True))
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         clinics = start_page_clinics(resident=request.user).select_related("region")
         return Response(ClinicSerializer(clinics, many=True, context={"request": request}).data)
 
     @extend_schema(request=RelationInput, responses={201: ClinicSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = RelationInput(data=request.data)
         data.is_valid(raise_exception=True)
         clinic = data.validated_data["clinic"]
@@ -110,6 +112,6 @@ class RelationDetail(APIView):
     permission_classes = [IsResident]
 
     @extend_schema(responses={204: None})
-    def delete(self, request: Request, clinic_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, clinic_id: int) -> Response:
         relation_remove(resident=request.user, clinic=get_object_or_404(Clinic, pk=clinic_id))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import resident_required
+from accounts.http import AuthenticatedHttpRequest
 from core import params
 
 from .models import CaseKind, Clinic, DirectLink, Region, RelationSource
@@ -55,7 +56,7 @@ def detail(request: HttpRequest, clinic_id: int) -> HttpResponse:
 
 @require_POST
 @resident_required
-def add_to_start_page(request: HttpRequest, clinic_id: int) -> HttpResponse:
+def add_to_start_page(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     clinic = get_object_or_404(Clinic, pk=clinic_id)
     relation_add(resident=request.user, clinic=clinic, source=RelationSource.START_PAGE)
     messages.success(request, _("%(clinic)s is now on your start page.") % {"clinic": clinic.name})
@@ -64,7 +65,7 @@ def add_to_start_page(request: HttpRequest, clinic_id: int) -> HttpResponse:
 
 @require_POST
 @resident_required
-def remove_from_start_page(request: HttpRequest, clinic_id: int) -> HttpResponse:
+def remove_from_start_page(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     clinic = get_object_or_404(Clinic, pk=clinic_id)
     relation = relation_remove(resident=request.user, clinic=clinic)
     if relation is not None and relation.approved_for_communication:
@@ -82,7 +83,7 @@ def remove_from_start_page(request: HttpRequest, clinic_id: int) -> HttpResponse
 
 
 @resident_required
-def direct_link(request: HttpRequest, token: str) -> HttpResponse:
+def direct_link(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
     """A clinic's direct link (R-CLINIC-1): logging in through it creates the relation (R-REL-1)."""
     link = get_object_or_404(DirectLink.objects.select_related("clinic"), token=token)
     relation_add(resident=request.user, clinic=link.clinic, source=RelationSource.DIRECT_LINK)

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from accounts.http import AuthenticatedHttpRequest
 from accounts.models import Role
 from accounts.selectors import user_is_region_it
 from accounts.workspace import WorkspaceClinic, clinic_for, staff_required, workspace_clinic
@@ -62,7 +63,7 @@ ADMIN = (Role.LOCAL_ADMIN,)  # region IT of the clinic's region is admitted as w
 GET_POST = require_http_methods(["GET", "POST"])
 
 
-def _admin(request: HttpRequest, clinic_id: int) -> tuple[Clinic, WorkspaceClinic]:
+def _admin(request: AuthenticatedHttpRequest, clinic_id: int) -> tuple[Clinic, WorkspaceClinic]:
     clinic = clinic_for(request, clinic_id, ADMIN)
     return clinic, workspace_clinic(user=request.user, clinic=clinic)
 
@@ -124,7 +125,7 @@ def _case_type_row(case_type: CaseType) -> dict[str, Any]:
 
 
 @staff_required
-def case_types(request: HttpRequest, clinic_id: int) -> HttpResponse:
+def case_types(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     clinic, ws = _admin(request, clinic_id)
     clinic_ensure_case_types(clinic=clinic)
     rows = [_case_type_row(case_type) for case_type in case_types_for_clinic(clinic=clinic)]
@@ -133,7 +134,7 @@ def case_types(request: HttpRequest, clinic_id: int) -> HttpResponse:
 
 @staff_required
 @GET_POST
-def case_type_edit(request: HttpRequest, clinic_id: int, kind: str) -> HttpResponse:
+def case_type_edit(request: AuthenticatedHttpRequest, clinic_id: int, kind: str) -> HttpResponse:
     clinic, ws = _admin(request, clinic_id)
     case_type = _case_type(clinic, kind)
     values = {"conditions_text": case_type.conditions_text, "audience": case_type.audience, "area": case_type.area}
@@ -161,7 +162,7 @@ def case_type_edit(request: HttpRequest, clinic_id: int, kind: str) -> HttpRespo
     )
 
 
-def _case_type_switch(request: HttpRequest, clinic_id: int, kind: str, *, activate: bool) -> HttpResponse:
+def _case_type_switch(request: AuthenticatedHttpRequest, clinic_id: int, kind: str, *, activate: bool) -> HttpResponse:
     clinic, ws = _admin(request, clinic_id)
     case_type = _case_type(clinic, kind)
     if request.method == "POST":
@@ -186,13 +187,13 @@ def _case_type_switch(request: HttpRequest, clinic_id: int, kind: str, *, activa
 
 @staff_required
 @GET_POST
-def case_type_activate_view(request: HttpRequest, clinic_id: int, kind: str) -> HttpResponse:
+def case_type_activate_view(request: AuthenticatedHttpRequest, clinic_id: int, kind: str) -> HttpResponse:
     return _case_type_switch(request, clinic_id, kind, activate=True)
 
 
 @staff_required
 @GET_POST
-def case_type_deactivate_view(request: HttpRequest, clinic_id: int, kind: str) -> HttpResponse:
+def case_type_deactivate_view(request: AuthenticatedHttpRequest, clinic_id: int, kind: str) -> HttpResponse:
     return _case_type_switch(request, clinic_id, kind, activate=False)
 
 
@@ -201,7 +202,7 @@ def case_type_deactivate_view(request: HttpRequest, clinic_id: int, kind: str) -
 
 @staff_required
 @GET_POST
-def appointment_types(request: HttpRequest, clinic_id: int) -> HttpResponse:
+def appointment_types(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     """The clinic's types, and the clinic-wide "patient comment on web" setting (R-TYPE-7)."""
     clinic, ws = _admin(request, clinic_id)
     if request.method == "POST":
@@ -247,7 +248,7 @@ def _flag_labels() -> list[tuple[str, str]]:
     ]
 
 
-def _type_form(request: HttpRequest, clinic_id: int, type_id: int | None) -> HttpResponse:
+def _type_form(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int | None) -> HttpResponse:
     clinic, ws = _admin(request, clinic_id)
     instance = get_object_or_404(AppointmentType, pk=type_id, clinic=clinic) if type_id is not None else None
     # R-TYPE-6: a local admin sees a proxy (Ombud) type but only region IT may change it.
@@ -270,7 +271,7 @@ def _type_form(request: HttpRequest, clinic_id: int, type_id: int | None) -> Htt
                 return redirect("workspace:appointment_types", clinic_id=clinic.pk)
         else:
             errors = form.field_errors()
-        if not may_edit:  # the service refused; the page stays read-only
+        if not may_edit and instance is not None:  # the service refused; the page stays read-only
             if errors:
                 messages.error(request, _("Only a region IT administrator may change a proxy (Ombud) type."))
             return redirect("workspace:appointment_type_edit", clinic_id=clinic.pk, type_id=instance.pk)
@@ -298,13 +299,13 @@ def _type_form(request: HttpRequest, clinic_id: int, type_id: int | None) -> Htt
 
 @staff_required
 @GET_POST
-def appointment_type_new(request: HttpRequest, clinic_id: int) -> HttpResponse:
+def appointment_type_new(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     return _type_form(request, clinic_id, None)
 
 
 @staff_required
 @GET_POST
-def appointment_type_edit(request: HttpRequest, clinic_id: int, type_id: int) -> HttpResponse:
+def appointment_type_edit(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int) -> HttpResponse:
     return _type_form(request, clinic_id, type_id)
 
 
@@ -312,12 +313,12 @@ def appointment_type_edit(request: HttpRequest, clinic_id: int, type_id: int) ->
 
 
 @staff_required
-def resources(request: HttpRequest, clinic_id: int) -> HttpResponse:
+def resources(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     clinic, ws = _admin(request, clinic_id)
     return _page(request, "resources.html", ws, resources=resources_for_clinic(clinic=clinic))
 
 
-def _resource_form(request: HttpRequest, clinic_id: int, resource_id: int | None) -> HttpResponse:
+def _resource_form(request: AuthenticatedHttpRequest, clinic_id: int, resource_id: int | None) -> HttpResponse:
     clinic, ws = _admin(request, clinic_id)
     instance = get_object_or_404(Resource, pk=resource_id, clinic=clinic) if resource_id is not None else None
     values = {"name": instance.name, "kind": instance.kind} if instance else {"name": "", "kind": ResourceKind.POSITION}
@@ -347,13 +348,13 @@ def _resource_form(request: HttpRequest, clinic_id: int, resource_id: int | None
 
 @staff_required
 @GET_POST
-def resource_new(request: HttpRequest, clinic_id: int) -> HttpResponse:
+def resource_new(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     return _resource_form(request, clinic_id, None)
 
 
 @staff_required
 @GET_POST
-def resource_edit(request: HttpRequest, clinic_id: int, resource_id: int) -> HttpResponse:
+def resource_edit(request: AuthenticatedHttpRequest, clinic_id: int, resource_id: int) -> HttpResponse:
     return _resource_form(request, clinic_id, resource_id)
 
 
@@ -366,7 +367,7 @@ def _link_url(request: HttpRequest, link: DirectLink) -> str:
 
 @staff_required
 @GET_POST
-def direct_links(request: HttpRequest, clinic_id: int) -> HttpResponse:
+def direct_links(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     clinic, ws = _admin(request, clinic_id)
     values = {"kind": CaseKind.BOOK, "label": ""}
     errors: dict[str, list[Any]] = {}
