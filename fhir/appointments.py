@@ -18,6 +18,7 @@ from bookings.models import Booking
 from bookings.selectors import bookings_for_resident
 from core.authentication import BearerTokenAuthentication
 
+from .builders import instant
 from .views import (
     MAX_RESULTS,
     FhirError,
@@ -25,7 +26,6 @@ from .views import (
     count_param,
     fhir_response,
     fhir_view,
-    instant,
     searchset,
 )
 

@@ -31,7 +31,7 @@ from django.utils import timezone
 from clinics.models import Clinic
 from core.outbox.services import outbox_add, outbox_step
 
-from . import views as fhir
+from . import builders, selectors
 from .models import BulkPublishFile
 
 PENDING_KEY = "fhir:bulk-publish:pending"
@@ -90,15 +90,15 @@ def _refresh_ask() -> None:
 
 
 def _resources(now: dt.datetime, base_url: str) -> dict[str, Iterator[dict[str, Any]]]:
-    slots = fhir.public_slots(now)
-    pairs = fhir.public_schedules(slots)
+    slots = selectors.public_slots(now)
+    pairs = selectors.public_schedules(slots)
     clinics = Clinic.objects.filter(pk__in={t.clinic_id for _r, t in pairs}).order_by("pk")
     return {
-        "Location": (fhir.location_resource(c) for c in clinics),
-        "Schedule": (fhir.schedule_resource(r, t) for r, t in pairs),
+        "Location": (builders.location_resource(c) for c in clinics),
+        "Schedule": (builders.schedule_resource(r, t) for r, t in pairs),
         "Slot": (
-            fhir.slot_resource(s, base_url)
-            for s in slots.only(*fhir.SLOT_FIELDS).order_by("start", "pk").iterator(chunk_size=2000)
+            builders.slot_resource(s, base_url)
+            for s in slots.only(*builders.SLOT_FIELDS).order_by("start", "pk").iterator(chunk_size=2000)
         ),
     }
 
@@ -110,7 +110,7 @@ def _digest(resource: dict[str, Any]) -> str:
 
 def _write(stored: BulkPublishFile, resources: Iterator[dict[str, Any]], now: dt.datetime) -> int:
     before = {rid: (updated, digest) for rid, updated, digest in stored.index}
-    stamp = fhir.utc_instant(now)
+    stamp = builders.utc_instant(now)
     lines: list[str] = []
     index: list[list[str]] = []
     for resource in resources:
@@ -136,14 +136,14 @@ def refresh(*, now: dt.datetime | None = None) -> dict[str, int]:
     except Exception:
         logger.warning("bulk publish debounce unavailable", exc_info=True)
     with transaction.atomic():
-        for kind in fhir.BULK_RESOURCE_TYPES:
+        for kind in builders.BULK_RESOURCE_TYPES:
             BulkPublishFile.objects.get_or_create(resource_type=kind, defaults={"generated_at": timezone.now()})
         files = {
             f.resource_type: f
             for f in BulkPublishFile.objects.select_for_update()
-            .filter(resource_type__in=fhir.BULK_RESOURCE_TYPES)
+            .filter(resource_type__in=builders.BULK_RESOURCE_TYPES)
             .order_by("resource_type")
         }
         now = now or timezone.now()
         resources = _resources(now, public_base_url())
-        return {kind: _write(files[kind], resources[kind], now) for kind in fhir.BULK_RESOURCE_TYPES}
+        return {kind: _write(files[kind], resources[kind], now) for kind in builders.BULK_RESOURCE_TYPES}

@@ -19,29 +19,31 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from clinics.models import AppointmentType, Clinic, Resource
-from clinics.selectors import q_matches, visibility_cutoff, web_bookable_types_for_all
+from clinics.models import Clinic
 from core import params
-from core.localtime import LOCAL_TZ, local_midnight
-from schedules.models import Slot, SlotStatus
-from schedules.selectors import OFFERED_SLOT_Q
+from core.localtime import local_midnight
 
+from .builders import (
+    BULK_RESOURCE_TYPES,
+    SLOT_FIELDS,
+    location_resource,
+    schedule_resource,
+    slot_resource,
+    utc_instant,
+)
 from .models import BulkPublishFile
+from .selectors import BUSY_Q, FREE_Q, public_schedules, public_slots
 
 logger = logging.getLogger(__name__)
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 FHIR_NDJSON = "application/fhir+ndjson; charset=utf-8"
 MAX_RESULTS = 1000
-# The OID of HSA-id, the Swedish national identifier of care units.
-HSA_ID_SYSTEM = "urn:oid:1.2.752.29.4.19"
-BOOKING_DEEP_LINK = "http://fhir-registry.smarthealthit.org/StructureDefinition/booking-deep-link"
-BULK_RESOURCE_TYPES = ("Location", "Schedule", "Slot")
 # Parameters any FHIR client may send; everything else a search does not name is refused.
 COMMON_PARAMS = frozenset({"_format", "_count"})
 # ASCII digits only: \d would also take Arabic-Indic or fullwidth digits (R-SEC-6).
@@ -157,141 +159,6 @@ def _date_range_filter(value: str) -> Q:
     if not _INSTANT.match(raw):
         raise FhirError(400, "invalid", "start must be a date (YYYY-MM-DD) or an instant with a time zone.")
     return Q(**{f"start__{_LOOKUP[prefix]}": parse_instant(raw, "start")})
-
-
-def instant(value: dt.datetime) -> str:
-    """A slot time as a FHIR instant, in Swedish local time with its offset."""
-    return timezone.localtime(value, LOCAL_TZ).isoformat(timespec="seconds")
-
-
-def utc_instant(value: dt.datetime) -> str:
-    """A bookkeeping time (lastUpdated, transactionTime): UTC, milliseconds, one fixed format so
-    that instants compare as strings."""
-    return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-# --- What is published (R-TYPE-2, R-TYPE-5, R-TYPE-6, R-VIS, R-CLINIC-2, R-CASE-3) ----------------
-
-
-def public_types() -> QuerySet[AppointmentType]:
-    """The types published: the portal's web-bookable rule for anyone (see
-    :func:`clinics.selectors.web_bookable_types_for_all`), never a copy of it."""
-    return web_bookable_types_for_all()
-
-
-FREE_Q = OFFERED_SLOT_Q
-BUSY_Q = Q(status__in=[SlotStatus.HELD, SlotStatus.BOOKED]) | Q(is_blocked=True)
-
-
-def _window_q(now: dt.datetime) -> Q:
-    """R-VIS-1 for every type at once: one condition per distinct number of days shown ahead."""
-    days = set(public_types().values_list("visibility_days", flat=True))
-    window = Q(pk__in=[])
-    for n in days:
-        cutoff = visibility_cutoff(appointment_type=AppointmentType(visibility_days=n), now=now)
-        match = (
-            Q(appointment_type__visibility_days__isnull=True) if n is None else Q(appointment_type__visibility_days=n)
-        )
-        window |= match & Q(start__lt=cutoff)
-    return window
-
-
-def public_slots(now: dt.datetime | None = None) -> QuerySet[Slot]:
-    """Future slots of published types inside the visibility window that are either offered on the
-    web (free: free, published, not blocked) or taken (busy: booked, held or blocked). A free time
-    the publisher has not reached yet is not shown at all (R-PUB-3)."""
-    now = now or timezone.now()
-    return (
-        Slot.objects.filter(appointment_type__in=public_types(), start__gt=now)
-        .filter(_window_q(now))
-        .filter(FREE_Q | BUSY_Q)
-    )
-
-
-def slot_status(slot: Slot) -> str:
-    return "free" if q_matches(OFFERED_SLOT_Q, slot) else "busy"
-
-
-def schedule_id(resource_id: int, appointment_type_id: int) -> str:
-    return f"{resource_id}-{appointment_type_id}"
-
-
-def public_schedules(slots: QuerySet[Slot]) -> list[tuple[Resource, AppointmentType]]:
-    """The (resource, type) pairs that have a published slot, in a stable order."""
-    pairs = sorted(set(slots.order_by().values_list("resource_id", "appointment_type_id").distinct()))
-    resources = Resource.objects.in_bulk({r for r, _t in pairs})
-    types = AppointmentType.objects.select_related("clinic").in_bulk({t for _r, t in pairs})
-    return [(resources[r], types[t]) for r, t in pairs]
-
-
-# --- Resources -----------------------------------------------------------------------------------
-
-
-def location_resource(clinic: Clinic) -> dict[str, Any]:
-    location: dict[str, Any] = {
-        "resourceType": "Location",
-        "id": str(clinic.pk),
-        "identifier": [{"system": HSA_ID_SYSTEM, "value": clinic.hsa_id}],
-        "status": "active",
-        "name": clinic.name,
-    }
-    if clinic.phone:
-        location["telecom"] = [{"system": "phone", "value": clinic.phone}]
-    address: dict[str, Any] = {"country": "SE"}
-    if clinic.street_address:
-        address["line"] = [clinic.street_address]
-    if clinic.postal_code:
-        address["postalCode"] = clinic.postal_code
-    if clinic.town:
-        address["city"] = clinic.town
-    location["address"] = address
-    return location
-
-
-def schedule_resource(resource: Resource, appointment_type: AppointmentType) -> dict[str, Any]:
-    """serviceType is the web name: residents never see the internal name (R-TYPE-1)."""
-    clinic = appointment_type.clinic
-    schedule: dict[str, Any] = {
-        "resourceType": "Schedule",
-        "id": schedule_id(resource.pk, appointment_type.pk),
-        "active": True,
-        "serviceType": [{"text": appointment_type.web_name}],
-        "actor": [{"reference": f"Location/{clinic.pk}", "display": clinic.name}, {"display": resource.name}],
-    }
-    if appointment_type.web_info:
-        schedule["comment"] = appointment_type.web_info
-    return schedule
-
-
-def booking_link(base_url: str, slot: Slot) -> str:
-    """The resident booking flow for the slot's clinic and type, opened at the slot's month."""
-    path = reverse("bookings:book_days", args=[slot.clinic_id, slot.appointment_type_id])
-    return f"{base_url}{path}?manad={timezone.localtime(slot.start, LOCAL_TZ):%Y-%m}"
-
-
-def slot_resource(slot: Slot, base_url: str) -> dict[str, Any]:
-    return {
-        "resourceType": "Slot",
-        "id": str(slot.pk),
-        "extension": [{"url": BOOKING_DEEP_LINK, "valueUrl": booking_link(base_url, slot)}],
-        "schedule": {"reference": f"Schedule/{schedule_id(slot.resource_id, slot.appointment_type_id)}"},
-        "status": slot_status(slot),
-        "start": instant(slot.start),
-        "end": instant(slot.end),
-    }
-
-
-SLOT_FIELDS = (
-    "id",
-    "clinic_id",
-    "resource_id",
-    "appointment_type_id",
-    "start",
-    "end",
-    "status",
-    "is_published",
-    "is_blocked",
-)
 
 
 # --- Bundles -------------------------------------------------------------------------------------

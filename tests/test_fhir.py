@@ -22,8 +22,8 @@ from accounts.models import Role
 from bookings.services import booking_cancel, booking_create, booking_create_for_resident
 from clinics.models import CaseKind, CaseType
 from fhir import bulk
+from fhir.builders import BOOKING_DEEP_LINK
 from fhir.models import BulkPublishFile
-from fhir.views import BOOKING_DEEP_LINK
 from schedules.models import Slot, SlotStatus
 from schedules.services import block_create, schedule_create_and_publish, slot_add
 

@@ -1,0 +1,63 @@
+"""What FHIR publishes (R-PUB, R-VIS-1, R-VIS-2): the portal's own rule, read through its
+selectors (:func:`clinics.selectors.web_bookable_types_for_all`,
+:data:`schedules.selectors.OFFERED_SLOT_Q`, :func:`clinics.selectors.visibility_cutoff`), so the
+feed cannot offer a time the portal would not."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from clinics.models import AppointmentType, Resource
+from clinics.selectors import q_matches, visibility_cutoff, web_bookable_types_for_all
+from schedules.models import Slot, SlotStatus
+from schedules.selectors import OFFERED_SLOT_Q
+
+
+def public_types() -> QuerySet[AppointmentType]:
+    """The types published: the portal's web-bookable rule for anyone (see
+    :func:`clinics.selectors.web_bookable_types_for_all`), never a copy of it."""
+    return web_bookable_types_for_all()
+
+
+FREE_Q = OFFERED_SLOT_Q
+BUSY_Q = Q(status__in=[SlotStatus.HELD, SlotStatus.BOOKED]) | Q(is_blocked=True)
+
+
+def _window_q(now: dt.datetime) -> Q:
+    """R-VIS-1 for every type at once: one condition per distinct number of days shown ahead."""
+    days = set(public_types().values_list("visibility_days", flat=True))
+    window = Q(pk__in=[])
+    for n in days:
+        cutoff = visibility_cutoff(appointment_type=AppointmentType(visibility_days=n), now=now)
+        match = (
+            Q(appointment_type__visibility_days__isnull=True) if n is None else Q(appointment_type__visibility_days=n)
+        )
+        window |= match & Q(start__lt=cutoff)
+    return window
+
+
+def public_slots(now: dt.datetime | None = None) -> QuerySet[Slot]:
+    """Future slots of published types inside the visibility window that are either offered on the
+    web (free: free, published, not blocked) or taken (busy: booked, held or blocked). A free time
+    the publisher has not reached yet is not shown at all (R-PUB-3)."""
+    now = now or timezone.now()
+    return (
+        Slot.objects.filter(appointment_type__in=public_types(), start__gt=now)
+        .filter(_window_q(now))
+        .filter(FREE_Q | BUSY_Q)
+    )
+
+
+def slot_status(slot: Slot) -> str:
+    return "free" if q_matches(OFFERED_SLOT_Q, slot) else "busy"
+
+
+def public_schedules(slots: QuerySet[Slot]) -> list[tuple[Resource, AppointmentType]]:
+    """The (resource, type) pairs that have a published slot, in a stable order."""
+    pairs = sorted(set(slots.order_by().values_list("resource_id", "appointment_type_id").distinct()))
+    resources = Resource.objects.in_bulk({r for r, _t in pairs})
+    types = AppointmentType.objects.select_related("clinic").in_bulk({t for _r, t in pairs})
+    return [(resources[r], types[t]) for r, t in pairs]
