@@ -9,8 +9,9 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from accounts.models import User
-from accounts.selectors import resident_for_personnummer
+from accounts.models import Role, User
+from accounts.selectors import clinics_for_staff, resident_for_personnummer, user_has_clinic_role
+from accounts.services import audit_record
 from clinics.models import ACTIVE_RELATION, CaseKind, CaseType, ClinicRelation
 from clinics.selectors import case_type_admits, case_type_for, usable_basis_q
 from core.errors import BookingError, ErrorCode, PermissionDeniedError
@@ -18,7 +19,16 @@ from schedules.models import Slot, SlotStatus
 from schedules.selectors import LOCAL_TZ, local_midnight, slot_check_free, visibility_cutoff
 
 from .audit import audit_residents_shown
-from .models import Booking, BookingBasis, BookingStatus, Channel, InboxMessage, WebBookingLogEntry
+from .models import (
+    Booking,
+    BookingBasis,
+    BookingStatus,
+    Channel,
+    InboxMessage,
+    WaitlistEntry,
+    WaitlistStatus,
+    WebBookingLogEntry,
+)
 
 VIEW_AFTER_START = dt.timedelta(hours=2)
 LATE_CHANGE_WINDOW = dt.timedelta(hours=24)
@@ -215,10 +225,6 @@ def web_log_for_clinic(
 ) -> QuerySet[WebBookingLogEntry]:
     """The clinic's web booking log for support staff (R-LOG-2). Reading it is access to
     residents' data and is written to the audit log (R-LOG-4)."""
-    from accounts.models import Role
-    from accounts.selectors import user_has_clinic_role
-    from accounts.services import audit_record
-
     if not user_has_clinic_role(user=actor, clinic=clinic, roles=(Role.SUPPORT,)):
         raise PermissionDeniedError()
     rows = WebBookingLogEntry.objects.filter(clinic=clinic).select_related("resident", "booking_basis")
@@ -296,10 +302,6 @@ def web_log_read(
 def booking_for_staff(*, actor: User, booking_id: int) -> Booking:
     """A booking as clinic staff see it in the timebook, with "changed by" (R-BOOK-4). Only for
     staff of the booking's clinic (R-ACL-1); every read is audited (R-LOG-4)."""
-    from accounts.models import Role
-    from accounts.selectors import clinics_for_staff
-    from accounts.services import audit_record
-
     clinics = clinics_for_staff(user=actor, roles=(Role.SCHEDULER, Role.SUPPORT, Role.LOCAL_ADMIN))
     booking = (
         Booking.objects.filter(pk=booking_id, clinic__in=clinics)
@@ -365,10 +367,6 @@ def web_log_changes(*, entry: WebBookingLogEntry) -> list[LogValueChange]:
 def booking_basis_for_staff(*, actor: User, clinic, basis_id: int) -> BookingBasis:
     """A booking basis of this clinic, for its support staff (R-ACL-1); another clinic's basis is
     "not found". Reading it is access to the resident's data and is audited (R-LOG-4)."""
-    from accounts.models import Role
-    from accounts.selectors import user_has_clinic_role
-    from accounts.services import audit_record
-
     if not user_has_clinic_role(user=actor, clinic=clinic, roles=(Role.SUPPORT,)):
         raise PermissionDeniedError()
     basis = (
@@ -431,8 +429,6 @@ def web_log_csv_row(*, entry: WebBookingLogEntry) -> list[str]:
 
 def waitlist_for_clinic(*, clinic) -> QuerySet:
     """Residents waiting for a time at the clinic, first come first."""
-    from .models import WaitlistEntry, WaitlistStatus
-
     return (
         WaitlistEntry.objects.filter(clinic=clinic, status=WaitlistStatus.WAITING)
         .select_related("resident", "appointment_type")
@@ -443,8 +439,6 @@ def waitlist_for_clinic(*, clinic) -> QuerySet:
 def waitlist_for_staff(*, actor: User, clinic) -> list:
     """The waitlist as the scheduler's page shows it: each resident shown is written to the
     audit log (R-LOG-4), the read and its record together."""
-    from accounts.services import audit_record
-
     entries = list(waitlist_for_clinic(clinic=clinic))
     for entry in entries:
         audit_record(actor=actor, action="waitlist.read", clinic=clinic, resident=entry.resident, obj=entry)
@@ -455,8 +449,6 @@ def resident_for_staff_booking(*, actor: User, clinic, personnummer: str) -> Use
     """The resident a scheduler is about to book for, found by personnummer; the lookup is
     audited (R-LOG-4). A resident who has never logged in has no data to read yet: nothing to
     audit, and nothing is created by this read (R-SEC-3)."""
-    from accounts.services import audit_record
-
     resident = resident_for_personnummer(personnummer=personnummer)
     if resident is not None:
         audit_record(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, permissions, status
@@ -111,8 +112,6 @@ class _PostThrottle(_ThrottleBase):
         return super().allow_request(request, view)
 
     def get_rate(self) -> str | None:
-        from django.conf import settings
-
         return settings.TIDBOK_RATE_LIMITS[self.scope]
 
 

@@ -12,6 +12,8 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.models import IdempotencyRecord
+
 from .api import problem
 
 if TYPE_CHECKING:
@@ -43,8 +45,6 @@ class IdempotentPostMixin(_ViewBase):
         key = request.headers.get(HEADER, "").strip()
         if not key:
             return self.post_once(request, *args, **kwargs)
-        from core.models import IdempotencyRecord
-
         if len(key) > 255:
             return problem(status.HTTP_400_BAD_REQUEST, "INVALID_INPUT", "The Idempotency-Key is too long.")
         fingerprint = _fingerprint(request)

@@ -13,7 +13,9 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import Role, User
+from accounts.selectors import user_has_clinic_role
+from accounts.services import audit_record
 from clinics.models import AppointmentType, Clinic, Resource
 from clinics.selectors import type_bookable_by, visibility_cutoff
 from core.errors import BookingError, ErrorCode, PermissionDeniedError
@@ -233,9 +235,6 @@ def parse_iso_week(value: str) -> dt.date | None:
 
 
 def _require_scheduler_read(actor: User, clinic: Clinic) -> None:
-    from accounts.models import Role
-    from accounts.selectors import user_has_clinic_role
-
     if not user_has_clinic_role(user=actor, clinic=clinic, roles=(Role.SCHEDULER,)):
         raise PermissionDeniedError()
 
@@ -244,7 +243,6 @@ def timebook_week(*, actor: User, clinic: Clinic, monday: dt.date, resource: Res
     """A week of the clinic's timebook (or one resource's): every slot, free, held, booked or
     blocked, with its active booking and "changed by" (R-BOOK-4), and the blocks. Showing a
     booking shows a resident's data, so each one shown is written to the audit log (R-LOG-4)."""
-    from accounts.services import audit_record
     from bookings.models import Booking, BookingStatus
 
     _require_scheduler_read(actor, clinic)
@@ -333,7 +331,6 @@ def timebook_entries(
 ) -> list[TimebookEntry]:
     """The timebook between two local dates (both included) for the staff API: every slot with
     its active booking, like :func:`timebook_week`. Each booking shown is audited (R-LOG-4)."""
-    from accounts.services import audit_record
     from bookings.models import Booking, BookingStatus
 
     _require_scheduler_read(actor, clinic)
