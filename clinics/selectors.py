@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -68,7 +69,7 @@ def q_matches(q: Q, obj: object) -> bool:
         if isinstance(child, Q):
             results.append(q_matches(child, obj))
             continue
-        path, expected = child
+        path, expected = cast(tuple[str, object], child)  # a leaf of a Q is (lookup path, value)
         *attrs, lookup = path.split("__")
         if lookup not in _LOOKUPS:
             attrs, lookup = [*attrs, lookup], "exact"

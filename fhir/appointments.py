@@ -12,6 +12,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext
 from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
 
 from accounts.models import User
 from bookings.models import Booking
@@ -36,7 +37,7 @@ def _resident(request: HttpRequest) -> User:
     user = request.user if request.user.is_authenticated else None
     if user is None:
         try:
-            found = BearerTokenAuthentication().authenticate(request)
+            found = BearerTokenAuthentication().authenticate(Request(request))
         except AuthenticationFailed:
             found = None
         user = found[0] if found else None

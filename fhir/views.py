@@ -280,7 +280,7 @@ def schedule_read(request: HttpRequest, schedule_id: str) -> HttpResponse:
     pairs = []
     if match is not None:
         pairs = public_schedules(
-            public_slots().filter(resource_id=match["resource"], appointment_type_id=match["type"])
+            public_slots().filter(resource_id=int(match["resource"]), appointment_type_id=int(match["type"]))
         )
     if not pairs:
         raise FhirError(404, "not-found", f"Schedule/{schedule_id} is not known.")
