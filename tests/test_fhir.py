@@ -12,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 from fhir.resources.R4B.appointment import Appointment
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.domainresource import DomainResource
 from fhir.resources.R4B.location import Location
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.schedule import Schedule
@@ -31,7 +32,12 @@ from .factories import AppointmentTypeFactory, SlotFactory, UserFactory, staff, 
 
 pytestmark = pytest.mark.django_db
 
-MODELS = {"Location": Location, "Schedule": Schedule, "Slot": FhirSlot, "Appointment": Appointment}
+MODELS: dict[str, type[DomainResource]] = {
+    "Location": Location,
+    "Schedule": Schedule,
+    "Slot": FhirSlot,
+    "Appointment": Appointment,
+}
 PUBLIC_URL = "https://tidbok.example.se"
 
 
