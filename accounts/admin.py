@@ -1,9 +1,12 @@
 from typing import Any
 
+from allauth.account.models import EmailAddress
+from allauth.socialaccount.models import SocialAccount
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from rest_framework.authtoken.models import TokenProxy
 
 from .admin_site import ReadOnlyAdminMixin, ResidentDataAdmin
 from .models import AuditEvent, Membership, User
@@ -82,10 +85,6 @@ def _audit_registered_admin(model, *, search_fields: tuple[str, ...] | None = No
 
 
 def _audit_third_party_admins() -> None:
-    from allauth.account.models import EmailAddress
-    from allauth.socialaccount.models import SocialAccount
-    from rest_framework.authtoken.models import TokenProxy
-
     # Searched by address only: allauth adds the username, a resident's personnummer (R-SEC-3).
     _audit_registered_admin(EmailAddress, search_fields=("email",))
     # An eID account's uid may be the personnummer: not searchable through a URL (R-SEC-3).

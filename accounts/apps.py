@@ -9,6 +9,7 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
+        # Inside ready(): models can be imported only once every app is loaded.
         from allauth.mfa.models import Authenticator
         from django.db.models.signals import post_save
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from allauth.account.authentication import get_authentication_records
 from allauth.account.internal.flows.login import record_authentication
+from allauth.core import context
 from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 from django.http import HttpRequest
@@ -55,7 +56,5 @@ def record_enrolment_as_second_factor(*, request: HttpRequest | None, authentica
 def on_authenticator_saved(sender: type, instance: Authenticator, created: bool, **kwargs: Any) -> None:
     """post_save receiver: runs inside the request that set the factor up (allauth's own
     ``authenticator_added`` signal waits for the commit, when the session may be written)."""
-    from allauth.core import context
-
     if created:
         record_enrolment_as_second_factor(request=context.request, authenticator=instance)
