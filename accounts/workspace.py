@@ -17,7 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponseBase
 
 from clinics.models import Clinic
 
-from .http import AuthenticatedHttpRequest
+from .http import AuthenticatedHttpRequest, AuthenticatedRequest
 from .models import Membership, Role, User
 from .selectors import clinics_for_staff, user_is_staff_member
 
@@ -39,7 +39,9 @@ def staff_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpR
     return wrapper
 
 
-def clinic_for(request: AuthenticatedHttpRequest, clinic_id: int, roles: Iterable[Role]) -> Clinic:
+def clinic_for(
+    request: AuthenticatedHttpRequest | AuthenticatedRequest, clinic_id: int, roles: Iterable[Role]
+) -> Clinic:
     """The clinic in the URL, if the user holds one of ``roles`` there (a region IT admin
     counts as local admin in their region). 404 if they have no role at all there."""
     user: User = request.user

@@ -6,6 +6,8 @@ still apply, so a mistyped personnummer never turns into a server error.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -14,10 +16,13 @@ from core.errors import ValidationFailed
 
 from .models import LogStatus
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 _ISO_DATE = "%Y-%m-%d"
 
 
-def _date_field(label: str) -> forms.DateField:
+def _date_field(label: StrOrPromise) -> forms.DateField:
     return forms.DateField(
         label=label,
         required=False,
@@ -40,8 +45,9 @@ class DateRangeFilterForm(forms.Form):
         except ValidationFailed as exc:
             raise forms.ValidationError(exc.field_errors["personnummer"]) from None
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         date_from, date_to = cleaned.get("fran"), cleaned.get("till")
         if date_from and date_to and date_from > date_to:
             self.add_error("till", _("The to date cannot be before the from date."))

@@ -5,14 +5,15 @@ every read of a resident's data is written to the audit log."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, status
-from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.http import AuthenticatedRequest
 from accounts.models import Role
 from accounts.personnummer import normalise_personnummer
 from accounts.workspace import clinic_for
@@ -107,8 +108,13 @@ class StaffBookingInput(serializers.Serializer):
         super().__init__(*args, **kwargs)
         if clinic is None:  # the schema generator
             return
-        self.fields["slot"].queryset = Slot.objects.filter(clinic=clinic)
-        self.fields["waitlist_entry"].queryset = waitlist_for_clinic(clinic=clinic)
+        # Both are the PrimaryKeyRelatedFields declared above (``fields`` is typed as holding any Field). The
+        # ignores: the stubs type RelatedField.queryset as QuerySet | Manager, and mypy then takes any assignment
+        # to it for a call of Manager.__get__.
+        slot_field = cast(serializers.PrimaryKeyRelatedField, self.fields["slot"])
+        slot_field.queryset = Slot.objects.filter(clinic=clinic)  # type: ignore[arg-type]
+        entry_field = cast(serializers.PrimaryKeyRelatedField, self.fields["waitlist_entry"])
+        entry_field.queryset = waitlist_for_clinic(clinic=clinic)  # type: ignore[arg-type]
 
     def validate_personnummer(self, value: str) -> str:
         return _personnummer(value)
@@ -128,7 +134,7 @@ def _clinic_booking_or_404(clinic: Clinic, booking_id: int) -> None:
         raise Http404
 
 
-def _staff_booking(request: Request, booking_id: int) -> Booking:
+def _staff_booking(request: AuthenticatedRequest, booking_id: int) -> Booking:
     # booking_for_staff writes the read to the audit log (R-LOG-4).
     booking = booking_for_staff(actor=request.user, booking_id=booking_id)
     return Booking.objects.select_related("clinic", "resident", "appointment_type", "resource", "created_by").get(
@@ -145,7 +151,7 @@ class StaffBookingList(IdempotentPostMixin, StaffAPIView):
     """Book a time for a resident by personnummer (or from the waitlist): the resident gets a
     clinic relation and a summons in their inbox (R-BOOK-9, R-REL-1)."""
 
-    def post_once(self, request: Request, clinic_id: int) -> Response:
+    def post_once(self, request: AuthenticatedRequest, clinic_id: int) -> Response:
         clinic = scheduler_clinic(request, clinic_id)
         data = StaffBookingInput(data=request.data, clinic=clinic)
         data.is_valid(raise_exception=True)
@@ -166,7 +172,7 @@ class StaffBookingList(IdempotentPostMixin, StaffAPIView):
 
 class StaffBookingDetail(StaffAPIView):
     @extend_schema(responses=StaffBookingSerializer)
-    def get(self, request: Request, clinic_id: int, booking_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, clinic_id: int, booking_id: int) -> Response:
         """A booking with "changed by" (R-BOOK-4); the read is audited (R-LOG-4)."""
         clinic = scheduler_clinic(request, clinic_id)
         _clinic_booking_or_404(clinic, booking_id)
@@ -177,7 +183,7 @@ class StaffBookingDetail(StaffAPIView):
 class StaffBookingCancel(IdempotentPostMixin, StaffAPIView):
     """Cancel for the resident; they get a message in their inbox (R-BOOK-9)."""
 
-    def post_once(self, request: Request, clinic_id: int, booking_id: int) -> Response:
+    def post_once(self, request: AuthenticatedRequest, clinic_id: int, booking_id: int) -> Response:
         clinic = scheduler_clinic(request, clinic_id)
         _clinic_booking_or_404(clinic, booking_id)
         booking_cancel(actor=request.user, booking_id=booking_id)  # audited in its transaction (R-LOG-4)
@@ -268,7 +274,7 @@ class WebLogPageSerializer(serializers.Serializer):
     results = WebLogEntrySerializer(many=True)
 
 
-def _web_log_page(request: Request, clinic: Clinic, params: dict) -> Response:
+def _web_log_page(request: AuthenticatedRequest, clinic: Clinic, params: dict) -> Response:
     limit = params.get("limit", WEB_LOG_DEFAULT_LIMIT)
     read = web_log_read(
         actor=request.user,
@@ -295,7 +301,7 @@ class WebLog(StaffAPIView):
         ],
         responses=WebLogPageSerializer,
     )
-    def get(self, request: Request, clinic_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, clinic_id: int) -> Response:
         """The clinic's web booking log for support staff (R-LOG-2), newest first. Reading it and
         every resident shown are written to the audit log (R-LOG-4). To find one resident, POST
         to ``web-log/search/``: a personnummer never travels in a URL (R-SEC-3)."""
@@ -312,7 +318,7 @@ class WebLog(StaffAPIView):
 
 class WebLogSearchView(StaffAPIView):
     @extend_schema(request=WebLogSearch, responses=WebLogPageSerializer)
-    def post(self, request: Request, clinic_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, clinic_id: int) -> Response:
         """The clinic's web booking log filtered as in the body, for support staff (R-LOG-2):
         the search by personnummer, which stays out of URLs and access logs (R-SEC-3). Nothing
         is changed; the read and every resident shown are written to the audit log (R-LOG-4)."""

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import resident_required
+from accounts.http import AuthenticatedHttpRequest
 from clinics.models import AppointmentType, CaseKind, Clinic
 from clinics.selectors import bookable_types, case_type_admits, case_type_for, start_page_clinics
 from core import params
@@ -44,14 +45,16 @@ def _accepted_key(kind: CaseKind, clinic_id: int) -> str:
     return f"conditions_{kind}_{clinic_id}"
 
 
-def _booking_or_404(request: HttpRequest, booking_id: int):
+def _booking_or_404(request: AuthenticatedHttpRequest, booking_id: int):
     try:
         return booking_for_resident(resident=request.user, booking_id=booking_id)
     except DomainError:
         raise Http404 from None
 
 
-def _conditions(request: HttpRequest, *, clinic: Clinic, kind: CaseKind, next_url: str, template_context: dict):
+def _conditions(
+    request: AuthenticatedHttpRequest, *, clinic: Clinic, kind: CaseKind, next_url: str, template_context: dict
+):
     """Show a case type's conditions text; the resident confirms before the flow starts (R-CASE-1)."""
     case_type = case_type_for(clinic=clinic, kind=kind)
     if not case_type_admits(case_type=case_type, resident=request.user):
@@ -70,7 +73,7 @@ def _conditions(request: HttpRequest, *, clinic: Clinic, kind: CaseKind, next_ur
     )
 
 
-def _require_accepted(request: HttpRequest, kind: CaseKind, clinic_id: int) -> bool:
+def _require_accepted(request: AuthenticatedHttpRequest, kind: CaseKind, clinic_id: int) -> bool:
     return bool(request.session.get(_accepted_key(kind, clinic_id)))
 
 
@@ -78,7 +81,7 @@ def _require_accepted(request: HttpRequest, kind: CaseKind, clinic_id: int) -> b
 
 
 @resident_required
-def book_conditions(request: HttpRequest, clinic_id: int) -> HttpResponse:
+def book_conditions(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     clinic = get_object_or_404(Clinic, pk=clinic_id)
     return _conditions(
         request,
@@ -90,7 +93,7 @@ def book_conditions(request: HttpRequest, clinic_id: int) -> HttpResponse:
 
 
 @resident_required
-def book_types(request: HttpRequest, clinic_id: int) -> HttpResponse:
+def book_types(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     clinic = get_object_or_404(Clinic, pk=clinic_id)
     if not _require_accepted(request, CaseKind.BOOK, clinic.pk):
         return redirect("bookings:book_conditions", clinic_id=clinic.pk)
@@ -98,7 +101,7 @@ def book_types(request: HttpRequest, clinic_id: int) -> HttpResponse:
     return render(request, "bookings/book_types.html", {"clinic": clinic, "types": types, "step": 2})
 
 
-def _bookable_type(request: HttpRequest, clinic: Clinic, type_id: int) -> AppointmentType:
+def _bookable_type(request: AuthenticatedHttpRequest, clinic: Clinic, type_id: int) -> AppointmentType:
     appointment_type = bookable_types(clinic=clinic, resident=request.user).filter(pk=type_id).first()
     if appointment_type is None:
         raise Http404
@@ -126,7 +129,7 @@ def _calendar_weeks(first: dt.date, counts: dict[dt.date, int]) -> list[list[dic
 
 
 @resident_required
-def book_days(request: HttpRequest, clinic_id: int, type_id: int) -> HttpResponse:
+def book_days(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int) -> HttpResponse:
     clinic = get_object_or_404(Clinic, pk=clinic_id)
     if not _require_accepted(request, CaseKind.BOOK, clinic.pk):
         return redirect("bookings:book_conditions", clinic_id=clinic.pk)
@@ -161,7 +164,7 @@ def book_days(request: HttpRequest, clinic_id: int, type_id: int) -> HttpRespons
 
 
 @resident_required
-def book_times(request: HttpRequest, clinic_id: int, type_id: int, day: str) -> HttpResponse:
+def book_times(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int, day: str) -> HttpResponse:
     clinic = get_object_or_404(Clinic, pk=clinic_id)
     if not _require_accepted(request, CaseKind.BOOK, clinic.pk):
         return redirect("bookings:book_conditions", clinic_id=clinic.pk)
@@ -197,12 +200,11 @@ def _same_site_path(request: HttpRequest, back: str) -> str:
 @shed_when_queued
 @require_POST
 @resident_required
-def hold(request: HttpRequest) -> HttpResponse:
+def hold(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Set the chosen time aside for the resident (R-BOOK-3), for booking or for rebooking."""
-    slot_id = request.POST.get("slot", "")
-    rebook_id = request.POST.get("rebook", "")
     back = _same_site_path(request, request.POST.get("back", "/"))
-    slot_id, rebook_id = params.optional_id(slot_id), params.optional_id(rebook_id)
+    slot_id = params.optional_id(request.POST.get("slot", ""))
+    rebook_id = params.optional_id(request.POST.get("rebook", ""))
     if slot_id is None:
         messages.error(request, _("Choose a time."))
         return redirect(back)
@@ -226,7 +228,7 @@ def hold(request: HttpRequest) -> HttpResponse:
     return redirect("bookings:confirm", hold_id=new_hold.pk)
 
 
-def _own_active_hold(request: HttpRequest, hold_id: int) -> Hold | None:
+def _own_active_hold(request: AuthenticatedHttpRequest, hold_id: int) -> Hold | None:
     return (
         Hold.objects.select_related("slot__clinic", "slot__appointment_type", "slot__resource", "rebook_of")
         .filter(pk=hold_id, resident=request.user, state=HoldState.ACTIVE)
@@ -235,7 +237,7 @@ def _own_active_hold(request: HttpRequest, hold_id: int) -> Hold | None:
 
 
 @resident_required
-def confirm(request: HttpRequest, hold_id: int) -> HttpResponse:
+def confirm(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
     held = _own_active_hold(request, hold_id)
     if held is None:
         # Released or taken meanwhile: keep what the resident typed and go back to the times.
@@ -255,7 +257,7 @@ def confirm(request: HttpRequest, hold_id: int) -> HttpResponse:
         try:
             if held.rebook_of is not None:
                 booking = booking_rebook(
-                    resident=request.user, booking_id=held.rebook_of_id, new_slot_id=slot.pk, hold=held
+                    resident=request.user, booking_id=held.rebook_of.pk, new_slot_id=slot.pk, hold=held
                 )
                 messages.success(request, _("Your time is rebooked."))
             else:
@@ -304,7 +306,7 @@ def _back_to_times(held: Hold | None) -> HttpResponse:
 
 @require_POST
 @resident_required
-def release(request: HttpRequest, hold_id: int) -> HttpResponse:
+def release(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
     held = Hold.objects.filter(pk=hold_id, resident=request.user).select_related("slot").first()
     if held is None:
         raise Http404
@@ -317,7 +319,7 @@ def release(request: HttpRequest, hold_id: int) -> HttpResponse:
 
 
 @resident_required
-def my_bookings(request: HttpRequest) -> HttpResponse:
+def my_bookings(request: AuthenticatedHttpRequest) -> HttpResponse:
     bookings = [
         (booking, booking_actions(booking=booking, resident=request.user))
         for booking in bookings_for_resident(resident=request.user)
@@ -326,7 +328,7 @@ def my_bookings(request: HttpRequest) -> HttpResponse:
 
 
 @resident_required
-def detail(request: HttpRequest, booking_id: int) -> HttpResponse:
+def detail(request: AuthenticatedHttpRequest, booking_id: int) -> HttpResponse:
     booking = _booking_or_404(request, booking_id)
     return render(
         request,
@@ -340,7 +342,7 @@ def detail(request: HttpRequest, booking_id: int) -> HttpResponse:
 
 
 @resident_required
-def booking_ics(request: HttpRequest, booking_id: int) -> HttpResponse:
+def booking_ics(request: AuthenticatedHttpRequest, booking_id: int) -> HttpResponse:
     booking = _booking_or_404(request, booking_id)
     response = HttpResponse(ics.booking_calendar(booking), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="tidbok-{booking.pk}.ics"'
@@ -348,7 +350,7 @@ def booking_ics(request: HttpRequest, booking_id: int) -> HttpResponse:
 
 
 @resident_required
-def cancel(request: HttpRequest, booking_id: int) -> HttpResponse:
+def cancel(request: AuthenticatedHttpRequest, booking_id: int) -> HttpResponse:
     booking = _booking_or_404(request, booking_id)
     actions = booking_actions(booking=booking, resident=request.user)
     if request.method == "POST":
@@ -365,7 +367,7 @@ def cancel(request: HttpRequest, booking_id: int) -> HttpResponse:
 
 
 @resident_required
-def rebook_conditions(request: HttpRequest, booking_id: int) -> HttpResponse:
+def rebook_conditions(request: AuthenticatedHttpRequest, booking_id: int) -> HttpResponse:
     booking = _booking_or_404(request, booking_id)
     if not booking_actions(booking=booking, resident=request.user).can_rebook:
         raise Http404
@@ -379,7 +381,7 @@ def rebook_conditions(request: HttpRequest, booking_id: int) -> HttpResponse:
 
 
 @resident_required
-def rebook_times(request: HttpRequest, booking_id: int) -> HttpResponse:
+def rebook_times(request: AuthenticatedHttpRequest, booking_id: int) -> HttpResponse:
     booking = _booking_or_404(request, booking_id)
     if not _require_accepted(request, CaseKind.MANAGE, booking.clinic_id):
         return redirect("bookings:rebook_conditions", booking_id=booking.pk)
@@ -395,12 +397,12 @@ def rebook_times(request: HttpRequest, booking_id: int) -> HttpResponse:
 
 
 @resident_required
-def inbox(request: HttpRequest) -> HttpResponse:
+def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "bookings/inbox.html", {"inbox": inbox_for_resident(resident=request.user)})
 
 
 @resident_required
-def message(request: HttpRequest, message_id: int) -> HttpResponse:
+def message(request: AuthenticatedHttpRequest, message_id: int) -> HttpResponse:
     try:
         item = inbox_mark_read(resident=request.user, message_id=message_id)
     except DomainError:
@@ -412,7 +414,7 @@ def message(request: HttpRequest, message_id: int) -> HttpResponse:
 
 
 @resident_required
-def start(request: HttpRequest) -> HttpResponse:
+def start(request: AuthenticatedHttpRequest) -> HttpResponse:
     resident = request.user
     return render(
         request,

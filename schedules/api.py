@@ -10,10 +10,10 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.http import AuthenticatedRequest
 from clinics.models import AppointmentType, Resource
 from core import params
 from core.api import BOOKING_THROTTLES, IsResident
@@ -82,7 +82,7 @@ class FreeTimes(APIView):
         ],
         responses=SlotSerializer(many=True),
     )
-    def get(self, request: Request, clinic_id: int) -> HttpResponse:
+    def get(self, request: AuthenticatedRequest, clinic_id: int) -> HttpResponse:
         query = FreeTimesQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
@@ -133,7 +133,7 @@ class HoldList(APIView):
     throttle_classes = BOOKING_THROTTLES
 
     @extend_schema(request=HoldInput, responses={201: HoldSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         from bookings.selectors import booking_for_resident
 
         data = HoldInput(data=request.data)
@@ -149,7 +149,7 @@ class HoldDetail(APIView):
     permission_classes = [IsResident]
 
     @extend_schema(responses={204: None})
-    def delete(self, request: Request, hold_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, hold_id: int) -> Response:
         hold = get_object_or_404(Hold, pk=hold_id, resident=request.user, state=HoldState.ACTIVE)
         hold_cancel(resident=request.user, hold=hold)
         return Response(status=status.HTTP_204_NO_CONTENT)
