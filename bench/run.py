@@ -266,6 +266,8 @@ def _explain() -> tuple[str, int]:
 
     appointment_type = AppointmentType.objects.select_related("clinic").order_by("?").first()
     resident = User.objects.filter(username__startswith="bench-", personnummer__isnull=False).first()
+    if appointment_type is None or resident is None:
+        raise RuntimeError("the bench database has no appointment type or no resident")
     slots = offered_slots(
         clinic=appointment_type.clinic,
         appointment_type=appointment_type,

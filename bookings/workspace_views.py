@@ -5,6 +5,7 @@ audited there. The audit log for region IT lives in accounts.workspace_views."""
 from __future__ import annotations
 
 import csv
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -14,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.http import AuthenticatedHttpRequest
 from accounts.models import Role
 from accounts.workspace import clinic_for, staff_required, workspace_clinic
 from clinics.models import Clinic
@@ -38,7 +40,7 @@ def _web_log_scope(clinic: Clinic) -> str:
     return f"web_log:{clinic.pk}"
 
 
-def _web_log_search(request: HttpRequest, clinic: Clinic) -> tuple[WebLogFilterForm, str] | None:
+def _web_log_search(request: AuthenticatedHttpRequest, clinic: Clinic) -> tuple[WebLogFilterForm, str] | None:
     """The filter form of the search named in the URL and its token ("" for none), or None when
     that search has expired.
 
@@ -51,13 +53,13 @@ def _web_log_search(request: HttpRequest, clinic: Clinic) -> tuple[WebLogFilterF
     return None if data is None else (WebLogFilterForm(data), token)
 
 
-def _search_expired(request: HttpRequest, clinic: Clinic) -> HttpResponse:
+def _search_expired(request: AuthenticatedHttpRequest, clinic: Clinic) -> HttpResponse:
     # Never show or export more than was asked for: the staff member searches again.
     messages.info(request, _("The search has expired. Search again."))
     return redirect("workspace:web_log", clinic_id=clinic.pk)
 
 
-def _web_log_read(request: HttpRequest, clinic: Clinic, form: WebLogFilterForm, **window) -> WebLogRead:
+def _web_log_read(request: AuthenticatedHttpRequest, clinic: Clinic, form: WebLogFilterForm, **window) -> WebLogRead:
     form.is_valid()
     filters = form.filters()
     return web_log_read(
@@ -77,7 +79,7 @@ def _page_number(request: HttpRequest) -> int:
 
 
 @staff_required
-def web_log(request: HttpRequest, clinic_id: int) -> HttpResponse:
+def web_log(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     clinic = clinic_for(request, clinic_id, SUPPORT)
     ws = workspace_clinic(user=request.user, clinic=clinic)
     if request.method == "POST":
@@ -95,7 +97,8 @@ def web_log(request: HttpRequest, clinic_id: int) -> HttpResponse:
     offset = (_page_number(request) - 1) * PAGE_SIZE
     read = _web_log_read(request, clinic, form, offset=offset, limit=PAGE_SIZE, past_end_reads_last=True)
     # The page links need only the number of rows; the rows themselves were read above.
-    page = Page(read.entries, read.offset // PAGE_SIZE + 1, Paginator(range(read.count), PAGE_SIZE))
+    # A page of the rows read whose paginator counts only (a range of the total): Page[Any] for the mix.
+    page: Page[Any] = Page(read.entries, read.offset // PAGE_SIZE + 1, Paginator(range(read.count), PAGE_SIZE))
     return render(
         request,
         "workspace/support/web_log.html",
@@ -111,7 +114,7 @@ def web_log(request: HttpRequest, clinic_id: int) -> HttpResponse:
 
 
 @staff_required
-def web_log_csv(request: HttpRequest, clinic_id: int) -> HttpResponse:
+def web_log_csv(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     clinic = clinic_for(request, clinic_id, SUPPORT)
     if (search := _web_log_search(request, clinic)) is None:
         return _search_expired(request, clinic)
@@ -129,7 +132,7 @@ def web_log_csv(request: HttpRequest, clinic_id: int) -> HttpResponse:
 
 
 @staff_required
-def booking_basis(request: HttpRequest, clinic_id: int, basis_id: int) -> HttpResponse:
+def booking_basis(request: AuthenticatedHttpRequest, clinic_id: int, basis_id: int) -> HttpResponse:
     clinic = clinic_for(request, clinic_id, SUPPORT)
     try:
         basis = booking_basis_for_staff(actor=request.user, clinic=clinic, basis_id=basis_id)

@@ -247,11 +247,11 @@ def timebook_week(*, actor: User, clinic: Clinic, monday: dt.date, resource: Res
 
     _require_scheduler_read(actor, clinic)
     start, end = local_midnight(monday), local_midnight(monday + dt.timedelta(days=7))
-    slots = Slot.objects.filter(clinic=clinic, start__gte=start, start__lt=end)
+    week_slots = Slot.objects.filter(clinic=clinic, start__gte=start, start__lt=end)
     blocks = Block.objects.filter(clinic=clinic, start__lt=end, end__gt=start)
     if resource is not None:
-        slots, blocks = slots.filter(resource=resource), blocks.filter(resource=resource)
-    slots = list(slots.select_related("resource", "appointment_type").order_by("start", "resource__name"))
+        week_slots, blocks = week_slots.filter(resource=resource), blocks.filter(resource=resource)
+    slots = list(week_slots.select_related("resource", "appointment_type").order_by("start", "resource__name"))
     bookings = {
         booking.slot_id: booking
         for booking in Booking.objects.filter(slot__in=[s.pk for s in slots], status=BookingStatus.ACTIVE)
@@ -335,10 +335,10 @@ def timebook_entries(
 
     _require_scheduler_read(actor, clinic)
     start, end = local_midnight(date_from), local_midnight(date_to + dt.timedelta(days=1))
-    slots = Slot.objects.filter(clinic=clinic, start__gte=start, start__lt=end)
+    period_slots = Slot.objects.filter(clinic=clinic, start__gte=start, start__lt=end)
     if resource is not None:
-        slots = slots.filter(resource=resource)
-    slots = list(slots.select_related("resource", "appointment_type").order_by("start", "resource__name", "pk"))
+        period_slots = period_slots.filter(resource=resource)
+    slots = list(period_slots.select_related("resource", "appointment_type").order_by("start", "resource__name", "pk"))
     bookings = {
         booking.slot_id: booking
         for booking in Booking.objects.filter(slot__in=[s.pk for s in slots], status=BookingStatus.ACTIVE)

@@ -77,6 +77,8 @@ def main() -> None:
     build()
     resident, _ = User.objects.get_or_create(username="explain", defaults={"personnummer": "198503142385"})
     clinic = Clinic.objects.order_by("?").first()
+    if clinic is None:
+        raise SystemExit("build() made no clinic")
     appointment_type = AppointmentType.objects.get(clinic=clinic)
     query = offered_slots(
         clinic=clinic,
