@@ -186,7 +186,7 @@ def _publish(plan: Plan, work: Path) -> dict[str, float]:
     from accounts.models import User
     from clinics.models import AppointmentType, Resource
     from schedules.models import PublishState, Schedule, Slot, SlotStatus
-    from schedules.services import schedule_create_and_publish
+    from schedules.services import SchedulePattern, schedule_create_and_publish
 
     scheduler = User.objects.get(username="bench-scheduler")
     types = list(AppointmentType.objects.select_related("clinic").order_by("pk"))
@@ -201,14 +201,16 @@ def _publish(plan: Plan, work: Path) -> dict[str, float]:
         schedules = [
             schedule_create_and_publish(
                 actor=scheduler,
-                resource=resource,
-                appointment_type=type_of[resource.clinic_id],
-                weekdays=range(1, 8),
-                start_date=first,
-                end_date=first + dt.timedelta(days=59),
-                day_start=dt.time(7),
-                day_end=dt.time(15),
-                slot_minutes=20,
+                pattern=SchedulePattern(
+                    resource=resource,
+                    appointment_type=type_of[resource.clinic_id],
+                    weekdays=range(1, 8),
+                    start_date=first,
+                    end_date=first + dt.timedelta(days=59),
+                    day_start=dt.time(7),
+                    day_end=dt.time(15),
+                    slot_minutes=20,
+                ),
             )[0].pk
             for resource in resources
         ]

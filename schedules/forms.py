@@ -15,6 +15,7 @@ from core.errors import DomainError
 
 from .models import WEEKDAY_NAMES, Slot
 from .selectors import LOCAL_TZ
+from .services import SchedulePattern
 
 WEEKDAY_CHOICES = [(str(number), name) for number, name in enumerate(WEEKDAY_NAMES, start=1)]
 
@@ -84,10 +85,10 @@ class ScheduleForm(WorkspaceForm):
         label=_("Slot length (minutes)"), min_value=5, max_value=480, help_text=_("Between 5 and 480 minutes.")
     )
 
-    def service_values(self) -> dict:
+    def pattern(self) -> SchedulePattern:
         data = dict(self.cleaned_data)
         data["weekdays"] = [int(day) for day in data["weekdays"]]
-        return data
+        return SchedulePattern(**data)
 
 
 class SlotForm(WorkspaceForm):

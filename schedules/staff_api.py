@@ -402,7 +402,9 @@ class ScheduleList(StaffAPIView):
         clinic = scheduler_clinic(request, clinic_id)
         data = ScheduleInput(data=request.data, clinic=clinic)
         data.is_valid(raise_exception=True)
-        schedule, created = services.schedule_create_and_publish(actor=request.user, **data.validated_data)
+        schedule, created = services.schedule_create_and_publish(
+            actor=request.user, pattern=services.SchedulePattern(**data.validated_data)
+        )
         schedule = _clinic_schedule(clinic, schedule.pk)
         schedule.created_slots = created
         return Response(ScheduleCreatedSerializer(schedule).data, status=status.HTTP_201_CREATED)

@@ -233,9 +233,7 @@ def schedule_new(request: HttpRequest, clinic_id: int) -> HttpResponse:
         if form.is_valid():
             try:
                 if request.POST.get("action") == "publish":
-                    schedule, created = services.schedule_create_and_publish(
-                        actor=request.user, **form.service_values()
-                    )
+                    schedule, created = services.schedule_create_and_publish(actor=request.user, pattern=form.pattern())
                     if created is None:
                         messages.success(
                             request,
@@ -249,7 +247,7 @@ def schedule_new(request: HttpRequest, clinic_id: int) -> HttpResponse:
                     else:
                         _published_messages(request, created, schedule.publish_skipped)
                     return redirect("workspace:schedule_detail", clinic_id=clinic.pk, schedule_id=schedule.pk)
-                preview = services.schedule_preview_detail(actor=request.user, **form.service_values())
+                preview = services.schedule_preview_detail(actor=request.user, pattern=form.pattern())
             except DomainError as exc:
                 form.add_domain_errors(exc)
     else:

@@ -42,7 +42,7 @@ from clinics.models import DirectLink
 from core import params
 from fhir import bulk
 from schedules.selectors import iso_week
-from schedules.services import block_create, hold_create, schedule_create
+from schedules.services import SchedulePattern, block_create, hold_create, schedule_create
 
 from .factories import (
     AppointmentTypeFactory,
@@ -176,14 +176,16 @@ def seed_world() -> World:
     tomorrow = tomorrow_at(0).date()
     schedule = schedule_create(
         actor=users["scheduler"],
-        resource=resource,
-        appointment_type=appointment_type,
-        weekdays=[1, 2, 3, 4, 5],
-        start_date=tomorrow + dt.timedelta(days=30),
-        end_date=tomorrow + dt.timedelta(days=40),
-        day_start=dt.time(8),
-        day_end=dt.time(10),
-        slot_minutes=20,
+        pattern=SchedulePattern(
+            resource=resource,
+            appointment_type=appointment_type,
+            weekdays=[1, 2, 3, 4, 5],
+            start_date=tomorrow + dt.timedelta(days=30),
+            end_date=tomorrow + dt.timedelta(days=40),
+            day_start=dt.time(8),
+            day_end=dt.time(10),
+            slot_minutes=20,
+        ),
     )
     block = block_create(
         actor=users["scheduler"], resource=resource, start=tomorrow_at(13, days=3), end=tomorrow_at(14, days=3)

@@ -650,7 +650,7 @@ def test_a_booking_for_a_resident_is_on_the_audit_log_in_its_own_transaction(
     """R-LOG-4: the service records who booked for whom, whichever page or API calls it, and a
     booking whose record cannot be written is not made either."""
     from accounts.models import AuditEvent
-    from bookings import services
+    from bookings.services import staff as services
 
     earlier = start - dt.timedelta(days=2)
     booking = booking_create_for_resident(actor=scheduler, resident=resident, slot_id=web_slot.pk, now=earlier)

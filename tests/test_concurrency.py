@@ -15,8 +15,8 @@ from contextlib import contextmanager
 import pytest
 from django.db import connection, connections
 
-from bookings import services as booking_services
 from bookings.models import Booking, BookingStatus, WebBookingLogEntry
+from bookings.services import booking as booking_services
 from bookings.services import booking_create, booking_rebook
 from core.errors import DomainError, ErrorCode
 from schedules.models import Slot, SlotStatus

@@ -26,7 +26,7 @@ from fhir import bulk
 from fhir.builders import BOOKING_DEEP_LINK
 from fhir.models import BulkPublishFile
 from schedules.models import Slot, SlotStatus
-from schedules.services import block_create, schedule_create_and_publish, slot_add
+from schedules.services import SchedulePattern, block_create, schedule_create_and_publish, slot_add
 
 from .factories import AppointmentTypeFactory, SlotFactory, UserFactory, staff, tomorrow_at
 
@@ -467,14 +467,16 @@ def test_publishing_times_refreshes_the_files_through_the_task(
     with django_capture_on_commit_callbacks(execute=True):
         schedule, _created = schedule_create_and_publish(
             actor=scheduler,
-            resource=resource,
-            appointment_type=appointment_type,
-            weekdays=[day.isoweekday()],
-            start_date=day,
-            end_date=day,
-            day_start=dt.time(9),
-            day_end=dt.time(10),
-            slot_minutes=30,
+            pattern=SchedulePattern(
+                resource=resource,
+                appointment_type=appointment_type,
+                weekdays=[day.isoweekday()],
+                start_date=day,
+                end_date=day,
+                day_start=dt.time(9),
+                day_end=dt.time(10),
+                slot_minutes=30,
+            ),
         )
 
     states = _slot_states(client)
@@ -552,6 +554,7 @@ def test_the_beat_refreshes_the_files_every_minute():
 
     entry = next(e for e in app.conf.beat_schedule.values() if e["task"] == "fhir.tasks.bulk_publish_refresh")
     assert entry["schedule"] <= 60
+
 
 def test_the_lower_apps_ask_for_a_refresh_by_the_name_the_fhir_app_answers_to(
     slot, django_capture_on_commit_callbacks, monkeypatch

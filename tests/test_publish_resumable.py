@@ -16,14 +16,15 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, Role
 from core.errors import PermissionDeniedError
-from schedules import services
 from schedules.models import PublishState, Schedule, Slot
 from schedules.services import (
+    SchedulePattern,
     schedule_create,
     schedule_publish_resume,
     schedule_publish_resume_stale,
     schedule_publish_run,
     schedule_publish_start,
+    schedule_publishing,
 )
 from schedules.tasks import schedule_publish_background
 from tidbok.celery import app as celery_app
@@ -41,14 +42,16 @@ def big_schedule(scheduler, resource, appointment_type) -> Schedule:
     day = timezone.localdate() + dt.timedelta(days=1)
     return schedule_create(
         actor=scheduler,
-        resource=resource,
-        appointment_type=appointment_type,
-        weekdays=list(range(1, 8)),
-        start_date=day,
-        end_date=day + dt.timedelta(days=13),
-        day_start=dt.time(8),
-        day_end=dt.time(16),
-        slot_minutes=10,
+        pattern=SchedulePattern(
+            resource=resource,
+            appointment_type=appointment_type,
+            weekdays=list(range(1, 8)),
+            start_date=day,
+            end_date=day + dt.timedelta(days=13),
+            day_start=dt.time(8),
+            day_end=dt.time(16),
+            slot_minutes=10,
+        ),
     )
 
 
@@ -69,7 +72,7 @@ def dies_after(monkeypatch):
     """``dies_after(n)``: the worker dies right after its n-th batch has committed."""
 
     def arm(batches: int) -> None:
-        real = services._schedule_insert_slots
+        real = schedule_publishing._schedule_insert_slots
         calls = {"n": 0}
 
         def insert(schedule, times, **kwargs):
@@ -78,7 +81,7 @@ def dies_after(monkeypatch):
                 raise WorkerKilled
             return real(schedule, times, **kwargs)
 
-        monkeypatch.setattr(services, "_schedule_insert_slots", insert)
+        monkeypatch.setattr(schedule_publishing, "_schedule_insert_slots", insert)
 
     return arm
 
@@ -170,7 +173,7 @@ def test_an_execution_that_was_taken_over_stops_at_its_next_batch(
     Schedule.objects.filter(pk=queued.pk).update(
         publish_state=PublishState.QUEUED, publish_total=TOTAL, publish_heartbeat_at=timezone.now()
     )
-    real = services._schedule_insert_slots
+    real = schedule_publishing._schedule_insert_slots
     calls = {"n": 0}
 
     def insert(schedule, times, **kwargs):
@@ -183,7 +186,7 @@ def test_an_execution_that_was_taken_over_stops_at_its_next_batch(
             )
         return real(schedule, times, **kwargs)
 
-    monkeypatch.setattr(services, "_schedule_insert_slots", insert)
+    monkeypatch.setattr(schedule_publishing, "_schedule_insert_slots", insert)
     assert run(queued) == 200
     queued.refresh_from_db()
     assert (queued.publish_state, queued.publish_token, queued.publish_done) == (
@@ -205,14 +208,14 @@ def test_a_run_that_keeps_killing_its_worker_fails_instead_of_looping(queued, di
 
 
 def test_the_type_removed_during_a_run_stops_it(queued, scheduler, monkeypatch):
-    real = services._schedule_insert_slots
+    real = schedule_publishing._schedule_insert_slots
 
     def insert(schedule, times, **kwargs):
         made = real(schedule, times, **kwargs)
         Schedule.objects.filter(pk=schedule.pk).update(removed_at=timezone.now())
         return made
 
-    monkeypatch.setattr(services, "_schedule_insert_slots", insert)
+    monkeypatch.setattr(schedule_publishing, "_schedule_insert_slots", insert)
     assert run(queued) == 100
     queued.refresh_from_db()
     assert queued.publish_state == PublishState.FAILED

@@ -14,6 +14,7 @@ from bookings.services import booking_cancel, booking_create
 from schedules.models import Hold, HoldState, Schedule, Slot, SlotStatus
 from schedules.selectors import offered_slots
 from schedules.services import (
+    SchedulePattern,
     block_create,
     block_delete,
     hold_cancel,
@@ -43,14 +44,16 @@ def make_schedule(*, scheduler, resource, appointment_type, days: int = 3) -> Sc
     first = timezone.localdate() + dt.timedelta(days=1)
     return schedule_create(
         actor=scheduler,
-        resource=resource,
-        appointment_type=appointment_type,
-        weekdays=range(1, 8),
-        start_date=first,
-        end_date=first + dt.timedelta(days=days - 1),
-        day_start=dt.time(8, 0),
-        day_end=dt.time(10, 0),
-        slot_minutes=30,
+        pattern=SchedulePattern(
+            resource=resource,
+            appointment_type=appointment_type,
+            weekdays=range(1, 8),
+            start_date=first,
+            end_date=first + dt.timedelta(days=days - 1),
+            day_start=dt.time(8, 0),
+            day_end=dt.time(10, 0),
+            slot_minutes=30,
+        ),
     )
 
 

@@ -78,7 +78,7 @@ def test_a_staff_cancellation_writes_its_audit_row_in_the_service(booked, schedu
 
 def test_a_staff_cancellation_whose_audit_row_fails_is_not_made(booked, scheduler):
     with (
-        mock.patch("bookings.services.audit_record", side_effect=RuntimeError("audit down")),
+        mock.patch("bookings.services.booking.audit_record", side_effect=RuntimeError("audit down")),
         pytest.raises(RuntimeError),
     ):
         booking_cancel(actor=scheduler, booking_id=booked.pk)
@@ -144,3 +144,28 @@ def test_slots_change_type_counts_the_booked_times_that_keep_their_type(schedule
     assert (change.changed, change.booked_kept) == (1, 1)
     assert Slot.objects.get(pk=booked.slot_id).status == SlotStatus.BOOKED
     assert not WaitlistEntry.objects.exists()
+
+
+# --- The layout: services split along their sections, one pattern object ----------------------
+
+SERVICES_MODULE_MAX_LINES = 400
+
+
+def test_no_services_module_is_past_400_lines():
+    modules = [p for app in APPS for p in [ROOT / app / "services.py", *(ROOT / app / "services").glob("*.py")]]
+    too_long = {
+        str(p.relative_to(ROOT)): n
+        for p in modules
+        if p.exists() and (n := len(p.read_text(encoding="utf-8").splitlines())) > SERVICES_MODULE_MAX_LINES
+    }
+    assert too_long == {}
+
+
+def test_the_schedule_services_take_one_pattern_instead_of_eight_keywords():
+    import inspect
+
+    from schedules import services
+
+    for service in (services.schedule_create, services.schedule_preview_detail, services.schedule_create_and_publish):
+        assert "pattern" in inspect.signature(service).parameters
+        assert not {"weekdays", "start_date", "slot_minutes"} & set(inspect.signature(service).parameters)

@@ -17,9 +17,15 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from schedules import services
 from schedules.models import PublishState, Schedule, Slot, SlotStatus
-from schedules.services import schedule_create, schedule_publish_run, schedule_publish_start, schedule_remove_type
+from schedules.services import (
+    SchedulePattern,
+    schedule_create,
+    schedule_publish_run,
+    schedule_publish_start,
+    schedule_publishing,
+    schedule_remove_type,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,19 +42,21 @@ def _backend_waits_on_a_lock(pid: int) -> bool:
 @pytest.fixture
 def queued(scheduler, resource, appointment_type, settings, monkeypatch) -> Schedule:
     """A small schedule queued for the background publish (as a large one would be)."""
-    monkeypatch.setattr(services, "PUBLISH_IN_BACKGROUND_OVER", 0)
-    monkeypatch.setattr(services, "_publish_enqueue", lambda schedule_id: None)  # the test runs it
+    monkeypatch.setattr(schedule_publishing, "PUBLISH_IN_BACKGROUND_OVER", 0)
+    monkeypatch.setattr(schedule_publishing, "_publish_enqueue", lambda schedule_id: None)  # the test runs it
     day = timezone.localdate() + dt.timedelta(days=1)
     schedule = schedule_create(
         actor=scheduler,
-        resource=resource,
-        appointment_type=appointment_type,
-        weekdays=list(range(1, 8)),
-        start_date=day,
-        end_date=day + dt.timedelta(days=1),
-        day_start=dt.time(8),
-        day_end=dt.time(10),
-        slot_minutes=30,
+        pattern=SchedulePattern(
+            resource=resource,
+            appointment_type=appointment_type,
+            weekdays=list(range(1, 8)),
+            start_date=day,
+            end_date=day + dt.timedelta(days=1),
+            day_start=dt.time(8),
+            day_end=dt.time(10),
+            slot_minutes=30,
+        ),
     )
     settings.TIDBOK_PUBLISH_BATCH_SIZE = 100  # one batch: all 8 times
     assert schedule_publish_start(actor=scheduler, schedule=schedule) is None
@@ -60,7 +68,7 @@ def test_a_removal_during_a_publish_batch_waits_for_it_and_removes_its_times(que
     removal_blocked = threading.Event()  # the removal is waiting on a lock
     removal_pid: list[int] = []
     outcome: dict[str, object] = {}
-    real_insert = services._schedule_insert_slots
+    real_insert = schedule_publishing._schedule_insert_slots
 
     def insert_then_hold(schedule, times, **kwargs):
         made = real_insert(schedule, times, **kwargs)
@@ -70,7 +78,7 @@ def test_a_removal_during_a_publish_batch_waits_for_it_and_removes_its_times(que
         removal_blocked.wait(WAIT)
         return made
 
-    monkeypatch.setattr(services, "_schedule_insert_slots", insert_then_hold)
+    monkeypatch.setattr(schedule_publishing, "_schedule_insert_slots", insert_then_hold)
 
     def publish() -> None:
         try:

@@ -17,6 +17,7 @@ from core.errors import ErrorCode, PermissionDeniedError, ValidationFailed
 from schedules.models import Block, Schedule, Slot, SlotStatus
 from schedules.selectors import LOCAL_TZ, offered_slots
 from schedules.services import (
+    SchedulePattern,
     block_create,
     block_delete,
     schedule_create,
@@ -58,7 +59,14 @@ def create(scheduler, resource, appointment_type, **overrides) -> Schedule:
         "slot_minutes": 30,
     }
     fields.update(overrides)
-    return schedule_create(actor=scheduler, resource=resource, appointment_type=appointment_type, **fields)
+    return schedule_create(
+        actor=scheduler,
+        pattern=SchedulePattern(
+            resource=resource,
+            appointment_type=appointment_type,
+            **fields,
+        ),
+    )
 
 
 def publish(scheduler, schedule, capture, **kwargs) -> int:

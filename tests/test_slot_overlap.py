@@ -27,13 +27,14 @@ from core.errors import ValidationFailed
 from schedules.models import PublishState, Schedule, Slot
 from schedules.selectors import LOCAL_TZ
 from schedules.services import (
-    _overlapping,
+    SchedulePattern,
     schedule_create,
     schedule_preview_detail,
     schedule_publish,
     schedule_publish_start,
     slot_add,
 )
+from schedules.services.overlap import _overlapping
 
 from .factories import AppointmentTypeFactory, SlotFactory, login_with_second_factor, tomorrow_at
 
@@ -70,7 +71,14 @@ def single(resource, clinic):
 def test_publish_skips_the_times_that_overlap_a_slot_already_on_the_resource(
     scheduler, resource, appointment_type, single, django_capture_on_commit_callbacks
 ):
-    schedule = schedule_create(actor=scheduler, resource=resource, appointment_type=appointment_type, **pattern())
+    schedule = schedule_create(
+        actor=scheduler,
+        pattern=SchedulePattern(
+            resource=resource,
+            appointment_type=appointment_type,
+            **pattern(),
+        ),
+    )
     with django_capture_on_commit_callbacks(execute=True):
         created = schedule_publish(actor=scheduler, schedule=schedule)
 
@@ -89,7 +97,14 @@ def test_publish_skips_the_times_that_overlap_a_slot_already_on_the_resource(
 def test_publishing_again_neither_duplicates_nor_counts_its_own_times_as_collisions(
     scheduler, resource, appointment_type, single, django_capture_on_commit_callbacks
 ):
-    schedule = schedule_create(actor=scheduler, resource=resource, appointment_type=appointment_type, **pattern())
+    schedule = schedule_create(
+        actor=scheduler,
+        pattern=SchedulePattern(
+            resource=resource,
+            appointment_type=appointment_type,
+            **pattern(),
+        ),
+    )
     with django_capture_on_commit_callbacks(execute=True):
         schedule_publish(actor=scheduler, schedule=schedule)
         again = schedule_publish(actor=scheduler, schedule=schedule)
@@ -101,7 +116,14 @@ def test_a_time_of_the_schedule_itself_that_moved_is_in_the_way_of_a_rerun(
     scheduler, resource, appointment_type, django_capture_on_commit_callbacks
 ):
     """Only the schedule's own times at exactly their start and end are left out of the check."""
-    schedule = schedule_create(actor=scheduler, resource=resource, appointment_type=appointment_type, **pattern())
+    schedule = schedule_create(
+        actor=scheduler,
+        pattern=SchedulePattern(
+            resource=resource,
+            appointment_type=appointment_type,
+            **pattern(),
+        ),
+    )
     with django_capture_on_commit_callbacks(execute=True):
         schedule_publish(actor=scheduler, schedule=schedule)
         # 09:00 moved to 09:10–09:40 (09:30 gone to make room), as an old or hand-edited row.
@@ -121,13 +143,22 @@ def test_a_time_of_the_schedule_itself_that_moved_is_in_the_way_of_a_rerun(
 def test_another_schedule_on_the_same_resource_fills_around_the_first(
     scheduler, resource, appointment_type, django_capture_on_commit_callbacks
 ):
-    first = schedule_create(actor=scheduler, resource=resource, appointment_type=appointment_type, **pattern())
+    first = schedule_create(
+        actor=scheduler,
+        pattern=SchedulePattern(
+            resource=resource,
+            appointment_type=appointment_type,
+            **pattern(),
+        ),
+    )
     # 20-minute times from 09:00: 09:00 and 09:20 overlap 09:00–09:30 and 09:30–10:00; 09:40 too.
     second = schedule_create(
         actor=scheduler,
-        resource=resource,
-        appointment_type=appointment_type,
-        **pattern(day_start=dt.time(9), day_end=dt.time(11), slot_minutes=20),
+        pattern=SchedulePattern(
+            resource=resource,
+            appointment_type=appointment_type,
+            **pattern(day_start=dt.time(9), day_end=dt.time(11), slot_minutes=20),
+        ),
     )
     with django_capture_on_commit_callbacks(execute=True):
         schedule_publish(actor=scheduler, schedule=first)
@@ -144,7 +175,14 @@ def test_a_background_publish_skips_them_too(
     # Two weeks of 10-minute times from 08:00 to 16:00: 672 times, over the background threshold.
     values = pattern(end_date=timezone.localdate() + dt.timedelta(days=14), day_end=dt.time(16), slot_minutes=10)
     with django_capture_on_commit_callbacks(execute=True):
-        schedule = schedule_create(actor=scheduler, resource=resource, appointment_type=appointment_type, **values)
+        schedule = schedule_create(
+            actor=scheduler,
+            pattern=SchedulePattern(
+                resource=resource,
+                appointment_type=appointment_type,
+                **values,
+            ),
+        )
         assert schedule_publish_start(actor=scheduler, schedule=schedule) is None
     schedule.refresh_from_db()
     # 08:10, 08:20, 08:30 and 08:40 of tomorrow overlap 08:15–08:45.
@@ -159,7 +197,12 @@ def test_the_preview_lists_the_existing_times_in_the_way(scheduler, resource, ap
     )
     SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(10, 10), end=tomorrow_at(11))
     preview = schedule_preview_detail(
-        actor=scheduler, resource=resource, appointment_type=appointment_type, **pattern()
+        actor=scheduler,
+        pattern=SchedulePattern(
+            resource=resource,
+            appointment_type=appointment_type,
+            **pattern(),
+        ),
     )
     # 08:00, 08:30 hit the single time, 09:30 hits the one at 09:50; the one from 10:10 is clear.
     assert (preview.count, preview.skipped, preview.collision_count) == (1, 3, 2)
@@ -255,7 +298,14 @@ def test_parallel_single_times_and_a_publish_on_one_resource_never_overlap(sched
     publish at once. The resource lock lets exactly one single time in, and every other one is
     refused with the rule's own message (not the constraint's fallback)."""
     assert connection.vendor == "postgresql"
-    schedule = schedule_create(actor=scheduler, resource=resource, appointment_type=appointment_type, **pattern())
+    schedule = schedule_create(
+        actor=scheduler,
+        pattern=SchedulePattern(
+            resource=resource,
+            appointment_type=appointment_type,
+            **pattern(),
+        ),
+    )
     barrier = threading.Barrier(9)
     outcomes: list[object] = []
 

@@ -29,7 +29,7 @@ from bookings.services import booking_cancel, booking_create, booking_create_for
 from clinics.models import ClinicRelation
 from schedules.models import Block, Schedule, Slot, SlotStatus
 from schedules.selectors import offered_slots
-from schedules.services import block_create, schedule_create, schedule_publish
+from schedules.services import SchedulePattern, block_create, schedule_create, schedule_publish
 
 from .factories import (
     AppointmentTypeFactory,
@@ -444,14 +444,16 @@ def test_removing_the_type_from_a_schedule_removes_its_free_times_and_keeps_book
     first = timezone.localdate() + dt.timedelta(days=3)
     schedule = schedule_create(
         actor=scheduler,
-        resource=resource,
-        appointment_type=appointment_type,
-        weekdays=range(1, 8),
-        start_date=first,
-        end_date=first,
-        day_start=dt.time(8),
-        day_end=dt.time(9),
-        slot_minutes=30,
+        pattern=SchedulePattern(
+            resource=resource,
+            appointment_type=appointment_type,
+            weekdays=range(1, 8),
+            start_date=first,
+            end_date=first,
+            day_start=dt.time(8),
+            day_end=dt.time(9),
+            slot_minutes=30,
+        ),
     )
     schedule_publish(actor=scheduler, schedule=schedule)
     booked = schedule.slots.order_by("start").first()
@@ -470,14 +472,16 @@ def test_another_clinics_schedule_is_not_found(as_scheduler, clinic, other_clini
     other_scheduler = staff(Role.SCHEDULER, other_clinic)
     schedule = schedule_create(
         actor=other_scheduler,
-        resource=ResourceFactory(clinic=other_clinic),
-        appointment_type=AppointmentTypeFactory(clinic=other_clinic),
-        weekdays=[1],
-        start_date=timezone.localdate(),
-        end_date=timezone.localdate(),
-        day_start=dt.time(8),
-        day_end=dt.time(9),
-        slot_minutes=30,
+        pattern=SchedulePattern(
+            resource=ResourceFactory(clinic=other_clinic),
+            appointment_type=AppointmentTypeFactory(clinic=other_clinic),
+            weekdays=[1],
+            start_date=timezone.localdate(),
+            end_date=timezone.localdate(),
+            day_start=dt.time(8),
+            day_end=dt.time(9),
+            slot_minutes=30,
+        ),
     )
 
     assert problem_of(as_scheduler.get(url(clinic, f"schedules/{schedule.pk}/")))["status"] == 404
@@ -745,14 +749,16 @@ def world(clinic, scheduler, resident, appointment_type, resource, slot):
     block = block_create(actor=scheduler, resource=resource, start=tomorrow_at(18), end=tomorrow_at(19)).block
     schedule = schedule_create(
         actor=scheduler,
-        resource=resource,
-        appointment_type=appointment_type,
-        weekdays=[1],
-        start_date=timezone.localdate() + dt.timedelta(days=14),
-        end_date=timezone.localdate() + dt.timedelta(days=20),
-        day_start=dt.time(8),
-        day_end=dt.time(9),
-        slot_minutes=30,
+        pattern=SchedulePattern(
+            resource=resource,
+            appointment_type=appointment_type,
+            weekdays=[1],
+            start_date=timezone.localdate() + dt.timedelta(days=14),
+            end_date=timezone.localdate() + dt.timedelta(days=20),
+            day_start=dt.time(8),
+            day_end=dt.time(9),
+            slot_minutes=30,
+        ),
     )
     AuditEvent.objects.all().delete()
     return {

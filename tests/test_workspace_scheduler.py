@@ -32,7 +32,7 @@ from core.errors import ValidationFailed
 from schedules import services as schedule_services
 from schedules.models import Block, PublishState, Schedule, Slot, SlotStatus
 from schedules.selectors import LOCAL_TZ, iso_week, offered_slots
-from schedules.services import block_create, hold_create, schedule_create, schedule_publish
+from schedules.services import SchedulePattern, block_create, hold_create, schedule_create, schedule_publish
 
 from .factories import (
     AppointmentTypeFactory,
@@ -339,14 +339,16 @@ def test_cancelling_twice_is_a_message_not_a_crash(sched, clinic, slot, schedule
 def test_schedule_pages_render(sched, clinic, scheduler, resource, appointment_type):
     schedule = schedule_create(
         actor=scheduler,
-        resource=resource,
-        appointment_type=appointment_type,
-        weekdays=[1, 3],
-        start_date=timezone.localdate(),
-        end_date=timezone.localdate() + dt.timedelta(days=10),
-        day_start=dt.time(8),
-        day_end=dt.time(9),
-        slot_minutes=20,
+        pattern=SchedulePattern(
+            resource=resource,
+            appointment_type=appointment_type,
+            weekdays=[1, 3],
+            start_date=timezone.localdate(),
+            end_date=timezone.localdate() + dt.timedelta(days=10),
+            day_start=dt.time(8),
+            day_end=dt.time(9),
+            slot_minutes=20,
+        ),
     )
     listing = sched.get(ws_url(clinic, "schedules"))
     assert listing.status_code == 200
@@ -512,14 +514,16 @@ def test_a_failed_background_run_shows_and_can_be_published_again(
 def published(scheduler, resource, appointment_type, django_capture_on_commit_callbacks):
     schedule = schedule_create(
         actor=scheduler,
-        resource=resource,
-        appointment_type=appointment_type,
-        weekdays=list(range(1, 8)),
-        start_date=timezone.localdate() + dt.timedelta(days=1),
-        end_date=timezone.localdate() + dt.timedelta(days=1),
-        day_start=dt.time(8),
-        day_end=dt.time(10),
-        slot_minutes=30,
+        pattern=SchedulePattern(
+            resource=resource,
+            appointment_type=appointment_type,
+            weekdays=list(range(1, 8)),
+            start_date=timezone.localdate() + dt.timedelta(days=1),
+            end_date=timezone.localdate() + dt.timedelta(days=1),
+            day_start=dt.time(8),
+            day_end=dt.time(10),
+            slot_minutes=30,
+        ),
     )
     with django_capture_on_commit_callbacks(execute=True):
         schedule_publish(actor=scheduler, schedule=schedule)
@@ -986,13 +990,15 @@ def test_schedule_preview_service_checks_the_same_rules_as_create(scheduler, res
     with pytest.raises(ValidationFailed) as caught:
         schedule_services.schedule_preview(
             actor=scheduler,
-            resource=resource,
-            appointment_type=appointment_type,
-            weekdays=[],
-            start_date=timezone.localdate(),
-            end_date=timezone.localdate() - dt.timedelta(days=1),
-            day_start=dt.time(10),
-            day_end=dt.time(9),
-            slot_minutes=1,
+            pattern=SchedulePattern(
+                resource=resource,
+                appointment_type=appointment_type,
+                weekdays=[],
+                start_date=timezone.localdate(),
+                end_date=timezone.localdate() - dt.timedelta(days=1),
+                day_start=dt.time(10),
+                day_end=dt.time(9),
+                slot_minutes=1,
+            ),
         )
     assert set(caught.value.field_errors) == {"weekdays", "end_date", "day_end", "slot_minutes"}

@@ -20,7 +20,7 @@ import pytest
 from django.utils import timezone
 
 from schedules.models import PublishState, Schedule, Slot
-from schedules.services import schedule_create, schedule_publish_start
+from schedules.services import SchedulePattern, schedule_create, schedule_publish_start
 
 from .procs import wait_until
 
@@ -35,14 +35,16 @@ def start_large_publish(scheduler, resource, appointment_type) -> Schedule:
     day = timezone.localdate() + dt.timedelta(days=1)
     schedule = schedule_create(
         actor=scheduler,
-        resource=resource,
-        appointment_type=appointment_type,
-        weekdays=list(range(1, 8)),
-        start_date=day,
-        end_date=day + dt.timedelta(days=41),
-        day_start=dt.time(8),
-        day_end=dt.time(20),
-        slot_minutes=5,
+        pattern=SchedulePattern(
+            resource=resource,
+            appointment_type=appointment_type,
+            weekdays=list(range(1, 8)),
+            start_date=day,
+            end_date=day + dt.timedelta(days=41),
+            day_start=dt.time(8),
+            day_end=dt.time(20),
+            slot_minutes=5,
+        ),
     )
     assert schedule_publish_start(actor=scheduler, schedule=schedule) is None
     schedule.refresh_from_db()

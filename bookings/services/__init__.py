@@ -1,0 +1,40 @@
+"""Booking, rebooking and cancelling (R-BOOK-*), booking bases, waitlist, inbox, web log.
+
+Every change runs in one transaction that locks the resident first and the slot(s) second,
+in id order (see ``accounts.services.resident_lock``). The partial unique constraint
+``booking_one_active_per_slot`` and, on PostgreSQL, the exclusion constraint
+``booking_resident_no_overlap`` are the last line of defence: if a code path ever forgot
+a lock, the database would still say no, and the caller gets the same clean error.
+
+One module per part: ``common`` (the locks, the guarded insert, the web log rows), ``booking``
+(the resident on the web; cancelling for everyone), ``staff`` (staff and proxy bookers book for
+a resident), ``waitlist`` (booking bases, the waitlist, the staff pages' booking entry point),
+``inbox`` (messages and their notifications) and ``web_log`` (retention). The public names are
+re-exported here: callers import from ``bookings.services``."""
+
+from .booking import REASON_MAX_LENGTH, booking_cancel, booking_create, booking_rebook
+from .common import SCHEDULER_ROLES
+from .inbox import inbox_mark_read, inbox_message_send, inbox_notify, inbox_notify_sweep
+from .staff import booking_create_by_proxy, booking_create_for_resident
+from .waitlist import booking_basis_issue, booking_book_for_resident, waitlist_add, waitlist_book
+from .web_log import idempotency_purge, web_log_purge
+
+__all__ = [
+    "REASON_MAX_LENGTH",
+    "SCHEDULER_ROLES",
+    "booking_basis_issue",
+    "booking_book_for_resident",
+    "booking_cancel",
+    "booking_create",
+    "booking_create_by_proxy",
+    "booking_create_for_resident",
+    "booking_rebook",
+    "idempotency_purge",
+    "inbox_mark_read",
+    "inbox_message_send",
+    "inbox_notify",
+    "inbox_notify_sweep",
+    "waitlist_add",
+    "waitlist_book",
+    "web_log_purge",
+]

@@ -1,0 +1,210 @@
+"""The resident on the web: booking, rebooking and cancelling (R-BOOK-1…8); cancelling as staff
+or as a proxy booker too (R-BOOK-9, R-TYPE-6)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from accounts.selectors import proxy_membership, user_has_clinic_role
+from accounts.services import audit_record, resident_lock
+from clinics.models import Clinic, RelationSource
+from clinics.services import relation_add
+from core.errors import BookingError, ErrorCode, ValidationFailed
+from schedules.models import Hold, HoldState
+from schedules.selectors import slot_check_offered
+
+from ..models import (
+    Booking,
+    BookingBasis,
+    BookingStatus,
+    Channel,
+    LogStatus,
+    MessageKind,
+    WaitlistEntry,
+    WaitlistStatus,
+)
+from ..selectors import booking_for_resident, cancel_refusal, rebook_check, usable_basis
+from .common import (
+    SCHEDULER_ROLES,
+    _check_no_overlap,
+    _check_own_hold,
+    _free_slot,
+    _insert_booking,
+    _lock_slots,
+    _log,
+)
+from .inbox import _send_booking_message
+
+_PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,18}[0-9]$")
+REASON_MAX_LENGTH = 200
+
+
+# --- Resident on the web ----------------------------------------------------------------------
+
+
+def _validate_patient_comment(clinic: Clinic, phone: str, reason: str) -> tuple[str, str]:
+    """R-TYPE-7: when the clinic asks, phone and a short reason are required."""
+    phone, reason = phone.strip(), " ".join(reason.split())
+    if not clinic.patient_comment_on_web:
+        return "", ""
+    errors: dict[str, list[Any]] = {}
+    if not _PHONE.match(phone):
+        errors["phone"] = [_("Enter a phone number the clinic can reach you on, for example 070-123 45 67.")]
+    if not reason:
+        errors["reason"] = [_("Write briefly why you are booking.")]
+    elif len(reason) > REASON_MAX_LENGTH:
+        errors["reason"] = [_("Keep the reason to at most %(max)d characters.") % {"max": REASON_MAX_LENGTH}]
+    if errors:
+        raise ValidationFailed(errors)
+    return phone, reason
+
+
+@transaction.atomic
+def booking_create(
+    *,
+    resident: User,
+    slot_id: int,
+    hold: Hold | None = None,
+    phone: str = "",
+    reason: str = "",
+    now: dt.datetime | None = None,
+) -> Booking:
+    """A resident books a time on the web (R-VIS-2, R-BOOK-1…4, R-TYPE-4, R-TYPE-7, R-REL-1, R-LOG-1)."""
+    now = now or timezone.now()
+    resident_lock(resident=resident)
+    slot = _lock_slots([slot_id])[slot_id]
+    _check_own_hold(hold=hold, resident=resident, slot=slot, now=now)
+    slot_check_offered(slot=slot, resident=resident, now=now, own_hold=hold)
+    phone, reason = _validate_patient_comment(slot.clinic, phone, reason)
+    basis = None
+    if slot.appointment_type.requires_booking_basis:
+        basis = usable_basis(resident=resident, appointment_type_id=slot.appointment_type_id)
+        if basis is None:
+            raise BookingError(ErrorCode.BOOKING_BASIS_REQUIRED)
+        basis = BookingBasis.objects.select_for_update().get(pk=basis.pk)
+    _check_no_overlap(resident=resident, slot=slot)
+    # Someone else's hold that ran out without being swept gives way here.
+    Hold.objects.filter(slot=slot, state=HoldState.ACTIVE).exclude(resident=resident).update(state=HoldState.RELEASED)
+    booking = _insert_booking(
+        slot=slot,
+        resident=resident,
+        channel=Channel.WEB,
+        created_by=resident,
+        patient_phone=phone,
+        patient_reason=reason,
+        booking_basis=basis,
+    )
+    if basis is not None:
+        basis.consumed_at = now
+        basis.save(update_fields=["consumed_at"])
+    relation_add(resident=resident, clinic=slot.clinic, source=RelationSource.BOOKING)
+    _log(status=LogStatus.BOOKED, changed_at=now, channel=Channel.WEB, previous=None, new=booking)
+    return booking
+
+
+@transaction.atomic
+def booking_rebook(
+    *, resident: User, booking_id: int, new_slot_id: int, hold: Hold | None = None, now: dt.datetime | None = None
+) -> Booking:
+    """R-BOOK-7: take the new slot and free the old one in one transaction, or change nothing.
+    The booking basis and waitlist origin move with the booking (R-TYPE-4)."""
+    now = now or timezone.now()
+    resident_lock(resident=resident)
+    old = booking_for_resident(resident=resident, booking_id=booking_id, now=now)
+    if old.slot_id == new_slot_id:
+        raise BookingError(ErrorCode.APPOINTMENT_IS_NOT_ALLOWED, _("Choose a different time from the one you have."))
+    slots = _lock_slots([new_slot_id] + ([old.slot_id] if old.slot_id else []))
+    new_slot = slots[new_slot_id]
+    _check_own_hold(hold=hold, resident=resident, slot=new_slot, now=now, rebook_of=old)
+    rebook_check(booking=old, resident=resident, new_slot=new_slot, now=now, own_hold=hold)
+    _check_no_overlap(resident=resident, slot=new_slot, ignore=old)
+    Hold.objects.filter(slot=new_slot, state=HoldState.ACTIVE).exclude(resident=resident).update(
+        state=HoldState.RELEASED
+    )
+    # The old booking ends first so the overlap constraint does not see both as active.
+    Booking.objects.filter(pk=old.pk).update(status=BookingStatus.REBOOKED, ended_at=now, ended_by=resident)
+    new = _insert_booking(
+        slot=new_slot,
+        resident=resident,
+        channel=Channel.WEB,
+        created_by=resident,
+        patient_phone=old.patient_phone,
+        patient_reason=old.patient_reason,
+        booking_basis_id=old.booking_basis_id,
+        waitlist_entry_id=old.waitlist_entry_id,
+        rebooked_from=old,
+    )
+    _free_slot(old.slot_id)
+    _log(status=LogStatus.REBOOKED, changed_at=now, channel=Channel.WEB, previous=old, new=new)
+    return new
+
+
+@transaction.atomic
+def booking_cancel(*, actor: User, booking_id: int, now: dt.datetime | None = None) -> Booking:
+    """Cancel as the resident (R-BOOK-6), as clinic staff (R-BOOK-9) or as a proxy booker (R-TYPE-6).
+    The slot is republished, the booking basis given back (R-TYPE-4), a web cancellation of a
+    booking that came from the waitlist puts the resident back on it, and a resident's or
+    proxy's cancellation is logged with the 24-hour flag (R-LOG-1, R-BOOK-8). A staff
+    cancellation is on the audit log in this same transaction, whichever page or API asked
+    (R-LOG-4)."""
+    now = now or timezone.now()
+    booking = (
+        Booking.objects.select_related("clinic__region", "appointment_type", "resource", "resident")
+        .filter(pk=booking_id)
+        .first()
+    )
+    if booking is None:
+        raise BookingError(ErrorCode.NOT_FOUND)
+    resident_lock(resident=booking.resident)
+    booking.refresh_from_db(fields=["status"])
+    if booking.slot_id:
+        _lock_slots([booking.slot_id])
+
+    channel = _cancel_channel(actor=actor, booking=booking, now=now)
+    if booking.status != BookingStatus.ACTIVE:
+        raise BookingError(ErrorCode.NOT_FOUND)
+    Booking.objects.filter(pk=booking.pk).update(status=BookingStatus.CANCELLED, ended_at=now, ended_by=actor)
+    booking.status, booking.ended_at, booking.ended_by = BookingStatus.CANCELLED, now, actor
+    _free_slot(booking.slot_id)
+    if booking.booking_basis_id:
+        BookingBasis.objects.filter(pk=booking.booking_basis_id).update(consumed_at=None)
+    if channel in (Channel.STAFF, Channel.PROXY):
+        _send_booking_message(booking=booking, kind=MessageKind.CANCELLATION)
+    if channel == Channel.STAFF:
+        audit_record(
+            actor=actor, action="booking.cancel", clinic=booking.clinic, resident=booking.resident, obj=booking
+        )
+        return booking
+    if channel == Channel.WEB and booking.waitlist_entry_id:
+        WaitlistEntry.objects.filter(pk=booking.waitlist_entry_id).update(status=WaitlistStatus.WAITING)
+    _log(status=LogStatus.CANCELLED, changed_at=now, channel=channel, previous=booking, new=None)
+    return booking
+
+
+def _cancel_channel(*, actor: User, booking: Booking, now: dt.datetime) -> Channel:
+    if actor.pk == booking.resident_id:
+        booking_for_resident(resident=actor, booking_id=booking.pk, now=now)  # R-ACL-2, R-BOOK-5
+        refusal = cancel_refusal(booking=booking, resident=actor, now=now)
+        if refusal is not None:
+            raise BookingError(refusal)
+        return Channel.WEB
+    if user_has_clinic_role(user=actor, clinic=booking.clinic, roles=SCHEDULER_ROLES):
+        return Channel.STAFF
+    if proxy_membership(user=actor, clinic=booking.clinic) is not None:
+        appointment_type = booking.appointment_type
+        if not (appointment_type.is_proxy and appointment_type.cancellable_on_web) or not (
+            booking.clinic.supports_cancellation
+        ):
+            raise BookingError(ErrorCode.APPOINTMENT_IS_NOT_ALLOWED)
+        if booking.start <= now:
+            raise BookingError(ErrorCode.TOO_LATE_TO_MAKE_APPOINTMENT)
+        return Channel.PROXY
+    # Someone else's booking: indistinguishable from one that does not exist (R-ACL-1, R-ACL-2).
+    raise BookingError(ErrorCode.NOT_FOUND)

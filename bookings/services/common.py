@@ -1,0 +1,135 @@
+"""What the booking services share: the locks, the insert the database guards (R-BOOK-1, R-BOOK-2)
+and the web booking log's rows (R-LOG-1, R-BOOK-8)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Role, User
+from core.errors import BookingError, ErrorCode
+from schedules import free_times
+from schedules.models import Hold, HoldState, Slot, SlotStatus
+from schedules.selectors import LOCAL_TZ
+from schedules.services import bulk_refresh_later, slot_free
+
+from ..models import (
+    Booking,
+    BookingStatus,
+    LogStatus,
+    WebBookingLogEntry,
+)
+from ..selectors import is_late_change
+
+SCHEDULER_ROLES = (Role.SCHEDULER,)
+
+
+# --- Locks and the insert that the database guards (R-BOOK-1, R-BOOK-2) -----------------------
+
+
+def _lock_slots(slot_ids: list[int]) -> dict[int, Slot]:
+    slots = (
+        Slot.objects.select_for_update(of=("self",))
+        .select_related("clinic__region", "appointment_type", "resource")
+        .filter(pk__in=slot_ids)
+        .order_by("pk")
+    )
+    found = {slot.pk: slot for slot in slots}
+    if len(found) != len(set(slot_ids)):
+        raise BookingError(ErrorCode.NOT_FOUND)
+    return found
+
+
+def _check_no_overlap(*, resident: User, slot: Slot, ignore: Booking | None = None) -> None:
+    overlapping = Booking.objects.filter(
+        resident=resident, status=BookingStatus.ACTIVE, start__lt=slot.end, end__gt=slot.start
+    )
+    if ignore is not None:
+        overlapping = overlapping.exclude(pk=ignore.pk)
+    if overlapping.exists():
+        raise BookingError(ErrorCode.USER_IS_ALREADY_OCCUPIED)
+
+
+def _insert_booking(*, slot: Slot, resident: User, **fields: Any) -> Booking:
+    # The slot's clinic, type and resource came with its row lock: the booking reuses them, so
+    # neither the log row nor the answer loads them again.
+    booking = Booking(
+        slot=slot,
+        resident=resident,
+        clinic=slot.clinic,
+        appointment_type=slot.appointment_type,
+        resource=slot.resource,
+        start=slot.start,
+        end=slot.end,
+        **fields,
+    )
+    try:
+        with transaction.atomic():
+            booking.save()
+    except IntegrityError as exc:
+        if "booking_resident_no_overlap" in str(exc):
+            raise BookingError(ErrorCode.USER_IS_ALREADY_OCCUPIED) from exc
+        raise BookingError(ErrorCode.REQUESTED_TIME_IS_ALREADY_RESERVED) from exc
+    # R-PUB-2: the time leaves the web in the booking's own transaction.
+    Slot.objects.filter(pk=slot.pk).update(status=SlotStatus.BOOKED, is_published=False, published_at=None)
+    free_times.invalidate_on_commit([slot.clinic_id])
+    Hold.objects.filter(slot=slot, state=HoldState.ACTIVE).update(state=HoldState.CONVERTED)
+    bulk_refresh_later()
+    return booking
+
+
+def _free_slot(slot_id: int | None) -> None:
+    if slot_id is not None:
+        slot_free(slot_id=slot_id)
+
+
+def _check_own_hold(
+    *, hold: Hold | None, resident: User, slot: Slot, now: dt.datetime, rebook_of: Booking | None = None
+) -> None:
+    """The hold the resident confirms must still be theirs, on this slot, active, not run out
+    (R-BOOK-3), and made for the same purpose: a new booking, or rebooking this booking."""
+    if hold is None:
+        return
+    current = Hold.objects.filter(pk=hold.pk).values_list("resident_id", "slot_id", "state", "expires_at").first()
+    if current is None or current[:3] != (resident.pk, slot.pk, HoldState.ACTIVE) or current[3] <= now:
+        raise BookingError(ErrorCode.HOLD_EXPIRED)
+    if hold.rebook_of_id != (rebook_of.pk if rebook_of is not None else None):
+        raise BookingError(ErrorCode.APPOINTMENT_IS_NOT_ALLOWED)
+    hold.state = HoldState.ACTIVE
+
+
+# --- Web booking log (R-LOG-1, R-BOOK-8) ------------------------------------------------------
+
+
+def _log_values(booking: Booking | None, prefix: str) -> dict[str, Any]:
+    if booking is None:
+        return {}
+    local_start = timezone.localtime(booking.start, LOCAL_TZ)
+    return {
+        f"{prefix}_date": local_start.date(),
+        f"{prefix}_start": local_start.time(),
+        f"{prefix}_resource": booking.resource.name,
+        f"{prefix}_type": booking.appointment_type.internal_name,
+    }
+
+
+def _log(
+    *, status: LogStatus, changed_at: dt.datetime, channel: str, previous: Booking | None, new: Booking | None
+) -> WebBookingLogEntry:
+    current = new or previous
+    assert current is not None
+    return WebBookingLogEntry.objects.create(
+        changed_at=changed_at,
+        status=status,
+        clinic_id=current.clinic_id,
+        resident_id=current.resident_id,
+        booking=current,
+        booking_basis_id=current.booking_basis_id,
+        channel=channel,
+        is_late=previous is not None and is_late_change(previous_start=previous.start, changed_at=changed_at),
+        **_log_values(previous, "previous"),
+        **_log_values(new, "new"),
+    )

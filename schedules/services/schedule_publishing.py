@@ -1,0 +1,363 @@
+"""Publishing a schedule's slots, at once or batch by batch in a worker, and taking a type off
+a schedule (R-SCHED-1, R-SCHED-2, R-OPS-3, R-OPS-6)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from core.errors import DomainError, PermissionDeniedError, ValidationFailed
+from core.queue import enqueue_on_commit
+
+from .. import free_times
+from ..models import PublishState, Schedule, Slot, SlotStatus, publish_stale_q
+from .common import _require_scheduler, bulk_refresh_later
+from .overlap import Times, _resource_lock, schedule_collisions
+from .patterns import SchedulePattern, _blocked_ranges, _future_times, _is_blocked, schedule_create
+
+logger = logging.getLogger(__name__)
+
+# --- Publishing a schedule (R-SCHED-1, R-OPS-3, R-OPS-6) -----------------------------------------
+
+
+def _schedule_insert_slots(
+    schedule: Schedule, times: Times, *, publish_at: dt.datetime | None = None
+) -> tuple[int, int]:
+    """Insert the schedule's slots at ``times`` (blocked where a block covers them) in the
+    caller's transaction; returns (how many are new, how many were skipped).
+
+    R-OPS-6: a time that overlaps a slot already on the resource (a single slot, another
+    schedule's time) is skipped, not made and not an error: a scheduler lays a pattern over a
+    timebook that already has times in it and expects the pattern to fill around them, and the
+    preview has listed those collisions beforehand. A time of this same schedule that already
+    exists (a rerun) is kept as it is. ``publish_at`` puts the new free, unblocked times on the
+    web in this same transaction (the background run does; it is the worker of R-PUB-3)."""
+    _resource_lock(schedule.resource_id)
+    free = schedule_collisions(resource_id=schedule.resource_id, times=times, schedule=schedule)
+    if not free.free:
+        return 0, free.skipped
+    first, last = free.free[0][0], free.free[-1][0]
+    blocks = _blocked_ranges(schedule.resource_id, first, free.free[-1][1])
+    slots = []
+    for start, end in free.free:
+        blocked = _is_blocked(start, end, blocks)
+        published = publish_at is not None and not blocked
+        slots.append(
+            Slot(
+                clinic_id=schedule.clinic_id,
+                resource_id=schedule.resource_id,
+                appointment_type_id=schedule.appointment_type_id,
+                schedule=schedule,
+                start=start,
+                end=end,
+                is_blocked=blocked,
+                is_published=published,
+                published_at=publish_at if published else None,
+            )
+        )
+    in_range = Slot.objects.filter(schedule=schedule, start__gte=first, start__lte=last)
+    existing = in_range.count()
+    # ON CONFLICT DO NOTHING: this schedule's own time made by an earlier run is kept, never
+    # duplicated; on PostgreSQL the exclusion constraint is the last line behind the check above.
+    Slot.objects.bulk_create(slots, batch_size=2000, ignore_conflicts=True)
+    created = in_range.count() - existing
+    if created and publish_at is not None:
+        free_times.invalidate_on_commit([schedule.clinic_id])
+        bulk_refresh_later()
+    return created, free.skipped
+
+
+@transaction.atomic
+def schedule_publish(*, actor: User, schedule: Schedule, now: dt.datetime | None = None) -> int:
+    """Generate the schedule's slots and hand them to the publisher (R-SCHED-1, R-PUB-1).
+    Safe to repeat: existing slots are left alone; times overlapping another slot on the
+    resource are skipped and counted in ``publish_skipped`` (R-OPS-6). Returns how many slots
+    were created."""
+    _require_scheduler(actor, schedule.clinic)
+    # Locked as schedule_remove_type locks it: a removal waits for these times and takes them
+    # with it, or has already happened and is seen here (R-OPS-3).
+    removed_at = Schedule.objects.select_for_update().filter(pk=schedule.pk).values_list("removed_at", flat=True)
+    if schedule.removed_at is not None or removed_at.first() is not None:
+        raise ValidationFailed(
+            {"appointment_type": [_("This type was removed from the schedule; make a new schedule.")]}
+        )
+    now = now or timezone.now()
+    times = _future_times(schedule, now)
+    if not times:
+        schedule.published_at = schedule.published_at or now
+        schedule.save(update_fields=["published_at"])
+        return 0
+    created, skipped = _schedule_insert_slots(schedule, times)
+    schedule.published_at = now
+    schedule.publish_skipped = skipped
+    schedule.save(update_fields=["published_at", "publish_skipped"])
+    from ..tasks import schedule_slots_publish
+
+    enqueue_on_commit(schedule_slots_publish, schedule.pk)
+    return created
+
+
+# Publishes of more slots than this run in a worker, batch by batch, with progress shown.
+PUBLISH_IN_BACKGROUND_OVER = 500
+
+
+def _publish_stale_before(now: dt.datetime) -> dt.datetime:
+    return now - dt.timedelta(seconds=settings.TIDBOK_PUBLISH_STALE_SECONDS)
+
+
+def _publish_enqueue(schedule_id: int) -> None:
+    from ..tasks import schedule_publish_background
+
+    enqueue_on_commit(schedule_publish_background, schedule_id)
+
+
+@transaction.atomic
+def schedule_publish_start(*, actor: User, schedule: Schedule, now: dt.datetime | None = None) -> int | None:
+    """Publish a schedule: at once when it is small, returning how many slots were created;
+    in a worker when it makes more than PUBLISH_IN_BACKGROUND_OVER slots, returning None (the
+    schedule's ``publish_*`` fields then show the progress, R-OPS-3)."""
+    _require_scheduler(actor, schedule.clinic)
+    now = now or timezone.now()
+    total = len(_future_times(schedule, now))
+    if total <= PUBLISH_IN_BACKGROUND_OVER:
+        created = schedule_publish(actor=actor, schedule=schedule, now=now)
+        Schedule.objects.filter(pk=schedule.pk).update(
+            publish_state=PublishState.DONE, publish_total=total, publish_done=total, publish_cursor=None
+        )
+        schedule.refresh_from_db()
+        return created
+    if schedule.removed_at is not None:
+        raise ValidationFailed(
+            {"appointment_type": [_("This type was removed from the schedule; make a new schedule.")]}
+        )
+    # A conditional UPDATE: one publish run per schedule at a time, however often it is asked for.
+    queued = (
+        Schedule.objects.filter(pk=schedule.pk)
+        .exclude(publish_state__in=[PublishState.QUEUED, PublishState.RUNNING])
+        .update(
+            publish_state=PublishState.QUEUED,
+            publish_total=total,
+            publish_done=0,
+            publish_skipped=0,
+            publish_cursor=None,
+            publish_heartbeat_at=now,
+            publish_actor=actor,
+            publish_token="",
+            publish_task_id="",
+            publish_attempts=0,
+        )
+    )
+    if not queued:
+        raise ValidationFailed({"schedule": [_("This schedule is already being published.")]})
+    _publish_enqueue(schedule.pk)
+    schedule.refresh_from_db()
+    return None
+
+
+@transaction.atomic
+def schedule_create_and_publish(
+    *, actor: User, pattern: SchedulePattern, now: dt.datetime | None = None
+) -> tuple[Schedule, int | None]:
+    """Create a schedule and publish it (R-SCHED-1), or nothing at all if either step says no."""
+    schedule = schedule_create(actor=actor, pattern=pattern)
+    return schedule, schedule_publish_start(actor=actor, schedule=schedule, now=now)
+
+
+def _publish_claim(*, schedule_id: int, task_id: str, now: dt.datetime) -> str | None:
+    """Claim the schedule's publish run for this execution; returns its token, or None if the
+    run is not this execution's to do. Claimable: a queued run; a running one whose heartbeat is
+    stale (its worker is gone); and a running one claimed by this same task id, i.e. this very
+    message redelivered because the worker running it died (acks_late + reject_on_worker_lost).
+    Any execution that loses its token to a new claim stops at its next batch."""
+    claimable = Q(publish_state=PublishState.QUEUED) | Q(
+        publish_stale_q(_publish_stale_before(now)), publish_state=PublishState.RUNNING
+    )
+    if task_id:
+        claimable |= Q(publish_state=PublishState.RUNNING, publish_task_id=task_id)
+    token = uuid.uuid4().hex
+    with transaction.atomic():
+        row = Schedule.objects.select_for_update().filter(claimable, pk=schedule_id).first()
+        if row is None:
+            return None
+        if row.publish_attempts >= settings.TIDBOK_PUBLISH_MAX_ATTEMPTS:
+            # The run has died this often: something in it kills workers. Stop and show it.
+            logger.error("publishing schedule %s gave up after %s attempts", schedule_id, row.publish_attempts)
+            Schedule.objects.filter(pk=schedule_id).update(publish_state=PublishState.FAILED, publish_token="")
+            return None
+        Schedule.objects.filter(pk=schedule_id).update(
+            publish_state=PublishState.RUNNING,
+            publish_token=token,
+            publish_task_id=task_id,
+            publish_heartbeat_at=now,
+            publish_attempts=F("publish_attempts") + 1,
+        )
+    return token
+
+
+def schedule_publish_run(
+    *,
+    schedule_id: int,
+    actor_id: int | None = None,
+    task_id: str = "",
+    batch_size: int | None = None,
+    now: dt.datetime | None = None,
+) -> int:
+    """The worker's part of a large publish (R-SCHED-1, R-PUB-1, R-OPS-3, R-OPS-6).
+
+    The run is claimed first (:func:`_publish_claim`), so a task delivered twice does the work
+    once. Then slots are made batch by batch, each batch its own short transaction that checks
+    the claim still holds, makes and publishes the batch's times under the resource lock, and
+    records the cursor (the last start handled), the progress and the heartbeat. A run killed at
+    any point has therefore either made and published a batch completely or not at all, and a
+    resumed run starts after the cursor: every slot is made once and published once. Times that
+    overlap slots already on the resource are skipped and counted (R-OPS-6).
+    Returns how many slots this execution created."""
+    batch_size = batch_size or settings.TIDBOK_PUBLISH_BATCH_SIZE
+    token = _publish_claim(schedule_id=schedule_id, task_id=task_id, now=timezone.now())
+    if token is None:
+        return 0
+    schedule = Schedule.objects.select_related("clinic", "publish_actor", "created_by").get(pk=schedule_id)
+    mine = Schedule.objects.filter(pk=schedule_id, publish_token=token)
+    created = 0
+    try:
+        actor = schedule.publish_actor or User.objects.filter(pk=actor_id).first() or schedule.created_by
+        if actor is None:
+            raise PermissionDeniedError()
+        _require_scheduler(actor, schedule.clinic)
+        now = now or timezone.now()
+        times = _future_times(schedule, now)
+        if schedule.publish_cursor is not None:
+            times = [(start, end) for start, end in times if start > schedule.publish_cursor]
+        for offset in range(0, len(times), batch_size):
+            batch = times[offset : offset + batch_size]
+            with transaction.atomic():
+                current = mine.select_for_update().first()
+                if current is None:
+                    logger.info("publishing schedule %s was taken over; this execution stops", schedule_id)
+                    return created
+                if current.removed_at is not None:
+                    raise ValidationFailed({"appointment_type": [_("This type was removed from the schedule.")]})
+                made, skipped = _schedule_insert_slots(schedule, batch, publish_at=timezone.now())
+                created += made
+                mine.update(
+                    publish_done=F("publish_done") + len(batch),
+                    publish_skipped=F("publish_skipped") + skipped,
+                    publish_cursor=batch[-1][0],
+                    publish_heartbeat_at=timezone.now(),
+                )
+        mine.update(
+            publish_state=PublishState.DONE,
+            published_at=now,
+            publish_done=F("publish_total"),
+            publish_token="",
+            publish_heartbeat_at=timezone.now(),
+        )
+    except DomainError:
+        logger.warning("publishing schedule %s was refused", schedule_id, exc_info=True)
+        mine.update(publish_state=PublishState.FAILED, publish_token="")
+    # Anything else (the database went away, a bug) leaves the run as it is: its heartbeat goes
+    # stale and the sweep resumes it from the cursor, up to TIDBOK_PUBLISH_MAX_ATTEMPTS times.
+    return created
+
+
+def schedule_publish_resume_stale(*, now: dt.datetime | None = None, limit: int = 100) -> int:
+    """The beat sweep (R-OPS-3): a queued or running publish whose heartbeat is older than
+    TIDBOK_PUBLISH_STALE_SECONDS lost its worker (killed, out of memory) or its task message;
+    it is queued again and resumes from its cursor. Returns how many runs were queued again."""
+    now = now or timezone.now()
+    stale = Schedule.objects.filter(
+        publish_stale_q(_publish_stale_before(now)),
+        publish_state__in=[PublishState.QUEUED, PublishState.RUNNING],
+    )
+    resumed = 0
+    for schedule_id in list(stale.order_by("pk").values_list("pk", flat=True)[:limit]):
+        with transaction.atomic():
+            # Conditional: a run that beat since the query above is left alone.
+            if stale.filter(pk=schedule_id).update(
+                publish_state=PublishState.QUEUED, publish_token="", publish_task_id="", publish_heartbeat_at=now
+            ):
+                logger.warning("publishing schedule %s had stalled; queued again", schedule_id)
+                _publish_enqueue(schedule_id)
+                resumed += 1
+    return resumed
+
+
+@transaction.atomic
+def schedule_publish_resume(*, actor: User, schedule: Schedule, now: dt.datetime | None = None) -> None:
+    """A scheduler resumes a stalled publish by hand (R-OPS-3): the same as the sweep, with a
+    fresh budget of attempts and on their authority. Audited. Only a stalled run can be resumed;
+    a run that is still making progress is left to finish."""
+    from accounts.services import audit_record
+
+    _require_scheduler(actor, schedule.clinic)
+    now = now or timezone.now()
+    if schedule.removed_at is not None:
+        raise ValidationFailed(
+            {"appointment_type": [_("This type was removed from the schedule; make a new schedule.")]}
+        )
+    resumed = Schedule.objects.filter(
+        publish_stale_q(_publish_stale_before(now)),
+        pk=schedule.pk,
+        publish_state__in=[PublishState.QUEUED, PublishState.RUNNING],
+    ).update(
+        publish_state=PublishState.QUEUED,
+        publish_token="",
+        publish_task_id="",
+        publish_heartbeat_at=now,
+        publish_attempts=0,
+        publish_actor=actor,
+    )
+    if not resumed:
+        raise ValidationFailed({"schedule": [_("Publishing has not stalled, so there is nothing to resume.")]})
+    audit_record(
+        actor=actor,
+        action="schedule.publish_resume",
+        clinic=schedule.clinic,
+        obj=schedule,
+        detail=f"{schedule.publish_done}/{schedule.publish_total}",
+    )
+    _publish_enqueue(schedule.pk)
+    schedule.refresh_from_db()
+
+
+@transaction.atomic
+def schedule_remove_type(*, actor: User, schedule: Schedule, now: dt.datetime | None = None) -> int | None:
+    """R-PUB-2 / R-SCHED-2: the type comes off the schedule and its unbooked times go at once,
+    held ones included (their holds end with them); booked slots stay, and go too if their
+    booking is later cancelled (see :func:`slot_free`). Returns how many slots were removed, or
+    None when the type was already off the schedule (asking again changes nothing).
+
+    R-OPS-3: the schedule row is locked before anything is read, the same lock a publish batch
+    takes before it makes its times. A batch running now therefore either committed its slots
+    before this looks for them (and they are removed with the rest) or sees ``removed_at`` and
+    stops: no free time of a removed type is left behind, whichever caller (page, API) asks."""
+    locked = Schedule.objects.select_for_update().select_related("clinic").get(pk=schedule.pk)
+    _require_scheduler(actor, locked.clinic)
+    if locked.removed_at is not None:
+        schedule.removed_at = locked.removed_at
+        return None
+    now = now or timezone.now()
+    free = (
+        Slot.objects.select_for_update()
+        .filter(
+            schedule=locked,
+            appointment_type=locked.appointment_type_id,
+            status__in=[SlotStatus.FREE, SlotStatus.HELD],
+            start__gt=now,
+        )
+        .order_by("pk")
+    )
+    removed, _details = Slot.objects.filter(pk__in=list(free.values_list("pk", flat=True))).delete()
+    locked.removed_at = schedule.removed_at = now
+    locked.save(update_fields=["removed_at"])
+    free_times.invalidate_on_commit([locked.clinic_id])
+    bulk_refresh_later()
+    return removed
