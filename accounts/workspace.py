@@ -16,10 +16,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponseBase
 
 from clinics.models import Clinic
+from clinics.selectors import clinics_for_staff
 
 from .http import AuthenticatedHttpRequest, AuthenticatedRequest
 from .models import Membership, Role, User
-from .selectors import clinics_for_staff, user_is_staff_member
+from .selectors import user_is_staff_member
 
 ALL_CLINIC_ROLES = (Role.LOCAL_ADMIN, Role.SCHEDULER, Role.SUPPORT, Role.REGION_IT)
 

@@ -10,10 +10,10 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.models import Role, User
-from accounts.selectors import clinics_for_staff, resident_for_personnummer, user_has_clinic_role
+from accounts.selectors import resident_for_personnummer, user_has_clinic_role
 from accounts.services import audit_record
 from clinics.models import ACTIVE_RELATION, CaseKind, CaseType, ClinicRelation
-from clinics.selectors import case_type_admits, case_type_for, usable_basis_q
+from clinics.selectors import case_type_admits, case_type_for, clinics_for_staff, usable_basis_q
 from core.errors import BookingError, ErrorCode, PermissionDeniedError
 from schedules.models import Slot, SlotStatus
 from schedules.selectors import LOCAL_TZ, local_midnight, slot_check_free, visibility_cutoff

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import cast
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Role, User
+from accounts.selectors import REGION_WIDE_ROLES, staff_roles
 from core.localtime import LOCAL_TZ, local_midnight
 
 from .models import (
@@ -193,3 +195,17 @@ def resources_for_clinic(*, clinic: Clinic) -> QuerySet[Resource]:
 
 def direct_links_for_clinic(*, clinic: Clinic) -> QuerySet[DirectLink]:
     return DirectLink.objects.filter(clinic=clinic).order_by("-created_at", "-pk")
+
+
+# --- Where a staff member may act (R-ACL-1) ----------------------------------------------------
+
+
+def clinics_for_staff(*, user: User, roles: Iterable[Role]) -> QuerySet[Clinic]:
+    """Clinics where the user holds one of ``roles``: a membership there, or a region-wide one in
+    the clinic's region (:func:`accounts.selectors.staff_roles`)."""
+    roles = staff_roles(roles)
+    where = Q(memberships__user=user, memberships__role__in=roles)
+    region_roles = [r for r in roles if r in REGION_WIDE_ROLES]
+    if region_roles:
+        where |= Q(region__memberships__user=user, region__memberships__role__in=region_roles)
+    return Clinic.objects.filter(where).distinct()
