@@ -7,6 +7,8 @@ import logging
 import uuid
 
 from django.conf import settings
+from django.core.mail import EmailMessage
+from django.core.mail.utils import DNS_NAME
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as gettext_now
@@ -24,6 +26,7 @@ from ..models import (
     MessageKind,
     NotifyState,
 )
+from ..selectors import inbox_for_resident
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +41,7 @@ def inbox_message_send(
     )
     if kind == MessageKind.SUMMONS:
         relation_add(resident=resident, clinic=clinic, source=RelationSource.SUMMONS)
-    from ..tasks import inbox_notify
+    from ..tasks import inbox_notify  # the tasks module imports these services
 
     enqueue_on_commit(inbox_notify, message.pk)
     return message
@@ -78,8 +81,6 @@ def _send_booking_message(*, booking: Booking, kind: MessageKind) -> InboxMessag
 
 
 def inbox_mark_read(*, resident: User, message_id: int, now: dt.datetime | None = None) -> InboxMessage:
-    from ..selectors import inbox_for_resident
-
     message = inbox_for_resident(resident=resident).filter(pk=message_id).first()
     if message is None:
         raise BookingError(ErrorCode.NOT_FOUND)
@@ -98,9 +99,6 @@ def inbox_notify(*, message_id: int, now: dt.datetime | None = None) -> bool:
     was killed mid-send) is taken over once it is ``TIDBOK_NOTIFY_CLAIM_SECONDS`` old. The
     e-mail carries a Message-ID made from the message, so the rare resend after a crash between
     the send and the mark is recognisably the same e-mail. Returns whether this call sent it."""
-    from django.core.mail import EmailMessage
-    from django.core.mail.utils import DNS_NAME
-
     now = now or timezone.now()
     token = uuid.uuid4()
     stale = now - dt.timedelta(seconds=settings.TIDBOK_NOTIFY_CLAIM_SECONDS)

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.models import IdempotencyRecord
+
 from ..models import (
     WebBookingLogEntry,
 )
@@ -48,7 +50,5 @@ def web_log_purge(
 
 def idempotency_purge(*, now: dt.datetime | None = None) -> int:
     """Stored first answers are kept a day: long enough for any client's retries."""
-    from core.models import IdempotencyRecord
-
     cutoff = (now or timezone.now()) - dt.timedelta(days=1)
     return IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()[0]

@@ -23,7 +23,7 @@ def _require_scheduler(actor: User, clinic: Any) -> None:
 
 
 def _publish_later(slot_ids: Iterable[int]) -> None:
-    from ..tasks import slots_publish
+    from ..tasks import slots_publish  # the tasks module imports these services
 
     ids = sorted(set(slot_ids))
     if ids:

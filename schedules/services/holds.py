@@ -12,6 +12,7 @@ from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services import resident_lock
 from core.errors import BookingError, ErrorCode
 
 from .. import free_times
@@ -48,8 +49,6 @@ def hold_release(*, hold: Hold) -> bool:
 def hold_create(*, resident: User, slot_id: int, rebook_of: Any = None, now: dt.datetime | None = None) -> Hold:
     """Set a time aside for the resident for TIDBOK_HOLD_MINUTES (R-BOOK-3). The slot leaves
     the web at once. A resident holds one time at a time: a new hold releases the old one."""
-    from accounts.services import resident_lock
-
     now = now or timezone.now()
     resident_lock(resident=resident)
     own_holds = list(Hold.objects.filter(resident=resident, state=HoldState.ACTIVE))

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from accounts.services import audit_record
 from core.errors import DomainError, PermissionDeniedError, ValidationFailed
 from core.queue import enqueue_on_commit
 
@@ -99,7 +100,7 @@ def schedule_publish(*, actor: User, schedule: Schedule, now: dt.datetime | None
     schedule.published_at = now
     schedule.publish_skipped = skipped
     schedule.save(update_fields=["published_at", "publish_skipped"])
-    from ..tasks import schedule_slots_publish
+    from ..tasks import schedule_slots_publish  # the tasks module imports these services
 
     enqueue_on_commit(schedule_slots_publish, schedule.pk)
     return created
@@ -114,7 +115,7 @@ def _publish_stale_before(now: dt.datetime) -> dt.datetime:
 
 
 def _publish_enqueue(schedule_id: int) -> None:
-    from ..tasks import schedule_publish_background
+    from ..tasks import schedule_publish_background  # the tasks module imports these services
 
     enqueue_on_commit(schedule_publish_background, schedule_id)
 
@@ -295,8 +296,6 @@ def schedule_publish_resume(*, actor: User, schedule: Schedule, now: dt.datetime
     """A scheduler resumes a stalled publish by hand (R-OPS-3): the same as the sweep, with a
     fresh budget of attempts and on their authority. Audited. Only a stalled run can be resumed;
     a run that is still making progress is left to finish."""
-    from accounts.services import audit_record
-
     _require_scheduler(actor, schedule.clinic)
     now = now or timezone.now()
     if schedule.removed_at is not None:
