@@ -144,7 +144,10 @@ class MembershipFactory(ModelFactory[Membership]):
 def staff(role: Role, clinic: Clinic | None = None, region: Region | None = None, **kwargs) -> User:
     user = UserFactory(first_name="Sara", last_name="Schema")
     if role in (Role.REGION_IT, Role.PROXY_BOOKER):
-        Membership.objects.create(user=user, role=role, region=region or clinic.region, **kwargs)
+        if region is None:
+            assert clinic is not None, "a region role needs a region or a clinic"
+            region = clinic.region
+        Membership.objects.create(user=user, role=role, region=region, **kwargs)
     else:
         Membership.objects.create(user=user, role=role, clinic=clinic, **kwargs)
     return user

@@ -36,8 +36,8 @@ METRICS = {
 def quick_bench(tmp_path_factory) -> tuple[dict, str]:
     output = tmp_path_factory.mktemp("bench") / "results.json"
     # The bench sets its own production-like environment; nothing of the test settings leaks in.
-    own = ("DJANGO_", "DATABASE_", "CELERY_", "DEBUG", "REDIS_", "SECRET_KEY", "SECURE_", "ALLOWED_HOSTS")
-    own += ("RATE_LIMIT_",)
+    own: tuple[str, ...] = ("DJANGO_", "DATABASE_", "CELERY_", "DEBUG", "REDIS_", "SECRET_KEY", "SECURE_")
+    own += ("ALLOWED_HOSTS", "RATE_LIMIT_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(own)}
     env["BENCH_DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/tidbok_bench_ci"
     done = subprocess.run(

@@ -575,6 +575,7 @@ def test_removing_a_clinic_that_was_never_added_does_nothing(clinic, resident):
 
 def _case_type_calls(clinic: Clinic):
     book = case_type_for(clinic=clinic, kind=CaseKind.BOOK)
+    assert book is not None  # every clinic has its booking case type
     return {
         "update": lambda actor: case_type_update(
             actor=actor, case_type=book, conditions_text="Ny text", audience=Audience.RELATED, area=Area.REGION

@@ -5,6 +5,8 @@ staff login limits of the pages."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from allauth.account.adapter import get_adapter
 from django.test import Client, RequestFactory
@@ -18,7 +20,7 @@ PROXY = "10.0.0.5"
 
 def _hold(slot, *, remote_addr: str, forwarded_for: str | None) -> int:
     """One resident (a new one each time, so only the per-address limit can bite) holds a time."""
-    extra = {"HTTP_X_FORWARDED_FOR": forwarded_for} if forwarded_for else {}
+    extra: dict[str, Any] = {"HTTP_X_FORWARDED_FOR": forwarded_for} if forwarded_for else {}
     client = Client(REMOTE_ADDR=remote_addr, **extra)
     client.force_login(ResidentFactory())
     free = SlotFactory(appointment_type=slot.appointment_type, resource=slot.resource)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pytest
 from django.utils import timezone
 
+from accounts.models import User
 from bookings.services import booking_create
 from clinics.models import AppointmentType, Area, Audience, CaseKind, CaseType, Clinic
 from core.errors import DomainError, ErrorCode
@@ -147,9 +148,9 @@ class Ctx:
     clinic: Clinic
     appointment_type: AppointmentType
     slot: Slot
-    resident: object
-    other_resident: object
-    scheduler: object
+    resident: User
+    other_resident: User
+    scheduler: User
     now: dt.datetime
 
 

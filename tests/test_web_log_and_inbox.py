@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 import pytest
 from django.core import mail
@@ -182,7 +183,7 @@ def _log_row(booking: Booking, changed_at: dt.datetime) -> WebBookingLogEntry:
     )
 
 
-def _booking_snapshot(booking: Booking) -> dict:
+def _booking_snapshot(booking: Booking) -> Mapping[str, object]:
     return Booking.objects.filter(pk=booking.pk).values().get()
 
 

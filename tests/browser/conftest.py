@@ -61,6 +61,14 @@ _REPORT_CSP_VIOLATIONS = (
 )
 
 
+# The Content-Security-Policy violations each open page has reported, by id(page) (see the page fixture).
+_CSP_VIOLATIONS: dict[int, list[str]] = {}
+
+
+def csp_violations(page: Page) -> list[str]:
+    return _CSP_VIOLATIONS[id(page)]
+
+
 @pytest.fixture
 def page(browser: Browser, live_server, browser_settings) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server.url)
@@ -68,16 +76,17 @@ def page(browser: Browser, live_server, browser_settings) -> Iterator[Page]:
     context.expose_binding("tidbokCspViolation", lambda _source, text: violations.append(text))
     context.add_init_script(_REPORT_CSP_VIOLATIONS)
     page = context.new_page()
-    page.csp_violations = violations
+    _CSP_VIOLATIONS[id(page)] = violations
     page.set_default_timeout(15_000)
     yield page
     context.close()
+    del _CSP_VIOLATIONS[id(page)]
     assert violations == [], "Content-Security-Policy violations"
 
 
 def assert_accessible(page: Page) -> None:
     """axe-core finds no WCAG 2.0/2.1 A or AA violation on the page as it is now."""
-    assert page.csp_violations == [], "Content-Security-Policy violations"
+    assert csp_violations(page) == [], "Content-Security-Policy violations"
     # Evaluated, not added as a <script>: the policy rightly refuses inline script.
     page.evaluate(AXE.read_text())
     result = page.evaluate(
@@ -106,7 +115,8 @@ def check_page(page: Page, name: str) -> None:
     screenshot(page, name)
 
 
-def dev_login(page: Page, personnummer: str, next_url: str = "/start/") -> None:
+def dev_login(page: Page, personnummer: str | None, next_url: str = "/start/") -> None:
+    assert personnummer is not None, "only a resident logs in here"
     page.goto(f"/logga-in/test/?next={next_url}")
     page.locator("#personnummer").fill(personnummer)
     page.locator("form:has(#personnummer) button[type=submit]").click()

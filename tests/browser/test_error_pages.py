@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pyte
 )
 def test_error_pages_are_accessible_in_the_layout(page: Page, path, status, heading):
     response = page.goto(path)
-    assert response.status == status
+    assert response is not None and response.status == status
     expect(page.get_by_role("heading", level=1)).to_have_text(heading)
     check_page(page, f"error-{status}")
     # The language switch works from an error page too.
@@ -36,7 +36,7 @@ def test_403_page_keeps_the_residents_navigation(page: Page):
     dev_login(page, resident.personnummer)
     page.wait_for_url("**/start/")
     response = page.goto("/personal/")
-    assert response.status == 403
+    assert response is not None and response.status == 403
     expect(page.get_by_role("heading", level=1)).to_have_text("Du har inte behörighet till den här sidan")
     expect(page.get_by_role("button", name="Logga ut")).to_be_visible()
     check_page(page, "error-403")

@@ -59,6 +59,7 @@ def test_no_url_of_the_staff_flows_carries_a_personnummer(page: Page, live_serve
     start = tomorrow_at(10, days=3)
     times = [SlotFactory(appointment_type=visit, resource=nurse, start=start + dt.timedelta(hours=h)) for h in range(3)]
     anna = ResidentFactory(first_name="Anna", last_name="Andersson")
+    assert anna.personnummer is not None  # a resident always has one
     booking = booking_create(resident=anna, slot_id=times[2].pk, now=start - dt.timedelta(days=2))
     booking_cancel(actor=anna, booking_id=booking.pk, now=start - dt.timedelta(days=1))
     newcomer = make_personnummer(dt.date(1990, 5, 17))  # has never logged in

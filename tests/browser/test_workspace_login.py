@@ -1,6 +1,7 @@
 """Staff reach the workspace only through password and a second factor (R-AUTH-2)."""
 
 import pytest
+from allauth.mfa.models import Authenticator
 from playwright.sync_api import Page, expect
 
 from accounts.models import Membership, Role
@@ -60,4 +61,4 @@ def test_first_staff_login_sets_up_a_second_factor_through_the_pages(page: Page)
 
     page.goto("/personal/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Vårdcentralen Solna")
-    assert user.authenticator_set.filter(type="totp").exists()
+    assert Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()

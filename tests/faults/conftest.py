@@ -47,8 +47,9 @@ def redis_server() -> Iterator[RedisServer]:
 
 def _point_celery_at(url: str) -> None:
     """Later sends from this process go to ``url`` (the app caches its connection pools)."""
-    celery_app.conf.broker_url = url
-    celery_app._pool = None
+    celery_app.conf.update(broker_url=url)
+    # A private attribute of Celery (the producer pool), so not in the stubs.
+    celery_app._pool = None  # type: ignore[attr-defined]
     amqp = celery_app.__dict__.get("amqp")
     if amqp is not None:
         amqp._producer_pool = None

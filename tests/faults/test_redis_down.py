@@ -59,7 +59,7 @@ def _staff_login(client: Client, user) -> None:
     """allauth's own login: password, then the TOTP code (its rate limits live in the cache)."""
     response = client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
     assert response.status_code == 302, response.status_code
-    assert response.url.startswith(reverse("mfa_authenticate")), response.url
+    assert response["Location"].startswith(reverse("mfa_authenticate")), response["Location"]
     code = format_hotp_value(hotp_value(STAFF_TOTP_SECRET, int(time.time()) // 30))
     response = client.post(reverse("mfa_authenticate"), {"code": code})
     assert response.status_code == 302, response.status_code

@@ -87,6 +87,7 @@ def oidc_provider(live_server, tmp_path_factory) -> Iterator[Provider]:
         stderr=(folder / "provider.log").open("w"),
         text=True,
     )
+    assert process.stdout is not None  # stdout=subprocess.PIPE
     try:
         # Wait for the provider's own "ready" line (or its exit), not for a fixed time.
         with selectors.DefaultSelector() as selector:
