@@ -1,11 +1,17 @@
-"""Support pages of the clinic workspace, under /personal/<clinic_id>/ (namespace "workspace")."""
+"""Support and staff booking pages of the clinic workspace, under /personal/<clinic_id>/ (namespace
+"workspace")."""
 
 from django.urls import path
 
-from . import workspace_views
+from . import staff_views, workspace_views
 
 urlpatterns = [
     path("logg/", workspace_views.web_log, name="web_log"),
     path("logg.csv", workspace_views.web_log_csv, name="web_log_csv"),
     path("bokningsunderlag/<int:basis_id>/", workspace_views.booking_basis, name="booking_basis"),
+    # The staff booking pages: a booking in the timebook, booking for a resident, the waitlist.
+    path("tidbok/bokning/<int:booking_id>/", staff_views.booking_detail, name="booking_detail"),
+    path("tidbok/bokning/<int:booking_id>/avboka/", staff_views.booking_cancel, name="booking_cancel"),
+    path("boka-at-invanare/", staff_views.book_for_resident, name="book_for_resident"),
+    path("vantelista/", staff_views.waitlist, name="waitlist"),
 ]

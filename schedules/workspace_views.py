@@ -19,33 +19,22 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import Role
-from accounts.personnummer import format_personnummer, normalise_personnummer
 from accounts.workspace import WorkspaceClinic, clinic_for, staff_required, workspace_clinic
-from bookings.models import Booking, WaitlistEntry
-from bookings.selectors import booking_for_staff, resident_for_staff_booking, waitlist_for_clinic, waitlist_for_staff
-from bookings.services import booking_book_for_resident, waitlist_add
-from bookings.services import booking_cancel as booking_cancel_service
 from clinics.models import AppointmentType, Clinic
-from core import params
-from core.errors import DomainError, ValidationFailed
-from core.search_token import SEARCH_TOKEN_PARAM, search_token_load, search_token_store
+from core.errors import DomainError
 
 from . import services
 from .forms import (
     BlockForm,
     ChangeTypeForm,
-    FreeTimesFilterForm,
     RemoveTypeForm,
-    ResidentLookupForm,
     ScheduleForm,
     SlotForm,
     TimebookFilterForm,
-    WaitlistForm,
 )
 from .models import WEEKDAY_NAMES, Block, PublishState, Schedule, Slot
 from .selectors import (
     LOCAL_TZ,
-    free_slots_for_staff,
     iso_week,
     schedule_slot_counts,
     schedules_for_clinic,
@@ -66,7 +55,7 @@ def _not_post(request: HttpRequest) -> HttpResponse | None:
     return None if request.method == "POST" else HttpResponseNotAllowed(["POST"])
 
 
-def _timebook_url(clinic: Clinic, *, resource_id: int | str | None = None, day: dt.date | None = None) -> str:
+def timebook_url(clinic: Clinic, *, resource_id: int | str | None = None, day: dt.date | None = None) -> str:
     params = {}
     if resource_id:
         params["resurs"] = resource_id
@@ -76,7 +65,7 @@ def _timebook_url(clinic: Clinic, *, resource_id: int | str | None = None, day: 
     return reverse("workspace:timebook", args=[clinic.pk]) + query
 
 
-def _local_date(moment: dt.datetime) -> dt.date:
+def local_date(moment: dt.datetime) -> dt.date:
     return timezone.localtime(moment, LOCAL_TZ).date()
 
 
@@ -161,51 +150,9 @@ def slots_change_type(request: HttpRequest, clinic_id: int) -> HttpResponse:
                     % {"count": booked},
                 )
             return redirect(
-                _timebook_url(clinic, resource_id=request.POST.get("resurs", ""), day=_local_date(chosen.first().start))
+                timebook_url(clinic, resource_id=request.POST.get("resurs", ""), day=local_date(chosen.first().start))
             )
     return _render_timebook(request, clinic, ws, params=request.POST, change_form=form)
-
-
-# --- Bookings in the timebook (R-BOOK-4, R-BOOK-9, R-LOG-4) ---------------------------------------
-
-
-def _clinic_booking_or_404(clinic: Clinic, booking_id: int) -> None:
-    if not Booking.objects.filter(pk=booking_id, clinic=clinic).exists():
-        raise Http404
-
-
-@staff_required
-def booking_detail(request: HttpRequest, clinic_id: int, booking_id: int) -> HttpResponse:
-    clinic, ws = _scheduler(request, clinic_id)
-    _clinic_booking_or_404(clinic, booking_id)
-    try:
-        booking = booking_for_staff(actor=request.user, booking_id=booking_id)  # audited (R-LOG-4)
-    except DomainError:
-        raise Http404 from None
-    return render(
-        request,
-        "workspace/scheduler/booking_detail.html",
-        {"ws": ws, "booking": booking, "timebook_url": _timebook_url(clinic, day=_local_date(booking.start))},
-    )
-
-
-@staff_required
-def booking_cancel(request: HttpRequest, clinic_id: int, booking_id: int) -> HttpResponse:
-    """Cancel for the resident; they get a message in their inbox (R-BOOK-9)."""
-    clinic, _ws = _scheduler(request, clinic_id)
-    _clinic_booking_or_404(clinic, booking_id)
-    if refused := _not_post(request):
-        return refused
-    try:
-        booking = booking_cancel_service(actor=request.user, booking_id=booking_id)
-    except DomainError as exc:
-        messages.error(request, str(exc.message))
-        return redirect("workspace:booking_detail", clinic_id=clinic.pk, booking_id=booking_id)
-    if booking.appointment_type.hidden_for_patient:
-        messages.success(request, _("The time is cancelled."))
-    else:
-        messages.success(request, _("The time is cancelled. The resident has been sent a message."))
-    return redirect("workspace:booking_detail", clinic_id=clinic.pk, booking_id=booking_id)
 
 
 # --- Schedules (R-SCHED-1, R-SCHED-2) -------------------------------------------------------------
@@ -328,7 +275,7 @@ def _render_schedule(
             "can_publish": schedule.removed_at is None
             and not in_progress
             and schedule.publish_state in (PublishState.NOT_STARTED, PublishState.FAILED),
-            "first_week_url": _timebook_url(clinic, resource_id=schedule.resource_id, day=schedule.start_date),
+            "first_week_url": timebook_url(clinic, resource_id=schedule.resource_id, day=schedule.start_date),
         },
         status=400 if remove_form.errors else 200,
     )
@@ -429,7 +376,7 @@ def slot_new(request: HttpRequest, clinic_id: int) -> HttpResponse:
                     _("The time %(when)s is added. It appears on the web shortly.")
                     % {"when": timezone.localtime(slot.start, LOCAL_TZ).strftime("%Y-%m-%d %H:%M")},
                 )
-                return redirect(_timebook_url(clinic, resource_id=slot.resource_id, day=_local_date(slot.start)))
+                return redirect(timebook_url(clinic, resource_id=slot.resource_id, day=local_date(slot.start)))
     else:
         form = SlotForm(clinic=clinic, initial={"resource": request.GET.get("resurs") or None})
     return render(
@@ -461,7 +408,7 @@ def block_new(request: HttpRequest, clinic_id: int) -> HttpResponse:
                         )
                         % {"count": booked},
                     )
-                return redirect(_timebook_url(clinic, resource_id=block.resource_id, day=_local_date(block.start)))
+                return redirect(timebook_url(clinic, resource_id=block.resource_id, day=local_date(block.start)))
     else:
         form = BlockForm(clinic=clinic, initial={"resource": request.GET.get("resurs") or None})
     upcoming = (
@@ -489,157 +436,4 @@ def block_delete(request: HttpRequest, clinic_id: int, block_id: int) -> HttpRes
         messages.error(request, str(exc.message))
     else:
         messages.success(request, _("The block is removed. Its free times return to the web shortly."))
-    return redirect(_timebook_url(clinic, resource_id=request.POST.get("resurs", ""), day=_local_date(block.start)))
-
-
-# --- Booking for a resident and the waitlist (R-BOOK-6, R-BOOK-9, R-REL-1, R-LOG-4) ---------------
-
-
-def _waiting_entry(clinic: Clinic, raw: str) -> WaitlistEntry | None:
-    """The waitlist entry named in the request: this clinic's, still waiting, else 404."""
-    if not raw:
-        return None
-    entry_id = params.optional_id(raw)  # R-SEC-6: "²" is a digit to str.isdigit(), not to int()
-    entry = waitlist_for_clinic(clinic=clinic).filter(pk=entry_id).first() if entry_id is not None else None
-    if entry is None:
-        raise Http404
-    return entry
-
-
-def _book_chosen_time(
-    request: HttpRequest, clinic: Clinic, personnummer: str, entry: WaitlistEntry | None
-) -> HttpResponse | str:
-    """Book the posted slot: a redirect to the booking, or the field error to show. A resident
-    who has never logged in is created here, with the booking, never by a read (R-SEC-3)."""
-    slot_id = request.POST.get("slot", "")
-    if not (slot_id.isascii() and slot_id.isdigit() and Slot.objects.filter(pk=slot_id, clinic=clinic).exists()):
-        return _("Choose a free time.")
-    try:
-        booking = booking_book_for_resident(
-            actor=request.user,
-            slot_id=int(slot_id),
-            personnummer=personnummer,
-            waitlist_entry_id=entry.pk if entry is not None else None,
-        )
-    except DomainError as exc:
-        # "Just taken", overlapping bookings and the like: the free times are shown again.
-        messages.error(request, str(exc.message))
-        return ""
-    if booking.appointment_type.hidden_for_patient:
-        messages.success(request, _("The time is booked. The type is hidden for patients: no summons."))
-    else:
-        messages.success(request, _("The time is booked. The resident has a summons in their inbox."))
-    return redirect("workspace:booking_detail", clinic_id=clinic.pk, booking_id=booking.pk)
-
-
-def _book_for_resident_scope(clinic: Clinic) -> str:
-    return f"book_for_resident:{clinic.pk}"
-
-
-@staff_required
-def book_for_resident(request: HttpRequest, clinic_id: int) -> HttpResponse:
-    """Find the resident by personnummer, choose a free time, book: the resident gets a summons
-    and a clinic relation (R-BOOK-9, R-REL-1). From the waitlist, the entry goes with the booking
-    so a web cancellation puts the resident back on the list (R-BOOK-6).
-
-    R-SEC-3: the personnummer is posted and kept in the session under an opaque token; the
-    page's URL names only the token. Finding a resident reads; the POST that books creates a
-    resident who has never logged in, in the booking's transaction."""
-    clinic, ws = _scheduler(request, clinic_id)
-    posted = request.method == "POST"
-    data = request.POST if posted else request.GET
-    entry = _waiting_entry(clinic, data.get("waitlist", ""))
-    token = "" if entry else data.get(SEARCH_TOKEN_PARAM, "") or request.GET.get(SEARCH_TOKEN_PARAM, "")
-    lookup = ResidentLookupForm(request.POST if posted and not (entry or token) else None, clinic=clinic)
-    personnummer = ""
-    if token:
-        stored = search_token_load(request=request, scope=_book_for_resident_scope(clinic), token=token)
-        if stored is None:
-            messages.info(request, _("The search has expired. Search again."))
-            return redirect("workspace:book_for_resident", clinic_id=clinic.pk)
-        personnummer = stored["personnummer"]
-    elif lookup.is_valid():
-        try:
-            personnummer = normalise_personnummer(lookup.cleaned_data["personnummer"])
-        except ValidationFailed as exc:
-            lookup.add_domain_errors(exc)
-        if personnummer and "slot" not in request.POST:
-            token = search_token_store(
-                request=request, scope=_book_for_resident_scope(clinic), data={"personnummer": personnummer}
-            )
-            url = reverse("workspace:book_for_resident", args=[clinic.pk])
-            return redirect(f"{url}?{urlencode({SEARCH_TOKEN_PARAM: token})}")
-    if entry is not None:
-        personnummer = entry.resident.personnummer
-    slot_error = ""
-    if personnummer and posted:
-        outcome = _book_chosen_time(request, clinic, personnummer, entry)
-        if isinstance(outcome, HttpResponse):
-            return outcome
-        slot_error = outcome
-    resident = entry.resident if entry else None
-    if resident is None and personnummer:
-        resident = resident_for_staff_booking(actor=request.user, clinic=clinic, personnummer=personnummer)  # audited
-    free_times = None
-    filter_form = FreeTimesFilterForm(
-        request.GET if "typ" in request.GET or "datum" in request.GET else None,
-        clinic=clinic,
-        initial={"typ": entry.appointment_type_id if entry else None},
-    )
-    if personnummer:
-        filters = filter_form.cleaned_data if filter_form.is_valid() else {}
-        appointment_type = filters.get("typ") if filter_form.is_bound else (entry.appointment_type if entry else None)
-        free_times = list(
-            free_slots_for_staff(clinic=clinic, appointment_type=appointment_type, day=filters.get("datum"))[
-                :FREE_TIMES_SHOWN
-            ]
-        )
-    failed = bool(lookup.errors or filter_form.errors or slot_error) or posted
-    return render(
-        request,
-        "workspace/scheduler/book_for_resident.html",
-        {
-            "ws": ws,
-            "entry": entry,
-            "lookup": lookup,
-            "found": bool(personnummer),
-            "resident": resident,
-            "personnummer": format_personnummer(personnummer) if personnummer else "",
-            "search_token": token,
-            "filter_form": filter_form,
-            "free_times": free_times,
-            "slot_error": slot_error,
-            "shown_max": FREE_TIMES_SHOWN,
-        },
-        status=400 if failed else 200,
-    )
-
-
-@staff_required
-def waitlist(request: HttpRequest, clinic_id: int) -> HttpResponse:
-    clinic, ws = _scheduler(request, clinic_id)
-    if request.method == "POST":
-        form = WaitlistForm(request.POST, clinic=clinic)
-        if form.is_valid():
-            try:
-                entry = waitlist_add(  # audited in the same transaction (R-LOG-4)
-                    actor=request.user,
-                    clinic=clinic,
-                    personnummer=form.cleaned_data["personnummer"],
-                    appointment_type=form.cleaned_data["appointment_type"],
-                    note=form.cleaned_data["note"],
-                )
-            except DomainError as exc:
-                form.add_domain_errors(exc)
-            else:
-                messages.success(request, _("%(who)s is on the waitlist.") % {"who": entry.resident})
-                return redirect("workspace:waitlist", clinic_id=clinic.pk)
-    else:
-        form = WaitlistForm(clinic=clinic)
-    entries = waitlist_for_staff(actor=request.user, clinic=clinic)  # R-LOG-4: each one shown is audited
-    return render(
-        request,
-        "workspace/scheduler/waitlist.html",
-        {"ws": ws, "form": form, "entries": entries},
-        status=400 if form.errors else 200,
-    )
+    return redirect(timebook_url(clinic, resource_id=request.POST.get("resurs", ""), day=local_date(block.start)))
