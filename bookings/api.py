@@ -13,7 +13,8 @@ from core.api import BOOKING_THROTTLES, IsResident
 from core.idempotency import IdempotentPostMixin
 from core.overload import shed_when_queued
 from schedules.api import SlotSerializer
-from schedules.models import Hold
+from schedules.models import Hold, HoldState
+from schedules.services import hold_cancel, hold_create
 
 from .models import Booking, InboxMessage
 from .selectors import (
@@ -23,7 +24,7 @@ from .selectors import (
     inbox_for_resident,
     rebook_candidates,
 )
-from .services import booking_cancel, booking_create, booking_rebook, inbox_mark_read
+from .services import booking_cancel, booking_create, booking_rebook, hold_create_for_rebook, inbox_mark_read
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -188,3 +189,45 @@ class InboxRead(APIView):
     @extend_schema(request=None, responses=MessageSerializer)
     def post(self, request: AuthenticatedRequest, message_id: int) -> Response:
         return Response(MessageSerializer(inbox_mark_read(resident=request.user, message_id=message_id)).data)
+
+
+# --- Holds: a time set aside while the resident confirms (R-BOOK-3, R-BOOK-7) ---------------------
+
+
+class HoldSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Hold
+        fields = ["id", "slot", "expires_at", "rebook_of"]
+
+
+class HoldInput(serializers.Serializer):
+    slot = serializers.IntegerField()
+    rebook_of = serializers.IntegerField(required=False, help_text="A booking of yours to move to this time")
+
+
+@shed_when_queued
+class HoldList(APIView):
+    permission_classes = [IsResident]
+    throttle_classes = BOOKING_THROTTLES
+
+    @extend_schema(request=HoldInput, responses={201: HoldSerializer})
+    def post(self, request: AuthenticatedRequest) -> Response:
+        data = HoldInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        slot_id = data.validated_data["slot"]
+        if "rebook_of" in data.validated_data:
+            booking = booking_for_resident(resident=request.user, booking_id=data.validated_data["rebook_of"])
+            hold = hold_create_for_rebook(resident=request.user, slot_id=slot_id, booking=booking)
+        else:
+            hold = hold_create(resident=request.user, slot_id=slot_id)
+        return Response(HoldSerializer(hold).data, status=status.HTTP_201_CREATED)
+
+
+class HoldDetail(APIView):
+    permission_classes = [IsResident]
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: AuthenticatedRequest, hold_id: int) -> Response:
+        hold = get_object_or_404(Hold, pk=hold_id, resident=request.user, state=HoldState.ACTIVE)
+        hold_cancel(resident=request.user, hold=hold)
+        return Response(status=status.HTTP_204_NO_CONTENT)

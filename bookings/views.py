@@ -36,7 +36,7 @@ from .selectors import (
     rebook_candidates,
     usable_basis,
 )
-from .services import booking_cancel, booking_create, booking_rebook, inbox_mark_read
+from .services import booking_cancel, booking_create, booking_rebook, hold_create_for_rebook, inbox_mark_read
 
 DRAFT_KEY = "booking_draft"
 
@@ -221,7 +221,10 @@ def hold(request: AuthenticatedHttpRequest) -> HttpResponse:
             return redirect("bookings:rebook_conditions", booking_id=rebook_of.pk)
         return redirect("bookings:book_conditions", clinic_id=clinic_id)
     try:
-        new_hold = hold_create(resident=request.user, slot_id=slot_id, rebook_of=rebook_of)
+        if rebook_of is not None:
+            new_hold = hold_create_for_rebook(resident=request.user, slot_id=slot_id, booking=rebook_of)
+        else:
+            new_hold = hold_create(resident=request.user, slot_id=slot_id)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect(back)

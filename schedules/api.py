@@ -9,20 +9,18 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.http import AuthenticatedRequest
 from clinics.models import AppointmentType, Resource
 from core import params
-from core.api import BOOKING_THROTTLES, IsResident
-from core.overload import shed_when_queued
+from core.api import IsResident
 
 from . import free_times
-from .models import Hold, HoldState, Slot
+from .models import Slot
 from .selectors import free_slots_between, local_midnight, may_book_type, visibility_cutoff
-from .services import hold_cancel, hold_create
 
 MAX_RANGE_DAYS = 62
 MAX_SLOTS = 1000
@@ -114,42 +112,3 @@ class FreeTimes(APIView):
         window = f"{appointment_type.pk}:{resource.pk if resource else '-'}:{lower.isoformat()}:{upper.isoformat()}"
         body = free_times.cached_json_list(clinic_id=clinic.pk, key=window, now=now, load=load)
         return HttpResponse(body, content_type="application/json")
-
-
-class HoldSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Hold
-        fields = ["id", "slot", "expires_at", "rebook_of"]
-
-
-class HoldInput(serializers.Serializer):
-    slot = serializers.IntegerField()
-    rebook_of = serializers.IntegerField(required=False, help_text="A booking of yours to move to this time")
-
-
-@shed_when_queued
-class HoldList(APIView):
-    permission_classes = [IsResident]
-    throttle_classes = BOOKING_THROTTLES
-
-    @extend_schema(request=HoldInput, responses={201: HoldSerializer})
-    def post(self, request: AuthenticatedRequest) -> Response:
-        from bookings.selectors import booking_for_resident
-
-        data = HoldInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        rebook_of = None
-        if "rebook_of" in data.validated_data:
-            rebook_of = booking_for_resident(resident=request.user, booking_id=data.validated_data["rebook_of"])
-        hold = hold_create(resident=request.user, slot_id=data.validated_data["slot"], rebook_of=rebook_of)
-        return Response(HoldSerializer(hold).data, status=status.HTTP_201_CREATED)
-
-
-class HoldDetail(APIView):
-    permission_classes = [IsResident]
-
-    @extend_schema(responses={204: None})
-    def delete(self, request: AuthenticatedRequest, hold_id: int) -> Response:
-        hold = get_object_or_404(Hold, pk=hold_id, resident=request.user, state=HoldState.ACTIVE)
-        hold_cancel(resident=request.user, hold=hold)
-        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -169,3 +169,16 @@ def test_the_schedule_services_take_one_pattern_instead_of_eight_keywords():
     for service in (services.schedule_create, services.schedule_preview_detail, services.schedule_create_and_publish):
         assert "pattern" in inspect.signature(service).parameters
         assert not {"weekdays", "start_date", "slot_minutes"} & set(inspect.signature(service).parameters)
+
+
+def test_schedules_imports_bookings_only_where_the_timebook_reads_a_slots_booking():
+    """bookings builds on schedules: the staff booking pages, the hold API and a rebooking's
+    hold live in bookings; only the timebook's read of a slot's booking is left to move."""
+    from .test_layering import runtime_imports
+
+    importing = {
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "schedules").rglob("*.py")
+        if "migrations" not in path.parts and "bookings" in set(runtime_imports(path))
+    }
+    assert importing <= {"schedules/selectors.py"}

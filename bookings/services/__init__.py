@@ -12,7 +12,7 @@ a resident), ``waitlist`` (booking bases, the waitlist, the staff pages' booking
 ``inbox`` (messages and their notifications) and ``web_log`` (retention). The public names are
 re-exported here: callers import from ``bookings.services``."""
 
-from .booking import REASON_MAX_LENGTH, booking_cancel, booking_create, booking_rebook
+from .booking import REASON_MAX_LENGTH, booking_cancel, booking_create, booking_rebook, hold_create_for_rebook
 from .common import SCHEDULER_ROLES
 from .inbox import inbox_mark_read, inbox_message_send, inbox_notify, inbox_notify_sweep
 from .staff import booking_create_by_proxy, booking_create_for_resident
@@ -29,6 +29,7 @@ __all__ = [
     "booking_create_by_proxy",
     "booking_create_for_resident",
     "booking_rebook",
+    "hold_create_for_rebook",
     "idempotency_purge",
     "inbox_mark_read",
     "inbox_message_send",

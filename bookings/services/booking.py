@@ -17,8 +17,9 @@ from accounts.services import audit_record, resident_lock
 from clinics.models import Clinic, RelationSource
 from clinics.services import relation_add
 from core.errors import BookingError, ErrorCode, ValidationFailed
-from schedules.models import Hold, HoldState
+from schedules.models import Hold, HoldState, Slot
 from schedules.selectors import slot_check_offered
+from schedules.services import hold_create
 
 from ..models import (
     Booking,
@@ -208,3 +209,16 @@ def _cancel_channel(*, actor: User, booking: Booking, now: dt.datetime) -> Chann
         return Channel.PROXY
     # Someone else's booking: indistinguishable from one that does not exist (R-ACL-1, R-ACL-2).
     raise BookingError(ErrorCode.NOT_FOUND)
+
+
+def hold_create_for_rebook(*, resident: User, slot_id: int, booking: Booking, now: dt.datetime | None = None) -> Hold:
+    """Hold a time to move ``booking`` to (R-BOOK-3, R-BOOK-7). The hold is schedules'; whether
+    the booking may move there is the rebooking's rule, checked under the hold's locks: the
+    booking is still the resident's to manage (R-BOOK-5, R-REL-2) and the new time passes the
+    rebooking checks."""
+
+    def check(slot: Slot, at: dt.datetime) -> None:
+        booking_for_resident(resident=resident, booking_id=booking.pk, now=at)
+        rebook_check(booking=booking, resident=resident, new_slot=slot, now=at)
+
+    return hold_create(resident=resident, slot_id=slot_id, rebook_of=booking, check=check, now=now)

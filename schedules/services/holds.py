@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -46,9 +46,18 @@ def hold_release(*, hold: Hold) -> bool:
 
 
 @transaction.atomic
-def hold_create(*, resident: User, slot_id: int, rebook_of: Any = None, now: dt.datetime | None = None) -> Hold:
+def hold_create(
+    *,
+    resident: User,
+    slot_id: int,
+    rebook_of: Any = None,
+    check: Callable[[Slot, dt.datetime], None] | None = None,
+    now: dt.datetime | None = None,
+) -> Hold:
     """Set a time aside for the resident for TIDBOK_HOLD_MINUTES (R-BOOK-3). The slot leaves
-    the web at once. A resident holds one time at a time: a new hold releases the old one."""
+    the web at once. A resident holds one time at a time: a new hold releases the old one.
+    ``check`` replaces the check that the slot is offered to the resident (R-BOOK-7: a time held
+    to move a booking ``rebook_of`` to is checked by the rebooking's rules instead)."""
     now = now or timezone.now()
     resident_lock(resident=resident)
     own_holds = list(Hold.objects.filter(resident=resident, state=HoldState.ACTIVE))
@@ -57,11 +66,10 @@ def hold_create(*, resident: User, slot_id: int, rebook_of: Any = None, now: dt.
     if slot is None:
         # Removed since the page was shown (R-PUB-2): to the resident, simply no longer there.
         raise BookingError(ErrorCode.REQUESTED_TIME_IS_ALREADY_RESERVED)
-    if rebook_of is not None:
-        from bookings.selectors import booking_for_resident, rebook_check
-
-        booking_for_resident(resident=resident, booking_id=rebook_of.pk, now=now)  # R-BOOK-5, R-REL-2
-        rebook_check(booking=rebook_of, resident=resident, new_slot=slot, now=now)
+    if check is not None:
+        # The caller's rule for this hold, under the same locks: a rebooking's checks live in
+        # bookings, which builds on schedules (bookings.services.hold_create_for_rebook).
+        check(slot, now)
     else:
         slot_check_offered(slot=slot, resident=resident, now=now)
     # The checks above passed, so any active hold left on this slot is the resident's own or
