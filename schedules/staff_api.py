@@ -9,15 +9,16 @@ Staff use the browser session, so unsafe requests need the CSRF token.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Any, cast
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.http import AuthenticatedRequest
 from accounts.mfa import session_passed_second_factor
 from accounts.models import Role
 from accounts.selectors import user_is_staff_member
@@ -51,7 +52,7 @@ class IsClinicStaff(permissions.BasePermission):
         )
 
 
-def scheduler_clinic(request: Request, clinic_id: int) -> Clinic:
+def scheduler_clinic(request: AuthenticatedRequest, clinic_id: int) -> Clinic:
     return clinic_for(request, clinic_id, SCHEDULER)
 
 
@@ -64,10 +65,15 @@ class ClinicScopedSerializer(serializers.Serializer):
         self.clinic = clinic
         if clinic is None:
             return
+        # The subclasses declare these as PrimaryKeyRelatedFields (``fields`` is typed as holding any Field).
+        # The ignores: the stubs type RelatedField.queryset as QuerySet | Manager, and mypy then takes any
+        # assignment to it for a call of Manager.__get__.
         if "resource" in self.fields:
-            self.fields["resource"].queryset = Resource.objects.filter(clinic=clinic, is_active=True)
+            resource_field = cast(serializers.PrimaryKeyRelatedField, self.fields["resource"])
+            resource_field.queryset = Resource.objects.filter(clinic=clinic, is_active=True)  # type: ignore[arg-type]
         if "appointment_type" in self.fields:
-            self.fields["appointment_type"].queryset = AppointmentType.objects.filter(clinic=clinic)
+            type_field = cast(serializers.PrimaryKeyRelatedField, self.fields["appointment_type"])
+            type_field.queryset = AppointmentType.objects.filter(clinic=clinic)  # type: ignore[arg-type]
 
 
 def _resource_field() -> serializers.PrimaryKeyRelatedField:
@@ -130,9 +136,30 @@ class BlockSerializer(serializers.ModelSerializer):
         fields = ["id", "resource", "start", "end", "reason", "created_at"]
 
 
+if TYPE_CHECKING:
+    _FieldBase = serializers.Field
+else:
+    _FieldBase = object
+
+
+# A response field whose value is a result of the service, not an attribute of the model: the view passes it
+# in the serializer's context under ``key``. (A comment, not a docstring: the API schema would show it.)
+class _FromContext(_FieldBase):
+    def __init__(self, *args: Any, key: str, **kwargs: Any) -> None:
+        self.context_key = key
+        super().__init__(*args, **kwargs)
+
+    def get_attribute(self, instance: Any) -> Any:
+        return self.context[self.context_key]
+
+
+class _IntegerFromContext(_FromContext, serializers.IntegerField):
+    pass
+
+
 class BlockCreatedSerializer(BlockSerializer):
-    booked_times_kept = serializers.IntegerField(
-        help_text="Booked times inside the period stay booked; cancel them if needed."
+    booked_times_kept = _IntegerFromContext(
+        key="booked_times_kept", help_text="Booked times inside the period stay booked; cancel them if needed."
     )
 
     class Meta(BlockSerializer.Meta):
@@ -181,16 +208,23 @@ class SlotCountsSerializer(serializers.Serializer):
     total = serializers.IntegerField()
 
 
+class _SlotCountsFromContext(_FromContext, SlotCountsSerializer):
+    class Meta:
+        ref_name = "SlotCounts"  # the schema's name for it, as before
+
+
 class ScheduleDetailSerializer(ScheduleSerializer):
-    counts = SlotCountsSerializer(source="slot_counts", help_text="The schedule's slots by state")
+    counts = _SlotCountsFromContext(key="counts", help_text="The schedule's slots by state")
 
     class Meta(ScheduleSerializer.Meta):
         fields = [*ScheduleSerializer.Meta.fields, "counts"]
 
 
 class ScheduleCreatedSerializer(ScheduleSerializer):
-    created_slots = serializers.IntegerField(
-        allow_null=True, help_text="Slots made now; null when a large schedule is published by a worker"
+    created_slots = _IntegerFromContext(
+        key="created_slots",
+        allow_null=True,
+        help_text="Slots made now; null when a large schedule is published by a worker",
     )
 
     class Meta(ScheduleSerializer.Meta):
@@ -249,7 +283,9 @@ class ChangeTypeInput(ClinicScopedSerializer):
     def __init__(self, *args, clinic: Clinic | None = None, **kwargs) -> None:
         super().__init__(*args, clinic=clinic, **kwargs)
         if clinic is not None:
-            self.fields["slots"].child_relation.queryset = Slot.objects.filter(clinic=clinic)
+            # ``slots`` is the ManyRelatedField declared above; the ignore as in ClinicScopedSerializer.
+            slots_field = cast(serializers.ManyRelatedField, self.fields["slots"])
+            slots_field.child_relation.queryset = Slot.objects.filter(clinic=clinic)  # type: ignore[arg-type]
 
     def validate_slots(self, slots: list[Slot]) -> list[Slot]:
         if len(slots) > MAX_CHANGE_TYPE_SLOTS:
@@ -303,7 +339,7 @@ class TimebookSlots(StaffAPIView):
         ],
         responses=TimebookSlotSerializer(many=True),
     )
-    def get(self, request: Request, clinic_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, clinic_id: int) -> Response:
         clinic = scheduler_clinic(request, clinic_id)
         query = TimebookQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -322,7 +358,7 @@ class TimebookSlots(StaffAPIView):
         return Response(TimebookSlotSerializer(entries, many=True).data)
 
     @extend_schema(request=SlotInput, responses={201: TimebookSlotSerializer})
-    def post(self, request: Request, clinic_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, clinic_id: int) -> Response:
         """Add a single time; it reaches the web through the publisher (R-PUB-1)."""
         clinic = scheduler_clinic(request, clinic_id)
         data = SlotInput(data=request.data, clinic=clinic)
@@ -335,7 +371,7 @@ class TimebookSlots(StaffAPIView):
 
 class SlotsChangeType(StaffAPIView):
     @extend_schema(request=ChangeTypeInput, responses=ChangeTypeResultSerializer)
-    def post(self, request: Request, clinic_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, clinic_id: int) -> Response:
         """Give the chosen times another type; booked ones keep theirs (R-SCHED-2, R-PUB-1)."""
         clinic = scheduler_clinic(request, clinic_id)
         data = ChangeTypeInput(data=request.data, clinic=clinic)
@@ -351,7 +387,7 @@ class SlotsChangeType(StaffAPIView):
 
 class BlockList(StaffAPIView):
     @extend_schema(responses=BlockSerializer(many=True))
-    def get(self, request: Request, clinic_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, clinic_id: int) -> Response:
         """The clinic's current and coming blocks."""
         clinic = scheduler_clinic(request, clinic_id)
         blocks = (
@@ -362,20 +398,19 @@ class BlockList(StaffAPIView):
         return Response(BlockSerializer(blocks, many=True).data)
 
     @extend_schema(request=BlockInput, responses={201: BlockCreatedSerializer})
-    def post(self, request: Request, clinic_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, clinic_id: int) -> Response:
         """Block a period on a resource: its free times leave the web at once (R-PUB-2)."""
         clinic = scheduler_clinic(request, clinic_id)
         data = BlockInput(data=request.data, clinic=clinic)
         data.is_valid(raise_exception=True)
         created = services.block_create(actor=request.user, **data.validated_data)
-        block = created.block
-        block.booked_times_kept = created.booked_kept  # the response field
-        return Response(BlockCreatedSerializer(block).data, status=status.HTTP_201_CREATED)
+        body = BlockCreatedSerializer(created.block, context={"booked_times_kept": created.booked_kept}).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class BlockDetail(StaffAPIView):
     @extend_schema(responses={204: None})
-    def delete(self, request: Request, clinic_id: int, block_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, clinic_id: int, block_id: int) -> Response:
         """Remove a block; its free times return to the web through the publisher (R-PUB-1)."""
         clinic = scheduler_clinic(request, clinic_id)
         block = get_object_or_404(Block, pk=block_id, clinic=clinic)
@@ -391,12 +426,12 @@ def _clinic_schedule(clinic: Clinic, schedule_id: int) -> Schedule:
 
 class ScheduleList(StaffAPIView):
     @extend_schema(responses=ScheduleSerializer(many=True))
-    def get(self, request: Request, clinic_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, clinic_id: int) -> Response:
         clinic = scheduler_clinic(request, clinic_id)
         return Response(ScheduleSerializer(schedules_for_clinic(clinic=clinic)[:MAX_LISTED], many=True).data)
 
     @extend_schema(request=ScheduleInput, responses={201: ScheduleCreatedSerializer})
-    def post(self, request: Request, clinic_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, clinic_id: int) -> Response:
         """Create a schedule and publish it (R-SCHED-1), or nothing at all. A large one is
         published by a worker: ``created_slots`` is then null and ``publish_*`` show progress."""
         clinic = scheduler_clinic(request, clinic_id)
@@ -406,29 +441,29 @@ class ScheduleList(StaffAPIView):
             actor=request.user, pattern=services.SchedulePattern(**data.validated_data)
         )
         schedule = _clinic_schedule(clinic, schedule.pk)
-        schedule.created_slots = created
-        return Response(ScheduleCreatedSerializer(schedule).data, status=status.HTTP_201_CREATED)
+        body = ScheduleCreatedSerializer(schedule, context={"created_slots": created}).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class ScheduleDetail(StaffAPIView):
     @extend_schema(responses=ScheduleDetailSerializer)
-    def get(self, request: Request, clinic_id: int, schedule_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, clinic_id: int, schedule_id: int) -> Response:
         clinic = scheduler_clinic(request, clinic_id)
         schedule = _clinic_schedule(clinic, schedule_id)
         counts = schedule_slot_counts(schedule=schedule)
-        schedule.slot_counts = {
+        slot_counts = {
             "free": counts.free,
             "held": counts.held,
             "booked": counts.booked,
             "blocked": counts.blocked,
             "total": counts.total,
         }
-        return Response(ScheduleDetailSerializer(schedule).data)
+        return Response(ScheduleDetailSerializer(schedule, context={"counts": slot_counts}).data)
 
 
 class ScheduleRemoveType(StaffAPIView):
     @extend_schema(request=None, responses=ScheduleRemovedSerializer)
-    def post(self, request: Request, clinic_id: int, schedule_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, clinic_id: int, schedule_id: int) -> Response:
         """Take the type off the schedule: its free times go at once, booked ones stay
         (R-SCHED-2, R-PUB-2). Asking again removes nothing more."""
         clinic = scheduler_clinic(request, clinic_id)
