@@ -5,6 +5,7 @@ the same fields with :meth:`WorkspaceForm.add_domain_errors`."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -182,7 +183,8 @@ class TimebookFilterForm(WorkspaceForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # Past weeks may show resources that have since been made inactive.
-        self.fields["resurs"].queryset = Resource.objects.filter(clinic=self.clinic).order_by("name")
+        resource_field = cast(forms.ModelChoiceField, self.fields["resurs"])  # declared above
+        resource_field.queryset = Resource.objects.filter(clinic=self.clinic).order_by("name")
 
 
 class ChangeTypeForm(WorkspaceForm):
@@ -195,7 +197,8 @@ class ChangeTypeForm(WorkspaceForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["slot"].queryset = Slot.objects.filter(clinic=self.clinic)
+        slot_field = cast(forms.ModelMultipleChoiceField, self.fields["slot"])  # declared above
+        slot_field.queryset = Slot.objects.filter(clinic=self.clinic)
 
 
 class RemoveTypeForm(WorkspaceForm):

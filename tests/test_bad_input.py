@@ -161,21 +161,23 @@ def seed_world() -> World:
     slots = [SlotFactory(appointment_type=appointment_type, resource=resource) for _ in range(6)]
     resident = ResidentFactory(first_name="Anna", last_name="Andersson")
     other = ResidentFactory(first_name="Bertil", last_name="Berg")
-    users = {
+    assert resident.personnummer is not None and other.personnummer is not None  # residents have one
+    scheduler = staff(Role.SCHEDULER, clinic)
+    users: dict[str, User | None] = {
         "anonymous": None,
         "resident": resident,
         "local_admin": staff(Role.LOCAL_ADMIN, clinic),
-        "scheduler": staff(Role.SCHEDULER, clinic),
+        "scheduler": scheduler,
         "support": staff(Role.SUPPORT, clinic),
         "region_it": staff(Role.REGION_IT, clinic),
         "proxy_booker": staff(Role.PROXY_BOOKER, clinic),
     }
     booking = booking_create(resident=resident, slot_id=slots[0].pk)
-    booking_create_for_resident(actor=users["scheduler"], resident=other, slot_id=slots[1].pk)
+    booking_create_for_resident(actor=scheduler, resident=other, slot_id=slots[1].pk)
     hold = hold_create(resident=resident, slot_id=slots[2].pk)
     tomorrow = tomorrow_at(0).date()
     schedule = schedule_create(
-        actor=users["scheduler"],
+        actor=scheduler,
         pattern=SchedulePattern(
             resource=resource,
             appointment_type=appointment_type,
@@ -188,7 +190,7 @@ def seed_world() -> World:
         ),
     )
     block = block_create(
-        actor=users["scheduler"], resource=resource, start=tomorrow_at(13, days=3), end=tomorrow_at(14, days=3)
+        actor=scheduler, resource=resource, start=tomorrow_at(13, days=3), end=tomorrow_at(14, days=3)
     ).block
     basis = BookingBasisFactory(appointment_type=appointment_type, resident=resident)
     WaitlistEntryFactory(clinic=clinic, resident=other, appointment_type=appointment_type)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections import defaultdict
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -50,7 +51,7 @@ def before_2027(time_machine):
 
 
 def create(scheduler, resource, appointment_type, **overrides) -> Schedule:
-    fields = {
+    fields: dict[str, Any] = {
         "weekdays": EVERY_DAY,
         "start_date": timezone.localdate() + dt.timedelta(days=1),
         "end_date": timezone.localdate() + dt.timedelta(days=3),

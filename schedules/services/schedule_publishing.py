@@ -229,7 +229,8 @@ def schedule_publish_run(
     mine = Schedule.objects.filter(pk=schedule_id, publish_token=token)
     created = 0
     try:
-        actor = schedule.publish_actor or User.objects.filter(pk=actor_id).first() or schedule.created_by
+        named = User.objects.filter(pk=actor_id).first() if actor_id is not None else None
+        actor = schedule.publish_actor or named or schedule.created_by
         if actor is None:
             raise PermissionDeniedError()
         _require_scheduler(actor, schedule.clinic)

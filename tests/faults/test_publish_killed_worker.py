@@ -63,7 +63,7 @@ def part_way(schedule: Schedule) -> bool:
     return state == PublishState.RUNNING and done >= 400
 
 
-def published_so_far(schedule: Schedule) -> dict[int, dt.datetime]:
+def published_so_far(schedule: Schedule) -> dict[int, dt.datetime | None]:
     return dict(Slot.objects.filter(schedule=schedule).values_list("pk", "published_at"))
 
 
