@@ -13,11 +13,12 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from accounts.http import AuthenticatedHttpRequest
 from accounts.models import Role
 from accounts.personnummer import format_personnummer, normalise_personnummer
 from accounts.workspace import WorkspaceClinic, clinic_for, staff_required, workspace_clinic
@@ -39,12 +40,12 @@ SCHEDULER = (Role.SCHEDULER,)
 FREE_TIMES_SHOWN = 60
 
 
-def _scheduler(request: HttpRequest, clinic_id: int) -> tuple[Clinic, WorkspaceClinic]:
+def _scheduler(request: AuthenticatedHttpRequest, clinic_id: int) -> tuple[Clinic, WorkspaceClinic]:
     clinic = clinic_for(request, clinic_id, SCHEDULER)
     return clinic, workspace_clinic(user=request.user, clinic=clinic)
 
 
-def _not_post(request: HttpRequest) -> HttpResponse | None:
+def _not_post(request: AuthenticatedHttpRequest) -> HttpResponse | None:
     """Actions take POST only; checked after the role, so nobody learns more from a GET (R-ACL-1)."""
     return None if request.method == "POST" else HttpResponseNotAllowed(["POST"])
 
@@ -58,7 +59,7 @@ def _clinic_booking_or_404(clinic: Clinic, booking_id: int) -> None:
 
 
 @staff_required
-def booking_detail(request: HttpRequest, clinic_id: int, booking_id: int) -> HttpResponse:
+def booking_detail(request: AuthenticatedHttpRequest, clinic_id: int, booking_id: int) -> HttpResponse:
     clinic, ws = _scheduler(request, clinic_id)
     _clinic_booking_or_404(clinic, booking_id)
     try:
@@ -73,7 +74,7 @@ def booking_detail(request: HttpRequest, clinic_id: int, booking_id: int) -> Htt
 
 
 @staff_required
-def booking_cancel(request: HttpRequest, clinic_id: int, booking_id: int) -> HttpResponse:
+def booking_cancel(request: AuthenticatedHttpRequest, clinic_id: int, booking_id: int) -> HttpResponse:
     """Cancel for the resident; they get a message in their inbox (R-BOOK-9)."""
     clinic, _ws = _scheduler(request, clinic_id)
     _clinic_booking_or_404(clinic, booking_id)
@@ -106,7 +107,7 @@ def _waiting_entry(clinic: Clinic, raw: str) -> WaitlistEntry | None:
 
 
 def _book_chosen_time(
-    request: HttpRequest, clinic: Clinic, personnummer: str, entry: WaitlistEntry | None
+    request: AuthenticatedHttpRequest, clinic: Clinic, personnummer: str, entry: WaitlistEntry | None
 ) -> HttpResponse | str:
     """Book the posted slot: a redirect to the booking, or the field error to show. A resident
     who has never logged in is created here, with the booking, never by a read (R-SEC-3)."""
@@ -136,7 +137,7 @@ def _book_for_resident_scope(clinic: Clinic) -> str:
 
 
 @staff_required
-def book_for_resident(request: HttpRequest, clinic_id: int) -> HttpResponse:
+def book_for_resident(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     """Find the resident by personnummer, choose a free time, book: the resident gets a summons
     and a clinic relation (R-BOOK-9, R-REL-1). From the waitlist, the entry goes with the booking
     so a web cancellation puts the resident back on the list (R-BOOK-6).
@@ -169,7 +170,7 @@ def book_for_resident(request: HttpRequest, clinic_id: int) -> HttpResponse:
             url = reverse("workspace:book_for_resident", args=[clinic.pk])
             return redirect(f"{url}?{urlencode({SEARCH_TOKEN_PARAM: token})}")
     if entry is not None:
-        personnummer = entry.resident.personnummer
+        personnummer = entry.resident.personnummer or ""  # a waiting entry's resident always has one
     slot_error = ""
     if personnummer and posted:
         outcome = _book_chosen_time(request, clinic, personnummer, entry)
@@ -215,7 +216,7 @@ def book_for_resident(request: HttpRequest, clinic_id: int) -> HttpResponse:
 
 
 @staff_required
-def waitlist(request: HttpRequest, clinic_id: int) -> HttpResponse:
+def waitlist(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     clinic, ws = _scheduler(request, clinic_id)
     if request.method == "POST":
         form = WaitlistForm(request.POST, clinic=clinic)

@@ -11,13 +11,14 @@ import datetime as dt
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from accounts.http import AuthenticatedHttpRequest
 from accounts.models import Role
 from accounts.workspace import WorkspaceClinic, clinic_for, staff_required, workspace_clinic
 from clinics.models import AppointmentType, Clinic
@@ -45,12 +46,12 @@ SCHEDULER = (Role.SCHEDULER,)
 FREE_TIMES_SHOWN = 60
 
 
-def _scheduler(request: HttpRequest, clinic_id: int) -> tuple[Clinic, WorkspaceClinic]:
+def _scheduler(request: AuthenticatedHttpRequest, clinic_id: int) -> tuple[Clinic, WorkspaceClinic]:
     clinic = clinic_for(request, clinic_id, SCHEDULER)
     return clinic, workspace_clinic(user=request.user, clinic=clinic)
 
 
-def _not_post(request: HttpRequest) -> HttpResponse | None:
+def _not_post(request: AuthenticatedHttpRequest) -> HttpResponse | None:
     """Actions take POST only; checked after the role, so nobody learns more from a GET (R-ACL-1)."""
     return None if request.method == "POST" else HttpResponseNotAllowed(["POST"])
 
@@ -73,7 +74,7 @@ def local_date(moment: dt.datetime) -> dt.date:
 
 
 def _render_timebook(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     clinic: Clinic,
     ws: WorkspaceClinic,
     *,
@@ -110,13 +111,13 @@ def _render_timebook(
 
 
 @staff_required
-def timebook(request: HttpRequest, clinic_id: int) -> HttpResponse:
+def timebook(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     clinic, ws = _scheduler(request, clinic_id)
     return _render_timebook(request, clinic, ws, params=request.GET)
 
 
 @staff_required
-def slots_change_type(request: HttpRequest, clinic_id: int) -> HttpResponse:
+def slots_change_type(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     """Change the type of the chosen times; booked ones keep theirs (R-SCHED-2, R-PUB-1)."""
     clinic, ws = _scheduler(request, clinic_id)
     if refused := _not_post(request):
@@ -159,7 +160,7 @@ def slots_change_type(request: HttpRequest, clinic_id: int) -> HttpResponse:
 
 
 @staff_required
-def schedules(request: HttpRequest, clinic_id: int) -> HttpResponse:
+def schedules(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     clinic, ws = _scheduler(request, clinic_id)
     rows = [(schedule, _weekday_names(schedule)) for schedule in schedules_for_clinic(clinic=clinic)]
     return render(request, "workspace/scheduler/schedules.html", {"ws": ws, "schedules": rows})
@@ -170,7 +171,7 @@ def _weekday_names(schedule: Schedule) -> str:
 
 
 @staff_required
-def schedule_new(request: HttpRequest, clinic_id: int) -> HttpResponse:
+def schedule_new(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     """Fill in the pattern, preview how many slots it makes, publish it. A large publish runs in
     a worker and its progress shows on the schedule's page."""
     clinic, ws = _scheduler(request, clinic_id)
@@ -232,7 +233,7 @@ def _published(created: int) -> str:
     ) % {"count": created}
 
 
-def _published_messages(request: HttpRequest, created: int, skipped: int) -> None:
+def _published_messages(request: AuthenticatedHttpRequest, created: int, skipped: int) -> None:
     messages.success(request, _published(created))
     if skipped:
         messages.warning(request, _skipped(skipped))
@@ -256,7 +257,11 @@ def _clinic_schedule(clinic: Clinic, schedule_id: int) -> Schedule:
 
 
 def _render_schedule(
-    request: HttpRequest, clinic: Clinic, ws: WorkspaceClinic, schedule: Schedule, remove_form: RemoveTypeForm
+    request: AuthenticatedHttpRequest,
+    clinic: Clinic,
+    ws: WorkspaceClinic,
+    schedule: Schedule,
+    remove_form: RemoveTypeForm,
 ) -> HttpResponse:
     in_progress = schedule.publish_in_progress
     return render(
@@ -282,7 +287,7 @@ def _render_schedule(
 
 
 @staff_required
-def schedule_detail(request: HttpRequest, clinic_id: int, schedule_id: int) -> HttpResponse:
+def schedule_detail(request: AuthenticatedHttpRequest, clinic_id: int, schedule_id: int) -> HttpResponse:
     """The schedule, its slot counts and publishing progress. POST publishes it again, e.g.
     after a failed background run (safe to repeat: existing slots are kept), or with
     ``action=resume`` resumes a stalled background run from where it stopped (R-OPS-3)."""
@@ -295,7 +300,7 @@ def schedule_detail(request: HttpRequest, clinic_id: int, schedule_id: int) -> H
     return _render_schedule(request, clinic, ws, schedule, RemoveTypeForm(clinic=clinic))
 
 
-def _domain_error_messages(request: HttpRequest, exc: DomainError) -> None:
+def _domain_error_messages(request: AuthenticatedHttpRequest, exc: DomainError) -> None:
     for errors in exc.field_errors.values():
         for error in errors:
             messages.error(request, str(error))
@@ -303,7 +308,7 @@ def _domain_error_messages(request: HttpRequest, exc: DomainError) -> None:
         messages.error(request, str(exc.message))
 
 
-def _schedule_publish_again(request: HttpRequest, clinic: Clinic, schedule: Schedule) -> HttpResponse:
+def _schedule_publish_again(request: AuthenticatedHttpRequest, clinic: Clinic, schedule: Schedule) -> HttpResponse:
     try:
         created = services.schedule_publish_start(actor=request.user, schedule=schedule)
     except DomainError as exc:
@@ -316,7 +321,7 @@ def _schedule_publish_again(request: HttpRequest, clinic: Clinic, schedule: Sche
     return redirect("workspace:schedule_detail", clinic_id=clinic.pk, schedule_id=schedule.pk)
 
 
-def _schedule_publish_resume(request: HttpRequest, clinic: Clinic, schedule: Schedule) -> HttpResponse:
+def _schedule_publish_resume(request: AuthenticatedHttpRequest, clinic: Clinic, schedule: Schedule) -> HttpResponse:
     try:
         services.schedule_publish_resume(actor=request.user, schedule=schedule)  # audited
     except DomainError as exc:
@@ -327,7 +332,7 @@ def _schedule_publish_resume(request: HttpRequest, clinic: Clinic, schedule: Sch
 
 
 @staff_required
-def schedule_remove_type(request: HttpRequest, clinic_id: int, schedule_id: int) -> HttpResponse:
+def schedule_remove_type(request: AuthenticatedHttpRequest, clinic_id: int, schedule_id: int) -> HttpResponse:
     """Take the type off the schedule: its free times go at once, booked ones stay (R-SCHED-2)."""
     clinic, ws = _scheduler(request, clinic_id)
     schedule = _clinic_schedule(clinic, schedule_id)
@@ -360,7 +365,7 @@ def schedule_remove_type(request: HttpRequest, clinic_id: int, schedule_id: int)
 
 
 @staff_required
-def slot_new(request: HttpRequest, clinic_id: int) -> HttpResponse:
+def slot_new(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     clinic, ws = _scheduler(request, clinic_id)
     if request.method == "POST":
         form = SlotForm(request.POST, clinic=clinic)
@@ -385,7 +390,7 @@ def slot_new(request: HttpRequest, clinic_id: int) -> HttpResponse:
 
 
 @staff_required
-def block_new(request: HttpRequest, clinic_id: int) -> HttpResponse:
+def block_new(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     """Block a period on a resource: its free times leave the web at once (R-PUB-2)."""
     clinic, ws = _scheduler(request, clinic_id)
     if request.method == "POST":
@@ -423,7 +428,7 @@ def block_new(request: HttpRequest, clinic_id: int) -> HttpResponse:
 
 
 @staff_required
-def block_delete(request: HttpRequest, clinic_id: int, block_id: int) -> HttpResponse:
+def block_delete(request: AuthenticatedHttpRequest, clinic_id: int, block_id: int) -> HttpResponse:
     clinic, _ws = _scheduler(request, clinic_id)
     block = Block.objects.filter(pk=block_id, clinic=clinic).first()
     if block is None:
