@@ -4,6 +4,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
+# mypy with django-stubs loads the settings, which refuse to start without a SECRET_KEY (make test sets its own).
+MYPY := SECRET_KEY="$${SECRET_KEY:-type-check-only-secret-key-not-for-production}" $(BIN)/mypy .
 
 # Tests always run on the real PostgreSQL and Redis of this machine (see scripts/services.sh).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tidbok
@@ -59,6 +61,7 @@ test: $(VENV)/.installed-dev node_modules/.installed
 	$(PY) manage.py collectstatic --noinput -v0
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MYPY)
 	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -76,6 +79,7 @@ bench: $(VENV)/.installed
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MYPY)
 	$(BIN)/lint-imports
 
 format: $(VENV)/.installed-dev
