@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import cast
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -90,7 +91,7 @@ def action_supported(*, clinic: Clinic, kind: CaseKind) -> bool:
     return q_matches(ACTION_SUPPORTED_Q, CaseType(clinic=clinic, kind=kind))
 
 
-def case_type_admits(*, case_type: CaseType | None, resident: User | None) -> bool:
+def case_type_admits(*, case_type: CaseType | None, resident: User | AnonymousUser | None) -> bool:
     """R-CASE-3: the case type is active and the resident is inside its audience and area.
     An anonymous visitor is admitted to "for all residents" case types (the area is checked
     once they log in)."""

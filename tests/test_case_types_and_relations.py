@@ -60,6 +60,13 @@ def uppsala_region(db):
     return RegionFactory(name="Region Uppsala", code=UPPSALA)
 
 
+def _case_type(clinic: Clinic, kind: CaseKind) -> CaseType:
+    """The clinic's case type of this kind: every clinic has one of each."""
+    case_type = case_type_for(clinic=clinic, kind=kind)
+    assert case_type is not None
+    return case_type
+
+
 def _configure(case_type: CaseType, *, audience: str, area: str, active: bool = True) -> CaseType:
     CaseType.objects.filter(pk=case_type.pk).update(audience=audience, area=area, is_active=active)
     return CaseType.objects.select_related("clinic__region").get(pk=case_type.pk)
@@ -82,7 +89,7 @@ def test_database_refuses_a_second_case_type_of_the_same_kind(new_clinic):
 
 
 def test_activation_without_conditions_text_is_refused(new_clinic, new_clinic_admin):
-    book = case_type_for(clinic=new_clinic, kind=CaseKind.BOOK)
+    book = _case_type(new_clinic, CaseKind.BOOK)
 
     with pytest.raises(ValidationFailed) as exc:
         case_type_activate(actor=new_clinic_admin, case_type=book)
@@ -94,7 +101,7 @@ def test_activation_without_conditions_text_is_refused(new_clinic, new_clinic_ad
 
 
 def test_activation_with_whitespace_only_conditions_text_is_refused(new_clinic, new_clinic_admin):
-    book = case_type_for(clinic=new_clinic, kind=CaseKind.BOOK)
+    book = _case_type(new_clinic, CaseKind.BOOK)
     CaseType.objects.filter(pk=book.pk).update(conditions_text="  \n  ")
     book.refresh_from_db()
 
@@ -107,7 +114,7 @@ def test_activation_with_whitespace_only_conditions_text_is_refused(new_clinic, 
 
 
 def test_writing_conditions_text_does_not_activate_the_case_type(new_clinic, new_clinic_admin):
-    book = case_type_for(clinic=new_clinic, kind=CaseKind.BOOK)
+    book = _case_type(new_clinic, CaseKind.BOOK)
 
     case_type_update(
         actor=new_clinic_admin, case_type=book, conditions_text=CONDITIONS, audience=Audience.ALL, area=Area.COUNTRY
@@ -120,7 +127,7 @@ def test_writing_conditions_text_does_not_activate_the_case_type(new_clinic, new
 
 
 def test_case_type_is_active_after_explicit_activation(new_clinic, new_clinic_admin):
-    book = case_type_for(clinic=new_clinic, kind=CaseKind.BOOK)
+    book = _case_type(new_clinic, CaseKind.BOOK)
     case_type_update(
         actor=new_clinic_admin, case_type=book, conditions_text=CONDITIONS, audience=Audience.ALL, area=Area.COUNTRY
     )
@@ -133,8 +140,8 @@ def test_case_type_is_active_after_explicit_activation(new_clinic, new_clinic_ad
 
 
 def test_each_case_type_has_its_own_conditions_text(new_clinic, new_clinic_admin):
-    book = case_type_for(clinic=new_clinic, kind=CaseKind.BOOK)
-    manage = case_type_for(clinic=new_clinic, kind=CaseKind.MANAGE)
+    book = _case_type(new_clinic, CaseKind.BOOK)
+    manage = _case_type(new_clinic, CaseKind.MANAGE)
 
     case_type_update(
         actor=new_clinic_admin, case_type=book, conditions_text=CONDITIONS, audience=Audience.ALL, area=Area.COUNTRY
@@ -150,7 +157,7 @@ def test_each_case_type_has_its_own_conditions_text(new_clinic, new_clinic_admin
 
 
 def test_conditions_text_is_shown_as_bullets(new_clinic, new_clinic_admin):
-    book = case_type_for(clinic=new_clinic, kind=CaseKind.BOOK)
+    book = _case_type(new_clinic, CaseKind.BOOK)
 
     case_type_update(
         actor=new_clinic_admin,
@@ -165,7 +172,7 @@ def test_conditions_text_is_shown_as_bullets(new_clinic, new_clinic_admin):
 
 
 def test_active_case_type_cannot_lose_its_conditions_text(clinic, local_admin):
-    book = case_type_for(clinic=clinic, kind=CaseKind.BOOK)
+    book = _case_type(clinic, CaseKind.BOOK)
     assert book.is_active is True
 
     with pytest.raises(ValidationFailed) as exc:
@@ -180,7 +187,7 @@ def test_active_case_type_cannot_lose_its_conditions_text(clinic, local_admin):
 
 
 def test_deactivated_case_type_no_longer_admits_anyone(clinic, local_admin, resident, appointment_type):
-    book = case_type_for(clinic=clinic, kind=CaseKind.BOOK)
+    book = _case_type(clinic, CaseKind.BOOK)
     assert case_type_admits(case_type=book, resident=resident) is True
     assert bookable_types(clinic=clinic, resident=resident).filter(pk=appointment_type.pk).exists()
 
@@ -196,7 +203,7 @@ def test_deactivated_case_type_no_longer_admits_anyone(clinic, local_admin, resi
     ("field", "audience", "area"), [("audience", "everyone", Area.COUNTRY), ("area", Audience.ALL, "world")]
 )
 def test_unknown_audience_or_area_is_refused(clinic, local_admin, field, audience, area):
-    book = case_type_for(clinic=clinic, kind=CaseKind.BOOK)
+    book = _case_type(clinic, CaseKind.BOOK)
 
     with pytest.raises(ValidationFailed) as exc:
         case_type_update(actor=local_admin, case_type=book, conditions_text=CONDITIONS, audience=audience, area=area)
@@ -211,7 +218,7 @@ def test_unknown_audience_or_area_is_refused(clinic, local_admin, field, audienc
 
 
 def test_update_stores_the_chosen_audience_and_area(clinic, local_admin):
-    book = case_type_for(clinic=clinic, kind=CaseKind.BOOK)
+    book = _case_type(clinic, CaseKind.BOOK)
 
     case_type_update(
         actor=local_admin, case_type=book, conditions_text=CONDITIONS, audience=Audience.RELATED, area=Area.REGION
@@ -244,17 +251,17 @@ def test_case_type_admits_only_residents_inside_audience_and_area(
     resident = ResidentFactory(home_region_code=home_region)
     if related:
         relation_add(resident=resident, clinic=clinic, source=RelationSource.START_PAGE)
-    book = case_type_for(clinic=clinic, kind=CaseKind.BOOK)
+    book = _case_type(clinic, CaseKind.BOOK)
     case_type_update(actor=local_admin, case_type=book, conditions_text=CONDITIONS, audience=audience, area=area)
 
-    assert case_type_admits(case_type=case_type_for(clinic=clinic, kind=CaseKind.BOOK), resident=resident) is admitted
+    assert case_type_admits(case_type=_case_type(clinic, CaseKind.BOOK), resident=resident) is admitted
     kinds = [ct.kind for ct in admitted_case_types(clinic=clinic, resident=resident)]
     assert (CaseKind.BOOK in kinds) is admitted
     assert bookable_types(clinic=clinic, resident=resident).filter(pk=appointment_type.pk).exists() is admitted
 
 
 def test_ended_relation_no_longer_admits_to_a_related_only_case_type(clinic, resident):
-    book = _configure(case_type_for(clinic=clinic, kind=CaseKind.BOOK), audience=Audience.RELATED, area=Area.COUNTRY)
+    book = _configure(_case_type(clinic, CaseKind.BOOK), audience=Audience.RELATED, area=Area.COUNTRY)
     relation_add(resident=resident, clinic=clinic, source=RelationSource.START_PAGE)
     assert case_type_admits(case_type=book, resident=resident) is True
 
@@ -265,16 +272,14 @@ def test_ended_relation_no_longer_admits_to_a_related_only_case_type(clinic, res
 
 @pytest.mark.parametrize(("audience", "admitted"), [(Audience.ALL, True), (Audience.RELATED, False)])
 def test_anonymous_visitor_sees_only_case_types_for_all_residents(clinic, audience, admitted):
-    book = _configure(case_type_for(clinic=clinic, kind=CaseKind.BOOK), audience=audience, area=Area.COUNTRY)
+    book = _configure(_case_type(clinic, CaseKind.BOOK), audience=audience, area=Area.COUNTRY)
 
     assert case_type_admits(case_type=book, resident=AnonymousUser()) is admitted
     assert case_type_admits(case_type=book, resident=None) is admitted
 
 
 def test_inactive_case_type_admits_nobody(clinic, resident):
-    book = _configure(
-        case_type_for(clinic=clinic, kind=CaseKind.BOOK), audience=Audience.ALL, area=Area.COUNTRY, active=False
-    )
+    book = _configure(_case_type(clinic, CaseKind.BOOK), audience=Audience.ALL, area=Area.COUNTRY, active=False)
 
     assert case_type_admits(case_type=book, resident=resident) is False
     assert case_type_admits(case_type=None, resident=resident) is False
@@ -282,8 +287,8 @@ def test_inactive_case_type_admits_nobody(clinic, resident):
 
 
 def test_contact_card_shows_related_only_case_type_once_resident_has_a_relation(clinic, resident):
-    _configure(case_type_for(clinic=clinic, kind=CaseKind.BOOK), audience=Audience.ALL, area=Area.COUNTRY)
-    _configure(case_type_for(clinic=clinic, kind=CaseKind.MANAGE), audience=Audience.RELATED, area=Area.COUNTRY)
+    _configure(_case_type(clinic, CaseKind.BOOK), audience=Audience.ALL, area=Area.COUNTRY)
+    _configure(_case_type(clinic, CaseKind.MANAGE), audience=Audience.RELATED, area=Area.COUNTRY)
 
     assert [ct.kind for ct in admitted_case_types(clinic=clinic, resident=resident)] == [CaseKind.BOOK]
 
@@ -296,7 +301,7 @@ def test_contact_card_shows_related_only_case_type_once_resident_has_a_relation(
 
 
 def test_resident_outside_the_region_cannot_start_booking(clinic, appointment_type, slot):
-    _configure(case_type_for(clinic=clinic, kind=CaseKind.BOOK), audience=Audience.ALL, area=Area.REGION)
+    _configure(_case_type(clinic, CaseKind.BOOK), audience=Audience.ALL, area=Area.REGION)
     outsider = ResidentFactory(home_region_code=UPPSALA)
     insider = ResidentFactory(home_region_code=STOCKHOLM)
 
@@ -312,7 +317,7 @@ def test_resident_outside_the_region_cannot_start_booking(clinic, appointment_ty
 
 
 def test_resident_without_relation_cannot_book_at_related_only_clinic(clinic, resident, other_resident, slot):
-    _configure(case_type_for(clinic=clinic, kind=CaseKind.BOOK), audience=Audience.RELATED, area=Area.COUNTRY)
+    _configure(_case_type(clinic, CaseKind.BOOK), audience=Audience.RELATED, area=Area.COUNTRY)
     relation_add(resident=other_resident, clinic=clinic, source=RelationSource.START_PAGE)
 
     with pytest.raises(BookingError) as exc:
@@ -324,7 +329,7 @@ def test_resident_without_relation_cannot_book_at_related_only_clinic(clinic, re
 
 
 def test_resident_outside_the_manage_area_cannot_cancel_or_rebook(clinic, scheduler, appointment_type, resource, slot):
-    _configure(case_type_for(clinic=clinic, kind=CaseKind.MANAGE), audience=Audience.ALL, area=Area.REGION)
+    _configure(_case_type(clinic, CaseKind.MANAGE), audience=Audience.ALL, area=Area.REGION)
     outsider = ResidentFactory(home_region_code=UPPSALA)
     SlotFactory(appointment_type=appointment_type, resource=resource)
     booking = booking_create_for_resident(actor=scheduler, resident=outsider, slot_id=slot.pk)
@@ -353,7 +358,7 @@ def _unsupported_clinic(new_clinic, **supports) -> Clinic:
 
 def test_book_case_type_cannot_be_activated_without_booking_support(new_clinic, new_clinic_admin):
     clinic = _unsupported_clinic(new_clinic, supports_booking=False)
-    book = case_type_for(clinic=clinic, kind=CaseKind.BOOK)
+    book = _case_type(clinic, CaseKind.BOOK)
 
     with pytest.raises(DomainError) as exc:
         case_type_activate(actor=new_clinic_admin, case_type=book)
@@ -365,7 +370,7 @@ def test_book_case_type_cannot_be_activated_without_booking_support(new_clinic, 
 
 def test_manage_case_type_cannot_be_activated_without_cancel_or_rebook_support(new_clinic, new_clinic_admin):
     clinic = _unsupported_clinic(new_clinic, supports_cancellation=False, supports_rebooking=False)
-    manage = case_type_for(clinic=clinic, kind=CaseKind.MANAGE)
+    manage = _case_type(clinic, CaseKind.MANAGE)
 
     with pytest.raises(DomainError) as exc:
         case_type_activate(actor=new_clinic_admin, case_type=manage)
@@ -380,7 +385,7 @@ def test_manage_case_type_cannot_be_activated_without_cancel_or_rebook_support(n
 )
 def test_manage_case_type_activates_when_cancel_or_rebook_is_supported(new_clinic, new_clinic_admin, supports):
     clinic = _unsupported_clinic(new_clinic, **supports)
-    manage = case_type_for(clinic=clinic, kind=CaseKind.MANAGE)
+    manage = _case_type(clinic, CaseKind.MANAGE)
 
     case_type_activate(actor=new_clinic_admin, case_type=manage)
 
@@ -393,14 +398,14 @@ def test_manage_support_does_not_depend_on_booking_support(new_clinic, new_clini
 
     assert action_supported(clinic=clinic, kind=CaseKind.BOOK) is False
     assert action_supported(clinic=clinic, kind=CaseKind.MANAGE) is True
-    case_type_activate(actor=new_clinic_admin, case_type=case_type_for(clinic=clinic, kind=CaseKind.MANAGE))
+    case_type_activate(actor=new_clinic_admin, case_type=_case_type(clinic, CaseKind.MANAGE))
 
 
 def test_booking_is_not_offered_when_the_timebook_stops_supporting_it(clinic, resident, appointment_type, slot):
     Clinic.objects.filter(pk=clinic.pk).update(supports_booking=False)
     clinic.refresh_from_db()
 
-    assert case_type_admits(case_type=case_type_for(clinic=clinic, kind=CaseKind.BOOK), resident=resident) is False
+    assert case_type_admits(case_type=_case_type(clinic, CaseKind.BOOK), resident=resident) is False
     assert not bookable_types(clinic=clinic, resident=resident).exists()
     assert not offered_slots(clinic=clinic, appointment_type=appointment_type, resident=resident).exists()
     with pytest.raises(BookingError) as exc:
@@ -574,7 +579,7 @@ def test_removing_a_clinic_that_was_never_added_does_nothing(clinic, resident):
 
 
 def _case_type_calls(clinic: Clinic):
-    book = case_type_for(clinic=clinic, kind=CaseKind.BOOK)
+    book = _case_type(clinic, CaseKind.BOOK)
     assert book is not None  # every clinic has its booking case type
     return {
         "update": lambda actor: case_type_update(
@@ -599,8 +604,8 @@ def _outsiders(clinic: Clinic, other_clinic: Clinic, uppsala_region) -> dict[str
 def test_only_admins_of_the_clinic_may_change_its_case_types(clinic, other_clinic, uppsala_region, action):
     outsiders = _outsiders(clinic, other_clinic, uppsala_region)
     call = _case_type_calls(clinic)[action]
-    before = CaseType.objects.filter(clinic=clinic).values("kind", "is_active", "conditions_text", "audience", "area")
-    before = sorted(before, key=lambda row: row["kind"])
+    rows = CaseType.objects.filter(clinic=clinic).values("kind", "is_active", "conditions_text", "audience", "area")
+    before = sorted(rows, key=lambda row: row["kind"])
 
     for who, actor in outsiders.items():
         with pytest.raises(PermissionDeniedError) as exc:
@@ -613,7 +618,7 @@ def test_only_admins_of_the_clinic_may_change_its_case_types(clinic, other_clini
 
 def test_region_it_of_the_clinics_region_may_configure_case_types(new_clinic):
     region_it = staff(Role.REGION_IT, new_clinic)
-    book = case_type_for(clinic=new_clinic, kind=CaseKind.BOOK)
+    book = _case_type(new_clinic, CaseKind.BOOK)
 
     case_type_update(
         actor=region_it, case_type=book, conditions_text=CONDITIONS, audience=Audience.ALL, area=Area.REGION
