@@ -85,7 +85,10 @@ def _machine() -> str:
             cpu = line.split(":", 1)[1].strip()
             break
     meminfo = Path("/proc/meminfo").read_text()
-    kib = int(re.search(r"MemTotal:\s+(\d+)", meminfo).group(1))  # type: ignore[union-attr]
+    total = re.search(r"MemTotal:\s+(\d+)", meminfo)
+    if total is None:
+        raise RuntimeError("/proc/meminfo has no MemTotal line")
+    kib = int(total.group(1))
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         pg = cursor.fetchone()[0].split()[0]

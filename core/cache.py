@@ -134,5 +134,6 @@ def raising(alias: str = DEFAULT_CACHE_ALIAS) -> BaseCache:
     """The cache ``alias`` with its errors raised, for a write whose loss must be noticed and retried."""
     cache = caches[alias]
     if isinstance(cache, FailOpenRedisCache):
+        # _Raising is no BaseCache subclass but answers every BaseCache method (__getattr__ forwards them).
         return _Raising(cache)  # type: ignore[return-value]
     return cache
