@@ -395,7 +395,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 # --- Content-Security-Policy, session and token lifetimes (R-SEC-5) ---------------------------
 # No inline script or style anywhere: every script and stylesheet is a file under /static/.
 # The one exception is a style block Django's admin writes on change lists without actions,
-# allowed by its hash (tests/test_headers_and_lifetimes.py recomputes it from Django's template).
+# allowed by its hash (tests/core/test_headers_and_lifetimes.py recomputes it from Django's template).
 _ADMIN_CHANGELIST_STYLE_HASH = "'sha256-blvLUW3UscWqsXGByNOqdBboM+ShWAuugp2mC/wbafU='"
 _form_targets = ["'self'"]
 if OIDC_ISSUER:

@@ -1,0 +1,226 @@
+"""The transactional outbox and the fail-open cache (R-OPS-1), the notification claim (R-OPS-2).
+
+The end-to-end cases, with a real Redis stopped and real workers, are in tests/faults/; these pin
+down the rules one by one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from django.core import mail
+from django.core.cache import caches
+from django.db import connection, transaction
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from bookings import tasks as booking_tasks
+from bookings.models import InboxMessage, MessageKind, NotifyState
+from bookings.services import booking_cancel, booking_create, inbox_message_send, inbox_notify, inbox_notify_sweep
+from core.cache import FailOpenRedisCache, raising
+from core.outbox import services as outbox
+from core.outbox.models import OutboxMessage
+from schedules.models import Slot
+
+from ..faults.procs import free_port
+
+
+@pytest.fixture(autouse=True)
+def _relay_not_paused():
+    outbox.outbox_relay_resume()
+    yield
+    outbox.outbox_relay_resume()
+
+
+def _broker_down(monkeypatch) -> list[str]:
+    """Every send to the broker fails as it does with Redis stopped; returns the tried task ids."""
+    tried: list[str] = []
+
+    def refuse(self, *args, task_id=None, **kwargs):
+        tried.append(task_id)
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr("celery.app.task.Task.apply_async", refuse)
+    return tried
+
+
+# --- R-OPS-1: the outbox -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_rolled_back_change_leaves_no_side_effect(slot, resident, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), transaction.atomic():
+        booking = booking_create(resident=resident, slot_id=slot.pk)
+        booking_cancel(actor=resident, booking_id=booking.pk)
+        assert OutboxMessage.objects.exists()  # written in the change's own transaction …
+        raise RuntimeError("rolled back")
+
+    assert not OutboxMessage.objects.exists()  # … and gone with it
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_change_with_the_broker_down_succeeds_and_the_sweep_sends_its_task_later(
+    slot, resident, monkeypatch
+):
+    booking = booking_create(resident=resident, slot_id=slot.pk)
+    tried = _broker_down(monkeypatch)
+
+    cancelled = booking_cancel(actor=resident, booking_id=booking.pk)  # the after-commit relay fails: no raise
+
+    assert cancelled.status == "cancelled"
+    waiting = OutboxMessage.objects.get(name="schedules.tasks.slots_publish", sent_at__isnull=True)
+    assert tried == [f"outbox-{waiting.pk}"]
+    assert waiting.attempts == 1 and "Connection refused" in waiting.last_error
+    assert waiting.available_at > timezone.now()  # a back-off before the next try
+    assert outbox.outbox_relay() == 0  # not due yet
+
+    monkeypatch.undo()  # the broker is back (tasks run inline in tests) …
+    outbox.outbox_relay_resume()  # … and this process's pause after the failure is over
+    assert outbox.outbox_relay(now=waiting.available_at) >= 1
+
+    waiting.refresh_from_db()
+    assert waiting.sent_at is not None
+    assert Slot.objects.get(pk=slot.pk).is_published  # the task ran: the time is back on the web
+    assert not OutboxMessage.objects.filter(sent_at__isnull=True).exists()
+    assert outbox.outbox_relay(now=waiting.available_at) == 0  # sent once, not again
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_a_broker_failure_the_next_requests_do_not_wait_for_it(slot, resident, monkeypatch):
+    booking = booking_create(resident=resident, slot_id=slot.pk)
+    tried = _broker_down(monkeypatch)
+    booking_cancel(actor=resident, booking_id=booking.pk)
+    assert len(tried) == 1
+
+    outbox.outbox_add(name="schedules.tasks.slots_publish", args=[[slot.pk]])
+
+    assert len(tried) == 1  # paused: left to the sweep
+    assert OutboxMessage.objects.filter(sent_at__isnull=True).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_relays_at_once_never_send_a_row_twice_nor_wait_for_each_other():
+    """Real parallel relays on PostgreSQL: the first holds its rows (a step that blocks), the
+    second skips them at once (SKIP LOCKED) instead of waiting or sending them too."""
+    calls: list[int] = []
+    inside, release = threading.Event(), threading.Event()
+
+    @outbox.outbox_step("tests.test_outbox.slow_step")
+    def slow_step(n: int) -> None:
+        calls.append(n)
+        inside.set()
+        assert release.wait(30)
+
+    rows = [OutboxMessage.objects.create(name="tests.test_outbox.slow_step", args=[n]) for n in range(3)]
+
+    def first() -> None:
+        try:
+            outbox.outbox_relay()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    try:
+        assert inside.wait(30)
+        assert outbox.outbox_relay() == 0  # returns at once: every row is the first relay's
+    finally:
+        release.set()
+        thread.join(30)
+
+    assert sorted(calls) == [0, 1, 2]
+    assert OutboxMessage.objects.filter(pk__in=[r.pk for r in rows], sent_at__isnull=False).count() == 3
+
+
+@pytest.mark.django_db
+def test_sent_rows_are_purged_after_the_keep_period_and_unsent_ones_never(settings):
+    now = timezone.now()
+    settings.TIDBOK_OUTBOX_KEEP_DAYS = 2
+    old = OutboxMessage.objects.create(name="x.y", sent_at=now - dt.timedelta(days=3))
+    recent = OutboxMessage.objects.create(name="x.y", sent_at=now - dt.timedelta(days=1))
+    unsent = OutboxMessage.objects.create(name="x.y", created_at=now - dt.timedelta(days=30))
+
+    assert outbox.outbox_purge(now=now, batch_size=1) == 1
+
+    assert set(OutboxMessage.objects.values_list("pk", flat=True)) == {recent.pk, unsent.pk}
+    assert not OutboxMessage.objects.filter(pk=old.pk).exists()
+
+
+# --- R-OPS-1: the cache fails open ---------------------------------------------------------------
+
+
+def test_the_redis_cache_answers_without_redis_and_says_so_once(settings, caplog):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "core.cache.FailOpenRedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+    cache = caches["default"]
+    assert isinstance(cache, FailOpenRedisCache)
+
+    assert cache.get("k", "default") == "default"
+    assert cache.get_many(["a", "b"]) == {}
+    assert cache.add("lock", 1) is True  # allauth's rate-limit lock must not spin
+    cache.set("k", 1)
+    cache.set_many({"a": 1})
+    assert cache.delete("k") is False
+
+    warnings = [r for r in caplog.records if r.name == "core.cache"]
+    assert len(warnings) == 1 and "cache unavailable" in warnings[0].getMessage()
+    with pytest.raises(RedisConnectionError):
+        raising().set("must-land", 1)  # the outbox's cache bump must notice
+
+
+# --- R-OPS-2: notifications ----------------------------------------------------------------------
+
+
+def _message(resident, clinic) -> InboxMessage:
+    return inbox_message_send(resident=resident, clinic=clinic, kind=MessageKind.INFO, subject="Provsvar", body="…")
+
+
+@pytest.mark.django_db
+def test_a_claim_in_progress_is_not_taken_and_a_stale_one_is_sent_once(resident, clinic, settings):
+    settings.TIDBOK_NOTIFY_CLAIM_SECONDS = 60
+    message = _message(resident, clinic)
+    claimed_at = timezone.now()
+    InboxMessage.objects.filter(pk=message.pk).update(notify_state=NotifyState.SENDING, notify_claimed_at=claimed_at)
+
+    assert inbox_notify(message_id=message.pk, now=claimed_at + dt.timedelta(seconds=59)) is False
+    assert inbox_notify_sweep(now=claimed_at + dt.timedelta(seconds=59)) == 0
+    assert mail.outbox == []
+
+    assert inbox_notify_sweep(now=claimed_at + dt.timedelta(seconds=61)) == 1
+    assert inbox_notify_sweep(now=claimed_at + dt.timedelta(seconds=200)) == 0
+    assert booking_tasks.inbox_notify.delay(message.pk).get() is False
+
+    assert len(mail.outbox) == 1
+    # The same Message-ID whoever sends it: a resend after a crash is recognisably the same e-mail.
+    assert (
+        mail.outbox[0]
+        .extra_headers["Message-ID"]
+        .startswith(f"<tidbok-inbox-{message.pk}-{message.created_at:%Y%m%d%H%M%S}@")
+    )
+    message.refresh_from_db()
+    assert message.notify_state == NotifyState.SENT and message.notified_at is not None
+
+
+@pytest.mark.django_db
+def test_a_failed_send_gives_the_claim_back_and_the_retry_sends_it(resident, clinic, monkeypatch):
+    message = _message(resident, clinic)
+
+    def broken(self, *args, **kwargs):
+        raise OSError("mail server down")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("django.core.mail.backends.locmem.EmailBackend.send_messages", broken)
+        with pytest.raises(OSError):
+            inbox_notify(message_id=message.pk)
+    message.refresh_from_db()
+    assert message.notify_state == NotifyState.PENDING and message.notify_claim is None
+
+    assert inbox_notify(message_id=message.pk) is True
+    assert len(mail.outbox) == 1

@@ -1,0 +1,1004 @@
+"""The scheduler's workspace pages through the Django test client: the timebook (R-BOOK-4),
+schedules (R-SCHED-1) with preview, publish and background progress, single slots, blocks
+(R-PUB-2), type changes and removing a type (R-SCHED-2), booking and cancelling for a resident
+(R-BOOK-9, R-REL-1), the waitlist (R-BOOK-6), the audit log (R-LOG-4) and who may do it (R-ACL-1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+
+import pytest
+from allauth.mfa.totp.internal.auth import TOTP
+from django.contrib.messages import get_messages
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext, ngettext
+
+from accounts.models import AuditEvent, Role, User
+from bookings.models import (
+    Booking,
+    BookingStatus,
+    Channel,
+    InboxMessage,
+    MessageKind,
+    WaitlistEntry,
+    WaitlistStatus,
+)
+from bookings.services import booking_cancel, booking_create, booking_create_for_resident
+from clinics.models import ClinicRelation
+from core.errors import ValidationFailed
+from schedules import services as schedule_services
+from schedules.models import Block, PublishState, Schedule, Slot, SlotStatus
+from schedules.selectors import LOCAL_TZ, iso_week, offered_slots
+from schedules.services import SchedulePattern, block_create, hold_create, schedule_create, schedule_publish
+
+from ..factories import (
+    AppointmentTypeFactory,
+    ResidentFactory,
+    ResourceFactory,
+    SlotFactory,
+    WaitlistEntryFactory,
+    login_with_second_factor,
+    make_personnummer,
+    staff,
+    tomorrow_at,
+)
+
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def text(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+def sv(msgid: str) -> str:
+    """A source string as the Swedish (default) site shows it, whatever the catalogue holds today."""
+    with translation.override("sv"):
+        return gettext(msgid)
+
+
+def flashed(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def login(client, user):
+    TOTP.activate(user, TOTP_SECRET)
+    login_with_second_factor(client, user)
+    return client
+
+
+def ws_url(clinic, name: str, query: str = "", **kwargs) -> str:
+    return reverse(f"workspace:{name}", kwargs={"clinic_id": clinic.pk, **kwargs}) + (f"?{query}" if query else "")
+
+
+def week_of(moment: dt.datetime) -> str:
+    return iso_week(timezone.localtime(moment, LOCAL_TZ).date())
+
+
+@pytest.fixture
+def sched(client, scheduler):
+    return login(client, scheduler)
+
+
+@pytest.fixture
+def day_after_tomorrow() -> dt.date:
+    return timezone.localdate() + dt.timedelta(days=2)
+
+
+def schedule_form(resource, appointment_type, /, **overrides) -> dict:
+    start = timezone.localdate() + dt.timedelta(days=1)
+    data = {
+        "resource": resource.pk,
+        "appointment_type": appointment_type.pk,
+        "weekdays": ["1", "2", "3", "4", "5", "6", "7"],
+        "start_date": start.isoformat(),
+        "end_date": (start + dt.timedelta(days=1)).isoformat(),
+        "day_start": "08:00",
+        "day_end": "10:00",
+        "slot_minutes": "30",
+    }
+    data.update(overrides)
+    return data
+
+
+# --- R-ACL-1 ------------------------------------------------------------------------------------
+
+PAGES = ["timebook", "schedules", "schedule_new", "slot_new", "block_new", "book_for_resident", "waitlist"]
+
+
+@pytest.mark.parametrize("role", [Role.LOCAL_ADMIN, Role.SUPPORT])
+def test_other_roles_at_the_same_clinic_are_forbidden(client, clinic, slot, role):
+    login(client, staff(role, clinic))
+    booking = booking_create(resident=ResidentFactory(), slot_id=slot.pk)
+    for name in PAGES:
+        assert client.get(ws_url(clinic, name)).status_code == 403, name
+    assert client.get(ws_url(clinic, "booking_detail", booking_id=booking.pk)).status_code == 403
+    assert client.post(ws_url(clinic, "booking_cancel", booking_id=booking.pk)).status_code == 403
+    assert Booking.objects.get(pk=booking.pk).status == BookingStatus.ACTIVE
+    assert not AuditEvent.objects.filter(action="booking.read").exists()
+
+
+def test_scheduler_of_another_clinic_gets_not_found(client, clinic, other_scheduler, slot):
+    login(client, other_scheduler)
+    booking = booking_create(resident=ResidentFactory(), slot_id=slot.pk)
+    for name in PAGES:
+        assert client.get(ws_url(clinic, name)).status_code == 404, name
+    assert client.get(ws_url(clinic, "booking_detail", booking_id=booking.pk)).status_code == 404
+    assert client.post(ws_url(clinic, "booking_cancel", booking_id=booking.pk)).status_code == 404
+    assert Booking.objects.get(pk=booking.pk).status == BookingStatus.ACTIVE
+
+
+def test_residents_are_forbidden_and_anonymous_visitors_sent_to_log_in(client, clinic, resident):
+    for name in PAGES:
+        anonymous = client.get(ws_url(clinic, name))
+        assert anonymous.status_code == 302 and "/accounts/login/" in anonymous.url, name
+    client.force_login(resident)
+    for name in PAGES:
+        assert client.get(ws_url(clinic, name)).status_code == 403, name
+
+
+def test_objects_of_another_clinic_are_not_found_in_this_clinics_urls(sched, clinic, scheduler, other_clinic):
+    other_type = AppointmentTypeFactory(clinic=other_clinic)
+    other_slot = SlotFactory(appointment_type=other_type, resource=ResourceFactory(clinic=other_clinic))
+    booking = booking_create(resident=ResidentFactory(), slot_id=other_slot.pk)
+    block = Block.objects.create(
+        clinic=other_clinic, resource=other_slot.resource, start=other_slot.start, end=other_slot.end
+    )
+    schedule = Schedule.objects.create(
+        clinic=other_clinic,
+        resource=other_slot.resource,
+        appointment_type=other_type,
+        weekdays=[1],
+        start_date=timezone.localdate(),
+        end_date=timezone.localdate(),
+        day_start=dt.time(8),
+        day_end=dt.time(9),
+        slot_minutes=20,
+    )
+    assert sched.get(ws_url(clinic, "booking_detail", booking_id=booking.pk)).status_code == 404
+    assert sched.post(ws_url(clinic, "booking_cancel", booking_id=booking.pk)).status_code == 404
+    assert sched.post(ws_url(clinic, "block_delete", block_id=block.pk)).status_code == 404
+    assert sched.get(ws_url(clinic, "schedule_detail", schedule_id=schedule.pk)).status_code == 404
+    assert (
+        sched.post(ws_url(clinic, "schedule_remove_type", schedule_id=schedule.pk), {"confirm": "on"}).status_code
+        == 404
+    )
+    assert Booking.objects.get(pk=booking.pk).status == BookingStatus.ACTIVE
+    assert Block.objects.filter(pk=block.pk).exists()
+    assert Schedule.objects.get(pk=schedule.pk).removed_at is None
+    assert not AuditEvent.objects.exists()
+
+
+def test_actions_answer_only_post(sched, clinic, slot):
+    booking = booking_create(resident=ResidentFactory(), slot_id=slot.pk)
+    block = Block.objects.create(
+        clinic=clinic, resource=slot.resource, start=slot.end, end=slot.end + dt.timedelta(hours=1)
+    )
+    assert sched.get(ws_url(clinic, "booking_cancel", booking_id=booking.pk)).status_code == 405
+    assert sched.get(ws_url(clinic, "block_delete", block_id=block.pk)).status_code == 405
+    assert sched.get(ws_url(clinic, "slots_change_type")).status_code == 405
+    assert Booking.objects.get(pk=booking.pk).status == BookingStatus.ACTIVE
+
+
+# --- Timebook (R-BOOK-4, R-LOG-4) -----------------------------------------------------------------
+
+
+def test_timebook_week_shows_free_held_booked_and_blocked_times_as_text(
+    sched, clinic, appointment_type, resource, scheduler, resident, other_resident
+):
+    clinic.patient_comment_on_web = True
+    clinic.save()
+    free = SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(8))
+    held = SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(9))
+    web = SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(10))
+    by_staff = SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(11))
+    blocked = SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(13))
+    hold_create(resident=other_resident, slot_id=held.pk)
+    booking_create(resident=resident, slot_id=web.pk, phone="070-123 45 67", reason="Ont i ryggen")
+    other = ResidentFactory(first_name="Cecilia", last_name="Ceder")
+    booking_create_for_resident(actor=scheduler, resident=other, slot_id=by_staff.pk)
+    block_create(actor=scheduler, resource=resource, start=blocked.start, end=blocked.end, reason="Utbildning")
+
+    response = sched.get(ws_url(clinic, "timebook", f"vecka={week_of(free.start)}"))
+
+    assert response.status_code == 200
+    page = text(response)
+    for label in ("Free", "Held", "Booked", "Blocked"):
+        assert f'<span class="tag">{sv(label)}</span>' in page, label
+    assert "Anna Andersson" in page and resident.personnummer_display in page
+    assert "Webbtidbok" in page
+    assert f"Sara Schema (id {scheduler.pk})" in page
+    assert "070-123 45 67" in page and "Ont i ryggen" in page
+    assert "Utbildning" in page
+    assert appointment_type.internal_name in page
+    # Booked times cannot be picked for a type change; the others can.
+    assert f'value="{free.pk}"' in page and f'value="{blocked.pk}"' in page
+    assert f'id="slot-{web.pk}"' not in page and f'id="slot-{by_staff.pk}"' not in page
+
+
+def test_timebook_audits_every_booking_it_shows(sched, clinic, slot, scheduler, resident):
+    booking = booking_create(resident=resident, slot_id=slot.pk)
+    week = week_of(slot.start)
+
+    sched.get(ws_url(clinic, "timebook", f"vecka={week}"))
+
+    event = AuditEvent.objects.get(action="timebook.read")
+    assert (event.actor, event.clinic, event.resident) == (scheduler, clinic, resident)
+    assert event.object_id == str(booking.pk) and event.detail == f"timebook week {week}"
+    assert event.unit_name == clinic.name
+
+
+def test_timebook_of_a_week_without_bookings_audits_nothing(sched, clinic, slot):
+    sched.get(ws_url(clinic, "timebook", f"vecka={week_of(slot.start)}"))
+    assert not AuditEvent.objects.exists()
+
+
+def test_timebook_per_resource_and_week_navigation(sched, clinic, appointment_type, resource):
+    mine = SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(8))
+    other_resource = ResourceFactory(clinic=clinic, name="Läkare Lisa Lund")
+    theirs = SlotFactory(appointment_type=appointment_type, resource=other_resource, start=tomorrow_at(8))
+    monday = timezone.localtime(mine.start, LOCAL_TZ).date()
+    monday -= dt.timedelta(days=monday.weekday())
+
+    response = sched.get(ws_url(clinic, "timebook", f"resurs={resource.pk}&vecka={iso_week(monday)}"))
+    whole = sched.get(ws_url(clinic, "timebook", f"vecka={iso_week(monday)}"))
+
+    page = text(response)
+    assert f'value="{mine.pk}"' in page and f'value="{theirs.pk}"' not in page
+    assert f'value="{mine.pk}"' in text(whole) and f'value="{theirs.pk}"' in text(whole)
+    assert f"resurs={resource.pk}&vecka={iso_week(monday - dt.timedelta(days=7))}" in page
+    assert f"resurs={resource.pk}&vecka={iso_week(monday + dt.timedelta(days=7))}" in page
+
+
+def test_timebook_default_week_is_this_week(sched, clinic):
+    response = sched.get(ws_url(clinic, "timebook"))
+    assert response.status_code == 200
+    assert f'value="{iso_week(timezone.localdate())}"' in text(response)
+
+
+@pytest.mark.parametrize("query", ["vecka=2026-W99", "vecka=nonsense", "resurs=999999", "resurs=abc"])
+def test_timebook_bad_filters_are_field_errors_not_crashes(sched, clinic, query):
+    response = sched.get(ws_url(clinic, "timebook", query))
+    assert response.status_code == 400
+    page = text(response)
+    assert sv("Error:") in page and 'aria-invalid="true"' in page
+
+
+def test_timebook_is_available_in_english(sched, clinic, settings):
+    sched.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = sched.get(ws_url(clinic, "timebook"))
+    assert '<html lang="en">' in text(response) and "Timebook" in text(response)
+
+
+# --- Booking detail and cancelling for the resident (R-BOOK-4, R-BOOK-9, R-LOG-4) -----------------
+
+
+def test_booking_detail_shows_the_booking_and_is_audited(sched, clinic, slot, scheduler, resident):
+    clinic.patient_comment_on_web = True
+    clinic.save()
+    booking = booking_create(resident=resident, slot_id=slot.pk, phone="070-765 43 21", reason="Förnyelse av recept")
+
+    response = sched.get(ws_url(clinic, "booking_detail", booking_id=booking.pk))
+
+    page = text(response)
+    assert response.status_code == 200
+    assert "Anna Andersson" in page and resident.personnummer_display in page
+    assert "Webbtidbok" in page and "070-765 43 21" in page and "Förnyelse av recept" in page
+    assert slot.appointment_type.internal_name in page and slot.resource.name in page
+    event = AuditEvent.objects.get(action="booking.read")
+    assert (event.actor, event.resident, event.clinic, event.object_id) == (
+        scheduler,
+        resident,
+        clinic,
+        str(booking.pk),
+    )
+
+
+def test_unknown_booking_is_not_found(sched, clinic):
+    assert sched.get(ws_url(clinic, "booking_detail", booking_id=987654)).status_code == 404
+
+
+def test_cancel_for_resident_frees_the_time_and_sends_a_message(
+    sched, clinic, slot, scheduler, resident, django_capture_on_commit_callbacks
+):
+    booking = booking_create_for_resident(actor=scheduler, resident=resident, slot_id=slot.pk)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sched.post(ws_url(clinic, "booking_cancel", booking_id=booking.pk))
+
+    assert response.status_code == 302
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CANCELLED and booking.ended_by == scheduler
+    slot.refresh_from_db()
+    assert slot.status == SlotStatus.FREE and slot.is_published
+    message = InboxMessage.objects.get(resident=resident, kind=MessageKind.CANCELLATION)
+    assert message.booking == booking
+    event = AuditEvent.objects.get(action="booking.cancel")
+    assert (event.actor, event.resident, event.object_id) == (scheduler, resident, str(booking.pk))
+
+
+def test_cancelling_twice_is_a_message_not_a_crash(sched, clinic, slot, scheduler, resident):
+    booking = booking_create_for_resident(actor=scheduler, resident=resident, slot_id=slot.pk)
+    sched.post(ws_url(clinic, "booking_cancel", booking_id=booking.pk))
+
+    response = sched.post(ws_url(clinic, "booking_cancel", booking_id=booking.pk))
+
+    assert response.status_code == 302
+    assert InboxMessage.objects.filter(kind=MessageKind.CANCELLATION).count() == 1
+    assert flashed(response)
+
+
+# --- Schedules: preview, publish, progress (R-SCHED-1) ---------------------------------------------
+
+
+def test_schedule_pages_render(sched, clinic, scheduler, resource, appointment_type):
+    schedule = schedule_create(
+        actor=scheduler,
+        pattern=SchedulePattern(
+            resource=resource,
+            appointment_type=appointment_type,
+            weekdays=[1, 3],
+            start_date=timezone.localdate(),
+            end_date=timezone.localdate() + dt.timedelta(days=10),
+            day_start=dt.time(8),
+            day_end=dt.time(9),
+            slot_minutes=20,
+        ),
+    )
+    listing = sched.get(ws_url(clinic, "schedules"))
+    assert listing.status_code == 200
+    assert ws_url(clinic, "schedule_detail", schedule_id=schedule.pk) in text(listing)
+    assert ws_url(clinic, "schedule_new") in text(listing)
+    new = sched.get(ws_url(clinic, "schedule_new"))
+    assert new.status_code == 200 and resource.name in text(new)
+
+
+def test_preview_counts_the_slots_and_saves_nothing(sched, clinic, resource, appointment_type):
+    response = sched.post(
+        ws_url(clinic, "schedule_new"), {**schedule_form(resource, appointment_type), "action": "preview"}
+    )
+
+    assert response.status_code == 200
+    assert response.context["preview"] == 8  # 2 days × 08:00–10:00 in 30-minute slots
+    assert 'id="preview"' in text(response)
+    assert not Schedule.objects.exists() and not Slot.objects.exists()
+
+
+def test_publish_creates_and_publishes_the_slots(
+    sched, clinic, scheduler, resource, appointment_type, resident, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sched.post(
+            ws_url(clinic, "schedule_new"), {**schedule_form(resource, appointment_type), "action": "publish"}
+        )
+
+    schedule = Schedule.objects.get()
+    assert response.status_code == 302 and response.url == ws_url(clinic, "schedule_detail", schedule_id=schedule.pk)
+    assert schedule.created_by == scheduler and schedule.published_at is not None
+    assert schedule.publish_state == PublishState.DONE
+    slots = Slot.objects.filter(schedule=schedule)
+    assert slots.count() == 8 and all(s.is_published for s in slots)
+    assert offered_slots(clinic=clinic, appointment_type=appointment_type, resident=resident).count() == 8
+    detail = sched.get(response.url)
+    assert detail.context["counts"].free == 8
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"weekdays": []}, "weekdays"),
+        ({"end_date": "2020-01-01"}, "end_date"),
+        ({"start_date": "2026-13-45"}, "start_date"),
+        ({"day_start": "25:99"}, "day_start"),
+        ({"day_end": "07:00"}, "day_end"),
+        ({"slot_minutes": "2"}, "slot_minutes"),
+        ({"slot_minutes": "many"}, "slot_minutes"),
+        ({"resource": "999999"}, "resource"),
+        ({"appointment_type": "abc"}, "appointment_type"),
+    ],
+)
+@pytest.mark.parametrize("action", ["preview", "publish"])
+def test_bad_schedule_input_is_a_field_error_and_writes_nothing(
+    sched, clinic, resource, appointment_type, overrides, field, action
+):
+    response = sched.post(
+        ws_url(clinic, "schedule_new"), {**schedule_form(resource, appointment_type, **overrides), "action": action}
+    )
+
+    assert response.status_code == 400
+    assert field in response.context["form"].errors
+    page = text(response)
+    assert sv("Error:") in page
+    if field != "weekdays":
+        assert re.search(rf'id="id_{field}"[^>]*aria-invalid="true"|aria-invalid="true"[^>]*id="id_{field}"', page)
+    assert not Schedule.objects.exists() and not Slot.objects.exists()
+
+
+def test_another_clinics_type_or_resource_cannot_be_used(sched, clinic, resource, other_clinic):
+    foreign_type = AppointmentTypeFactory(clinic=other_clinic)
+    response = sched.post(
+        ws_url(clinic, "schedule_new"), {**schedule_form(resource, foreign_type), "action": "publish"}
+    )
+    assert response.status_code == 400 and "appointment_type" in response.context["form"].errors
+    assert not Schedule.objects.exists()
+
+
+@pytest.fixture
+def big_schedule_form(resource, appointment_type):
+    # 14 days × 08:00–16:00 in 10-minute slots = 672 slots: over the background threshold.
+    start = timezone.localdate() + dt.timedelta(days=1)
+    return schedule_form(
+        resource,
+        appointment_type,
+        end_date=(start + dt.timedelta(days=13)).isoformat(),
+        day_start="08:00",
+        day_end="16:00",
+        slot_minutes="10",
+    )
+
+
+def test_a_large_publish_runs_in_the_background_with_progress(
+    sched, clinic, big_schedule_form, resident, appointment_type, django_capture_on_commit_callbacks, settings
+):
+    settings.TIDBOK_PUBLISH_BATCH_SIZE = 100
+    preview = sched.post(ws_url(clinic, "schedule_new"), {**big_schedule_form, "action": "preview"})
+    assert preview.context["preview"] == 672 and preview.context["in_background"]
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = sched.post(ws_url(clinic, "schedule_new"), {**big_schedule_form, "action": "publish"})
+
+    schedule = Schedule.objects.get()
+    assert (schedule.publish_state, schedule.publish_total, schedule.publish_done) == (PublishState.QUEUED, 672, 0)
+    assert not Slot.objects.exists()  # nothing is made until the worker runs
+    waiting = sched.get(response.url)
+    assert waiting.context["in_progress"]
+    assert '<progress id="publish-progress" max="672" value="0">' in text(waiting)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for callback in callbacks:
+            callback()
+
+    schedule.refresh_from_db()
+    assert (schedule.publish_state, schedule.publish_done) == (PublishState.DONE, 672)
+    assert schedule.published_at is not None
+    assert Slot.objects.filter(schedule=schedule, is_published=True).count() == 672
+    assert offered_slots(clinic=clinic, appointment_type=appointment_type, resident=resident).count() > 0
+    done = sched.get(response.url)
+    assert not done.context["in_progress"] and done.context["counts"].free == 672
+
+
+def test_the_background_run_is_done_once_even_if_delivered_twice(
+    sched, clinic, big_schedule_form, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        sched.post(ws_url(clinic, "schedule_new"), {**big_schedule_form, "action": "publish"})
+    with django_capture_on_commit_callbacks(execute=True):
+        callbacks[0]()
+        callbacks[0]()
+    schedule = Schedule.objects.get()
+    assert schedule.publish_done == 672 and Slot.objects.filter(schedule=schedule).count() == 672
+
+
+def test_a_failed_background_run_shows_and_can_be_published_again(
+    sched, clinic, scheduler, big_schedule_form, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        sched.post(ws_url(clinic, "schedule_new"), {**big_schedule_form, "action": "publish"})
+    schedule = Schedule.objects.get()
+    scheduler.memberships.all().delete()  # the scheduler left the clinic before the worker ran
+    with django_capture_on_commit_callbacks(execute=True):
+        callbacks[0]()
+    schedule.refresh_from_db()
+    assert schedule.publish_state == PublishState.FAILED and not Slot.objects.exists()
+
+    successor = staff(Role.SCHEDULER, clinic)
+    login(sched, successor)
+    failed = sched.get(ws_url(clinic, "schedule_detail", schedule_id=schedule.pk))
+    assert failed.context["can_publish"]
+    with django_capture_on_commit_callbacks(execute=True):
+        sched.post(ws_url(clinic, "schedule_detail", schedule_id=schedule.pk))
+    schedule.refresh_from_db()
+    assert schedule.publish_state == PublishState.DONE
+    assert Slot.objects.filter(schedule=schedule).count() == 672
+
+
+# --- Removing a type from a schedule (R-SCHED-2, R-PUB-2) -----------------------------------------
+
+
+@pytest.fixture
+def published(scheduler, resource, appointment_type, django_capture_on_commit_callbacks):
+    schedule = schedule_create(
+        actor=scheduler,
+        pattern=SchedulePattern(
+            resource=resource,
+            appointment_type=appointment_type,
+            weekdays=list(range(1, 8)),
+            start_date=timezone.localdate() + dt.timedelta(days=1),
+            end_date=timezone.localdate() + dt.timedelta(days=1),
+            day_start=dt.time(8),
+            day_end=dt.time(10),
+            slot_minutes=30,
+        ),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        schedule_publish(actor=scheduler, schedule=schedule)
+    return schedule
+
+
+def test_remove_type_needs_confirmation(sched, clinic, published):
+    response = sched.post(ws_url(clinic, "schedule_remove_type", schedule_id=published.pk), {})
+    assert response.status_code == 400
+    assert "confirm" in response.context["remove_form"].errors and sv("Error:") in text(response)
+    published.refresh_from_db()
+    assert published.removed_at is None and Slot.objects.filter(schedule=published).count() == 4
+
+
+def test_remove_type_removes_free_times_and_keeps_booked_ones(sched, clinic, published, resident):
+    first = Slot.objects.filter(schedule=published).order_by("start").first()
+    booking = booking_create(resident=resident, slot_id=first.pk)
+
+    response = sched.post(ws_url(clinic, "schedule_remove_type", schedule_id=published.pk), {"confirm": "on"})
+
+    assert response.status_code == 302
+    published.refresh_from_db()
+    assert published.removed_at is not None
+    assert list(Slot.objects.filter(schedule=published)) == [first]
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.ACTIVE and booking.slot_id == first.pk
+    detail = sched.get(response.url)
+    assert detail.context["counts"].booked == 1 and detail.context["counts"].free == 0
+
+
+def test_removing_the_type_again_says_so_and_changes_nothing(sched, clinic, published):
+    url = ws_url(clinic, "schedule_remove_type", schedule_id=published.pk)
+    sched.post(url, {"confirm": "on"})
+    published.refresh_from_db()
+    removed_at = published.removed_at
+
+    again = sched.post(url, {"confirm": "on"}, follow=True)
+
+    assert sv("The type was already removed from this schedule.") in text(again)
+    published.refresh_from_db()
+    assert published.removed_at == removed_at
+
+
+# --- Single slots (R-SCHED-2, R-PUB-1) -----------------------------------------------------------
+
+
+def slot_form(resource, appointment_type, day: dt.date, /, **overrides) -> dict:
+    data = {
+        "resource": resource.pk,
+        "appointment_type": appointment_type.pk,
+        "date": day.isoformat(),
+        "start_time": "14:00",
+        "end_time": "14:30",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_add_a_single_slot(
+    sched, clinic, resource, appointment_type, day_after_tomorrow, django_capture_on_commit_callbacks
+):
+    assert sched.get(ws_url(clinic, "slot_new")).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sched.post(ws_url(clinic, "slot_new"), slot_form(resource, appointment_type, day_after_tomorrow))
+
+    slot = Slot.objects.get()
+    assert response.status_code == 302 and f"vecka={iso_week(day_after_tomorrow)}" in response.url
+    assert timezone.localtime(slot.start, LOCAL_TZ) == dt.datetime.combine(
+        day_after_tomorrow, dt.time(14), tzinfo=LOCAL_TZ
+    )
+    assert slot.end - slot.start == dt.timedelta(minutes=30) and slot.is_published and slot.schedule is None
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"end_time": "13:00"}, "end_time"),
+        ({"date": "2020-02-02"}, "start_time"),
+        ({"date": "not a date"}, "date"),
+        ({"start_time": "14.99"}, "start_time"),
+        ({"resource": ""}, "resource"),
+    ],
+)
+def test_bad_single_slot_is_a_field_error(
+    sched, clinic, resource, appointment_type, day_after_tomorrow, overrides, field
+):
+    response = sched.post(
+        ws_url(clinic, "slot_new"), slot_form(resource, appointment_type, day_after_tomorrow, **overrides)
+    )
+    assert response.status_code == 400 and field in response.context["form"].errors
+    assert not Slot.objects.exists()
+
+
+def test_overlapping_single_slot_is_refused(sched, clinic, resource, appointment_type, day_after_tomorrow):
+    sched.post(ws_url(clinic, "slot_new"), slot_form(resource, appointment_type, day_after_tomorrow))
+    response = sched.post(
+        ws_url(clinic, "slot_new"),
+        slot_form(resource, appointment_type, day_after_tomorrow, start_time="14:15", end_time="14:45"),
+    )
+    assert response.status_code == 400 and "start_time" in response.context["form"].errors
+    assert Slot.objects.count() == 1
+
+
+# --- Blocks (R-PUB-2) -------------------------------------------------------------------------------
+
+
+def test_block_a_morning_removes_its_free_times_at_once_and_keeps_bookings(
+    sched, clinic, resource, appointment_type, resident, other_resident
+):
+    morning = [
+        SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(h, m))
+        for h, m in ((8, 0), (9, 0), (10, 0), (13, 0))
+    ]
+    booking = booking_create(resident=resident, slot_id=morning[1].pk)
+    day = timezone.localtime(morning[0].start, LOCAL_TZ).date()
+
+    # No on-commit callbacks run: the times must be gone without any worker.
+    response = sched.post(
+        ws_url(clinic, "block_new"),
+        {"resource": resource.pk, "date": day.isoformat(), "start_time": "07:00", "end_time": "12:00", "reason": "APT"},
+    )
+
+    assert response.status_code == 302
+    offered = offered_slots(clinic=clinic, appointment_type=appointment_type, resident=other_resident)
+    assert list(offered) == [morning[3]]
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.ACTIVE
+    assert Slot.objects.get(pk=morning[1].pk).status == SlotStatus.BOOKED
+    block = Block.objects.get()
+    assert block.reason == "APT" and block.created_by is not None
+    week = sched.get(response.url)
+    assert f"{sv('Blocked')}</span>" in text(week)
+    with translation.override("sv"):
+        still_booked = ngettext(
+            "%(count)d booked time in the period is still booked. Cancel it if needed.",
+            "%(count)d booked times in the period are still booked. Cancel them if needed.",
+            1,
+        ) % {"count": 1}
+    assert still_booked in flashed(week)
+
+
+def test_block_without_times_covers_the_whole_day(sched, clinic, resource, appointment_type):
+    slot = SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(16))
+    day = timezone.localtime(slot.start, LOCAL_TZ).date()
+    sched.post(ws_url(clinic, "block_new"), {"resource": resource.pk, "date": day.isoformat()})
+    block = Block.objects.get()
+    assert block.start == dt.datetime.combine(day, dt.time.min, tzinfo=LOCAL_TZ)
+    assert block.end == dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=LOCAL_TZ)
+    assert Slot.objects.get(pk=slot.pk).is_blocked
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"date": "2026-02-30", "start_time": "08:00", "end_time": "09:00"},
+        {"date": "tomorrow", "start_time": "08:00", "end_time": "09:00"},
+        {"start_time": "10:00", "end_time": "09:00"},
+        {"start_time": "8 o'clock", "end_time": "09:00"},
+    ],
+)
+def test_bad_block_is_a_field_error(sched, clinic, resource, slot, data):
+    day = (timezone.localdate() + dt.timedelta(days=1)).isoformat()
+    response = sched.post(ws_url(clinic, "block_new"), {"resource": resource.pk, "date": day, **data})
+    assert response.status_code == 400 and response.context["form"].errors
+    assert 'aria-invalid="true"' in text(response)
+    assert not Block.objects.exists() and not Slot.objects.get(pk=slot.pk).is_blocked
+
+
+def test_removing_a_block_brings_the_times_back(
+    sched, clinic, scheduler, resource, appointment_type, resident, django_capture_on_commit_callbacks
+):
+    slot = SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(9))
+    block = block_create(actor=scheduler, resource=resource, start=slot.start, end=slot.end).block
+    assert sched.get(ws_url(clinic, "block_new")).status_code == 200
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sched.post(ws_url(clinic, "block_delete", block_id=block.pk))
+
+    assert response.status_code == 302
+    assert not Block.objects.exists()
+    assert list(offered_slots(clinic=clinic, appointment_type=appointment_type, resident=resident)) == [slot]
+
+
+# --- Changing the type of slots (R-SCHED-2, R-PUB-1) -----------------------------------------------
+
+
+def test_change_type_of_chosen_times_leaves_booked_ones_alone(sched, clinic, resource, appointment_type, resident):
+    other_type = AppointmentTypeFactory(clinic=clinic, internal_name="Telefontid", web_name="Telefonsamtal")
+    free = SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(8))
+    booked = SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(9))
+    untouched = SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(10))
+    booking = booking_create(resident=resident, slot_id=booked.pk)
+
+    response = sched.post(
+        ws_url(clinic, "slots_change_type"),
+        {"slot": [free.pk, booked.pk], "appointment_type": other_type.pk, "resurs": "", "vecka": "x"},
+    )
+
+    assert response.status_code == 302
+    assert Slot.objects.get(pk=free.pk).appointment_type == other_type
+    assert Slot.objects.get(pk=booked.pk).appointment_type == appointment_type
+    assert Slot.objects.get(pk=untouched.pk).appointment_type == appointment_type
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.ACTIVE and booking.appointment_type == appointment_type
+
+
+@pytest.mark.parametrize("field", ["slot", "appointment_type"])
+def test_change_type_errors_show_on_the_timebook(sched, clinic, slot, other_clinic, field):
+    foreign_slot = SlotFactory(appointment_type=AppointmentTypeFactory(clinic=other_clinic))
+    other_type = AppointmentTypeFactory(clinic=clinic)
+    data = {"slot": [slot.pk], "appointment_type": other_type.pk}
+    data[field] = [foreign_slot.pk] if field == "slot" else foreign_slot.appointment_type.pk
+
+    response = sched.post(ws_url(clinic, "slots_change_type"), data)
+
+    assert response.status_code == 400 and field in response.context["change_form"].errors
+    assert sv("Error:") in text(response)
+    assert Slot.objects.get(pk=slot.pk).appointment_type == slot.appointment_type
+    assert Slot.objects.get(pk=foreign_slot.pk).appointment_type == foreign_slot.appointment_type
+
+
+def test_change_type_with_nothing_chosen_is_an_error(sched, clinic, appointment_type):
+    response = sched.post(ws_url(clinic, "slots_change_type"), {"appointment_type": appointment_type.pk})
+    assert response.status_code == 400 and "slot" in response.context["change_form"].errors
+
+
+# --- Booking for a resident (R-BOOK-9, R-REL-1, R-LOG-4) ---------------------------------------------
+
+
+def find_resident(sched, clinic, personnummer: str) -> str:
+    """Look the resident up as the page does (R-SEC-3): the personnummer is posted and the
+    answer is a redirect to the page, which names the search by an opaque token."""
+    response = sched.post(ws_url(clinic, "book_for_resident"), {"personnummer": personnummer})
+    assert response.status_code == 302
+    return response.url
+
+
+def test_bad_personnummer_is_a_field_error_and_creates_nobody(sched, clinic, slot):
+    before = User.objects.count()
+    response = sched.post(ws_url(clinic, "book_for_resident"), {"personnummer": "19850314-1235"})
+    assert response.status_code == 400
+    page = text(response)
+    assert 'id="id_personnummer"' in page and 'aria-invalid="true"' in page and sv("Error:") in page
+    assert "personnummer" in response.context["lookup"].errors
+    assert User.objects.count() == before and not AuditEvent.objects.exists()
+
+
+def test_book_for_a_new_resident_creates_them_relation_and_summons(
+    sched, clinic, scheduler, slot, appointment_type, django_capture_on_commit_callbacks
+):
+    personnummer = make_personnummer()
+    url = find_resident(sched, clinic, personnummer)
+    found = sched.get(url)
+    assert found.status_code == 200
+    assert slot in found.context["free_times"]
+    # A read never writes (R-SEC-3): the resident is created by the POST that books, below.
+    assert not User.objects.filter(personnummer=personnummer).exists()
+    assert f"{personnummer[:8]}-{personnummer[8:]}" in text(found)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sched.post(url, {"sok": found.context["search_token"], "slot": slot.pk})
+
+    resident = User.objects.get(personnummer=personnummer)
+    booking = Booking.objects.get()
+    assert response.status_code == 302
+    assert response.url == ws_url(clinic, "booking_detail", booking_id=booking.pk)
+    assert (booking.resident, booking.channel, booking.created_by) == (resident, Channel.STAFF, scheduler)
+    assert ClinicRelation.objects.get(resident=resident, clinic=clinic).on_start_page
+    summons = InboxMessage.objects.get(resident=resident)
+    assert summons.kind == MessageKind.SUMMONS and summons.booking == booking
+    assert Slot.objects.get(pk=slot.pk).status == SlotStatus.BOOKED
+    event = AuditEvent.objects.get(action="booking.create_for_resident")
+    assert (event.actor, event.resident, event.object_id) == (scheduler, resident, str(booking.pk))
+    detail = sched.get(response.url)
+    assert f"Sara Schema (id {scheduler.pk})" in text(detail)
+
+
+def test_finding_a_known_resident_is_audited(sched, clinic, scheduler, resident, slot):
+    page = sched.get(find_resident(sched, clinic, resident.personnummer))
+
+    assert page.context["resident"] == resident and "Anna Andersson" in text(page)
+    lookup = AuditEvent.objects.get(action="resident.lookup")
+    assert (lookup.actor, lookup.resident) == (scheduler, resident)
+
+
+def test_a_refused_booking_leaves_no_new_resident(sched, clinic, slot, other_resident):
+    booking_create(resident=other_resident, slot_id=slot.pk)
+    personnummer = make_personnummer()
+    url = find_resident(sched, clinic, personnummer)
+    token = url.split("?sok=", 1)[1]
+
+    response = sched.post(url, {"sok": token, "slot": slot.pk})
+
+    assert response.status_code == 400
+    assert not User.objects.filter(personnummer=personnummer).exists()
+
+
+def test_no_personnummer_in_the_urls_of_book_for_resident(sched, clinic, resident, slot, appointment_type):
+    url = find_resident(sched, clinic, f"{resident.personnummer[2:8]}-{resident.personnummer[8:]}")
+    token = url.split("?sok=", 1)[1]
+    assert url == ws_url(clinic, "book_for_resident", f"sok={token}")
+    page = text(sched.get(f"{url}&typ={appointment_type.pk}"))
+
+    # Only the page's text shows the personnummer; links, form targets and hidden fields never do.
+    attributes = re.findall(r'(?:href|action|value)="([^"]*)"', page)
+    assert attributes and not [value for value in attributes if re.search(r"\d{6}", value)]
+    assert resident.personnummer_display in page
+
+
+def test_a_personnummer_in_the_query_string_is_ignored(sched, clinic, slot):
+    personnummer = make_personnummer()
+    response = sched.get(ws_url(clinic, "book_for_resident", f"personnummer={personnummer}"))
+
+    assert response.status_code == 200 and response.context["free_times"] is None
+    assert not User.objects.filter(personnummer=personnummer).exists() and not AuditEvent.objects.exists()
+
+
+def test_an_unknown_or_expired_token_asks_for_a_new_search(sched, clinic, slot, resident):
+    for request in (
+        lambda: sched.get(ws_url(clinic, "book_for_resident", "sok=made-up")),
+        lambda: sched.post(ws_url(clinic, "book_for_resident"), {"sok": "made-up", "slot": slot.pk}),
+    ):
+        response = request()
+        assert (response.status_code, response.url) == (302, ws_url(clinic, "book_for_resident"))
+    assert not Booking.objects.exists()
+    assert sv("The search has expired. Search again.") in flashed(response)
+
+
+def test_book_for_resident_offers_only_free_unblocked_future_times_of_the_clinic(
+    sched, clinic, scheduler, resource, appointment_type, resident, other_clinic
+):
+    free = SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(8))
+    unpublished = SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(9))
+    Slot.objects.filter(pk=unpublished.pk).update(is_published=False)
+    booked = SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(10))
+    booking_create(resident=ResidentFactory(), slot_id=booked.pk)
+    blocked = SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(11))
+    block_create(actor=scheduler, resource=resource, start=blocked.start, end=blocked.end)
+    past = SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(8, days=-1))
+    foreign = SlotFactory(appointment_type=AppointmentTypeFactory(clinic=other_clinic))
+    other_type_slot = SlotFactory(
+        appointment_type=AppointmentTypeFactory(clinic=clinic), resource=resource, start=tomorrow_at(12)
+    )
+
+    url = find_resident(sched, clinic, resident.personnummer)
+    everything = sched.get(url)
+    by_type = sched.get(
+        f"{url}&typ={appointment_type.pk}&datum={timezone.localtime(free.start, LOCAL_TZ).date().isoformat()}"
+    )
+
+    assert set(everything.context["free_times"]) == {free, unpublished, other_type_slot}
+    assert set(by_type.context["free_times"]) == {free, unpublished}
+    assert past not in everything.context["free_times"] and foreign not in everything.context["free_times"]
+
+
+def test_book_for_resident_bad_filter_and_bad_slot_are_errors(sched, clinic, resident, slot, other_clinic):
+    bad_filter = sched.get(f"{find_resident(sched, clinic, resident.personnummer)}&datum=31/31&typ=x")
+    assert bad_filter.status_code == 400 and set(bad_filter.context["filter_form"].errors) == {"datum", "typ"}
+
+    foreign = SlotFactory(appointment_type=AppointmentTypeFactory(clinic=other_clinic))
+    for value in ("", "abc", str(foreign.pk)):
+        response = sched.post(
+            ws_url(clinic, "book_for_resident"), {"personnummer": resident.personnummer, "slot": value}
+        )
+        assert response.status_code == 400 and response.context["slot_error"], value
+    assert not Booking.objects.exists()
+
+
+def test_a_time_just_taken_is_a_clear_message(sched, clinic, slot, resident, other_resident):
+    booking_create(resident=other_resident, slot_id=slot.pk)
+    response = sched.post(ws_url(clinic, "book_for_resident"), {"personnummer": resident.personnummer, "slot": slot.pk})
+    assert response.status_code == 400
+    assert Booking.objects.filter(resident=resident).count() == 0
+    assert sv("This time was just taken by someone else. Please choose another time.") in text(response)
+
+
+# --- Waitlist (R-BOOK-6) -----------------------------------------------------------------------------
+
+
+def test_add_a_resident_to_the_waitlist(sched, clinic, scheduler, appointment_type):
+    personnummer = make_personnummer()
+    response = sched.post(
+        ws_url(clinic, "waitlist"),
+        {"personnummer": personnummer, "appointment_type": appointment_type.pk, "note": "Helst förmiddag"},
+    )
+    assert response.status_code == 302
+    entry = WaitlistEntry.objects.get()
+    assert entry.resident.personnummer == personnummer and entry.clinic == clinic
+    assert entry.appointment_type == appointment_type and entry.note == "Helst förmiddag"
+    assert AuditEvent.objects.filter(action="waitlist.add", resident=entry.resident, actor=scheduler).exists()
+
+    listing = sched.get(ws_url(clinic, "waitlist"))
+    assert "Helst förmiddag" in text(listing)
+    assert f"?waitlist={entry.pk}" in text(listing)
+    assert AuditEvent.objects.filter(action="waitlist.read", resident=entry.resident).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [({"personnummer": "12345"}, "personnummer"), ({"appointment_type": "999999"}, "appointment_type")],
+)
+def test_bad_waitlist_input_is_a_field_error(sched, clinic, data, field):
+    response = sched.post(ws_url(clinic, "waitlist"), {"personnummer": make_personnummer(), **data})
+    assert response.status_code == 400 and field in response.context["form"].errors
+    assert not WaitlistEntry.objects.exists()
+
+
+def test_waitlist_shows_only_this_clinics_waiting_residents(sched, clinic, other_clinic):
+    mine = WaitlistEntryFactory(clinic=clinic, note="Väntar här")
+    WaitlistEntryFactory(clinic=clinic, note="Redan bokad", status=WaitlistStatus.BOOKED)
+    WaitlistEntryFactory(clinic=other_clinic, note="Annan mottagning")
+    page = text(sched.get(ws_url(clinic, "waitlist")))
+    assert "Väntar här" in page and "Redan bokad" not in page and "Annan mottagning" not in page
+    assert AuditEvent.objects.filter(action="waitlist.read").count() == 1
+    assert AuditEvent.objects.get(action="waitlist.read").resident == mine.resident
+
+
+def test_book_from_the_waitlist_and_back_after_a_web_cancellation(
+    sched, clinic, scheduler, slot, appointment_type, resident, django_capture_on_commit_callbacks
+):
+    entry = WaitlistEntryFactory(clinic=clinic, resident=resident, appointment_type=appointment_type)
+    SlotFactory(appointment_type=AppointmentTypeFactory(clinic=clinic), resource=slot.resource, start=tomorrow_at(15))
+
+    page = sched.get(ws_url(clinic, "book_for_resident", f"waitlist={entry.pk}"))
+    assert page.status_code == 200 and page.context["resident"] == resident
+    assert page.context["free_times"] == [slot]  # the type the resident waits for
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sched.post(ws_url(clinic, "book_for_resident"), {"waitlist": entry.pk, "slot": slot.pk})
+
+    booking = Booking.objects.get()
+    assert response.status_code == 302 and booking.waitlist_entry == entry and booking.resident == resident
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.BOOKED
+    assert InboxMessage.objects.filter(resident=resident, kind=MessageKind.SUMMONS).exists()
+    assert resident not in [e.resident for e in sched.get(ws_url(clinic, "waitlist")).context["entries"]]
+
+    booking_cancel(actor=resident, booking_id=booking.pk)  # the resident cancels on the web
+
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.WAITING
+    assert resident in [e.resident for e in sched.get(ws_url(clinic, "waitlist")).context["entries"]]
+
+
+def test_a_booked_or_foreign_waitlist_entry_is_not_found(sched, clinic, other_clinic):
+    booked = WaitlistEntryFactory(clinic=clinic, status=WaitlistStatus.BOOKED)
+    foreign = WaitlistEntryFactory(clinic=other_clinic)
+    for entry in (booked, foreign):
+        assert sched.get(ws_url(clinic, "book_for_resident", f"waitlist={entry.pk}")).status_code == 404
+    assert sched.get(ws_url(clinic, "book_for_resident", "waitlist=abc")).status_code == 404
+
+
+def test_service_errors_never_leak_as_server_errors(sched, clinic, resident, slot):
+    """A hidden type books without a summons; the page still answers."""
+    slot.appointment_type.hidden_for_patient = True
+    slot.appointment_type.bookable_on_web = slot.appointment_type.cancellable_on_web = False
+    slot.appointment_type.reschedulable_on_web = False
+    slot.appointment_type.save()
+    response = sched.post(ws_url(clinic, "book_for_resident"), {"personnummer": resident.personnummer, "slot": slot.pk})
+    assert response.status_code == 302
+    assert not InboxMessage.objects.exists()
+
+
+def test_schedule_preview_service_checks_the_same_rules_as_create(scheduler, resource, appointment_type):
+    with pytest.raises(ValidationFailed) as caught:
+        schedule_services.schedule_preview(
+            actor=scheduler,
+            pattern=SchedulePattern(
+                resource=resource,
+                appointment_type=appointment_type,
+                weekdays=[],
+                start_date=timezone.localdate(),
+                end_date=timezone.localdate() - dt.timedelta(days=1),
+                day_start=dt.time(10),
+                day_end=dt.time(9),
+                slot_minutes=1,
+            ),
+        )
+    assert set(caught.value.field_errors) == {"weekdays", "end_date", "day_end", "slot_minutes"}
