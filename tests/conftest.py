@@ -106,3 +106,9 @@ def region_it(clinic):
 @pytest.fixture
 def other_scheduler(other_clinic):
     return staff(Role.SCHEDULER, other_clinic)
+
+
+@pytest.fixture
+def resident_client(client, resident):
+    client.force_login(resident)
+    return client

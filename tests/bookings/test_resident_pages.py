@@ -1,449 +1,54 @@
-"""The resident's web pages, driven through the Django test client: public clinic pages
-(R-CLINIC-1, R-CASE-3), login (R-AUTH-1), direct links (R-REL-1), booking, viewing, rebooking,
-cancelling (R-BOOK-*, R-TYPE-*), the inbox (R-BOOK-9) and ownership (R-ACL-2)."""
+"""The resident's web pages, driven through the Django test client: booking, viewing, rebooking,
+cancelling (R-BOOK-*, R-TYPE-*), the inbox (R-BOOK-9), ownership (R-ACL-2) and language."""
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
-from urllib.parse import urlencode
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext, ngettext
 
-from accounts.adapters import personnummer_from_claims
-from accounts.models import Role, User
+from accounts.models import Role
 from bookings.models import Booking, BookingStatus, InboxMessage, LogStatus, MessageKind, WebBookingLogEntry
 from bookings.services import booking_create, booking_create_for_resident, inbox_message_send
 from bookings.views import DRAFT_KEY
 from clinics.models import (
     AppointmentType,
-    Area,
-    Audience,
     CaseKind,
-    CaseType,
     ClinicRelation,
-    DirectLink,
     RelationSource,
 )
 from clinics.services import relation_add
-from core.errors import DEFAULT_MESSAGES, ErrorCode, ValidationFailed
+from core.errors import ErrorCode
 from schedules.models import Hold, HoldState, Slot, SlotStatus
 from schedules.selectors import LOCAL_TZ
 from schedules.services import block_create, hold_create
 
 from ..factories import (
     AppointmentTypeFactory,
-    ClinicFactory,
-    RegionFactory,
-    ResidentFactory,
     ResourceFactory,
-    SlotFactory,
     UserFactory,
     login_with_second_factor,
-    make_personnummer,
     staff,
     tomorrow_at,
 )
+from ..pages import (
+    accept_conditions,
+    error_message,
+    hold_via_client,
+    in_hours,
+    make_slot,
+    slot_inputs,
+    sv_gettext,
+    text,
+    unread_badge,
+)
 
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-
-
-# --- helpers ------------------------------------------------------------------------------------
-
-
-def text(response) -> str:
-    return html.unescape(response.content.decode())
-
-
-def sv(message) -> str:
-    """A message as the Swedish (default) site shows it, whatever the catalogue holds today."""
-    with translation.override("sv"):
-        return str(message)
-
-
-def sv_gettext(msgid: str) -> str:
-    with translation.override("sv"):
-        return gettext(msgid)
-
-
-def error_message(code: ErrorCode) -> str:
-    return sv(DEFAULT_MESSAGES[code])
-
-
-def make_slot(appointment_type, resource, start: dt.datetime, minutes: int = 20) -> Slot:
-    return SlotFactory(
-        appointment_type=appointment_type,
-        resource=resource,
-        start=start,
-        end=start + dt.timedelta(minutes=minutes),
-    )
-
-
-def in_hours(hours: float) -> dt.datetime:
-    return (timezone.now() + dt.timedelta(hours=hours)).replace(second=0, microsecond=0)
-
-
-def login_url(next_path: str) -> str:
-    return f"{reverse('resident_login')}?{urlencode({'next': next_path}, safe='/')}"
-
-
-def slot_inputs(content: str) -> set[int]:
-    return {int(pk) for pk in re.findall(r'name="slot" value="(\d+)"', content)}
-
-
-def accept_conditions(client, clinic, kind: CaseKind = CaseKind.BOOK) -> None:
-    session = client.session
-    session[f"conditions_{kind}_{clinic.pk}"] = True
-    session.save()
-
-
-def hold_via_client(client, slot, **extra) -> Hold:
-    # The flow shows the conditions text first (R-CASE-1): BOOK's, or MANAGE's when rebooking.
-    accept_conditions(client, slot.clinic, CaseKind.MANAGE if "rebook" in extra else CaseKind.BOOK)
-    response = client.post(reverse("bookings:hold"), {"slot": slot.pk, "back": "/", **extra})
-    assert response.status_code == 302, response
-    match = re.fullmatch(r"/boka/bekrafta/(\d+)/", response.url)
-    assert match, response.url
-    return Hold.objects.get(pk=int(match[1]))
-
-
-def unread_badge(content: str) -> str | None:
-    match = re.search(r'<span class="badge">([^<]*)</span>', content)
-    return match[1] if match else None
-
-
-@pytest.fixture
-def day_slots(appointment_type, resource):
-    """Two free times on one day three days ahead, at 10:00 and 10:30 Stockholm time."""
-    return [
-        make_slot(appointment_type, resource, tomorrow_at(10, 0, days=3)),
-        make_slot(appointment_type, resource, tomorrow_at(10, 30, days=3)),
-    ]
-
-
-@pytest.fixture
-def resident_client(client, resident):
-    client.force_login(resident)
-    return client
-
-
-@pytest.fixture
-def other_client(other_resident):
-    other = Client()
-    other.force_login(other_resident)
-    return other
-
-
-@pytest.fixture
-def booked(resident, appointment_type, resource):
-    """An active web booking of ``resident`` three days ahead (which also creates the relation)."""
-    slot = make_slot(appointment_type, resource, tomorrow_at(9, 0, days=3))
-    return booking_create(resident=resident, slot_id=slot.pk)
-
-
-# --- 1. Public clinic pages (R-CLINIC-1, R-CASE-3) ----------------------------------------------
-
-
-def test_search_filters_by_name_town_and_region(client, clinic):
-    uppsala = RegionFactory(name="Region Uppsala", code="03")
-    enkoping = ClinicFactory(name="Hälsocentralen Väster", town="Enköping", region=uppsala)
-    url = reverse("clinics:search")
-
-    def names(**params) -> tuple[bool, bool]:
-        content = text(client.get(url, params))
-        return clinic.name in content, enkoping.name in content
-
-    assert names() == (True, True)
-    assert names(q="Solna") == (True, False)
-    assert names(q="enköping") == (False, True)  # town, any case
-    assert names(q="Uppsala") == (False, True)  # region name
-    assert names(region=uppsala.pk) == (False, True)
-    assert names(region=clinic.region_id) == (True, False)
-    assert names(q="Solna", region=uppsala.pk) == (False, False)
-    content = text(client.get(url, {"q": "Finns inte"}))
-    assert clinic.name not in content and enkoping.name not in content
-
-
-def test_contact_card_shows_contact_details_to_anyone(client, clinic):
-    clinic.street_address = "Solnavägen 1"
-    clinic.postal_code = "171 64"
-    clinic.town = "Solna"
-    clinic.phone = "08-555 123 45"
-    clinic.opening_hours = "Mån–fre 08–17"
-    clinic.save()
-
-    response = client.get(reverse("clinics:detail", args=[clinic.pk]))
-
-    content = text(response)
-    assert response.status_code == 200
-    for value in ("Vårdcentralen Solna", "Solnavägen 1", "171 64 Solna", "08-555 123 45", "Mån–fre 08–17"):
-        assert value in content
-    assert 'href="tel:0855512345"' in content
-    # Both case types are "for all residents": an anonymous visitor sees both.
-    assert reverse("bookings:book_conditions", args=[clinic.pk]) in content
-    assert sv(CaseKind.BOOK.label) in content and sv(CaseKind.MANAGE.label) in content
-
-
-def test_related_only_case_type_is_hidden_until_the_resident_has_a_relation(client, clinic, resident):
-    CaseType.objects.filter(clinic=clinic, kind=CaseKind.BOOK).update(audience=Audience.RELATED)
-    url = reverse("clinics:detail", args=[clinic.pk])
-    book_url = reverse("bookings:book_conditions", args=[clinic.pk])
-
-    anonymous = text(client.get(url))
-    assert book_url not in anonymous and sv(CaseKind.BOOK.label) not in anonymous
-    assert sv(CaseKind.MANAGE.label) in anonymous
-
-    client.force_login(resident)
-    without_relation = text(client.get(url))
-    assert book_url not in without_relation and sv(CaseKind.BOOK.label) not in without_relation
-    assert client.get(book_url).status_code == 404  # cannot start the flow either
-
-    relation_add(resident=resident, clinic=clinic, source=RelationSource.START_PAGE)
-    with_relation = text(client.get(url))
-    assert book_url in with_relation and sv(CaseKind.BOOK.label) in with_relation
-    assert client.get(book_url).status_code == 200
-
-
-def test_region_only_case_type_is_hidden_from_residents_of_another_region(client, clinic):
-    CaseType.objects.filter(clinic=clinic, kind=CaseKind.BOOK).update(area=Area.REGION)
-    local = ResidentFactory(home_region_code=clinic.region.code)
-    elsewhere = ResidentFactory(home_region_code="14")
-    url = reverse("clinics:detail", args=[clinic.pk])
-    book_url = reverse("bookings:book_conditions", args=[clinic.pk])
-
-    client.force_login(local)
-    assert book_url in text(client.get(url))
-    assert client.get(book_url).status_code == 200
-
-    client.force_login(elsewhere)
-    content = text(client.get(url))
-    assert book_url not in content and sv(CaseKind.BOOK.label) not in content
-    assert sv(CaseKind.MANAGE.label) in content  # the country-wide MANAGE case type still shows
-    assert client.get(book_url).status_code == 404
-
-
-def test_search_lists_only_case_types_that_admit_the_viewer(client, clinic):
-    CaseType.objects.filter(clinic=clinic, kind=CaseKind.BOOK).update(audience=Audience.RELATED)
-
-    content = text(client.get(reverse("clinics:search"), {"q": "Solna"}))
-
-    assert clinic.name in content
-    assert sv(CaseKind.MANAGE.label) in content and sv(CaseKind.BOOK.label) not in content
-
-
-def test_anonymous_visitor_starting_the_booking_flow_is_sent_to_login(client, clinic):
-    path = reverse("bookings:book_conditions", args=[clinic.pk])
-
-    response = client.get(path)
-
-    assert response.status_code == 302
-    assert response.url == login_url(path)
-    assert response.url.startswith("/logga-in/?next=")
-
-
-# --- 2. Login (R-AUTH-1, R-AUTH-4) ----------------------------------------------------------------
-
-
-def test_dev_login_is_not_found_unless_enabled(client, settings, db):
-    settings.TIDBOK_DEV_LOGIN = False
-    pnr = make_personnummer()
-
-    assert client.get("/logga-in/test/").status_code == 404
-    assert client.post("/logga-in/test/", {"personnummer": pnr}).status_code == 404
-    assert not User.objects.filter(personnummer=pnr).exists()
-    assert "_auth_user_id" not in client.session
-    assert "/logga-in/test/" not in text(client.get(reverse("resident_login")))
-
-
-def _forms(pnr: str) -> list[str]:
-    return [pnr, f"{pnr[:8]}-{pnr[8:]}", f"{pnr[2:8]}-{pnr[8:]}", pnr[2:], f" {pnr[:8]} {pnr[8:]} "]
-
-
-@pytest.mark.parametrize("form", range(5))
-def test_dev_login_accepts_every_personnummer_form_and_stores_twelve_digits(client, settings, db, form):
-    settings.TIDBOK_DEV_LOGIN = True
-    pnr = make_personnummer()
-    assert client.get("/logga-in/test/").status_code == 200
-
-    response = client.post("/logga-in/test/", {"personnummer": _forms(pnr)[form]})
-
-    assert response.status_code == 302 and response.url == "/start/"
-    user = User.objects.get(personnummer=pnr)
-    assert user.is_resident and len(user.personnummer) == 12
-    assert client.session["_auth_user_id"] == str(user.pk)
-    assert client.get("/start/").status_code == 200
-
-
-def test_dev_login_logs_in_an_existing_resident_without_a_duplicate(client, settings, resident):
-    settings.TIDBOK_DEV_LOGIN = True
-    pnr = resident.personnummer
-
-    response = client.post("/logga-in/test/", {"personnummer": f"{pnr[2:8]}-{pnr[8:]}"})
-
-    assert response.status_code == 302
-    assert client.session["_auth_user_id"] == str(resident.pk)
-    assert User.objects.filter(personnummer=pnr).count() == 1
-
-
-def test_dev_login_rejects_an_invalid_number_with_a_swedish_error_on_the_field(client, settings, db):
-    settings.TIDBOK_DEV_LOGIN = True
-    users_before = User.objects.count()
-    english = "Enter the personal identity number as YYYYMMDD-NNNN (12 digits)."
-
-    response = client.post("/logga-in/test/", {"personnummer": "12345"})
-
-    content = text(response)
-    assert response.status_code == 400
-    assert sv_gettext(english) in content
-    assert english not in content  # the message is in Swedish, not English
-    assert 'id="personnummer-error"' in content
-    field = re.search(r'<input id="personnummer"[^>]*>', content, re.S)[0]
-    assert 'aria-invalid="true"' in field
-    assert re.search(r'aria-describedby="[^"]*\bpersonnummer-error\b', field)
-    assert 'value="12345"' in field  # what was typed is kept
-    assert User.objects.count() == users_before
-    assert "_auth_user_id" not in client.session
-
-
-def test_dev_login_rejects_a_wrong_check_digit(client, settings, db):
-    settings.TIDBOK_DEV_LOGIN = True
-    pnr = make_personnummer()
-    wrong = pnr[:11] + str((int(pnr[11]) + 1) % 10)
-
-    response = client.post("/logga-in/test/", {"personnummer": wrong})
-
-    assert response.status_code == 400
-    assert 'aria-invalid="true"' in text(response)
-    assert not User.objects.filter(personnummer__in=[pnr, wrong]).exists()
-    assert "_auth_user_id" not in client.session
-
-
-def test_dev_login_honours_a_local_next(client, settings, db):
-    settings.TIDBOK_DEV_LOGIN = True
-
-    response = client.post("/logga-in/test/?next=/mina-tider/", {"personnummer": make_personnummer()})
-
-    assert response.status_code == 302 and response.url == "/mina-tider/"
-
-
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/stjäl", "http://evil.example/mina-tider/"])
-def test_dev_login_ignores_an_external_next(client, settings, db, target):
-    settings.TIDBOK_DEV_LOGIN = True
-
-    response = client.post("/logga-in/test/", {"personnummer": make_personnummer(), "next": target})
-
-    assert response.status_code == 302
-    assert response.url == "/start/"
-    assert "_auth_user_id" in client.session
-
-
-def test_login_page_links_to_dev_login_only_when_enabled_and_keeps_next(client, settings, db):
-    settings.TIDBOK_DEV_LOGIN = True
-
-    content = text(client.get(reverse("resident_login"), {"next": "/mina-tider/"}))
-
-    assert "/logga-in/test/?next=/mina-tider/" in content or "/logga-in/test/?next=%2Fmina-tider%2F" in content
-
-
-CLAIM = "https://id.oidc.se/claim/personalIdentityNumber"
-
-
-@pytest.mark.parametrize(
-    "wrap",
-    [
-        lambda claims: {"userinfo": claims},
-        lambda claims: {"id_token": claims},
-        lambda claims: claims,
-    ],
-    ids=["userinfo", "id_token", "top_level"],
-)
-def test_personnummer_is_read_from_the_configured_claim_and_normalised(settings, wrap):
-    settings.OIDC_PERSONNUMMER_CLAIM = "pnr_claim"
-    pnr = make_personnummer()
-
-    assert personnummer_from_claims(wrap({"pnr_claim": f"{pnr[2:8]}-{pnr[8:]}"})) == pnr
-
-
-def test_personnummer_claim_prefers_userinfo(settings):
-    settings.OIDC_PERSONNUMMER_CLAIM = CLAIM
-    first, second = make_personnummer(), make_personnummer()
-
-    assert personnummer_from_claims({"userinfo": {CLAIM: first}, "id_token": {CLAIM: second}}) == first
-
-
-@pytest.mark.parametrize(
-    "extra_data",
-    [{}, {"userinfo": {}, "id_token": {}}, {"userinfo": {"sub": "abc"}}, {"userinfo": {CLAIM: ""}}],
-    ids=["empty", "empty_sources", "other_claims", "blank"],
-)
-def test_missing_personnummer_claim_raises_validation_failed(settings, extra_data):
-    settings.OIDC_PERSONNUMMER_CLAIM = CLAIM
-
-    with pytest.raises(ValidationFailed) as exc_info:
-        personnummer_from_claims(extra_data)
-
-    assert "personnummer" in exc_info.value.field_errors
-
-
-def test_claim_under_another_name_than_the_configured_one_is_not_used(settings):
-    settings.OIDC_PERSONNUMMER_CLAIM = "pnr_claim"
-
-    with pytest.raises(ValidationFailed):
-        personnummer_from_claims({"userinfo": {CLAIM: make_personnummer()}})
-
-
-def test_invalid_personnummer_claim_raises_validation_failed(settings):
-    settings.OIDC_PERSONNUMMER_CLAIM = CLAIM
-
-    with pytest.raises(ValidationFailed):
-        personnummer_from_claims({"userinfo": {CLAIM: "19850314-0000"}})
-
-
-# --- 3. Direct links (R-CLINIC-1, R-REL-1) --------------------------------------------------------
-
-
-def test_direct_link_sends_an_anonymous_visitor_to_login(client, clinic):
-    link = DirectLink.objects.create(clinic=clinic, kind=CaseKind.BOOK)
-    path = f"/l/{link.token}/"
-
-    response = client.get(path)
-
-    assert response.status_code == 302 and response.url == login_url(path)
-    assert not ClinicRelation.objects.exists()
-
-
-def test_book_direct_link_creates_the_relation_and_starts_booking(resident_client, clinic, resident):
-    link = DirectLink.objects.create(clinic=clinic, kind=CaseKind.BOOK)
-
-    response = resident_client.get(f"/l/{link.token}/")
-
-    assert response.status_code == 302
-    assert response.url == reverse("bookings:book_conditions", args=[clinic.pk])
-    relation = ClinicRelation.objects.get(resident=resident, clinic=clinic)
-    assert relation.source == RelationSource.DIRECT_LINK and relation.on_start_page
-    assert clinic.name in text(resident_client.get(reverse("bookings:start")))
-
-
-def test_manage_direct_link_creates_the_relation_and_opens_my_bookings(resident_client, clinic, resident):
-    link = DirectLink.objects.create(clinic=clinic, kind=CaseKind.MANAGE)
-
-    response = resident_client.get(f"/l/{link.token}/")
-
-    assert response.status_code == 302 and response.url == reverse("bookings:my_bookings")
-    relation = ClinicRelation.objects.get(resident=resident, clinic=clinic)
-    assert relation.source == RelationSource.DIRECT_LINK and relation.on_start_page
-
-
-def test_unknown_direct_link_is_not_found(resident_client, resident, clinic):
-    assert resident_client.get("/l/finns-inte-alls/").status_code == 404
-    assert not ClinicRelation.objects.filter(resident=resident).exists()
-
 
 # --- 4. The booking flow ---------------------------------------------------------------------------
 
