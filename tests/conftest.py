@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from django.utils import translation
+from django.utils import timezone, translation
 
 from accounts.models import Role
 from tidbok.celery import app as celery_app
 
 from .factories import AppointmentTypeFactory, ClinicFactory, ResidentFactory, ResourceFactory, SlotFactory, staff
+from .workspace import login as workspace_login
 
 
 @pytest.fixture(autouse=True)
@@ -112,3 +115,14 @@ def other_scheduler(other_clinic):
 def resident_client(client, resident):
     client.force_login(resident)
     return client
+
+
+@pytest.fixture
+def sched(client, scheduler):
+    """A scheduler of ``clinic`` logged in with password and second factor."""
+    return workspace_login(client, scheduler)
+
+
+@pytest.fixture
+def day_after_tomorrow() -> dt.date:
+    return timezone.localdate() + dt.timedelta(days=2)
