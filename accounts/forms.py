@@ -32,6 +32,8 @@ class _DateField(forms.DateField):
             label=label,
             required=False,
             input_formats=[_ISO_DATE],
+            # The browser's date picker posts and shows YYYY-MM-DD.
+            widget=forms.DateInput(attrs={"type": "date"}, format=_ISO_DATE),
             error_messages={"invalid": _("Enter the date as YYYY-MM-DD.")},
         )
 
@@ -44,7 +46,14 @@ class _DateField(forms.DateField):
 class AuditLogFilterForm(forms.Form):
     fran = _DateField(_("From date"))
     till = _DateField(_("To date"))
-    personnummer = forms.CharField(label=_("Personal identity number"), required=False, max_length=20)
+    personnummer = forms.CharField(
+        label=_("Personal identity number"),
+        help_text=_("For example 19850314-1234"),
+        required=False,
+        max_length=20,
+        # A personnummer typed here is a search term, not the user's own: the browser must not offer to save it.
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
 
     def clean_personnummer(self) -> str:
         raw = self.cleaned_data["personnummer"].strip()

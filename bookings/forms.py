@@ -27,6 +27,8 @@ def _date_field(label: StrOrPromise) -> forms.DateField:
         label=label,
         required=False,
         input_formats=[_ISO_DATE],
+        # The browser's date picker posts and shows YYYY-MM-DD.
+        widget=forms.DateInput(attrs={"type": "date"}, format=_ISO_DATE),
         error_messages={"invalid": _("Enter the date as YYYY-MM-DD.")},
     )
 
@@ -34,7 +36,14 @@ def _date_field(label: StrOrPromise) -> forms.DateField:
 class DateRangeFilterForm(forms.Form):
     fran = _date_field(_("From date"))
     till = _date_field(_("To date"))
-    personnummer = forms.CharField(label=_("Personal identity number"), required=False, max_length=20)
+    personnummer = forms.CharField(
+        label=_("Personal identity number"),
+        help_text=_("For example 19850314-1234"),
+        required=False,
+        max_length=20,
+        # A personnummer typed here is a search term, not the user's own: the browser must not offer to save it.
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
 
     def clean_personnummer(self) -> str:
         raw = self.cleaned_data["personnummer"].strip()

@@ -3,13 +3,16 @@ Python values; every rule (R-TYPE-*, R-RES-1, R-CASE-*) is checked by ``clinics.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from .models import AppointmentType
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 TYPE_TEXT_FIELDS = ("internal_name", "web_name", "web_info")
 TYPE_FLAG_FIELDS = ("bookable_on_web", "cancellable_on_web", "reschedulable_on_web", "hidden_for_patient")
@@ -61,3 +64,71 @@ def type_values_from_post(data: QueryDict) -> dict[str, Any]:
     values["visibility_days"] = data.get("visibility_days", "").strip()
     values["duration_minutes"] = data.get("duration_minutes", "").strip()
     return values
+
+
+class _ShownAgainForm(forms.Form):
+    """The text fields of an admin page, shown with what was typed and the services' errors beside them.
+
+    The page still posts its plain field names and hands the posted strings to the service unchanged: every rule
+    (R-TYPE-*, R-RES-1, R-CASE-*) is the service's. The form only gives the shared field partial a BoundField, so
+    label, hint, error and widget are tied together the same way on every page. Ids are the bare field names, as
+    the error summary's links ("#field-<name>") and the page scripts expect. Fields are not marked required (the
+    service says what is missing), and nothing is cleaned here, so no message appears that the service did not give.
+    """
+
+    use_required_attribute = False
+
+    def __init__(self, *, values: dict[str, Any], errors: dict[str, list[Any]]) -> None:
+        super().__init__(data=values, auto_id="%s")
+        for name, messages in errors.items():
+            if name in self.fields:
+                self.add_error(name, messages)
+
+
+def _text(label: StrOrPromise, hint: StrOrPromise, *, rows: int | None = None) -> forms.CharField:
+    widget: forms.Widget = (
+        forms.Textarea(attrs={"rows": rows}) if rows else forms.TextInput(attrs={"autocomplete": "off"})
+    )
+    return forms.CharField(label=label, help_text=hint, required=False, strip=False, widget=widget)
+
+
+class CaseTypeTextForm(_ShownAgainForm):
+    conditions_text = _text(
+        _("Conditions text"),
+        _(
+            "Write one condition per line. Residents see each line as a bullet point, exactly as written here, "
+            "before they begin."
+        ),
+        rows=8,
+    )
+
+
+class AppointmentTypeTextForm(_ShownAgainForm):
+    internal_name = _text(
+        _("Name in the timebook"),
+        _(
+            "As in the clinic's timebook. Residents never see it. A name containing “Ombud” makes a proxy type, "
+            "which only a region IT administrator may create."
+        ),
+    )
+    web_name = _text(
+        _("Name on the web"),
+        _("What residents see, for example “Besök hos sjuksköterska”. Needed for the type to be bookable on the web."),
+    )
+    duration_minutes = _text(_("Default length (minutes)"), _("The usual length of a visit of this type."))
+
+
+class ResourceTextForm(_ShownAgainForm):
+    name = _text(
+        _("Name"),
+        _(
+            "Residents see this name. Write it out in full, for example “Distriktssköterska”, not “DSK”, and do "
+            "not use room names or words such as “stafettläkare” or “bemanningspersonal”."
+        ),
+    )
+
+
+class DirectLinkTextForm(_ShownAgainForm):
+    label = _text(
+        _("Label (optional)"), _("For your own use, for example “Start page, Boka tid”. At most 100 characters.")
+    )

@@ -26,7 +26,15 @@ from accounts.workspace import WorkspaceClinic, clinic_for, staff_required, work
 from core.errors import DomainError, ValidationFailed
 from core.localtime import LOCAL_TZ
 
-from .forms import AppointmentTypeForm, type_values_from_instance, type_values_from_post
+from .forms import (
+    AppointmentTypeForm,
+    AppointmentTypeTextForm,
+    CaseTypeTextForm,
+    DirectLinkTextForm,
+    ResourceTextForm,
+    type_values_from_instance,
+    type_values_from_post,
+)
 from .models import (
     DEFAULT_VISIBILITY_DAYS,
     WEB_INFO_MAX_LENGTH,
@@ -156,6 +164,7 @@ def case_type_edit(request: AuthenticatedHttpRequest, clinic_id: int, kind: str)
         status=400 if request.method == "POST" else 200,
         values=values,
         errors=errors,
+        form=CaseTypeTextForm(values=values, errors=errors),
         audiences=Audience.choices,
         areas=Area.choices,
         **_case_type_row(case_type),
@@ -285,6 +294,7 @@ def _type_form(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int |
         may_edit=may_edit,
         values=values,
         errors=errors,
+        form=AppointmentTypeTextForm(values=values, errors=errors),
         flags=[
             {"name": name, "label": label, "checked": values.get(name), "errors": errors.get(name)}
             for name, label in _flag_labels()
@@ -342,6 +352,7 @@ def _resource_form(request: AuthenticatedHttpRequest, clinic_id: int, resource_i
         instance=instance,
         values=values,
         errors=errors,
+        form=ResourceTextForm(values=values, errors=errors),
         kinds=ResourceKind.choices,
     )
 
@@ -393,5 +404,6 @@ def direct_links(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpRespo
         links=links,
         values=values,
         errors=errors,
+        form=DirectLinkTextForm(values=values, errors=errors),
         kinds=CaseKind.choices,
     )

@@ -264,9 +264,9 @@ def test_bad_personnummer_is_a_field_error_and_reads_nothing(client, support, cl
 
     assert response.status_code == 400
     html = response.content.decode()
-    assert 'id="personnummer-error"' in html
+    assert 'id="id_personnummer_error"' in html
     assert 'aria-invalid="true"' in html
-    assert 'aria-describedby="personnummer-hint personnummer-error"' in html
+    assert 'aria-describedby="id_personnummer_helptext id_personnummer_error"' in html
     assert body_rows(response) == []  # the search is corrected first, not run
     assert not AuditEvent.objects.filter(action="web_log.read").exists()
 
@@ -561,7 +561,7 @@ def test_audit_log_filters_by_resident_and_date(client, support, region_it, clin
     yesterday = timezone.localdate() - dt.timedelta(days=1)
     assert body_rows(client.get(client.post(audit_url(clinic), {"till": yesterday}).url)) == []
     bad = client.post(audit_url(clinic), {"personnummer": "123", "fran": "nope"})
-    assert bad.status_code == 400 and 'id="personnummer-error"' in bad.content.decode()
+    assert bad.status_code == 400 and 'id="id_personnummer_error"' in bad.content.decode()
 
 
 def test_support_and_local_admin_cannot_read_the_audit_log(client, support, local_admin, clinic):

@@ -98,15 +98,15 @@ def test_no_url_of_the_staff_flows_carries_a_personnummer(page: Page, live_serve
 
     # The web booking log: a refused search, then searches in the other written forms, an export.
     page.goto(f"{base}/logg/")
-    page.locator("#personnummer").fill(f"{mistyped[2:8]}-{mistyped[8:]}")
-    page.locator("#personnummer").press("Enter")
-    expect(page.locator("#personnummer-error")).to_be_visible()
-    page.locator("#personnummer").fill(f"{centenarian[2:8]}+{centenarian[8:]}")
-    page.locator("#personnummer").press("Enter")
+    page.locator("#id_personnummer").fill(f"{mistyped[2:8]}-{mistyped[8:]}")
+    page.locator("#id_personnummer").press("Enter")
+    expect(page.locator("#id_personnummer_error")).to_be_visible()
+    page.locator("#id_personnummer").fill(f"{centenarian[2:8]}+{centenarian[8:]}")
+    page.locator("#id_personnummer").press("Enter")
     page.wait_for_url("**/logg/?sok=*")
     expect(page.locator("tbody tr")).to_have_count(0)
-    page.locator("#personnummer").fill(f"{anna.personnummer[:8]}-{anna.personnummer[8:]}")
-    page.locator("#personnummer").press("Enter")
+    page.locator("#id_personnummer").fill(f"{anna.personnummer[:8]}-{anna.personnummer[8:]}")
+    page.locator("#id_personnummer").press("Enter")
     expect(page.locator("tbody tr")).to_have_count(2)
     check_page(page, "no-pnr-web-log-search")
     with page.expect_download() as web_log_csv:
@@ -116,8 +116,8 @@ def test_no_url_of_the_staff_flows_carries_a_personnummer(page: Page, live_serve
 
     # The audit log of region IT, searched and exported the same way.
     page.goto(f"{base}/atkomstlogg/")
-    page.locator("#personnummer").fill(f"{anna.personnummer[2:8]}{anna.personnummer[8:]}")
-    page.locator("#personnummer").press("Enter")
+    page.locator("#id_personnummer").fill(f"{anna.personnummer[2:8]}{anna.personnummer[8:]}")
+    page.locator("#id_personnummer").press("Enter")
     page.wait_for_url("**/atkomstlogg/?sok=*")
     expect(page.locator("tbody tr").first).to_contain_text("Anna Andersson")
     check_page(page, "no-pnr-audit-log-search")

@@ -155,7 +155,7 @@ def test_field_errors_are_tied_to_their_fields(page: Page, solna, admin):
     page.locator("#name").fill("DSK")
     page.locator("main form button[type=submit]").click()
     expect(page.locator("#name")).to_have_attribute("aria-invalid", "true")
-    expect(page.locator("#name-error")).to_contain_text("DSK")
+    expect(page.locator("#name_error")).to_contain_text("DSK")
     check_page(page, "admin-resource-error")
     page.locator("#name").fill("Distriktssköterska")
     page.locator("main form button[type=submit]").click()

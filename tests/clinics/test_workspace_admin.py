@@ -106,8 +106,8 @@ def test_edit_case_type_shows_field_errors_and_saves_nothing(admin_client, clini
     )
     assert response.status_code == 400
     content = response.content.decode()
-    assert 'id="audience-error"' in content and 'aria-describedby="audience-error"' in content
-    assert 'id="area-error"' in content
+    assert 'id="audience_error"' in content and 'aria-describedby="audience_error"' in content
+    assert 'id="area_error"' in content
     assert "Ny text" in content  # what was typed is kept
     after = CaseType.objects.get(pk=before.pk)
     assert (after.conditions_text, after.audience, after.area) == (before.conditions_text, before.audience, before.area)
@@ -239,7 +239,7 @@ def test_invalid_type_input_is_shown_beside_the_field_and_nothing_is_saved(admin
     response = admin_client.post(url("appointment_type_new", clinic), type_post(**overrides))
     assert response.status_code == 400
     content = response.content.decode()
-    assert f'id="{field}-error"' in content
+    assert f'id="{field}_error"' in content
     assert f'href="#field-{field}"' in content  # the error summary links to the field
     assert not AppointmentType.objects.filter(clinic=clinic).exists()
 
@@ -281,7 +281,7 @@ def test_flags_cannot_be_set_on_a_type_that_stays_hidden(admin_client, clinic):
         type_post(internal_name="Intern", hidden_for_patient="on", cancellable_on_web="on", bookable_on_web=None),
     )
     assert response.status_code == 400
-    assert 'id="cancellable_on_web-error"' in response.content.decode()
+    assert 'id="cancellable_on_web_error"' in response.content.decode()
     hidden.refresh_from_db()
     assert hidden.hidden_for_patient and not hidden.cancellable_on_web
 
@@ -414,7 +414,7 @@ def test_resource_names_must_be_written_out(admin_client, clinic, name):
     response = admin_client.post(url("resource_new", clinic), {"name": name, "kind": "position"})
     assert response.status_code == 400
     content = response.content.decode()
-    assert 'id="name-error"' in content and 'aria-invalid="true"' in content
+    assert 'id="name_error"' in content and 'aria-invalid="true"' in content
     assert not Resource.objects.filter(clinic=clinic).exists()
 
 
@@ -441,7 +441,7 @@ def test_create_a_direct_link_and_show_the_full_address(admin_client, clinic):
 def test_direct_link_needs_a_case_type(admin_client, clinic):
     response = admin_client.post(url("direct_links", clinic), {"kind": "everything"})
     assert response.status_code == 400
-    assert 'id="kind-error"' in response.content.decode()
+    assert 'id="kind_error"' in response.content.decode()
     assert not DirectLink.objects.exists()
 
 
