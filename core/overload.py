@@ -52,8 +52,16 @@ def _listeners() -> tuple[socket.socket, ...]:
     found = []
     for name in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else []:
         try:
-            candidate = socket.socket(fileno=os.dup(int(name)))
+            fd = os.dup(int(name))
         except (OSError, ValueError):
+            continue
+        try:
+            candidate = socket.socket(fileno=fd)
+        except OSError:
+            # Not a socket (a pipe, a file): close the copy, or it lives on in the process. A kept
+            # copy of a pipe's write end means its reader never sees end-of-file (the Playwright
+            # driver then never exits and the browser tests hang).
+            os.close(fd)
             continue
         try:
             listening = candidate.type == socket.SOCK_STREAM and candidate.family in (socket.AF_INET, socket.AF_INET6)

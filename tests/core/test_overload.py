@@ -4,6 +4,7 @@ cancellations are still served, and nothing is half-written."""
 
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
@@ -136,3 +137,19 @@ def test_outside_gunicorn_nothing_is_queued_and_nothing_is_shed(appointment_type
     finally:
         overload._listeners.cache_clear()
     assert response.status_code == 201
+
+
+def test_looking_for_listeners_leaves_no_copy_of_other_descriptors():
+    # A leaked copy of a pipe's write end keeps its reader from ever seeing end-of-file (the
+    # Playwright driver's stdin, for one: the browser tests then hang when the driver should exit).
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)  # a copy left open fails the read below instead of blocking it
+    overload._listeners.cache_clear()
+    try:
+        for listener in overload._listeners():
+            listener.close()
+        os.close(write_end)
+        assert os.read(read_end, 1) == b""  # end-of-file: no copy of the write end is left open
+    finally:
+        overload._listeners.cache_clear()
+        os.close(read_end)
