@@ -155,7 +155,7 @@ def test_changes_made_while_redis_is_down_succeed_and_their_side_effects_arrive_
         worker.wait_for_line(rf"Task {re.escape(row.name)}\[outbox-{row.pk}\] succeeded")
     # One more sweep after everything was sent: anything it sent again would show up now.
     mark = worker.mark()
-    worker.wait_for_line(r"Task tidbok\.outbox\.tasks\.outbox_relay\[[^\]]+\] succeeded", after=mark)
+    worker.wait_for_line(r"Task core\.outbox\.tasks\.outbox_relay\[[^\]]+\] succeeded", after=mark)
 
     for row in tasks:
         assert len(re.findall(rf"\[outbox-{row.pk}\] received", worker.output)) == 1, row
