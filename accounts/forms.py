@@ -43,9 +43,11 @@ class _DateField(forms.DateField):
             raise forms.ValidationError(_("Choose a date from 1900 to 2999."))
 
 
-class AuditLogFilterForm(forms.Form):
-    fran = _DateField(_("From date"))
-    till = _DateField(_("To date"))
+class ResidentPeriodFilterForm(forms.Form):
+    """A period (``fran``, ``till``) and a resident's personnummer, as the staff log pages filter:
+    the audit log here, the web booking log in bookings. Subclasses declare the two date fields."""
+
+    field_order = ["fran", "till", "personnummer"]
     personnummer = forms.CharField(
         label=_("Personal identity number"),
         help_text=_("For example 19850314-1234"),
@@ -71,6 +73,11 @@ class AuditLogFilterForm(forms.Form):
         if date_from and date_to and date_from > date_to:
             self.add_error("till", _("The to date cannot be before the from date."))
         return cleaned
+
+
+class AuditLogFilterForm(ResidentPeriodFilterForm):
+    fran = _DateField(_("From date"))
+    till = _DateField(_("To date"))
 
     def values(self) -> dict[str, str]:
         """The valid filter as strings, for the search token (call after ``is_valid``)."""

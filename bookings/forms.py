@@ -6,13 +6,12 @@ still apply, so a mistyped personnummer never turns into a server error.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.personnummer import normalise_personnummer
-from core.errors import ValidationFailed
+from accounts.forms import ResidentPeriodFilterForm
 
 from .models import LogStatus
 
@@ -33,34 +32,9 @@ def _date_field(label: StrOrPromise) -> forms.DateField:
     )
 
 
-class DateRangeFilterForm(forms.Form):
+class DateRangeFilterForm(ResidentPeriodFilterForm):
     fran = _date_field(_("From date"))
     till = _date_field(_("To date"))
-    personnummer = forms.CharField(
-        label=_("Personal identity number"),
-        help_text=_("For example 19850314-1234"),
-        required=False,
-        max_length=20,
-        # A personnummer typed here is a search term, not the user's own: the browser must not offer to save it.
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
-    )
-
-    def clean_personnummer(self) -> str:
-        raw = self.cleaned_data["personnummer"].strip()
-        if not raw:
-            return ""
-        try:
-            return normalise_personnummer(raw)
-        except ValidationFailed as exc:
-            raise forms.ValidationError(exc.field_errors["personnummer"]) from None
-
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        cleaned = self.cleaned_data
-        date_from, date_to = cleaned.get("fran"), cleaned.get("till")
-        if date_from and date_to and date_from > date_to:
-            self.add_error("till", _("The to date cannot be before the from date."))
-        return cleaned
 
     def filters(self) -> dict:
         """The filters that validated (call after ``is_valid``)."""
