@@ -13,15 +13,14 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.http import AuthenticatedHttpRequest
-from accounts.models import Role
 from accounts.personnummer import format_personnummer, normalise_personnummer
-from accounts.workspace import WorkspaceClinic, clinic_for, staff_required, workspace_clinic
+from accounts.workspace import staff_required
 from clinics.models import Clinic
 from core import params
 from core.errors import DomainError, ValidationFailed
@@ -29,25 +28,14 @@ from core.search_token import SEARCH_TOKEN_PARAM, search_token_load, search_toke
 from schedules.forms import FreeTimesFilterForm, ResidentLookupForm, WaitlistForm
 from schedules.models import Slot
 from schedules.selectors import free_slots_for_staff
-from schedules.workspace_views import local_date, timebook_url
+from schedules.workspace_views import local_date, refuse_unless_post, scheduler_clinic, timebook_url
 
 from .models import Booking, WaitlistEntry
 from .selectors import booking_for_staff, resident_for_staff_booking, waitlist_for_clinic, waitlist_for_staff
 from .services import booking_book_for_resident, waitlist_add
 from .services import booking_cancel as booking_cancel_service
 
-SCHEDULER = (Role.SCHEDULER,)
 FREE_TIMES_SHOWN = 60
-
-
-def _scheduler(request: AuthenticatedHttpRequest, clinic_id: int) -> tuple[Clinic, WorkspaceClinic]:
-    clinic = clinic_for(request, clinic_id, SCHEDULER)
-    return clinic, workspace_clinic(user=request.user, clinic=clinic)
-
-
-def _not_post(request: AuthenticatedHttpRequest) -> HttpResponse | None:
-    """Actions take POST only; checked after the role, so nobody learns more from a GET (R-ACL-1)."""
-    return None if request.method == "POST" else HttpResponseNotAllowed(["POST"])
 
 
 # --- Bookings in the timebook (R-BOOK-4, R-BOOK-9, R-LOG-4) ---------------------------------------
@@ -60,7 +48,7 @@ def _clinic_booking_or_404(clinic: Clinic, booking_id: int) -> None:
 
 @staff_required
 def booking_detail(request: AuthenticatedHttpRequest, clinic_id: int, booking_id: int) -> HttpResponse:
-    clinic, ws = _scheduler(request, clinic_id)
+    clinic, ws = scheduler_clinic(request, clinic_id)
     _clinic_booking_or_404(clinic, booking_id)
     try:
         booking = booking_for_staff(actor=request.user, booking_id=booking_id)  # audited (R-LOG-4)
@@ -76,9 +64,9 @@ def booking_detail(request: AuthenticatedHttpRequest, clinic_id: int, booking_id
 @staff_required
 def booking_cancel(request: AuthenticatedHttpRequest, clinic_id: int, booking_id: int) -> HttpResponse:
     """Cancel for the resident; they get a message in their inbox (R-BOOK-9)."""
-    clinic, _ws = _scheduler(request, clinic_id)
+    clinic, _ws = scheduler_clinic(request, clinic_id)
     _clinic_booking_or_404(clinic, booking_id)
-    if refused := _not_post(request):
+    if refused := refuse_unless_post(request):
         return refused
     try:
         booking = booking_cancel_service(actor=request.user, booking_id=booking_id)
@@ -145,7 +133,7 @@ def book_for_resident(request: AuthenticatedHttpRequest, clinic_id: int) -> Http
     R-SEC-3: the personnummer is posted and kept in the session under an opaque token; the
     page's URL names only the token. Finding a resident reads; the POST that books creates a
     resident who has never logged in, in the booking's transaction."""
-    clinic, ws = _scheduler(request, clinic_id)
+    clinic, ws = scheduler_clinic(request, clinic_id)
     posted = request.method == "POST"
     data = request.POST if posted else request.GET
     entry = _waiting_entry(clinic, data.get("waitlist", ""))
@@ -217,7 +205,7 @@ def book_for_resident(request: AuthenticatedHttpRequest, clinic_id: int) -> Http
 
 @staff_required
 def waitlist(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
-    clinic, ws = _scheduler(request, clinic_id)
+    clinic, ws = scheduler_clinic(request, clinic_id)
     if request.method == "POST":
         form = WaitlistForm(request.POST, clinic=clinic)
         if form.is_valid():

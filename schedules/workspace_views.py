@@ -43,15 +43,14 @@ from .selectors import (
 )
 
 SCHEDULER = (Role.SCHEDULER,)
-FREE_TIMES_SHOWN = 60
 
 
-def _scheduler(request: AuthenticatedHttpRequest, clinic_id: int) -> tuple[Clinic, WorkspaceClinic]:
+def scheduler_clinic(request: AuthenticatedHttpRequest, clinic_id: int) -> tuple[Clinic, WorkspaceClinic]:
     clinic = clinic_for(request, clinic_id, SCHEDULER)
     return clinic, workspace_clinic(user=request.user, clinic=clinic)
 
 
-def _not_post(request: AuthenticatedHttpRequest) -> HttpResponse | None:
+def refuse_unless_post(request: AuthenticatedHttpRequest) -> HttpResponse | None:
     """Actions take POST only; checked after the role, so nobody learns more from a GET (R-ACL-1)."""
     return None if request.method == "POST" else HttpResponseNotAllowed(["POST"])
 
@@ -112,15 +111,15 @@ def _render_timebook(
 
 @staff_required
 def timebook(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
-    clinic, ws = _scheduler(request, clinic_id)
+    clinic, ws = scheduler_clinic(request, clinic_id)
     return _render_timebook(request, clinic, ws, params=request.GET)
 
 
 @staff_required
 def slots_change_type(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     """Change the type of the chosen times; booked ones keep theirs (R-SCHED-2, R-PUB-1)."""
-    clinic, ws = _scheduler(request, clinic_id)
-    if refused := _not_post(request):
+    clinic, ws = scheduler_clinic(request, clinic_id)
+    if refused := refuse_unless_post(request):
         return refused
     form = ChangeTypeForm(request.POST, clinic=clinic)
     if form.is_valid():
@@ -161,7 +160,7 @@ def slots_change_type(request: AuthenticatedHttpRequest, clinic_id: int) -> Http
 
 @staff_required
 def schedules(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
-    clinic, ws = _scheduler(request, clinic_id)
+    clinic, ws = scheduler_clinic(request, clinic_id)
     rows = [(schedule, _weekday_names(schedule)) for schedule in schedules_for_clinic(clinic=clinic)]
     return render(request, "workspace/scheduler/schedules.html", {"ws": ws, "schedules": rows})
 
@@ -174,7 +173,7 @@ def _weekday_names(schedule: Schedule) -> str:
 def schedule_new(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     """Fill in the pattern, preview how many slots it makes, publish it. A large publish runs in
     a worker and its progress shows on the schedule's page."""
-    clinic, ws = _scheduler(request, clinic_id)
+    clinic, ws = scheduler_clinic(request, clinic_id)
     preview = None
     if request.method == "POST":
         form = ScheduleForm(request.POST, clinic=clinic)
@@ -291,7 +290,7 @@ def schedule_detail(request: AuthenticatedHttpRequest, clinic_id: int, schedule_
     """The schedule, its slot counts and publishing progress. POST publishes it again, e.g.
     after a failed background run (safe to repeat: existing slots are kept), or with
     ``action=resume`` resumes a stalled background run from where it stopped (R-OPS-3)."""
-    clinic, ws = _scheduler(request, clinic_id)
+    clinic, ws = scheduler_clinic(request, clinic_id)
     schedule = _clinic_schedule(clinic, schedule_id)
     if request.method == "POST":
         if request.POST.get("action") == "resume":
@@ -334,9 +333,9 @@ def _schedule_publish_resume(request: AuthenticatedHttpRequest, clinic: Clinic, 
 @staff_required
 def schedule_remove_type(request: AuthenticatedHttpRequest, clinic_id: int, schedule_id: int) -> HttpResponse:
     """Take the type off the schedule: its free times go at once, booked ones stay (R-SCHED-2)."""
-    clinic, ws = _scheduler(request, clinic_id)
+    clinic, ws = scheduler_clinic(request, clinic_id)
     schedule = _clinic_schedule(clinic, schedule_id)
-    if refused := _not_post(request):
+    if refused := refuse_unless_post(request):
         return refused
     form = RemoveTypeForm(request.POST, clinic=clinic)
     if form.is_valid():
@@ -366,7 +365,7 @@ def schedule_remove_type(request: AuthenticatedHttpRequest, clinic_id: int, sche
 
 @staff_required
 def slot_new(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
-    clinic, ws = _scheduler(request, clinic_id)
+    clinic, ws = scheduler_clinic(request, clinic_id)
     if request.method == "POST":
         form = SlotForm(request.POST, clinic=clinic)
         if form.is_valid():
@@ -392,7 +391,7 @@ def slot_new(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
 @staff_required
 def block_new(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     """Block a period on a resource: its free times leave the web at once (R-PUB-2)."""
-    clinic, ws = _scheduler(request, clinic_id)
+    clinic, ws = scheduler_clinic(request, clinic_id)
     if request.method == "POST":
         form = BlockForm(request.POST, clinic=clinic)
         if form.is_valid():
@@ -429,11 +428,11 @@ def block_new(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse
 
 @staff_required
 def block_delete(request: AuthenticatedHttpRequest, clinic_id: int, block_id: int) -> HttpResponse:
-    clinic, _ws = _scheduler(request, clinic_id)
+    clinic, _ws = scheduler_clinic(request, clinic_id)
     block = Block.objects.filter(pk=block_id, clinic=clinic).first()
     if block is None:
         raise Http404
-    if refused := _not_post(request):
+    if refused := refuse_unless_post(request):
         return refused
     try:
         services.block_delete(actor=request.user, block=block)
