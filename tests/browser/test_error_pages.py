@@ -9,7 +9,11 @@ from playwright.sync_api import Page, expect
 from ..factories import ResidentFactory
 from .conftest import check_page, dev_login
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.test_error_pages")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.urls("tests.core.test_error_pages"),
+]
 
 
 @pytest.mark.parametrize(

@@ -107,13 +107,13 @@ def test_two_relays_at_once_never_send_a_row_twice_nor_wait_for_each_other():
     calls: list[int] = []
     inside, release = threading.Event(), threading.Event()
 
-    @outbox.outbox_step("tests.test_outbox.slow_step")
+    @outbox.outbox_step("tests.core.test_outbox.slow_step")
     def slow_step(n: int) -> None:
         calls.append(n)
         inside.set()
         assert release.wait(30)
 
-    rows = [OutboxMessage.objects.create(name="tests.test_outbox.slow_step", args=[n]) for n in range(3)]
+    rows = [OutboxMessage.objects.create(name="tests.core.test_outbox.slow_step", args=[n]) for n in range(3)]
 
     def first() -> None:
         try:
