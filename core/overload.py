@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import random
 import socket
+import stat
 from collections.abc import Callable
 from functools import cache
 from typing import Any, TypeVar
@@ -49,20 +50,22 @@ def accept_queue_length(listener: socket.socket) -> int:
 def _listeners() -> tuple[socket.socket, ...]:
     """The process's listening TCP sockets: gunicorn's workers inherit the server's. None under
     the development server or the test client, where nothing is shed."""
-    found = []
-    for name in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else []:
+    found: list[socket.socket] = []
+    ours: set[int] = set()
+    names = os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else []
+    for name in names:
+        # The listing was taken before any copy was made, so a number in it may by now be one of
+        # our own copies (a freed number is reused at once): counting it would count a listener
+        # twice and shed bookings at half the queue. Only sockets are copied at all, so no copy
+        # of a pipe or file keeps it open (a pipe's reader would never see end-of-file).
         try:
-            fd = os.dup(int(name))
+            fd = int(name)
+            if fd in ours or not stat.S_ISSOCK(os.fstat(fd).st_mode):
+                continue
+            candidate = socket.socket(fileno=os.dup(fd))
         except (OSError, ValueError):
             continue
-        try:
-            candidate = socket.socket(fileno=fd)
-        except OSError:
-            # Not a socket (a pipe, a file): close the copy, or it lives on in the process. A kept
-            # copy of a pipe's write end means its reader never sees end-of-file (the Playwright
-            # driver then never exits and the browser tests hang).
-            os.close(fd)
-            continue
+        ours.add(candidate.fileno())
         try:
             listening = candidate.type == socket.SOCK_STREAM and candidate.family in (socket.AF_INET, socket.AF_INET6)
             if listening and candidate.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
