@@ -11,7 +11,7 @@ from django.core.mail import EmailMessage
 from django.core.mail.utils import DNS_NAME
 from django.db.models import Q
 from django.utils import timezone, translation
-from django.utils.translation import gettext as gettext_now
+from django.utils.translation import gettext
 
 from accounts.models import User
 from clinics.models import Clinic, RelationSource
@@ -53,23 +53,23 @@ def _send_booking_message(*, booking: Booking, kind: MessageKind) -> InboxMessag
     if booking.appointment_type.hidden_for_patient:
         return None
     # Residents never see the internal type name (R-TYPE-1).
-    what = booking.appointment_type.web_name or gettext_now("Visit")
+    what = booking.appointment_type.web_name or gettext("Visit")
     when = timezone.localtime(booking.start, LOCAL_TZ)
     with translation.override(settings.LANGUAGE_CODE):
         values = {"what": what, "clinic": booking.clinic.name, "date": f"{when:%Y-%m-%d}", "time": f"{when:%H:%M}"}
         if kind == MessageKind.SUMMONS:
-            subject = gettext_now("Booked time: %(what)s %(date)s") % values
+            subject = gettext("Booked time: %(what)s %(date)s") % values
             body = (
-                gettext_now(
+                gettext(
                     "%(clinic)s has booked a time for you: %(what)s on %(date)s at %(time)s. "
                     "You can see the time under your booked times."
                 )
                 % values
             )
         else:
-            subject = gettext_now("Cancelled time: %(what)s %(date)s") % values
+            subject = gettext("Cancelled time: %(what)s %(date)s") % values
             body = (
-                gettext_now(
+                gettext(
                     "%(clinic)s has cancelled your time: %(what)s on %(date)s at %(time)s. "
                     "Contact the clinic if you have questions."
                 )
@@ -113,8 +113,8 @@ def inbox_notify(*, message_id: int, now: dt.datetime | None = None) -> bool:
     if message.resident.email:
         with translation.override(settings.LANGUAGE_CODE):
             email = EmailMessage(
-                gettext_now("You have a new message in Tidbok"),
-                gettext_now("%(clinic)s has sent you a message. Log in to Tidbok to read it.")
+                gettext("You have a new message in Tidbok"),
+                gettext("%(clinic)s has sent you a message. Log in to Tidbok to read it.")
                 % {"clinic": message.clinic.name},
                 to=[message.resident.email],
                 headers={"Message-ID": f"<tidbok-inbox-{message.pk}-{message.created_at:%Y%m%d%H%M%S}@{DNS_NAME}>"},

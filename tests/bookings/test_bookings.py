@@ -611,6 +611,21 @@ def test_staff_booking_creates_relation_summons_and_shows_under_booked_times(
     assert len(mail.outbox) == 1
 
 
+def test_the_summons_and_its_e_mail_are_in_swedish(
+    resident, scheduler, web_slot, start, django_capture_on_commit_callbacks
+):
+    """The messages a resident gets from the clinic speak the product's language (R-BOOK-9)."""
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_create_for_resident(
+            actor=scheduler, resident=resident, slot_id=web_slot.pk, now=start - dt.timedelta(days=2)
+        )
+
+    message = InboxMessage.objects.get(resident=resident)
+    assert message.subject.startswith("Bokad tid: Besök")
+    assert "har bokat en tid åt dig" in message.body
+    assert mail.outbox[0].subject == "Du har ett nytt meddelande i Tidbok"
+
+
 def test_staff_cancellation_sends_cancellation_message(resident, scheduler, web_slot, start):
     now = start - dt.timedelta(days=2)
     booking = booking_create(resident=resident, slot_id=web_slot.pk, now=now)
