@@ -181,6 +181,9 @@ def appointment_type_save(
 # --- Resources (R-RES-1) ----------------------------------------------------------------------
 
 _BANNED_RESOURCE_WORDS = ("rumsnamn", "stafettläkare", "bemanningspersonal")
+# Staff type the common title abbreviations in any case ("ssk", "Dsk"), and a resident reads them no better in
+# lower case: these are refused whatever their case. Other abbreviations are caught by being all capitals.
+_KNOWN_ABBREVIATIONS = frozenset({"dsk", "ssk", "usk", "spsk", "bmm", "läk", "öl", "kur", "sjg", "arbt", "bvc", "mvc"})
 
 
 def validate_resource_name(name: str) -> str:
@@ -199,7 +202,7 @@ def validate_resource_name(name: str) -> str:
                 }
             )
     for token in re.findall(r"[^\W\d_]+", name):
-        if len(token) >= 2 and token.isupper():
+        if (len(token) >= 2 and token.isupper()) or token.lower() in _KNOWN_ABBREVIATIONS:
             raise ValidationFailed(
                 {
                     "name": [

@@ -28,6 +28,11 @@ def _name_message(exc: ValidationFailed) -> str:
         ("BVC-sköterska", "BVC"),
         ("SSK 2", "SSK"),
         ("ÖL", "ÖL"),
+        # The rule is case-insensitive for the titles staff abbreviate in every case.
+        ("ssk", "ssk"),
+        ("Dsk Anna", "Dsk"),
+        ("Anna Ek, usk", "usk"),
+        ("bvc-sköterska", "bvc"),
     ],
 )
 def test_all_capital_abbreviation_is_refused_with_a_reason(local_admin, clinic, name, abbreviation):
