@@ -17,6 +17,7 @@ urlpatterns = [
     path("mina-tider/<int:booking_id>/", views.detail, name="detail"),
     path("mina-tider/<int:booking_id>/kalender.ics", views.booking_ics, name="ics"),
     path("mina-tider/<int:booking_id>/avboka/", views.cancel, name="cancel"),
+    path("mina-tider/<int:booking_id>/avboka/villkor/", views.cancel_conditions, name="cancel_conditions"),
     path("mina-tider/<int:booking_id>/omboka/", views.rebook_conditions, name="rebook_conditions"),
     path("mina-tider/<int:booking_id>/omboka/tider/", views.rebook_times, name="rebook_times"),
     path("inkorg/", views.inbox, name="inbox"),

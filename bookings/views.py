@@ -353,9 +353,28 @@ def booking_ics(request: AuthenticatedHttpRequest, booking_id: int) -> HttpRespo
 
 
 @resident_required
+def cancel_conditions(request: AuthenticatedHttpRequest, booking_id: int) -> HttpResponse:
+    """The MANAGE conditions text before a cancellation, as before a rebooking (R-CASE-1)."""
+    booking = _booking_or_404(request, booking_id)
+    if not booking_actions(booking=booking, resident=request.user).can_cancel:
+        raise Http404
+    return _conditions(
+        request,
+        clinic=booking.clinic,
+        kind=CaseKind.MANAGE,
+        next_url=reverse("bookings:cancel", args=[booking.pk]),
+        template_context={"booking": booking},
+    )
+
+
+@resident_required
 def cancel(request: AuthenticatedHttpRequest, booking_id: int) -> HttpResponse:
     booking = _booking_or_404(request, booking_id)
     actions = booking_actions(booking=booking, resident=request.user)
+    if actions.can_cancel and not _require_accepted(request, CaseKind.MANAGE, booking.clinic_id):
+        # R-CASE-1: the conditions text comes before the cancellation, also for a form posted
+        # without the page before it.
+        return redirect("bookings:cancel_conditions", booking_id=booking.pk)
     if request.method == "POST":
         try:
             booking_cancel(actor=request.user, booking_id=booking.pk)

@@ -19,6 +19,7 @@ from bookings.views import DRAFT_KEY
 from clinics.models import (
     AppointmentType,
     CaseKind,
+    CaseType,
     ClinicRelation,
     RelationSource,
 )
@@ -324,6 +325,30 @@ def test_ics_file_has_utc_start_and_the_web_name(resident_client, booked):
     assert "Uppföljning" not in body
 
 
+def test_cancelling_starts_with_the_manage_conditions_text(resident_client, resident, clinic, booked):
+    """R-CASE-1: the MANAGE case type's conditions text comes first when cancelling, as when
+    rebooking; a cancellation posted without reading it cancels nothing."""
+    CaseType.objects.filter(clinic=clinic, kind=CaseKind.MANAGE).update(conditions_text="• Avboka i god tid")
+    cancel_url = reverse("bookings:cancel", args=[booked.pk])
+    conditions_url = reverse("bookings:cancel_conditions", args=[booked.pk])
+
+    assert resident_client.get(cancel_url).url == conditions_url
+    posted = resident_client.post(cancel_url)
+    assert posted.status_code == 302 and posted.url == conditions_url
+    booked.refresh_from_db()
+    assert booked.status == BookingStatus.ACTIVE
+
+    page = resident_client.get(conditions_url)
+    assert page.status_code == 200 and "Avboka i god tid" in text(page)
+    assert resident_client.post(conditions_url, {}).status_code == 400
+    accepted = resident_client.post(conditions_url, {"accept": "yes"})
+    assert accepted.status_code == 302 and accepted.url == cancel_url
+    assert resident_client.get(cancel_url).status_code == 200
+    assert resident_client.post(cancel_url).url == reverse("bookings:my_bookings")
+    booked.refresh_from_db()
+    assert booked.status == BookingStatus.CANCELLED
+
+
 @pytest.mark.parametrize(("hours_ahead", "late"), [(3, True), (72, False)])
 def test_cancel_page_warns_about_late_cancellation_only_within_24_hours(
     resident_client, resident, appointment_type, resource, hours_ahead, late, django_capture_on_commit_callbacks
@@ -331,6 +356,7 @@ def test_cancel_page_warns_about_late_cancellation_only_within_24_hours(
     slot = make_slot(appointment_type, resource, in_hours(hours_ahead))
     booking = booking_create(resident=resident, slot_id=slot.pk)
     url = reverse("bookings:cancel", args=[booking.pk])
+    accept_conditions(resident_client, booking.clinic, CaseKind.MANAGE)
 
     page = resident_client.get(url)
 
@@ -538,11 +564,11 @@ def test_another_resident_cannot_see_or_change_a_residents_data(
     message = inbox_message_send(resident=resident, clinic=clinic, kind=MessageKind.INFO, subject="Privat", body="x")
     accept_conditions(other_client, clinic, CaseKind.MANAGE)
 
-    for name in ("detail", "ics", "cancel", "rebook_conditions", "rebook_times"):
+    for name in ("detail", "ics", "cancel", "cancel_conditions", "rebook_conditions", "rebook_times"):
         response = other_client.get(reverse(f"bookings:{name}", args=[booked.pk]))
         assert response.status_code == 404, name
         assert "Besök" not in text(response) or name == "ics"
-    for name in ("cancel", "rebook_conditions"):
+    for name in ("cancel", "cancel_conditions", "rebook_conditions"):
         assert other_client.post(reverse(f"bookings:{name}", args=[booked.pk]), {"accept": "yes"}).status_code == 404
     assert other_client.get(reverse("bookings:message", args=[message.pk])).status_code == 404
     rebook_hold = other_client.post(reverse("bookings:hold"), {"slot": free_slot.pk, "rebook": booked.pk})
@@ -631,7 +657,7 @@ def test_hidden_type_never_appears_to_the_resident(
     assert reverse("bookings:detail", args=[visible_booking.pk]) in text(
         resident_client.get(reverse("bookings:my_bookings"))
     )
-    for name in ("detail", "ics", "cancel", "rebook_conditions"):
+    for name in ("detail", "ics", "cancel", "cancel_conditions", "rebook_conditions"):
         assert resident_client.get(reverse(f"bookings:{name}", args=[hidden_booking.pk])).status_code == 404, name
     assert resident_client.post(reverse("bookings:cancel", args=[hidden_booking.pk])).status_code == 404
     hidden_booking.refresh_from_db()

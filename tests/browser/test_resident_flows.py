@@ -154,7 +154,15 @@ def test_cancelling_inside_24_hours_warns_that_the_visit_may_be_charged(page: Pa
         appointment_type=visit_type, resource=nurse, start=timezone.now() + dt.timedelta(hours=5, minutes=3)
     )
     booking = booking_create(resident=anna, slot_id=soon.pk)
+    CaseType.objects.filter(clinic=solna, kind=CaseKind.MANAGE).update(conditions_text="• Avboka i god tid")
     dev_login(page, anna.personnummer, next_url=f"/mina-tider/{booking.pk}/avboka/")
+    # R-CASE-1: the MANAGE conditions text comes first, as when rebooking.
+    expect(page.locator("ul.conditions")).to_contain_text("Avboka i god tid")
+    page.get_by_role("button", name="Fortsätt").click()
+    expect(page.locator("#accept-error")).to_be_visible()
+    check_page(page, "cancel-conditions-error")
+    page.get_by_label("Jag har läst och förstått villkoren").check()
+    page.get_by_role("button", name="Fortsätt").click()
     expect(page.get_by_role("alert")).to_contain_text("debitera")
     assert_accessible(page)
 

@@ -51,6 +51,7 @@ def _resident_client(resident, clinic) -> Client:
     client.force_login(resident)
     session = client.session
     session[f"conditions_{CaseKind.BOOK}_{clinic.pk}"] = True  # the conditions page was read (R-CASE-1)
+    session[f"conditions_{CaseKind.MANAGE}_{clinic.pk}"] = True  # and the one before cancelling
     session.save()
     return client
 
