@@ -36,3 +36,23 @@ def test_demo_data_covers_the_settings_and_is_safe_to_load_twice(db):
     assert ("Vårdcentralen Bagarmossen", CaseKind.MANAGE) not in active
     assert set(Membership.objects.values_list("role", flat=True)) == set(Role.values)
     assert Slot.objects.filter(is_published=True).count() > 1000
+
+
+def test_demo_conditions_promise_web_cancellation_only_where_the_web_can_cancel(db):
+    """The conditions text is what residents accept: it must not tell them to cancel on the web at a clinic
+    whose timebook cannot cancel or whose types are not cancellable on the web."""
+    call_command("seed_demo")
+
+    for clinic in Clinic.objects.all():
+        web_can_cancel = (
+            clinic.supports_cancellation
+            and clinic.appointment_types.filter(cancellable_on_web=True, bookable_on_web=True).exists()
+        )
+        for case_type in CaseType.objects.filter(clinic=clinic, is_active=True):
+            text = case_type.conditions_text.lower()
+            if web_can_cancel:
+                continue
+            promises_web = "avboka senast" in text or "av- och ombokning" in text
+            assert not promises_web, f"{clinic.name} {case_type.kind}: {case_type.conditions_text!r}"
+            if "avbok" in text:
+                assert "telefon" in text or "ring" in text, f"{clinic.name}: say how to cancel instead"

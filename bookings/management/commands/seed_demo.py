@@ -66,6 +66,18 @@ RESIDENTS = [
 CONDITIONS_BOOK = (
     "Boka bara en tid åt gången\nAvboka senast 24 timmar innan, annars kan besöket debiteras\nTa med legitimation"
 )
+# Where the web cannot cancel, the conditions say how to cancel instead of promising the web can.
+CONDITIONS_BOOK_CALL_TO_CANCEL = (
+    "Boka bara en tid åt gången\nAvbokning görs per telefon till mottagningen senast 24 timmar innan, "
+    "annars kan besöket debiteras\nTa med legitimation"
+)
+CONDITIONS_BOOK_REBOOK_ONLY = (
+    "Boka bara en tid åt gången\nDu kan omboka tiden här; avbokning görs per telefon till mottagningen senast "
+    "24 timmar innan\nTa med barnets vaccinationskort"
+)
+CONDITIONS_MANAGE_REBOOK_ONLY = (
+    "Ombokning senare än 24 timmar innan besöket kan debiteras\nRing mottagningen för att avboka"
+)
 CONDITIONS_MANAGE = (
     "Av- och ombokning senare än 24 timmar innan besöket kan debiteras\nKontakta mottagningen om du har frågor"
 )
@@ -194,11 +206,13 @@ class Command(BaseCommand):
         self._case_type(solna, CaseKind.BOOK, CONDITIONS_BOOK, active=True)
         self._case_type(solna, CaseKind.MANAGE, CONDITIONS_MANAGE, active=True)
         # Booking only: the timebook cannot cancel or rebook, so MANAGE stays off.
-        self._case_type(bagarmossen, CaseKind.BOOK, CONDITIONS_BOOK, active=True)
+        self._case_type(bagarmossen, CaseKind.BOOK, CONDITIONS_BOOK_CALL_TO_CANCEL, active=True)
         self._case_type(bagarmossen, CaseKind.MANAGE, CONDITIONS_MANAGE, active=False)
         # Only for families with a relation, and only residents of the region.
-        self._case_type(kista, CaseKind.BOOK, CONDITIONS_BOOK, active=True, audience=Audience.RELATED, area=Area.REGION)
-        self._case_type(kista, CaseKind.MANAGE, CONDITIONS_MANAGE, active=True, area=Area.REGION)
+        self._case_type(
+            kista, CaseKind.BOOK, CONDITIONS_BOOK_REBOOK_ONLY, active=True, audience=Audience.RELATED, area=Area.REGION
+        )
+        self._case_type(kista, CaseKind.MANAGE, CONDITIONS_MANAGE_REBOOK_ONLY, active=True, area=Area.REGION)
         return solna, bagarmossen, kista
 
     def _case_type(
