@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -16,6 +18,10 @@ class BookingStatus(models.TextChoices):
     ACTIVE = "active", _("Booked")
     CANCELLED = "cancelled", _("Cancelled")
     REBOOKED = "rebooked", _("Moved to another time")
+
+
+def new_calendar_uid() -> str:
+    return f"{uuid.uuid4()}@tidbok"
 
 
 class Booking(models.Model):
@@ -52,6 +58,11 @@ class Booking(models.Model):
     rebooked_from = models.OneToOneField(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="rebooked_to"
     )
+    # R-NOTE-5: the calendar event's UID for the booking's whole life. A rebooking is a new row,
+    # so the new row takes the old one's UID with a higher SEQUENCE; a cancellation raises the
+    # SEQUENCE too. Calendars then move or remove the event instead of keeping a stale copy.
+    calendar_uid = models.CharField(max_length=100, default=new_calendar_uid, editable=False)
+    calendar_sequence = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     ended_by = models.ForeignKey(

@@ -347,7 +347,7 @@ def detail(request: AuthenticatedHttpRequest, booking_id: int) -> HttpResponse:
 @resident_required
 def booking_ics(request: AuthenticatedHttpRequest, booking_id: int) -> HttpResponse:
     booking = _booking_or_404(request, booking_id)
-    response = HttpResponse(ics.booking_calendar(booking), content_type="text/calendar; charset=utf-8")
+    response = HttpResponse(ics.booking_ics(booking), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="tidbok-{booking.pk}.ics"'
     return response
 

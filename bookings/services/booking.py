@@ -141,6 +141,8 @@ def booking_rebook(
         booking_basis_id=old.booking_basis_id,
         waitlist_entry_id=old.waitlist_entry_id,
         rebooked_from=old,
+        calendar_uid=old.calendar_uid,
+        calendar_sequence=old.calendar_sequence + 1,
     )
     _free_slot(old.slot_id)
     _log(status=LogStatus.REBOOKED, changed_at=now, channel=Channel.WEB, previous=old, new=new)
@@ -164,14 +166,18 @@ def booking_cancel(*, actor: User, booking_id: int, now: dt.datetime | None = No
     if booking is None:
         raise BookingError(ErrorCode.NOT_FOUND)
     resident_lock(resident=booking.resident)
-    booking.refresh_from_db(fields=["status"])
+    booking.refresh_from_db(fields=["status", "calendar_sequence"])
     if booking.slot_id:
         _lock_slots([booking.slot_id])
 
     channel = _cancel_channel(actor=actor, booking=booking, now=now)
     if booking.status != BookingStatus.ACTIVE:
         raise BookingError(ErrorCode.NOT_FOUND)
-    Booking.objects.filter(pk=booking.pk).update(status=BookingStatus.CANCELLED, ended_at=now, ended_by=actor)
+    # R-NOTE-5: the cancellation is a new version of the calendar event (read under the resident's lock).
+    booking.calendar_sequence += 1
+    Booking.objects.filter(pk=booking.pk).update(
+        status=BookingStatus.CANCELLED, ended_at=now, ended_by=actor, calendar_sequence=booking.calendar_sequence
+    )
     booking.status, booking.ended_at, booking.ended_by = BookingStatus.CANCELLED, now, actor
     _free_slot(booking.slot_id)
     if booking.booking_basis_id:
