@@ -87,3 +87,47 @@ class AuditLogFilterForm(ResidentPeriodFilterForm):
             "till": data["till"].isoformat() if data.get("till") else "",
             "personnummer": data.get("personnummer") or "",
         }
+
+
+# --- The resident's contact details (R-NOTE-1) ----------------------------------------------------
+
+
+class ContactEmailForm(forms.Form):
+    email = forms.CharField(
+        label=_("E-mail address"),
+        max_length=254,
+        help_text=_("We send a link to the address. It is used only when you have opened the link."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
+        error_messages={"required": _("Enter an e-mail address, for example namn@exempel.se.")},
+    )
+
+
+class ContactMobileForm(forms.Form):
+    mobile = forms.CharField(
+        label=_("Mobile number"),
+        max_length=32,
+        help_text=_("For example 070-123 45 67. We send a code to the number by text message."),
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+        error_messages={"required": _("Enter a mobile number, for example 070-123 45 67.")},
+    )
+
+
+class ContactCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=12,
+        help_text=_("The six digits in the text message."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "class": "narrow"}),
+        error_messages={"required": _("Enter the code from the text message.")},
+    )
+
+
+class ContactPreferencesForm(forms.Form):
+    reminders_by_email = forms.BooleanField(label=_("Reminders by e-mail"), required=False)
+    reminders_by_sms = forms.BooleanField(label=_("Reminders by text message"), required=False)
+    language = forms.ChoiceField(
+        label=_("Language of the messages"),
+        choices=[("sv", "Svenska"), ("en", "English")],
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose Swedish or English."), "invalid_choice": _("Choose Swedish or English.")},
+    )

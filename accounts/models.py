@@ -146,3 +146,35 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action}"
+
+
+class ContactDetails(models.Model):
+    """How a resident wants to be told about their bookings (R-NOTE-1).
+
+    ``email`` and ``mobile`` hold only verified addresses: an address the resident typed waits in
+    ``email_pending`` / ``mobile_pending`` until the signed link or the one-time code proves it is
+    theirs, so nothing can be sent to an unverified address, whatever reads these fields. A new
+    request makes a new ``…_nonce``, which the link and the code are made from: an older link or
+    code stops working."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="contact")
+    email = models.EmailField(_("e-mail address"), blank=True)
+    email_verified_at = models.DateTimeField(null=True, blank=True)
+    email_pending = models.EmailField(blank=True)
+    email_nonce = models.CharField(max_length=32, blank=True)
+    mobile = models.CharField(_("mobile number"), max_length=16, blank=True)
+    mobile_verified_at = models.DateTimeField(null=True, blank=True)
+    mobile_pending = models.CharField(max_length=16, blank=True)
+    mobile_nonce = models.CharField(max_length=32, blank=True)
+    mobile_code_sent_at = models.DateTimeField(null=True, blank=True)
+    mobile_code_attempts = models.PositiveSmallIntegerField(default=0)
+    reminders_by_email = models.BooleanField(_("reminders by e-mail"), default=True)
+    reminders_by_sms = models.BooleanField(_("reminders by text message"), default=True)
+    language = models.CharField(_("language"), max_length=8, default="sv")
+
+    class Meta:
+        verbose_name = _("contact details")
+        verbose_name_plural = _("contact details")
+
+    def __str__(self) -> str:
+        return f"contact details #{self.pk}"

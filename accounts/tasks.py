@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import services
+from . import contact, services
 
 
 @shared_task
 def audit_events_purge() -> int:
     """R-SEC-7: nightly, delete only audit events older than the retention period."""
     return services.audit_events_purge()
+
+
+# R-NOTE-1: a mail server or gateway that does not answer is tried again, with back-off.
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def contact_email_link_send(user_id: int, nonce: str) -> bool:
+    return contact.contact_email_link_send(user_id=user_id, nonce=nonce)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def contact_mobile_code_send(user_id: int, nonce: str) -> bool:
+    return contact.contact_mobile_code_send(user_id=user_id, nonce=nonce)

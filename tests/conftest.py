@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.utils import timezone, translation
 
 from accounts.models import Role
+from core.sms import LocmemBackend
 from tidbok.celery import app as celery_app
 
 from .factories import AppointmentTypeFactory, ClinicFactory, ResidentFactory, ResourceFactory, SlotFactory, staff
@@ -41,6 +42,15 @@ def _slot_times_start_tomorrow_morning():
 def _fresh_rate_limits():
     """Rate-limit counters live in the cache (Redis); each test starts from zero."""
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _sms_in_memory(settings):
+    """Text messages are kept in ``core.sms.LocmemBackend.outbox``, as e-mails in ``mail.outbox``."""
+    settings.SMS_BACKEND = "core.sms.LocmemBackend"
+    LocmemBackend.outbox.clear()
+    yield
+    LocmemBackend.outbox.clear()
 
 
 @pytest.fixture(autouse=True)

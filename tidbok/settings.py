@@ -378,6 +378,31 @@ if TIDBOK_NOTIFY_CLAIM_SECONDS <= EMAIL_TIMEOUT:
 if os.environ.get("EMAIL_FILE_PATH"):
     # For django.core.mail.backends.filebased.EmailBackend (the fault tests' workers use it).
     EMAIL_FILE_PATH = os.environ["EMAIL_FILE_PATH"]
+# SMTP in production (R-NOTE-4): EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and these.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+
+# Text messages (core.sms, R-NOTE-4). Without DEBUG the HTTP gateway: a production that forgot
+# to configure it fails its messages visibly (support's failed-messages page) instead of writing
+# residents' visit times to a log.
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "core.sms.ConsoleBackend" if DEBUG else "core.sms.HttpGatewayBackend")
+SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
+SMS_GATEWAY_USER = os.environ.get("SMS_GATEWAY_USER", "")
+SMS_GATEWAY_PASSWORD = os.environ.get("SMS_GATEWAY_PASSWORD", "")
+SMS_GATEWAY_FORMAT = os.environ.get("SMS_GATEWAY_FORMAT", "json")
+if SMS_GATEWAY_FORMAT not in ("json", "form"):
+    raise ImproperlyConfigured(f"SMS_GATEWAY_FORMAT must be json or form, not {SMS_GATEWAY_FORMAT!r}")
+SMS_GATEWAY_TIMEOUT = env_int("SMS_GATEWAY_TIMEOUT", 10)
+SMS_SENDER = os.environ.get("SMS_SENDER", "Tidbok")
+# The portal's address, for links in e-mails and text messages (they are sent by a worker, with
+# no request to take the host from).
+TIDBOK_SITE_URL = os.environ.get("TIDBOK_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# R-NOTE-3: a notification is tried this many times, with exponential back-off, then failed.
+TIDBOK_NOTIFY_MAX_ATTEMPTS = env_int("TIDBOK_NOTIFY_MAX_ATTEMPTS", 6)
 
 # --- Security (R-AUTH-3) --------------------------------------------------------------------
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
