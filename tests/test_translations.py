@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import ast
+import hashlib
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -109,3 +115,158 @@ def test_home_page_language(client, db, cookie, heading, lang):
     assert heading in html
     other = HEADING_EN if heading == HEADING_SV else HEADING_SV
     assert other not in html
+
+
+# --- Every string in the source reaches the catalogue ---------------------------------------------
+
+# What a scratch copy of the project leaves out: tools, caches, outputs, and the tests (their
+# strings are not the product's).
+_NOT_COPIED = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "node_modules",
+    "staticfiles",
+    "var",
+    "test-artifacts",
+    "tests",
+    "__pycache__",
+    ".*_cache",
+    "*.mo",
+)
+# Probes written into the scratch copy only: they show the check sees a string nobody translated
+# and one that msgmerge only guessed (fuzzy, close to "You have no booked times.").
+_PROBE_NEW = "Probe: a string nobody has translated yet."
+_PROBE_FUZZY = "You have no booked times yet."
+_PROBE_SOURCE = f"""from django.utils.translation import gettext
+
+PROBES = [gettext({_PROBE_NEW!r}), gettext({_PROBE_FUZZY!r})]
+"""
+
+
+def _scratch_catalogue(tmp_path: Path) -> list[dict]:
+    """``makemessages -l sv`` run in a copy of the project, with the probes added; the entries of
+    the catalogue it leaves there."""
+    project = Path(settings.BASE_DIR)
+    scratch = tmp_path / "project"
+    shutil.copytree(project, scratch, ignore=_NOT_COPIED, symlinks=True)
+    (scratch / "core" / "translation_probe.py").write_text(_PROBE_SOURCE, encoding="utf-8")
+    completed = subprocess.run(
+        [sys.executable, "manage.py", "makemessages", "-l", "sv", "--no-obsolete", "--verbosity", "0"],
+        cwd=scratch,
+        env={**os.environ, "PYTHONPATH": str(scratch), "DJANGO_SETTINGS_MODULE": "tidbok.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return [entry for entry in _entries(scratch / SV_PO.relative_to(project)) if entry["msgid"]]
+
+
+def test_makemessages_finds_no_untranslated_or_fuzzy_string(tmp_path):
+    before = hashlib.sha256(SV_PO.read_bytes()).hexdigest()
+
+    messages = _scratch_catalogue(tmp_path)
+
+    untranslated = {
+        entry["msgid"] for entry in messages if not all(v for k, v in entry.items() if k.startswith("msgstr"))
+    }
+    fuzzy = {entry["msgid"] for entry in messages if "fuzzy" in entry.get("flags", set())}
+    # The probes prove the check would fail; everything else must be translated for real.
+    assert _PROBE_NEW in untranslated and _PROBE_FUZZY in fuzzy
+    assert sorted(untranslated - {_PROBE_NEW, _PROBE_FUZZY}) == []
+    assert sorted(fuzzy - {_PROBE_FUZZY}) == []
+    # The shared catalogue is never touched by the check.
+    assert hashlib.sha256(SV_PO.read_bytes()).hexdigest() == before
+
+
+# The names makemessages hands xgettext as keywords (Django's own list plus xgettext's Python
+# defaults). A translation function imported or assigned under any other name hides its strings.
+_KEYWORDS = {
+    "_",
+    "gettext",
+    "gettext_lazy",
+    "gettext_noop",
+    "ngettext",
+    "ngettext_lazy",
+    "pgettext",
+    "pgettext_lazy",
+    "npgettext",
+    "npgettext_lazy",
+}
+_SINGULAR = {"gettext", "gettext_lazy", "gettext_noop"}
+_TRANSLATION_MODULES = {"django.utils.translation", "gettext"}
+
+
+def gettext_aliases(source: str) -> list[str]:
+    """Each way ``source`` renames a translation function so that makemessages cannot see it."""
+    found: list[str] = []
+    imported: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module in _TRANSLATION_MODULES:
+            for alias in node.names:
+                if alias.name not in _KEYWORDS:
+                    continue
+                name = alias.asname or alias.name
+                imported.add(name)
+                # ``_`` stands for a one-string function only: ``ngettext as _`` would be read wrong.
+                if name != alias.name and not (name == "_" and alias.name in _SINGULAR):
+                    found.append(f"line {node.lineno}: {alias.name} as {name}")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in _TRANSLATION_MODULES and alias.asname:
+                    found.append(f"line {node.lineno}: import {alias.name} as {alias.asname}")
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            value = node.value
+            renamed = (isinstance(value, ast.Name) and value.id in imported) or (
+                isinstance(value, ast.Attribute) and value.attr in _KEYWORDS
+            )
+            if renamed:
+                found.append(f"line {node.lineno}: {ast.unparse(node).splitlines()[0]}")
+    return found
+
+
+def _project_sources() -> list[Path]:
+    project = Path(settings.BASE_DIR)
+    skip = {".git", ".venv", "node_modules", "staticfiles", "var", "tests", "test-artifacts"}
+    return [
+        path
+        for path in sorted(project.rglob("*.py"))
+        if not skip & set(path.relative_to(project).parts[:-1]) and "migrations" not in path.parts
+    ]
+
+
+def test_no_gettext_alias_hides_strings_from_makemessages():
+    sources = _project_sources()
+    assert len(sources) > 50
+    hidden = {
+        str(path.relative_to(settings.BASE_DIR)): aliases
+        for path in sources
+        if (aliases := gettext_aliases(path.read_text(encoding="utf-8")))
+    }
+    assert hidden == {}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from django.utils.translation import gettext as gettext_now",
+        "from django.utils.translation import gettext_lazy as t",
+        "from django.utils.translation import ngettext as _",
+        "import django.utils.translation as tr",
+        "from django.utils.translation import gettext\ngettext_now = gettext",
+        "from django.utils import translation\nlater = translation.gettext_lazy",
+    ],
+)
+def test_the_alias_check_sees_a_renamed_gettext(source):
+    assert gettext_aliases(source) != []
+
+
+def test_the_alias_check_accepts_the_names_makemessages_knows():
+    source = (
+        "from django.utils.translation import gettext as _, gettext_lazy, ngettext, pgettext, override\n"
+        "from django.utils.translation import gettext_lazy as _\n"
+        "from django.utils import translation\n"
+    )
+    assert gettext_aliases(source) == []
