@@ -55,6 +55,9 @@ ACTION_SUPPORTED_Q = Q(kind=CaseKind.BOOK, clinic__supports_booking=True) | (
 CASE_TYPE_OPEN_Q = Q(is_active=True) & ACTION_SUPPORTED_Q
 # On a CaseType: open to anyone, even before login (the area is checked once they log in).
 CASE_TYPE_OPEN_TO_ALL_Q = CASE_TYPE_OPEN_Q & Q(audience=Audience.ALL)
+# On a CaseType: open to every resident of the country, whatever their home region: what a feed
+# read by anyone may offer (R-CASE-2 refuses a region-limited type to the other regions).
+CASE_TYPE_OPEN_TO_EVERYONE_Q = CASE_TYPE_OPEN_TO_ALL_Q & Q(area=Area.COUNTRY)
 
 _LOOKUPS = {
     "exact": lambda value, expected: value == expected,
@@ -108,9 +111,10 @@ def case_type_admits(*, case_type: CaseType | None, resident: User | AnonymousUs
 
 def web_bookable_types_for_all() -> QuerySet[AppointmentType]:
     """Types anyone may book on the web, at every clinic: what FHIR and the SMART bulk files publish
-    (R-PUB). The portal's rule (:func:`bookable_types`) for a visitor the clinic admits without
-    login or relation (:data:`CASE_TYPE_OPEN_TO_ALL_Q`) who holds no booking basis (R-TYPE-4)."""
-    book_open = CaseType.objects.filter(CASE_TYPE_OPEN_TO_ALL_Q, kind=CaseKind.BOOK, clinic=OuterRef("clinic"))
+    (R-PUB). The portal's rule (:func:`bookable_types`) for a resident of any region
+    (:data:`CASE_TYPE_OPEN_TO_EVERYONE_Q`) without a relation to the clinic, who holds no booking
+    basis (R-TYPE-4): a time an aggregator shows as free must be bookable by whoever follows it."""
+    book_open = CaseType.objects.filter(CASE_TYPE_OPEN_TO_EVERYONE_Q, kind=CaseKind.BOOK, clinic=OuterRef("clinic"))
     return AppointmentType.objects.filter(WEB_TYPE_Q, requires_booking_basis=False).filter(Exists(book_open))
 
 

@@ -1,8 +1,8 @@
 """The web-bookable rule is written once (R-TYPE-2, R-TYPE-4…6, R-CLINIC-2, R-CASE-3, R-VIS-1,
 R-VIS-2, R-PUB): the portal, the API and the FHIR feed (searches and the SMART bulk files) answer
 alike for every configuration of a clinic, its case type and a type. A resident outside every
-audience that needs more than "anyone" (no relation, no booking basis) sees on the portal exactly
-the free times FHIR publishes."""
+audience that needs more than "anyone" (another region, no relation, no booking basis) sees on the
+portal exactly the free times FHIR publishes."""
 
 from __future__ import annotations
 
@@ -56,7 +56,8 @@ CONFIGURATIONS = [
     ("a short visibility window", lambda c, t: _type(t, visibility_days=2), True),
     ("booking case type inactive", lambda c, t: _book_case_type(c, is_active=False), False),
     ("booking case type for related residents", lambda c, t: _book_case_type(c, audience=Audience.RELATED), False),
-    ("booking case type for the clinic's region", lambda c, t: _book_case_type(c, area=Area.REGION), True),
+    # R-CASE-2: a resident of another region is refused, so the feed must not offer these times.
+    ("booking case type for the clinic's region", lambda c, t: _book_case_type(c, area=Area.REGION), False),
     ("the timebook does not book", lambda c, t: Clinic.objects.filter(pk=c.pk).update(supports_booking=False), False),
     (
         "no booking case type at all",
@@ -86,8 +87,8 @@ def _world():
     }
     for values in kinds.values():
         SlotFactory(appointment_type=appointment_type, resource=resource, **values)
-    # A resident of the clinic's region with no relation and no booking basis.
-    resident = ResidentFactory(home_region_code=clinic.region.code)
+    # A resident of another region with no relation and no booking basis.
+    resident = ResidentFactory(home_region_code="14" if clinic.region.code != "14" else "01")
     return clinic, appointment_type, resident
 
 
