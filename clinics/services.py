@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Role, User
 from accounts.selectors import user_has_clinic_role, user_is_region_it
 from core.errors import DomainError, ErrorCode, PermissionDeniedError, ValidationFailed
+from core.outbox.services import outbox_add
 
 from .models import (
     PROXY_MARKER,
@@ -44,6 +45,17 @@ _TYPE_FIELDS = (
 )
 
 
+# The FHIR feed (the top-layer fhir app) rebuilds its files when what is offered changes: it is
+# asked by the name of its outbox step, never imported (schedules spells the same name).
+FEED_REFRESH_ASK = "fhir.bulk.refresh_ask"
+
+
+def _feed_refresh_later() -> None:
+    """What a case type, a type or a resource offers changed: the published feed follows after
+    the commit (R-PUB), not only at the next periodic sweep."""
+    outbox_add(name=FEED_REFRESH_ASK)
+
+
 def _require_role(actor: User, clinic: Clinic, roles: tuple[Role, ...]) -> None:
     if not user_has_clinic_role(user=actor, clinic=clinic, roles=roles):
         raise PermissionDeniedError()
@@ -57,6 +69,7 @@ def clinic_ensure_case_types(*, clinic: Clinic) -> list[CaseType]:
     return [CaseType.objects.get_or_create(clinic=clinic, kind=kind)[0] for kind in CaseKind]
 
 
+@transaction.atomic
 def case_type_update(*, actor: User, case_type: CaseType, conditions_text: str, audience: str, area: str) -> CaseType:
     _require_role(actor, case_type.clinic, ADMIN_ROLES)
     errors: dict[str, list[Any]] = {}
@@ -74,9 +87,11 @@ def case_type_update(*, actor: User, case_type: CaseType, conditions_text: str, 
     if case_type.is_active and not case_type.conditions_text:
         raise ValidationFailed({"conditions_text": [_("An active case type needs a conditions text.")]})
     case_type.save()
+    _feed_refresh_later()  # audience and area decide what the feed may offer
     return case_type
 
 
+@transaction.atomic
 def case_type_activate(*, actor: User, case_type: CaseType) -> CaseType:
     _require_role(actor, case_type.clinic, ADMIN_ROLES)
     if not action_supported(clinic=case_type.clinic, kind=CaseKind(case_type.kind)):
@@ -90,13 +105,16 @@ def case_type_activate(*, actor: User, case_type: CaseType) -> CaseType:
         )
     case_type.is_active = True
     case_type.save(update_fields=["is_active", "updated_at"])
+    _feed_refresh_later()
     return case_type
 
 
+@transaction.atomic
 def case_type_deactivate(*, actor: User, case_type: CaseType) -> CaseType:
     _require_role(actor, case_type.clinic, ADMIN_ROLES)
     case_type.is_active = False
     case_type.save(update_fields=["is_active", "updated_at"])
+    _feed_refresh_later()
     return case_type
 
 
@@ -175,6 +193,7 @@ def appointment_type_save(
         # R-PUB-1: a new web name reaches residents through the publisher like any new time
         # (schedules republishes the type's free times, in this transaction).
         appointment_type_web_name_changed.send(sender=AppointmentType, appointment_type=appointment_type)
+    _feed_refresh_later()  # flags, names and days shown ahead decide what the feed offers
     return appointment_type
 
 
@@ -217,6 +236,7 @@ def validate_resource_name(name: str) -> str:
     return name
 
 
+@transaction.atomic
 def resource_save(
     *, actor: User, clinic: Clinic, name: str, kind: str = ResourceKind.POSITION, instance: Resource | None = None
 ) -> Resource:
@@ -235,6 +255,7 @@ def resource_save(
     resource.name = name
     resource.kind = kind
     resource.save()
+    _feed_refresh_later()  # the feed names the resource on its schedules
     return resource
 
 

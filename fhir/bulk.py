@@ -108,23 +108,38 @@ def _digest(resource: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:24]
 
 
+def _kept_until(kind: str, entry: list[str], removed_at: dt.datetime) -> str:
+    """How long a removal is reported: a Slot until its start (an aggregator drops past times
+    itself), anything else for TIDBOK_BULK_DELETED_DAYS."""
+    if kind == "Slot" and len(entry) > 3 and entry[3]:
+        return entry[3]
+    return builders.utc_instant(removed_at + dt.timedelta(days=settings.TIDBOK_BULK_DELETED_DAYS))
+
+
 def _write(stored: BulkPublishFile, resources: Iterator[dict[str, Any]], now: dt.datetime) -> int:
-    before = {rid: (updated, digest) for rid, updated, digest in stored.index}
+    before = {entry[0]: entry for entry in stored.index}
     stamp = builders.utc_instant(now)
     lines: list[str] = []
     index: list[list[str]] = []
     for resource in resources:
         rid, digest = resource["id"], _digest(resource)
-        previous = before.get(rid)
-        updated = previous[0] if previous and previous[1] == digest else stamp
+        previous = before.pop(rid, None)
+        updated = previous[1] if previous and previous[2] == digest else stamp
         line = {"resourceType": resource["resourceType"], "id": rid, "meta": {"lastUpdated": updated}}
         line.update({k: v for k, v in resource.items() if k not in line})
         lines.append(json.dumps(line, separators=(",", ":"), ensure_ascii=False))
-        index.append([rid, updated, digest])
+        start = builders.utc_instant(dt.datetime.fromisoformat(resource["start"])) if "start" in resource else ""
+        index.append([rid, updated, digest, start])
+    # What is left of the old index has left the file: a tombstone each, dated now. A resource
+    # back in the file loses its tombstone (its line is new since then); spent ones are dropped.
+    present = {entry[0] for entry in index}
+    tombstones = [t for t in stored.deleted if t[0] not in present and t[0] not in before and t[2] > stamp]
+    tombstones += [[rid, stamp, _kept_until(stored.resource_type, e, now)] for rid, e in before.items()]
     stored.ndjson = "".join(f"{line}\n" for line in lines)
     stored.index = index
+    stored.deleted = [t for t in tombstones if t[2] > stamp]
     stored.generated_at = now
-    stored.save(update_fields=["ndjson", "index", "generated_at"])
+    stored.save(update_fields=["ndjson", "index", "deleted", "generated_at"])
     return len(lines)
 
 

@@ -8,11 +8,18 @@ class BulkPublishFile(models.Model):
     Written by the ``bulk_publish_refresh`` task and served as stored, never built on a request.
     ``index`` holds one ``[resource id, lastUpdated, digest]`` per line, in line order, so that
     ``_since`` is answered without parsing the lines or reading slots, and a line whose content
-    did not change keeps its lastUpdated from one refresh to the next."""
+    did not change keeps its lastUpdated from one refresh to the next; a Slot's entry also holds
+    its start, so that a removal can be kept until then.
+
+    ``deleted`` holds one ``[resource id, removed at, kept until]`` per resource that left the file
+    (a tombstone): ``_since`` clients learn of removals from it, the FHIR Bulk Data way (the
+    manifest's ``deleted`` files of DELETE bundles). A Slot's tombstone is kept until the slot's
+    start, a Location's or Schedule's for ``TIDBOK_BULK_DELETED_DAYS``."""
 
     resource_type = models.CharField(max_length=20, unique=True)
     ndjson = models.TextField(blank=True)
     index = models.JSONField(default=list, blank=True)
+    deleted = models.JSONField(default=list, blank=True)
     generated_at = models.DateTimeField()
 
     class Meta:

@@ -22,5 +22,6 @@ urlpatterns = [
     re_path(rf"^Appointment/{_ID.format('appointment_id')}/?$", appointments.appointment_read, name="appointment-read"),
     re_path(r"^\$bulk-publish/?$", fhir.bulk_manifest, name="bulk-publish"),
     re_path(r"^\$bulk-publish/(?P<resource_type>[A-Za-z]+)\.ndjson$", fhir.bulk_file, name="bulk-file"),
+    re_path(r"^\$bulk-publish/deleted/(?P<resource_type>[A-Za-z]+)\.ndjson$", fhir.bulk_deleted, name="bulk-deleted"),
     re_path(r"^", fhir.not_found),
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import logging
 import re
 from collections.abc import Callable, Iterable
@@ -331,54 +332,97 @@ def _since(request: HttpRequest) -> dt.datetime | None:
     return None if raw is None else parse_instant(raw)
 
 
+def _bulk_url(request: HttpRequest, name: str, resource_type: str, since: dt.datetime | None) -> str:
+    query = f"?{urlencode({'_since': utc_instant(since)})}" if since else ""
+    return request.build_absolute_uri(reverse(name, kwargs={"resource_type": resource_type})) + query
+
+
+def _bulk_headers(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = f"public, max-age={getattr(settings, 'TIDBOK_BULK_PUBLISH_MAX_AGE', 60)}"
+    return response
+
+
 @fhir_view
 def bulk_manifest(request: HttpRequest) -> HttpResponse:
-    """The manifest of the files the worker last wrote; ``_since`` is passed on to the file URLs."""
+    """The manifest of the files the worker last wrote; ``_since`` is passed on to the file URLs.
+
+    With ``_since``, the manifest also lists, as FHIR Bulk Data defines for it, a ``deleted`` file
+    of DELETE bundles for each type with a resource removed strictly after that instant (a slot
+    booked for good, a type taken off a schedule, web booking turned off at a clinic, ...)."""
     from .bulk import refresh_later  # the bulk files are built with this module's builders
 
     check_params(request, {"_since"})
     since = _since(request)
-    files = {f.resource_type: f.generated_at for f in BulkPublishFile.objects.only("resource_type", "generated_at")}
+    files = {f.resource_type: f for f in BulkPublishFile.objects.defer("ndjson", "index")}
     if not set(BULK_RESOURCE_TYPES) <= set(files):
         refresh_later()
         response = outcome_response(503, "transient", "The published times are being prepared; try again shortly.")
         response["Retry-After"] = "60"
         return response
-    query = f"?{urlencode({'_since': utc_instant(since)})}" if since else ""
-    output = [
-        {
-            "type": kind,
-            "url": request.build_absolute_uri(reverse("fhir:bulk-file", kwargs={"resource_type": kind})) + query,
-        }
-        for kind in BULK_RESOURCE_TYPES
-    ]
-    body = {
-        "transactionTime": utc_instant(min(files.values())),
+    output = [{"type": kind, "url": _bulk_url(request, "fhir:bulk-file", kind, since)} for kind in BULK_RESOURCE_TYPES]
+    body: dict[str, Any] = {
+        "transactionTime": utc_instant(min(f.generated_at for f in files.values())),
         "request": request.build_absolute_uri(),
         "output": output,
         "error": [],
     }
+    if since is not None:
+        cutoff = utc_instant(since)
+        body["deleted"] = [
+            {"type": "Bundle", "url": _bulk_url(request, "fhir:bulk-deleted", kind, since)}
+            for kind in BULK_RESOURCE_TYPES
+            if any(t[1] > cutoff for t in files[kind].deleted)
+        ]
     response = fhir_response(body)
     response["Content-Type"] = "application/json"
-    response["Cache-Control"] = f"public, max-age={getattr(settings, 'TIDBOK_BULK_PUBLISH_MAX_AGE', 60)}"
-    return response
+    return _bulk_headers(response)
 
 
-@fhir_view
-def bulk_file(request: HttpRequest, resource_type: str) -> HttpResponse:
-    """One stored NDJSON file, as written; with ``_since``, only the lines changed since then."""
-    check_params(request, {"_since"})
-    since = _since(request)
+def _stored_file(resource_type: str) -> BulkPublishFile:
     if resource_type not in BULK_RESOURCE_TYPES:
         raise FhirError(404, "not-found", f"There is no bulk file for {resource_type}.")
     stored = BulkPublishFile.objects.filter(resource_type=resource_type).first()
     if stored is None:
         raise FhirError(404, "not-found", "The published times are being prepared; try again shortly.")
+    return stored
+
+
+@fhir_view
+def bulk_file(request: HttpRequest, resource_type: str) -> HttpResponse:
+    """One stored NDJSON file, as written; with ``_since``, only the lines changed strictly after
+    that instant."""
+    check_params(request, {"_since"})
+    since = _since(request)
+    stored = _stored_file(resource_type)
     text = stored.ndjson
     if since is not None:
         cutoff = utc_instant(since)
         lines = text.splitlines()
-        text = "".join(f"{line}\n" for line, entry in zip(lines, stored.index, strict=True) if entry[1] >= cutoff)
-    response = HttpResponse(text, content_type=FHIR_NDJSON)
-    response["Cache-Control"] = f"public, max-age={getattr(settings, 'TIDBOK_BULK_PUBLISH_MAX_AGE', 60)}"
-    return response
+        text = "".join(f"{line}\n" for line, entry in zip(lines, stored.index, strict=True) if entry[1] > cutoff)
+    return _bulk_headers(HttpResponse(text, content_type=FHIR_NDJSON))
+
+
+DELETED_PER_BUNDLE = 1000
+
+
+@fhir_view
+def bulk_deleted(request: HttpRequest, resource_type: str) -> HttpResponse:
+    """The resources of one type removed from the files (strictly) after ``_since``, or all the
+    removals still kept without it: NDJSON of transaction Bundles whose entries are DELETE
+    requests, as FHIR Bulk Data's ``deleted`` output."""
+    check_params(request, {"_since"})
+    since = _since(request)
+    stored = _stored_file(resource_type)
+    cutoff = utc_instant(since) if since else ""
+    gone = sorted((t for t in stored.deleted if t[1] > cutoff), key=lambda t: (t[1], t[0]))
+    lines = []
+    for first in range(0, len(gone), DELETED_PER_BUNDLE):
+        chunk = gone[first : first + DELETED_PER_BUNDLE]
+        bundle = {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "meta": {"lastUpdated": chunk[-1][1]},
+            "entry": [{"request": {"method": "DELETE", "url": f"{resource_type}/{t[0]}"}} for t in chunk],
+        }
+        lines.append(json.dumps(bundle, separators=(",", ":"), ensure_ascii=False))
+    return _bulk_headers(HttpResponse("".join(f"{line}\n" for line in lines), content_type=FHIR_NDJSON))

@@ -470,6 +470,9 @@ TIDBOK_PUBLISH_STALE_SECONDS = env_int("TIDBOK_PUBLISH_STALE_SECONDS", 120)
 TIDBOK_PUBLISH_MAX_ATTEMPTS = env_int("TIDBOK_PUBLISH_MAX_ATTEMPTS", 5)
 # Where residents reach Tidbok, for links made without a request (SMART Scheduling Links deep links).
 TIDBOK_PUBLIC_URL = os.environ.get("TIDBOK_PUBLIC_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
+# How long the SMART bulk files report a Location or Schedule that left them (a Slot's removal is
+# reported until its start): an aggregator polling with _since less often reloads everything.
+TIDBOK_BULK_DELETED_DAYS = env_int("TIDBOK_BULK_DELETED_DAYS", 62)
 TIDBOK_LOG_RETENTION_DAYS = 31
 TIDBOK_LOG_PURGE_BATCH = env_int("TIDBOK_LOG_PURGE_BATCH", 2000)
 

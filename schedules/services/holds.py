@@ -18,6 +18,7 @@ from core.errors import BookingError, ErrorCode
 from .. import free_times
 from ..models import Hold, HoldState, Slot, SlotStatus
 from ..selectors import slot_check_offered
+from .common import bulk_refresh_later
 from .web_publishing import slot_free
 
 logger = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ def hold_create(
         hold_release(hold=old)
     Slot.objects.filter(pk=slot.pk).update(status=SlotStatus.HELD, is_published=False, published_at=None)
     free_times.invalidate_on_commit([slot.clinic_id])
+    bulk_refresh_later()  # the held time is busy in the FHIR feed at once, not at the next sweep
     return Hold.objects.create(
         slot=slot,
         resident=resident,
