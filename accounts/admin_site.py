@@ -5,13 +5,13 @@
 - A page of the admin opens only for an active staff account whose *session* passed its second
   factor (R-SEC-2), not merely one that has a factor enrolled.
 - Model admins that show residents' data record who saw which resident (R-LOG-4) through
-  :class:`ResidentDataAdmin`.
+  :class:`clinics.admin_site.ResidentDataAdmin` (it records by clinic and region, above clinics).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -24,8 +24,6 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext_lazy as _
 
 from .mfa import session_passed_second_factor
-from .models import User
-from .services import audit_admin_residents_shown
 
 # A personnummer, or enough of one to pick a resident out, however it is typed: six or more
 # digits in a row once the separators people type inside one (space, '-', '+') are taken out.
@@ -81,62 +79,6 @@ class TidbokAdminSite(admin.AdminSite):
             next_url = ""
         next_url = next_url or reverse("admin:index", current_app=self.name)
         return HttpResponseRedirect(f"{reverse('account_login')}?{urlencode({REDIRECT_FIELD_NAME: next_url})}")
-
-
-class ResidentDataAdmin(admin.ModelAdmin):
-    """A model admin whose pages show residents' data: every change list page records one audit
-    event per resident on it, every page of one object (change, history, delete) one for its
-    resident (R-SEC-1, R-LOG-4).
-
-    ``resident_field`` names the foreign key to the resident (``None``: the object is the user).
-    Searching by personnummer is not offered: the admin's search is a GET query, and a
-    personnummer never goes in a URL (R-SEC-3).
-    """
-
-    resident_field: str | None = "resident"
-    clinic_field: str | None = "clinic"
-
-    def _shown(self, objects: Iterable[Any]) -> list[tuple[int, int | None]]:
-        shown = []
-        for obj in objects:
-            if self.resident_field is None:
-                resident_id = obj.pk if getattr(obj, "personnummer", None) else None
-            else:
-                resident_id = getattr(obj, f"{self.resident_field}_id", None)
-            if resident_id is not None:
-                clinic_id = getattr(obj, f"{self.clinic_field}_id", None) if self.clinic_field else None
-                shown.append((resident_id, clinic_id))
-        return shown
-
-    def _audit(self, request: HttpRequest, action: str, objects: Iterable[Any]) -> None:
-        actor = request.user
-        if not isinstance(actor, User):
-            # Not reached: admin_view lets only has_permission() users (logged-in staff) in.
-            raise PermissionDenied
-        audit_admin_residents_shown(
-            actor=actor,
-            action=action,
-            shown=self._shown(objects),
-            detail=f"{self.model._meta.label} {request.path}",
-        )
-
-    def get_changelist_instance(self, request: HttpRequest):
-        changelist = super().get_changelist_instance(request)
-        self._audit(request, "admin.list", changelist.result_list)
-        return changelist
-
-    def get_deleted_objects(self, objs, request: HttpRequest):
-        # "Delete selected" over all pages lists rows the change list page never showed (rows
-        # picked on the page, and one object's delete page, are on record already).
-        if request.POST.get("action") == "delete_selected" and request.POST.get("select_across") == "1":
-            self._audit(request, "admin.list", objs)
-        return super().get_deleted_objects(objs, request)
-
-    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None):
-        obj = super().get_object(request, object_id, from_field)
-        if obj is not None:
-            self._audit(request, "admin.read", [obj])
-        return obj
 
 
 class ReadOnlyAdminMixin:

@@ -1,7 +1,7 @@
 """Request types for code that runs only after login.
 
 ``request.user`` is ``User | AnonymousUser`` on a plain request. A view behind
-:func:`accounts.decorators.resident_required` or :func:`accounts.workspace.staff_required`, or an API view
+:func:`accounts.decorators.resident_required` or :func:`clinics.workspace.staff_required`, or an API view
 whose permission classes refuse anonymous callers (``IsResident``, ``IsStaff``…), never sees the anonymous
 user, so it annotates its request with one of these types and the type checker knows ``request.user``
 is a :class:`accounts.models.User`. The types describe; they check nothing at run time.

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from accounts.admin_site import ReadOnlyAdminMixin, ResidentDataAdmin
+from accounts.admin_site import ReadOnlyAdminMixin
+from clinics.admin_site import ResidentDataAdmin
 from core.models import IdempotencyRecord
 
 from .models import Booking, BookingBasis, InboxMessage, WaitlistEntry, WebBookingLogEntry

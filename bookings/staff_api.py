@@ -16,8 +16,8 @@ from rest_framework.response import Response
 from accounts.http import AuthenticatedRequest
 from accounts.models import Role
 from accounts.personnummer import normalise_personnummer
-from accounts.workspace import clinic_for
 from clinics.models import Clinic
+from clinics.workspace import clinic_for
 from core.errors import ValidationFailed
 from core.idempotency import IdempotentPostMixin
 from schedules.models import Slot

@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 
 from accounts.http import AuthenticatedHttpRequest
 from accounts.personnummer import format_personnummer, normalise_personnummer
-from accounts.workspace import staff_required
 from clinics.models import Clinic
+from clinics.workspace import staff_required
 from core import params
 from core.errors import DomainError, ValidationFailed
 from core.search_token import SEARCH_TOKEN_PARAM, search_token_load, search_token_store

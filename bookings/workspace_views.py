@@ -1,6 +1,6 @@
 """Support pages of the clinic workspace: the web booking log, its export and booking bases
 (R-LOG-1…3). Views translate the request and call selectors; every read of residents' data is
-audited there. The audit log for region IT lives in accounts.workspace_views."""
+audited there. The audit log for region IT lives in clinics.frame_views."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 
 from accounts.http import AuthenticatedHttpRequest
 from accounts.models import Role
-from accounts.workspace import clinic_for, staff_required, workspace_clinic
 from clinics.models import Clinic
+from clinics.workspace import clinic_for, staff_required, workspace_clinic
 from core.errors import DomainError
 from core.search_token import SEARCH_TOKEN_PARAM, search_token_load, search_token_store
 

@@ -22,7 +22,6 @@ from django.views.decorators.http import require_http_methods
 from accounts.http import AuthenticatedHttpRequest
 from accounts.models import Role
 from accounts.selectors import user_is_region_it
-from accounts.workspace import WorkspaceClinic, clinic_for, staff_required, workspace_clinic
 from core.errors import DomainError, ValidationFailed
 from core.localtime import LOCAL_TZ
 
@@ -66,6 +65,7 @@ from .services import (
     direct_link_create,
     resource_save,
 )
+from .workspace import WorkspaceClinic, clinic_for, staff_required, workspace_clinic
 
 ADMIN = (Role.LOCAL_ADMIN,)  # region IT of the clinic's region is admitted as well (clinic_for)
 GET_POST = require_http_methods(["GET", "POST"])

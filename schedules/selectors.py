@@ -239,25 +239,35 @@ def _require_scheduler_read(actor: User, clinic: Clinic) -> None:
         raise PermissionDeniedError()
 
 
+# The timebook shows each slot's booking. Bookings sit above schedules (a booking points at its
+# slot), so they are read through the slot's reverse relation ``bookings``, never by importing them.
+_SLOT_BOOKINGS = ("bookings__resident", "bookings__created_by", "bookings__appointment_type")
+
+
+def _active_bookings(slots: list[Slot]) -> dict[int, Any]:
+    """The active booking of each slot that has one (at most one: a partial unique constraint),
+    from the prefetched ``bookings``; cancelled and moved ones stay in the slot's history. In
+    booking order, the order their reads are audited in."""
+    active = [(slot.pk, booking) for slot in slots for booking in slot.bookings.all() if booking.is_active]
+    return dict(sorted(active, key=lambda pair: pair[1].pk))
+
+
 def timebook_week(*, actor: User, clinic: Clinic, monday: dt.date, resource: Resource | None = None) -> TimebookWeek:
     """A week of the clinic's timebook (or one resource's): every slot, free, held, booked or
     blocked, with its active booking and "changed by" (R-BOOK-4), and the blocks. Showing a
     booking shows a resident's data, so each one shown is written to the audit log (R-LOG-4)."""
-    from bookings.models import Booking, BookingStatus
-
     _require_scheduler_read(actor, clinic)
     start, end = local_midnight(monday), local_midnight(monday + dt.timedelta(days=7))
     week_slots = Slot.objects.filter(clinic=clinic, start__gte=start, start__lt=end)
     blocks = Block.objects.filter(clinic=clinic, start__lt=end, end__gt=start)
     if resource is not None:
         week_slots, blocks = week_slots.filter(resource=resource), blocks.filter(resource=resource)
-    slots = list(week_slots.select_related("resource", "appointment_type").order_by("start", "resource__name"))
-    bookings = {
-        booking.slot_id: booking
-        for booking in Booking.objects.filter(slot__in=[s.pk for s in slots], status=BookingStatus.ACTIVE)
-        .select_related("resident", "created_by", "appointment_type")
-        .order_by("pk")
-    }
+    slots = list(
+        week_slots.select_related("resource", "appointment_type")
+        .prefetch_related(*_SLOT_BOOKINGS)
+        .order_by("start", "resource__name")
+    )
+    bookings = _active_bookings(slots)
     by_day: dict[dt.date, list[TimebookEntry]] = {monday + dt.timedelta(days=n): [] for n in range(7)}
     for slot in slots:
         by_day[timezone.localtime(slot.start, LOCAL_TZ).date()].append(TimebookEntry(slot, bookings.get(slot.pk)))
@@ -331,20 +341,17 @@ def timebook_entries(
 ) -> list[TimebookEntry]:
     """The timebook between two local dates (both included) for the staff API: every slot with
     its active booking, like :func:`timebook_week`. Each booking shown is audited (R-LOG-4)."""
-    from bookings.models import Booking, BookingStatus
-
     _require_scheduler_read(actor, clinic)
     start, end = local_midnight(date_from), local_midnight(date_to + dt.timedelta(days=1))
     period_slots = Slot.objects.filter(clinic=clinic, start__gte=start, start__lt=end)
     if resource is not None:
         period_slots = period_slots.filter(resource=resource)
-    slots = list(period_slots.select_related("resource", "appointment_type").order_by("start", "resource__name", "pk"))
-    bookings = {
-        booking.slot_id: booking
-        for booking in Booking.objects.filter(slot__in=[s.pk for s in slots], status=BookingStatus.ACTIVE)
-        .select_related("resident", "created_by", "appointment_type")
-        .order_by("pk")
-    }
+    slots = list(
+        period_slots.select_related("resource", "appointment_type")
+        .prefetch_related(*_SLOT_BOOKINGS)
+        .order_by("start", "resource__name", "pk")
+    )
+    bookings = _active_bookings(slots)
     for booking in bookings.values():
         audit_record(
             actor=actor,

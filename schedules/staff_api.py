@@ -1,7 +1,7 @@
 """The scheduler's timebook for staff apps (R-SCHED-1/2, R-PUB-1/2, R-BOOK-4, R-LOG-4, R-ACL-1).
 
 Thin views over the same services and selectors as the clinic workspace. Every view first checks
-the role at the clinic in the URL (:func:`accounts.workspace.clinic_for`: no role there at all is
+the role at the clinic in the URL (:func:`clinics.workspace.clinic_for`: no role there at all is
 404, another role is 403); objects named in the URL must belong to that clinic, else 404.
 Staff use the browser session, so unsafe requests need the CSRF token.
 """
@@ -22,8 +22,8 @@ from accounts.http import AuthenticatedRequest
 from accounts.mfa import session_passed_second_factor
 from accounts.models import Role
 from accounts.selectors import user_is_staff_member
-from accounts.workspace import clinic_for
 from clinics.models import AppointmentType, Clinic, Resource
+from clinics.workspace import clinic_for
 from core import params
 
 from . import services

@@ -20,8 +20,8 @@ from django.utils.translation import ngettext
 
 from accounts.http import AuthenticatedHttpRequest
 from accounts.models import Role
-from accounts.workspace import WorkspaceClinic, clinic_for, staff_required, workspace_clinic
 from clinics.models import AppointmentType, Clinic
+from clinics.workspace import WorkspaceClinic, clinic_for, staff_required, workspace_clinic
 from core.errors import DomainError
 
 from . import services

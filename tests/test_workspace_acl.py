@@ -10,11 +10,11 @@ import pytest
 from allauth.mfa.totp.internal.auth import TOTP
 from django.urls import URLPattern, URLResolver, reverse
 
-from accounts import workspace_urls
 from accounts.models import Role
 from bookings.models import BookingBasis
 from bookings.services import booking_create
 from schedules.models import Block, Schedule
+from tidbok import workspace_urls
 
 from .factories import (
     AppointmentTypeFactory,

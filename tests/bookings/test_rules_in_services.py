@@ -23,7 +23,15 @@ from ..factories import AppointmentTypeFactory, SlotFactory, make_personnummer, 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("accounts", "clinics", "schedules", "bookings")
 # The modules that receive requests: pages, APIs, forms and template tags.
-REQUEST_MODULES = ("views.py", "workspace_views.py", "staff_views.py", "api.py", "staff_api.py", "forms.py")
+REQUEST_MODULES = (
+    "views.py",
+    "workspace_views.py",
+    "frame_views.py",
+    "staff_views.py",
+    "api.py",
+    "staff_api.py",
+    "forms.py",
+)
 ORM_WRITES = {"save", "delete", "bulk_create", "bulk_update", "select_for_update", "get_or_create", "update_or_create"}
 NEW_PNR = make_personnummer()  # a resident who has never logged in
 WRITE_SERVICES = {"audit_record", "audit_residents_shown"}

@@ -15,12 +15,12 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponseBase
 
-from clinics.models import Clinic
-from clinics.selectors import clinics_for_staff
+from accounts.http import AuthenticatedHttpRequest, AuthenticatedRequest
+from accounts.models import Membership, Role, User
+from accounts.selectors import user_is_staff_member
 
-from .http import AuthenticatedHttpRequest, AuthenticatedRequest
-from .models import Membership, Role, User
-from .selectors import user_is_staff_member
+from .models import Clinic
+from .selectors import clinics_for_staff
 
 ALL_CLINIC_ROLES = (Role.LOCAL_ADMIN, Role.SCHEDULER, Role.SUPPORT, Role.REGION_IT)
 

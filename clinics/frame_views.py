@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -14,16 +13,14 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from accounts.forms import AuditLogFilterForm
+from accounts.http import AuthenticatedHttpRequest
+from accounts.models import Role, User
+from accounts.selectors import AUDIT_ACTION_LABELS, audit_csv_header, audit_csv_row, audit_events_for_clinic
 from core.search_token import SEARCH_TOKEN_PARAM, search_token_load, search_token_store
 
-from .forms import AuditLogFilterForm
-from .http import AuthenticatedHttpRequest
-from .models import Role, User
-from .selectors import AUDIT_ACTION_LABELS, audit_csv_header, audit_csv_row, audit_events_for_clinic
+from .models import Clinic
 from .workspace import ALL_CLINIC_ROLES, clinic_for, staff_required, workspace_clinic, workspace_clinics
-
-if TYPE_CHECKING:  # accounts sits below clinics: the clinic is only named in annotations here
-    from clinics.models import Clinic
 
 AUDIT_PAGE_SIZE = 100
 REGION_IT = (Role.REGION_IT,)
