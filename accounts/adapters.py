@@ -22,7 +22,7 @@ from .http import AuthenticatedHttpRequest
 from .lockout import PerAddressLockoutMixin
 from .models import User
 from .selectors import user_is_staff_member
-from .services import audit_record, resident_personnummer_replace
+from .services import audit_record, resident_personnummer_replace, resident_register_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +71,9 @@ class AccountAdapter(PerAddressLockoutMixin, DefaultAccountAdapter):
         if sociallogin is not None and id_token:
             # For logout at the provider (id_token_hint). The session lives on the server.
             request.session[eid.SESSION_KEY] = {"provider_id": sociallogin.account.provider, "id_token": id_token}
+        if sociallogin is not None and user.is_resident:
+            claims = eid.claims_of(sociallogin.account.extra_data)
+            resident_register_refresh(resident=user, claimed_region=eid.home_region_from_claims(claims))
         return response
 
     def add_message(

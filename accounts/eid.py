@@ -138,6 +138,13 @@ def claims_of(extra_data: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def home_region_from_claims(claims: dict[str, Any]) -> object:
+    """The raw home region claim (``TIDBOK_EID_HOME_REGION_CLAIM``), None when off or not sent;
+    :func:`accounts.services.resident_register_refresh` checks it."""
+    name = settings.TIDBOK_EID_HOME_REGION_CLAIM
+    return claims.get(name) if name else None
+
+
 def personnummer_or_refuse(request: HttpRequest, claims: dict[str, Any]) -> str:
     try:
         return personnummer_from_claims(claims)
@@ -238,6 +245,8 @@ class EidProvider(OpenIDConnectProvider):
 
     def extract_extra_data(self, data: dict) -> dict:
         kept = _KEPT_CLAIMS | {settings.OIDC_PERSONNUMMER_CLAIM, settings.OIDC_COORDINATION_NUMBER_CLAIM}
+        if settings.TIDBOK_EID_HOME_REGION_CLAIM:
+            kept.add(settings.TIDBOK_EID_HOME_REGION_CLAIM)
         return {
             part: {k: v for k, v in claims.items() if k in kept}
             for part, claims in data.items()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -11,6 +12,9 @@ from django.utils import timezone
 
 from .models import REGION_ROLES, AuditEvent, Membership, User
 from .personnummer import is_coordination_number, normalise_personnummer
+from .population_register import COUNTY_CODES, PersonRecord, population_register
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # accounts sits below clinics: the clinic is only named in annotations here
     from clinics.models import Clinic
@@ -46,6 +50,41 @@ def resident_personnummer_replace(*, resident: User, personnummer: str) -> bool:
     except IntegrityError:
         return False  # another account took the number at the same moment
     return True
+
+
+def resident_register_refresh(*, resident: User, claimed_region: object = None) -> PersonRecord | None:
+    """At each login: the resident's home region (R-CASE-2) from the population register, else from
+    the e-ID provider's claim (``TIDBOK_EID_HOME_REGION_CLAIM``); names the login did not give are
+    filled from the register. The register is the authority on where a person is registered; the
+    claim stands in when it has no answer. A register that fails, or neither source knowing, keeps
+    the last known values: a login is never refused or slowed into an error for it, and the log line
+    names the account, never the personnummer. Returns the register's record (None if none)."""
+    if not resident.personnummer:
+        return None
+    record = None
+    try:
+        record = population_register().lookup(personnummer=resident.personnummer)
+    except Exception as exc:  # any failure of an outside register, whatever it raises, must not stop a login
+        logger.warning("population register unavailable at login (user id %s): %s", resident.pk, type(exc).__name__)
+    claim = str(claimed_region).strip() if isinstance(claimed_region, str | int) else ""
+    if claim.isdigit() and len(claim) == 1:
+        claim = f"0{claim}"  # a provider sending the county code as a number
+    if claim and claim not in COUNTY_CODES:
+        logger.warning("e-ID home region claim ignored, not a county code (user id %s)", resident.pk)
+        claim = ""
+    region = record.home_region_code if record is not None and record.home_region_code in COUNTY_CODES else claim
+    changed = []
+    if region and region != resident.home_region_code:
+        resident.home_region_code = region
+        changed.append("home_region_code")
+    if record is not None:
+        for name in ("first_name", "last_name"):
+            if not getattr(resident, name) and getattr(record, name):
+                setattr(resident, name, getattr(record, name)[:150])
+                changed.append(name)
+    if changed:
+        resident.save(update_fields=changed)
+    return record
 
 
 def resident_lock(*, resident: User) -> None:

@@ -21,7 +21,7 @@ from core.errors import ValidationFailed
 from . import eid
 from .decorators import resident_required
 from .models import User
-from .services import resident_get_or_create
+from .services import resident_get_or_create, resident_register_refresh
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -62,6 +62,7 @@ def dev_login(request: HttpRequest) -> HttpResponse:
             errors = exc.field_errors
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            resident_register_refresh(resident=user)
             return redirect(_safe_next(request))
     demo_residents = User.objects.filter(personnummer__isnull=False).order_by("last_name", "first_name")[:10]
     return render(

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import resident_required
 from accounts.http import AuthenticatedHttpRequest
 from clinics.models import AppointmentType, CaseKind, Clinic
-from clinics.selectors import bookable_types, case_type_admits, case_type_for, start_page_clinics
+from clinics.selectors import bookable_types, case_type_admits, case_type_for, region_notice, start_page_clinics
 from core import params
 from core.errors import DomainError, ErrorCode, ValidationFailed
 from core.overload import shed_when_queued
@@ -438,11 +438,14 @@ def message(request: AuthenticatedHttpRequest, message_id: int) -> HttpResponse:
 @resident_required
 def start(request: AuthenticatedHttpRequest) -> HttpResponse:
     resident = request.user
+    clinics = list(start_page_clinics(resident=resident).select_related("region"))
+    notices = [notice for clinic in clinics if (notice := region_notice(clinic=clinic, resident=resident))]
     return render(
         request,
         "clinics/start.html",
         {
-            "clinics": start_page_clinics(resident=resident),
+            "clinics": clinics,
+            "region_notices": notices,
             "bookings": bookings_for_resident(resident=resident)[:5],
             "unread": inbox_unread_count(resident=resident),
         },

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from copy import copy
+from dataclasses import dataclass
 from typing import cast
 
 from django.contrib.auth.models import AnonymousUser
@@ -107,6 +109,36 @@ def case_type_admits(*, case_type: CaseType | None, resident: User | AnonymousUs
     if case_type.area == Area.REGION and resident.home_region_code != case_type.clinic.region.code:
         return False
     return case_type.audience == Audience.ALL or relation_is_active(resident=resident, clinic=case_type.clinic)
+
+
+@dataclass(frozen=True)
+class RegionNotice:
+    """Why a resident does not see a clinic's region-only e-services, and whom to call (R-CASE-3):
+    ``home_unknown`` when no login has told Tidbok the resident's home region, else they live
+    in another region."""
+
+    clinic: Clinic
+    case_types: list[CaseType]
+    home_unknown: bool
+
+
+def region_notice(*, clinic: Clinic, resident: User | AnonymousUser | None) -> RegionNotice | None:
+    """The clinic's active region-only case types that would admit the resident but for their home
+    region (R-CASE-2): the same rule as :func:`case_type_admits`, asked once more with the area
+    set to the whole country. None when there are none (or the viewer is not a logged-in resident)."""
+    if resident is None or not resident.is_authenticated or not resident.is_resident:
+        return None
+    withheld = []
+    for case_type in CaseType.objects.select_related("clinic__region").filter(clinic=clinic, area=Area.REGION):
+        if case_type_admits(case_type=case_type, resident=resident):
+            continue
+        everywhere = copy(case_type)
+        everywhere.area = Area.COUNTRY
+        if case_type_admits(case_type=everywhere, resident=resident):
+            withheld.append(case_type)
+    if not withheld:
+        return None
+    return RegionNotice(clinic=clinic, case_types=withheld, home_unknown=not resident.home_region_code)
 
 
 def web_bookable_types_for_all() -> QuerySet[AppointmentType]:

@@ -13,7 +13,7 @@ from accounts.http import AuthenticatedHttpRequest
 from core import params
 
 from .models import CaseKind, Clinic, DirectLink, Region, RelationSource
-from .selectors import admitted_case_types, clinic_search, relation_is_active, start_page_clinics
+from .selectors import admitted_case_types, clinic_search, region_notice, relation_is_active, start_page_clinics
 from .services import relation_add, relation_remove
 
 
@@ -50,6 +50,7 @@ def detail(request: HttpRequest, clinic_id: int) -> HttpResponse:
             "case_types": admitted_case_types(clinic=clinic, resident=viewer),
             "on_start_page": viewer is not None and clinic in start_page_clinics(resident=viewer),
             "has_relation": viewer is not None and relation_is_active(resident=viewer, clinic=clinic),
+            "region_notice": region_notice(clinic=clinic, resident=viewer),
         },
     )
 

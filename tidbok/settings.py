@@ -288,6 +288,16 @@ TIDBOK_DEV_LOGIN = env_bool("TIDBOK_DEV_LOGIN", False)
 if TIDBOK_DEV_LOGIN and not DEBUG:
     raise ImproperlyConfigured("TIDBOK_DEV_LOGIN may only be enabled together with DEBUG")
 
+# The claim of the e-ID provider carrying the resident's home county (län) code, e.g. "01"; the
+# Swedish profile defines none, so it is off unless the provider sends one (R-CASE-2).
+TIDBOK_EID_HOME_REGION_CLAIM = os.environ.get("TIDBOK_EID_HOME_REGION_CLAIM", "")
+# The population register asked at each resident login (accounts.population_register): a dotted
+# class path; empty means none. The development identity provider comes with the demo register.
+_DEMO_REGISTER = "accounts.population_register.DemoPopulationRegister"
+TIDBOK_POPULATION_REGISTER = os.environ.get("TIDBOK_POPULATION_REGISTER", _DEMO_REGISTER if TIDBOK_DEV_LOGIN else "")
+if TIDBOK_POPULATION_REGISTER == _DEMO_REGISTER and not DEBUG:
+    raise ImproperlyConfigured("TIDBOK_POPULATION_REGISTER may name the demo register only together with DEBUG")
+
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 # R-SEC-7: audit events (staff access to residents' data) are kept at least this many days;
 # a nightly task purges only what is older. Five years, as HSLF-FS 2016:40 expects.

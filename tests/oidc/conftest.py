@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PROVIDER_SCRIPT = Path(__file__).with_name("provider.mjs")
 PNR = "https://id.oidc.se/claim/personalIdentityNumber"
 COORDINATION = "https://id.oidc.se/claim/coordinationNumber"
+HOME_REGION = "https://id.tidbok.test/claim/countyCode"
 CLIENT_ID = "tidbok"
 CLIENT_SECRET = "tidbok-test-secret"
 

@@ -14,6 +14,9 @@ import Provider from 'oidc-provider';
 const PNR = 'https://id.oidc.se/claim/personalIdentityNumber';
 const COORDINATION = 'https://id.oidc.se/claim/coordinationNumber';
 const NATURAL_PERSON_NUMBER = 'https://id.oidc.se/scope/naturalPersonNumber';
+// Not in the Swedish profile: a provider's own claim with the home county (län) code, which
+// Tidbok reads when TIDBOK_EID_HOME_REGION_CLAIM names it.
+const HOME_REGION = 'https://id.tidbok.test/claim/countyCode';
 
 const port = Number(process.env.PORT);
 const issuer = `http://127.0.0.1:${port}`;
@@ -62,7 +65,7 @@ const provider = new Provider(issuer, {
   // the tests can show Tidbok never keeps them.
   claims: {
     openid: ['sub'],
-    [NATURAL_PERSON_NUMBER]: [PNR, COORDINATION, 'given_name', 'family_name', 'name', 'birthdate', 'email', 'email_verified'],
+    [NATURAL_PERSON_NUMBER]: [PNR, COORDINATION, HOME_REGION, 'given_name', 'family_name', 'name', 'birthdate', 'email', 'email_verified'],
     email: ['email', 'email_verified'],
   },
   async findAccount(ctx, id) {

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 from accounts.models import AuditEvent, User
 from accounts.personnummer import luhn_check_digit
 
-from .conftest import CLIENT_ID, COORDINATION, PNR, Provider, assert_accessible
+from .conftest import CLIENT_ID, COORDINATION, HOME_REGION, PNR, Provider, assert_accessible
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -140,6 +140,25 @@ def test_a_coordination_number_comes_from_the_profiles_own_claim(page: Page, eid
 
     page.wait_for_url("**/start/")
     assert User.objects.get(personnummer=SAMORDNINGSNUMMER).first_name == "Sam"
+
+
+def test_the_home_region_comes_from_the_configured_claim(page: Page, eid: Provider, browser_settings):
+    """R-CASE-2: with no population register, the provider's county claim sets the home region at
+    every login; a later login without it keeps the last known region."""
+    browser_settings.TIDBOK_EID_HOME_REGION_CLAIM = HOME_REGION
+    browser_settings.TIDBOK_POPULATION_REGISTER = ""
+    eid.set_account("anna-sub", {**ANNA, HOME_REGION: "01"})
+
+    eid_login(page, eid, "anna-sub")
+
+    page.wait_for_url("**/start/")
+    assert User.objects.get(personnummer=ANNA[PNR]).home_region_code == "01"
+    page.get_by_role("button", name="Logga ut").click()
+    page.wait_for_url(f"{eid.issuer}/**")
+    eid.set_account("anna-sub", ANNA)
+    eid_login(page, eid, "anna-sub")
+    page.wait_for_url("**/start/")
+    assert User.objects.get(personnummer=ANNA[PNR]).home_region_code == "01"
 
 
 @pytest.mark.parametrize(

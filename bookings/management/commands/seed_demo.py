@@ -63,6 +63,8 @@ RESIDENTS = [
     ("199207081143", "Bertil", "Berg", "01", "bertil@example.se"),
     ("194701015127", "Cecilia", "Carlsson", "03", ""),
 ]
+# Not in the demo population register (accounts/demo_population.json): her home region is unknown.
+UNKNOWN_REGION_RESIDENT = "199003742484"
 CONDITIONS_BOOK = (
     "Boka bara en tid åt gången\nAvboka senast 24 timmar innan, annars kan besöket debiteras\nTa med legitimation"
 )
@@ -116,6 +118,7 @@ class Command(BaseCommand):
 
         residents = self._residents()
         self._relations_and_bookings(residents, solna, bagarmossen, kista, types, scheduler, now)
+        self._resident_without_home_region(kista)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {Slot.objects.count()} slots."))
 
     # --- People ---------------------------------------------------------------------------------
@@ -159,6 +162,12 @@ class Command(BaseCommand):
             )
             residents.append(user)
         return residents
+
+    def _resident_without_home_region(self, kista: Clinic) -> None:
+        """A samordningsnummer the population register does not know: no region, so Kista's
+        region-only e-services tell her why they are not offered and whom to call (R-CASE-3)."""
+        dagny, _ = resident_get_or_create(personnummer=UNKNOWN_REGION_RESIDENT, first_name="Dagny", last_name="Dahl")
+        relation_add(resident=dagny, clinic=kista, source=RelationSource.START_PAGE)
 
     # --- Clinics and their settings ----------------------------------------------------------------
 
