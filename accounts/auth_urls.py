@@ -28,6 +28,10 @@ STAFF_ACCOUNT_PAGES = {
     "account_email",
     "account_email_verification_sent",
     "account_confirm_email",
+    # The set-password link of a staff invitation (accounts.invitations); the page that asks for
+    # a reset link by e-mail stays out.
+    "account_reset_password_from_key",
+    "account_reset_password_from_key_done",
 }
 
 

@@ -73,6 +73,13 @@ AUDIT_ACTION_LABELS = {
     "audit_log.exported": _("Exported the audit log"),
     "admin.list": _("Saw the resident in a list in the Django admin"),
     "admin.read": _("Opened the resident's data in the Django admin"),
+    "staff.invited": _("Invited a staff member"),
+    "staff.invitation_resent": _("Sent a staff invitation again"),
+    "staff.role_granted": _("Gave a staff member a role"),
+    "staff.role_revoked": _("Took a role from a staff member"),
+    "staff.deactivated": _("Deactivated a staff account"),
+    "staff.reactivated": _("Activated a staff account again"),
+    "staff.second_factor_reset": _("Reset a staff member's second factor"),
 }
 _ROLE_LABELS = {"superuser": _("Superuser"), "staff": _("Staff (Django admin)")}
 

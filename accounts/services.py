@@ -7,6 +7,8 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.models import Session
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
@@ -122,20 +124,35 @@ def audit_record(
     detail: str = "",
     unit_name: str = "",
     role: str | None = None,
+    region_id: int | None = None,
 ) -> AuditEvent:
-    """R-LOG-4: staff looked at or changed a resident's data. ``role`` defaults to the actor's
-    roles at the clinic (pass it when recording many events of one read)."""
+    """R-LOG-4: staff looked at or changed a resident's data (or, for region IT, a staff account).
+    ``role`` defaults to the actor's roles at the clinic (pass it when recording many events of one
+    read); ``region_id`` places an event at no clinic in a region's audit log."""
     return AuditEvent.objects.create(
         actor=actor,
         role=audit_role(actor=actor, clinic=clinic) if role is None else role,
         action=action,
         clinic=clinic,
+        region_id=region_id,
         unit_name=unit_name or (clinic.name if clinic else ""),
         resident=resident,
         object_type=obj._meta.label if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
         detail=detail[:500],
     )
+
+
+def user_sessions_end(*, user: User) -> int:
+    """Log ``user`` out everywhere: delete every unexpired session that belongs to them. Sessions
+    carry no user column, so each is read; sessions end after an idle hour, so the table holds only
+    the people working now, and this runs when region IT resets a lost second factor, not per
+    request. Returns how many were ended."""
+    ended = []
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator(chunk_size=500):
+        if str(session.get_decoded().get(SESSION_KEY, "")) == str(user.pk):
+            ended.append(session.pk)
+    return Session.objects.filter(pk__in=ended).delete()[0]
 
 
 def audit_events_purge(*, now: dt.datetime | None = None, batch_size: int = 2000) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import contact, services
+from . import contact, invitations, services
 
 
 @shared_task
@@ -22,3 +22,8 @@ def contact_email_link_send(user_id: int, nonce: str) -> bool:
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def contact_mobile_code_send(user_id: int, nonce: str) -> bool:
     return contact.contact_mobile_code_send(user_id=user_id, nonce=nonce)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def staff_invitation_send(user_id: int, region_name: str) -> bool:
+    return invitations.staff_invitation_send(user_id=user_id, region_name=region_name)

@@ -66,6 +66,17 @@ ALLOWED: dict[str, set[Role]] = {
     # region IT
     "audit_log": {Role.REGION_IT},
     "audit_log_csv": {Role.REGION_IT},
+    # who holds which role: read-only for a local admin; region IT manages the region's staff
+    "clinic_roles": ADMIN,
+    "staff_accounts": {Role.REGION_IT},
+    "staff_invite": {Role.REGION_IT},
+    "staff_member": {Role.REGION_IT},
+    "staff_role_grant": {Role.REGION_IT},
+    "staff_role_revoke": {Role.REGION_IT},
+    "staff_deactivate": {Role.REGION_IT},
+    "staff_reactivate": {Role.REGION_IT},
+    "staff_second_factor_reset": {Role.REGION_IT},
+    "staff_invitation_resend": {Role.REGION_IT},
 }
 
 
@@ -123,6 +134,7 @@ class World:
             end=slot.end + dt.timedelta(days=30),
         )
         basis = BookingBasis.objects.create(clinic=clinic, resident=resident, appointment_type=appointment_type)
+        member = staff(Role.SUPPORT, clinic)
         return {
             "clinic_id": clinic.pk,
             "kind": "book",
@@ -132,6 +144,8 @@ class World:
             "schedule_id": schedule.pk,
             "block_id": block.pk,
             "basis_id": basis.pk,
+            "member_id": member.pk,
+            "membership_id": member.memberships.get().pk,
         }
 
     def url(self, name: str, params: list[str], clinic) -> str:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:clinic_id>/atkomstlogg/", frame_views.audit_log, name="audit_log"),
     path("<int:clinic_id>/atkomstlogg.csv", frame_views.audit_log_csv, name="audit_log_csv"),
     path("<int:clinic_id>/", include("clinics.workspace_urls")),
+    path("<int:clinic_id>/", include("clinics.staff_urls")),
     path("<int:clinic_id>/", include("schedules.workspace_urls")),
     path("<int:clinic_id>/", include("bookings.workspace_urls")),
 ]

@@ -58,6 +58,8 @@ STAFF = [
     ("region.it@tidbok.test", "Rita", "Regionit", Role.REGION_IT, ""),
     ("ombud@tidbok.test", "Olle", "Ombud", Role.PROXY_BOOKER, "1177 Vårdguiden på telefon"),
 ]
+# Invited by region IT, password not chosen yet.
+INVITED_STAFF = "ingrid.inbjuden@tidbok.test"
 RESIDENTS = [
     ("198503142385", "Anna", "Andersson", "01", "anna@example.se"),
     ("199207081143", "Bertil", "Berg", "01", "bertil@example.se"),
@@ -96,6 +98,7 @@ class Command(BaseCommand):
         self._staff()
         solna, bagarmossen, kista = self._clinics(region)
         self._memberships(region, [solna, bagarmossen, kista])
+        self._invited_staff(kista)
         scheduler = User.objects.get(email="schemalaggare@tidbok.test")
 
         types = self._types(solna, bagarmossen, kista)
@@ -153,6 +156,18 @@ class Command(BaseCommand):
             else:
                 for clinic in clinics:
                     Membership.objects.get_or_create(user=user, role=role, clinic=clinic)
+
+    def _invited_staff(self, kista: Clinic) -> None:
+        """Invited by region IT and not yet in: no password, no second factor (the staff pages show
+        her as invited, and region IT can send the invitation again)."""
+        user, created = User.objects.get_or_create(
+            username=INVITED_STAFF,
+            defaults={"email": INVITED_STAFF, "first_name": "Ingrid", "last_name": "Inbjuden"},
+        )
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        Membership.objects.get_or_create(user=user, role=Role.SUPPORT, clinic=kista)
 
     def _residents(self) -> list[User]:
         residents = []
