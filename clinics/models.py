@@ -37,6 +37,9 @@ class Clinic(models.Model):
     town = models.CharField(_("town"), max_length=100, blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     opening_hours = models.TextField(_("opening hours"), blank=True)
+    # WGS 84, for the FHIR Location's position: slot finders sort by distance.
+    latitude = models.DecimalField(_("latitude"), max_digits=8, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     # R-CLINIC-2: what the clinic's timebook (journal system) can do over the national platform.
     supports_booking = models.BooleanField(_("timebook supports booking"), default=True)
     supports_rebooking = models.BooleanField(_("timebook supports rebooking"), default=True)

@@ -21,12 +21,11 @@ from core.authentication import BearerTokenAuthentication
 
 from .builders import instant
 from .views import (
-    MAX_RESULTS,
     FhirError,
     check_params,
-    count_param,
     fhir_response,
     fhir_view,
+    page_params,
     searchset,
 )
 
@@ -72,10 +71,10 @@ def appointment_resource(booking: Booking) -> dict[str, Any]:
 def appointment_search(request: HttpRequest) -> HttpResponse:
     resident = _resident(request)
     check_params(request)
-    limit = min(count_param(request), MAX_RESULTS)
+    offset, count = page_params(request)
     bookings = bookings_for_resident(resident=resident).select_related("resident")
-    page = [appointment_resource(b) for b in bookings[:limit]]
-    return fhir_response(searchset(request, page, bookings.count()))
+    page = [appointment_resource(b) for b in bookings[offset : offset + count]]
+    return fhir_response(searchset(request, page, bookings.count(), offset, count))
 
 
 @fhir_view

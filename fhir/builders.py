@@ -9,15 +9,42 @@ from typing import Any
 from django.urls import reverse
 from django.utils import timezone
 
-from clinics.models import AppointmentType, Clinic, Resource
+from clinics.models import AppointmentType, Clinic, Resource, ResourceKind
 from core.localtime import LOCAL_TZ
 from schedules.models import Slot
 
 from .selectors import slot_status
+from .service_types import service_type
 
 # The OID of HSA-id, the Swedish national identifier of care units.
 HSA_ID_SYSTEM = "urn:oid:1.2.752.29.4.19"
 BOOKING_DEEP_LINK = "http://fhir-registry.smarthealthit.org/StructureDefinition/booking-deep-link"
+BOOKING_PHONE = "http://fhir-registry.smarthealthit.org/StructureDefinition/booking-phone"
+# Län codes (Region.code) as ISO 3166-2:SE subdivisions: Location.address.state and the
+# manifest's per-output "state" extension name a region this way.
+ISO_3166_2_SE = {
+    "01": "SE-AB",
+    "03": "SE-C",
+    "04": "SE-D",
+    "05": "SE-E",
+    "06": "SE-F",
+    "07": "SE-G",
+    "08": "SE-H",
+    "09": "SE-I",
+    "10": "SE-K",
+    "12": "SE-M",
+    "13": "SE-N",
+    "14": "SE-O",
+    "17": "SE-S",
+    "18": "SE-T",
+    "19": "SE-U",
+    "20": "SE-W",
+    "21": "SE-X",
+    "22": "SE-Y",
+    "23": "SE-Z",
+    "24": "SE-AC",
+    "25": "SE-BD",
+}
 BULK_RESOURCE_TYPES = ("Location", "Schedule", "Slot")
 
 
@@ -36,7 +63,18 @@ def schedule_id(resource_id: int, appointment_type_id: int) -> str:
     return f"{resource_id}-{appointment_type_id}"
 
 
-def location_resource(clinic: Clinic) -> dict[str, Any]:
+def region_state(region_code: str) -> str:
+    return ISO_3166_2_SE.get(region_code, f"SE-{region_code}")
+
+
+def clinic_page(base_url: str, clinic_id: int) -> str:
+    return f"{base_url}{reverse('clinics:detail', args=[clinic_id])}"
+
+
+def location_resource(clinic: Clinic, base_url: str) -> dict[str, Any]:
+    """SMART's Location: the clinic's phone and its page in Tidbok (both telecom kinds), its
+    address with the region (ISO 3166-2 as ``state``, the region's name as ``district``) and,
+    where known, its position."""
     location: dict[str, Any] = {
         "resourceType": "Location",
         "id": str(clinic.pk),
@@ -44,28 +82,57 @@ def location_resource(clinic: Clinic) -> dict[str, Any]:
         "status": "active",
         "name": clinic.name,
     }
-    if clinic.phone:
-        location["telecom"] = [{"system": "phone", "value": clinic.phone}]
-    address: dict[str, Any] = {"country": "SE"}
+    telecom = [{"system": "phone", "value": clinic.phone}] if clinic.phone else []
+    telecom.append({"system": "url", "value": clinic_page(base_url, clinic.pk)})
+    location["telecom"] = telecom
+    address: dict[str, Any] = {}
     if clinic.street_address:
         address["line"] = [clinic.street_address]
-    if clinic.postal_code:
-        address["postalCode"] = clinic.postal_code
     if clinic.town:
         address["city"] = clinic.town
+    address["district"] = clinic.region.name
+    address["state"] = region_state(clinic.region.code)
+    if clinic.postal_code:
+        address["postalCode"] = clinic.postal_code
+    address["country"] = "SE"
     location["address"] = address
+    if clinic.latitude is not None and clinic.longitude is not None:
+        location["position"] = {"latitude": float(clinic.latitude), "longitude": float(clinic.longitude)}
     return location
 
 
+def _actor_id(resource: Resource) -> str:
+    return f"resource-{resource.pk}"
+
+
+def _contained_actor(resource: Resource, clinic: Clinic) -> dict[str, Any]:
+    """The resource the times are with, inside the Schedule: a named practitioner as a
+    Practitioner, a position ("Distriktssköterska") as a HealthcareService at the clinic."""
+    if resource.kind == ResourceKind.PRACTITIONER:
+        return {"resourceType": "Practitioner", "id": _actor_id(resource), "name": [{"text": resource.name}]}
+    return {
+        "resourceType": "HealthcareService",
+        "id": _actor_id(resource),
+        "name": resource.name,
+        "location": [{"reference": f"Location/{clinic.pk}"}],
+    }
+
+
 def schedule_resource(resource: Resource, appointment_type: AppointmentType) -> dict[str, Any]:
-    """serviceType is the web name: residents never see the internal name (R-TYPE-1)."""
+    """serviceType is the project's code for the kind of visit with the web name as its text:
+    residents never see the internal name (R-TYPE-1). Each actor is a reference that resolves:
+    the clinic's Location, and the resource contained in the Schedule."""
     clinic = appointment_type.clinic
     schedule: dict[str, Any] = {
         "resourceType": "Schedule",
         "id": schedule_id(resource.pk, appointment_type.pk),
+        "contained": [_contained_actor(resource, clinic)],
         "active": True,
-        "serviceType": [{"text": appointment_type.web_name}],
-        "actor": [{"reference": f"Location/{clinic.pk}", "display": clinic.name}, {"display": resource.name}],
+        "serviceType": [service_type(appointment_type.web_name, clinic.region.code)],
+        "actor": [
+            {"reference": f"Location/{clinic.pk}", "display": clinic.name},
+            {"reference": f"#{_actor_id(resource)}", "display": resource.name},
+        ],
     }
     if appointment_type.web_info:
         schedule["comment"] = appointment_type.web_info
@@ -78,11 +145,15 @@ def booking_link(base_url: str, slot: Slot) -> str:
     return f"{base_url}{path}?manad={timezone.localtime(slot.start, LOCAL_TZ):%Y-%m}"
 
 
-def slot_resource(slot: Slot, base_url: str) -> dict[str, Any]:
+def slot_resource(slot: Slot, base_url: str, phone: str = "") -> dict[str, Any]:
+    """``phone`` is the clinic's: SMART's booking-phone, for those who would rather call."""
+    extension = [{"url": BOOKING_DEEP_LINK, "valueUrl": booking_link(base_url, slot)}]
+    if phone:
+        extension.append({"url": BOOKING_PHONE, "valueString": phone})
     return {
         "resourceType": "Slot",
         "id": str(slot.pk),
-        "extension": [{"url": BOOKING_DEEP_LINK, "valueUrl": booking_link(base_url, slot)}],
+        "extension": extension,
         "schedule": {"reference": f"Schedule/{schedule_id(slot.resource_id, slot.appointment_type_id)}"},
         "status": slot_status(slot),
         "start": instant(slot.start),

@@ -92,12 +92,14 @@ def _refresh_ask() -> None:
 def _resources(now: dt.datetime, base_url: str) -> dict[str, Iterator[dict[str, Any]]]:
     slots = selectors.public_slots(now)
     pairs = selectors.public_schedules(slots)
-    clinics = Clinic.objects.filter(pk__in={t.clinic_id for _r, t in pairs}).order_by("pk")
+    clinic_ids = {t.clinic_id for _r, t in pairs}
+    clinics = Clinic.objects.select_related("region").filter(pk__in=clinic_ids).order_by("pk")
+    phones = selectors.clinic_phones(clinic_ids)
     return {
-        "Location": (builders.location_resource(c) for c in clinics),
+        "Location": (builders.location_resource(c, base_url) for c in clinics),
         "Schedule": (builders.schedule_resource(r, t) for r, t in pairs),
         "Slot": (
-            builders.slot_resource(s, base_url)
+            builders.slot_resource(s, base_url, phones.get(s.clinic_id, ""))
             for s in slots.only(*builders.SLOT_FIELDS).order_by("start", "pk").iterator(chunk_size=2000)
         ),
     }

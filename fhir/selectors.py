@@ -10,7 +10,7 @@ import datetime as dt
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from clinics.models import AppointmentType, Resource
+from clinics.models import AppointmentType, Clinic, Resource
 from clinics.selectors import q_matches, visibility_cutoff, web_bookable_types_for_all
 from schedules.models import Slot, SlotStatus
 from schedules.selectors import OFFERED_SLOT_Q
@@ -51,6 +51,11 @@ def public_slots(now: dt.datetime | None = None) -> QuerySet[Slot]:
     )
 
 
+def clinic_phones(clinic_ids: set[int]) -> dict[int, str]:
+    """The clinics' phone numbers, for the booking-phone of their slots."""
+    return dict(Clinic.objects.filter(pk__in=clinic_ids).values_list("pk", "phone"))
+
+
 def slot_status(slot: Slot) -> str:
     return "free" if q_matches(OFFERED_SLOT_Q, slot) else "busy"
 
@@ -59,5 +64,5 @@ def public_schedules(slots: QuerySet[Slot]) -> list[tuple[Resource, AppointmentT
     """The (resource, type) pairs that have a published slot, in a stable order."""
     pairs = sorted(set(slots.order_by().values_list("resource_id", "appointment_type_id").distinct()))
     resources = Resource.objects.in_bulk({r for r, _t in pairs})
-    types = AppointmentType.objects.select_related("clinic").in_bulk({t for _r, t in pairs})
+    types = AppointmentType.objects.select_related("clinic__region").in_bulk({t for _r, t in pairs})
     return [(resources[r], types[t]) for r, t in pairs]

@@ -18,6 +18,7 @@ urlpatterns = [
     re_path(rf"^Schedule/{_ID.format('schedule_id')}/?$", fhir.schedule_read, name="schedule-read"),
     re_path(r"^Slot/?$", fhir.slot_search, name="slot-search"),
     re_path(rf"^Slot/{_ID.format('slot_id')}/?$", fhir.slot_read, name="slot-read"),
+    re_path(r"^CodeSystem/service-type/?$", fhir.service_type_code_system, name="service-type-code-system"),
     re_path(r"^Appointment/?$", appointments.appointment_search, name="appointment-search"),
     re_path(rf"^Appointment/{_ID.format('appointment_id')}/?$", appointments.appointment_read, name="appointment-read"),
     re_path(r"^\$bulk-publish/?$", fhir.bulk_manifest, name="bulk-publish"),

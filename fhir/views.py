@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.gzip import gzip_page
 
 from clinics.models import Clinic
 from core import params
@@ -33,12 +34,14 @@ from .builders import (
     BULK_RESOURCE_TYPES,
     SLOT_FIELDS,
     location_resource,
+    region_state,
     schedule_resource,
     slot_resource,
     utc_instant,
 )
 from .models import BulkPublishFile
-from .selectors import BUSY_Q, FREE_Q, public_schedules, public_slots
+from .selectors import BUSY_Q, FREE_Q, clinic_phones, public_schedules, public_slots
+from .service_types import code_system
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +49,9 @@ FHIR_JSON = "application/fhir+json; charset=utf-8"
 FHIR_NDJSON = "application/fhir+ndjson; charset=utf-8"
 MAX_RESULTS = 1000
 # Parameters any FHIR client may send; everything else a search does not name is refused.
-COMMON_PARAMS = frozenset({"_format", "_count"})
+COMMON_PARAMS = frozenset({"_format", "_count", "_offset"})
+# How far a search may page (the ``next`` links): past this, narrow the search.
+MAX_OFFSET = 1_000_000
 # ASCII digits only: \d would also take Arabic-Indic or fullwidth digits (R-SEC-6).
 _SCHEDULE_ID = re.compile(r"^(?P<resource>[0-9]{1,18})-(?P<type>[0-9]{1,18})$")
 _NUMERIC_ID = re.compile(r"^[0-9]{1,18}$")
@@ -128,6 +133,22 @@ def count_param(request: HttpRequest) -> int:
         raise FhirError(400, "invalid", f"_count must be a whole number from 1 to {MAX_RESULTS}.") from None
 
 
+def offset_param(request: HttpRequest) -> int:
+    """Where a page starts: the ``next`` and ``previous`` links of a searchset carry it."""
+    raw = request.GET.get("_offset")
+    if raw is None:
+        return 0
+    try:
+        return params.parse_int(raw, name="_offset", minimum=0, maximum=MAX_OFFSET)
+    except params.BadParameter:
+        raise FhirError(400, "invalid", f"_offset must be a whole number from 0 to {MAX_OFFSET}.") from None
+
+
+def page_params(request: HttpRequest) -> tuple[int, int]:
+    """(offset, count) of the page asked for."""
+    return offset_param(request), count_param(request)
+
+
 def parse_instant(value: str, name: str = "_since") -> dt.datetime:
     """A FHIR instant (with time zone). A '+' sent unencoded arrives as a space, and is taken back."""
     value = value.strip().replace(" ", "+")
@@ -169,24 +190,28 @@ def fhir_base(request: HttpRequest) -> str:
     return request.build_absolute_uri(reverse("fhir:metadata")).removesuffix("metadata")
 
 
-def searchset(request: HttpRequest, resources: list[dict[str, Any]], total: int) -> dict[str, Any]:
+def _page_url(request: HttpRequest, offset: int, count: int) -> str:
+    query = request.GET.copy()
+    query["_offset"], query["_count"] = str(offset), str(count)
+    return f"{request.build_absolute_uri(request.path)}?{query.urlencode()}"
+
+
+def searchset(
+    request: HttpRequest, resources: list[dict[str, Any]], total: int, offset: int = 0, count: int = MAX_RESULTS
+) -> dict[str, Any]:
+    """One page of matches; ``next`` (and ``previous``) links lead through the rest."""
     base = fhir_base(request)
     entries: list[dict[str, Any]] = [
         {"fullUrl": f"{base}{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}}
         for r in resources
     ]
-    if total > len(resources):
-        note = f"Showing {len(resources)} of {total} matches; narrow the search (e.g. the start range)."
-        entries.append(
-            {"resource": operation_outcome("too-costly", note, severity="information"), "search": {"mode": "outcome"}}
-        )
-    return {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": total,
-        "link": [{"relation": "self", "url": request.build_absolute_uri()}],
-        "entry": entries,
-    }
+    links = [{"relation": "self", "url": request.build_absolute_uri()}]
+    if offset > 0:
+        links.append({"relation": "first", "url": _page_url(request, 0, count)})
+        links.append({"relation": "previous", "url": _page_url(request, max(0, offset - count), count)})
+    if offset + len(resources) < total and offset + count <= MAX_OFFSET:
+        links.append({"relation": "next", "url": _page_url(request, offset + count, count)})
+    return {"resourceType": "Bundle", "type": "searchset", "total": total, "link": links, "entry": entries}
 
 
 def _public_base(request: HttpRequest) -> str:
@@ -232,21 +257,25 @@ def metadata(request: HttpRequest) -> HttpResponse:
     )
 
 
+@gzip_page
 @fhir_view
 def location_search(request: HttpRequest) -> HttpResponse:
     check_params(request)
-    limit = count_param(request)
-    clinics = Clinic.objects.order_by("pk")
-    return fhir_response(searchset(request, [location_resource(c) for c in clinics[:limit]], clinics.count()))
+    offset, count = page_params(request)
+    clinics = Clinic.objects.select_related("region").order_by("pk")
+    base = _public_base(request)
+    page = [location_resource(c, base) for c in clinics[offset : offset + count]]
+    return fhir_response(searchset(request, page, clinics.count(), offset, count))
 
 
 @fhir_view
 def location_read(request: HttpRequest, location_id: str) -> HttpResponse:
     check_params(request)
-    clinic = Clinic.objects.filter(pk=location_id).first() if _NUMERIC_ID.match(location_id) else None
+    found = Clinic.objects.select_related("region").filter(pk=location_id) if _NUMERIC_ID.match(location_id) else None
+    clinic = found.first() if found is not None else None
     if clinic is None:
         raise FhirError(404, "not-found", f"Location/{location_id} is not known.")
-    return fhir_response(location_resource(clinic))
+    return fhir_response(location_resource(clinic, _public_base(request)))
 
 
 def _location_param(value: str) -> int:
@@ -256,15 +285,17 @@ def _location_param(value: str) -> int:
     return int(raw)
 
 
+@gzip_page
 @fhir_view
 def schedule_search(request: HttpRequest) -> HttpResponse:
     check_params(request, {"actor"})
-    limit = count_param(request)
+    offset, count = page_params(request)
     slots = public_slots()
     if "actor" in request.GET:
         slots = slots.filter(clinic_id=_location_param(request.GET["actor"]))
     pairs = public_schedules(slots)
-    return fhir_response(searchset(request, [schedule_resource(r, t) for r, t in pairs[:limit]], len(pairs)))
+    page = [schedule_resource(r, t) for r, t in pairs[offset : offset + count]]
+    return fhir_response(searchset(request, page, len(pairs), offset, count))
 
 
 def _schedule_pair(value: str) -> tuple[int, int]:
@@ -305,14 +336,17 @@ def _slot_filters(request: HttpRequest) -> Q:
     return query
 
 
+@gzip_page
 @fhir_view
 def slot_search(request: HttpRequest) -> HttpResponse:
     check_params(request, {"schedule", "start", "status"})
-    limit = count_param(request)
+    offset, count = page_params(request)
     slots = public_slots().filter(_slot_filters(request))
     base = _public_base(request)
-    page = [slot_resource(s, base) for s in slots.only(*SLOT_FIELDS).order_by("start", "pk")[:limit]]
-    return fhir_response(searchset(request, page, slots.count()))
+    found = list(slots.only(*SLOT_FIELDS).order_by("start", "pk")[offset : offset + count])
+    phones = clinic_phones({s.clinic_id for s in found})
+    page = [slot_resource(s, base, phones.get(s.clinic_id, "")) for s in found]
+    return fhir_response(searchset(request, page, slots.count(), offset, count))
 
 
 @fhir_view
@@ -321,7 +355,14 @@ def slot_read(request: HttpRequest, slot_id: str) -> HttpResponse:
     slot = public_slots().filter(pk=slot_id).first() if _NUMERIC_ID.match(slot_id) else None
     if slot is None:
         raise FhirError(404, "not-found", f"Slot/{slot_id} is not known.")
-    return fhir_response(slot_resource(slot, _public_base(request)))
+    return fhir_response(slot_resource(slot, _public_base(request), clinic_phones({slot.clinic_id})[slot.clinic_id]))
+
+
+@fhir_view
+def service_type_code_system(request: HttpRequest) -> HttpResponse:
+    """The kinds of visit Schedules are coded with (:mod:`fhir.service_types`)."""
+    check_params(request)
+    return fhir_response(code_system())
 
 
 # --- SMART Scheduling Links bulk publication -------------------------------------------------------
@@ -359,7 +400,16 @@ def bulk_manifest(request: HttpRequest) -> HttpResponse:
         response = outcome_response(503, "transient", "The published times are being prepared; try again shortly.")
         response["Retry-After"] = "60"
         return response
-    output = [{"type": kind, "url": _bulk_url(request, "fhir:bulk-file", kind, since)} for kind in BULK_RESOURCE_TYPES]
+    # SMART's per-output extension: the regions (ISO 3166-2) whose clinics the files cover, so a
+    # regional finder can skip what is not its own. Every file covers the clinics of the Locations.
+    location_index = BulkPublishFile.objects.filter(resource_type="Location").values_list("index", flat=True).first()
+    location_ids = [int(entry[0]) for entry in location_index or []]
+    codes = Clinic.objects.filter(pk__in=location_ids).values_list("region__code", flat=True).distinct()
+    states = sorted({region_state(code) for code in codes})
+    output = [
+        {"type": kind, "url": _bulk_url(request, "fhir:bulk-file", kind, since), "extension": {"state": states}}
+        for kind in BULK_RESOURCE_TYPES
+    ]
     body: dict[str, Any] = {
         "transactionTime": utc_instant(min(f.generated_at for f in files.values())),
         "request": request.build_absolute_uri(),
@@ -387,6 +437,7 @@ def _stored_file(resource_type: str) -> BulkPublishFile:
     return stored
 
 
+@gzip_page
 @fhir_view
 def bulk_file(request: HttpRequest, resource_type: str) -> HttpResponse:
     """One stored NDJSON file, as written; with ``_since``, only the lines changed strictly after
@@ -405,6 +456,7 @@ def bulk_file(request: HttpRequest, resource_type: str) -> HttpResponse:
 DELETED_PER_BUNDLE = 1000
 
 
+@gzip_page
 @fhir_view
 def bulk_deleted(request: HttpRequest, resource_type: str) -> HttpResponse:
     """The resources of one type removed from the files (strictly) after ``_since``, or all the

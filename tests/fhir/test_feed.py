@@ -10,9 +10,11 @@ import json
 import pytest
 from django.utils import timezone
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.codesystem import CodeSystem
+from fhir.resources.R4B.schedule import Schedule
 
 from accounts.models import Role
-from clinics.models import Area, CaseKind, CaseType
+from clinics.models import Area, CaseKind, CaseType, Region, ResourceKind
 from clinics.services import (
     FEED_REFRESH_ASK,
     appointment_type_save,
@@ -21,7 +23,9 @@ from clinics.services import (
     case_type_update,
 )
 from fhir import bulk
+from fhir.builders import BOOKING_PHONE
 from fhir.models import BulkPublishFile
+from fhir.service_types import CODES, SERVICE_TYPE_SYSTEM
 from schedules.models import Slot
 from schedules.selectors import offered_slots
 from schedules.services import SchedulePattern, hold_create, schedule_create_and_publish, schedule_remove_type
@@ -275,3 +279,85 @@ def test_a_hold_makes_the_time_busy_in_the_feed_at_once(client, django_capture_o
 
 def test_clinics_ask_for_a_refresh_by_the_name_the_fhir_app_answers_to():
     assert FEED_REFRESH_ASK == bulk.REFRESH_ASK
+
+
+# --- Items 5 and 6: findable by kind and place --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("web_name", "code"),
+    [
+        ("Besök hos läkare", "lakarbesok"),
+        ("Videobesök läkare", "video"),
+        ("Telefontid sjuksköterska", "telefon"),
+        ("Influensavaccination", "vaccination"),
+        ("Blodprov", "provtagning"),
+        ("Samtal med kurator", "samtal"),
+        ("Mottagningsbesök", "besok"),
+    ],
+)
+def test_schedules_are_coded_by_kind_of_visit_with_the_web_name_as_text(client, web_name, code):
+    _clinic, appointment_type, _resource, _slots = _world()
+    appointment_type.web_name = web_name
+    appointment_type.save()
+    bulk.refresh()
+
+    (schedule,) = _lines(client.get("/fhir/r4/$bulk-publish/Schedule.ndjson"))
+
+    Schedule.model_validate(schedule)
+    assert schedule["serviceType"] == [
+        {"coding": [{"system": SERVICE_TYPE_SYSTEM, "code": code, "display": CODES[code][0]}], "text": web_name}
+    ]
+    system = client.get("/fhir/r4/CodeSystem/service-type").json()
+    CodeSystem.model_validate(system)
+    assert code in {c["code"] for c in system["concept"]} and system["url"] == SERVICE_TYPE_SYSTEM
+
+
+def test_a_region_maps_its_own_names_first(client, settings):
+    clinic, appointment_type, _r, _slots = _world()
+    appointment_type.web_name = "Jourmottagning"
+    appointment_type.save()
+    settings.TIDBOK_FHIR_SERVICE_TYPES = {clinic.region.code: [["jour", "lakarbesok"]], "14": [["jour", "video"]]}
+    bulk.refresh()
+
+    (schedule,) = _lines(client.get("/fhir/r4/$bulk-publish/Schedule.ndjson"))
+
+    assert schedule["serviceType"][0]["coding"][0]["code"] == "lakarbesok"
+
+
+def test_a_named_practitioner_is_a_contained_practitioner_actor(client):
+    clinic, _appointment_type, resource, _slots = _world()
+    resource.kind, resource.name = ResourceKind.PRACTITIONER, "Dr Eva Ek"
+    resource.save()
+    bulk.refresh()
+
+    (schedule,) = _lines(client.get("/fhir/r4/$bulk-publish/Schedule.ndjson"))
+
+    Schedule.model_validate(schedule)
+    assert schedule["contained"] == [
+        {"resourceType": "Practitioner", "id": f"resource-{resource.pk}", "name": [{"text": "Dr Eva Ek"}]}
+    ]
+    assert [a["reference"] for a in schedule["actor"]] == [f"Location/{clinic.pk}", f"#resource-{resource.pk}"]
+
+
+def test_the_manifest_names_the_regions_each_output_covers(client):
+    _world()
+    gotland = Region.objects.create(name="Region Gotland", code="09")
+    _world(region=gotland)
+    bulk.refresh()
+
+    manifest = _manifest(client)
+
+    assert [o["extension"] for o in manifest["output"]] == [{"state": ["SE-AB", "SE-I"]}] * 3
+    locations = _lines(client.get(manifest["output"][0]["url"]))
+    assert {loc["address"]["state"] for loc in locations} == {"SE-AB", "SE-I"}
+
+
+def test_every_slot_carries_the_clinics_booking_phone(client):
+    _c, _t, _r, _slots = _world(phone="0498-26 90 00")
+    bulk.refresh()
+
+    lines = _lines(client.get("/fhir/r4/$bulk-publish/Slot.ndjson"))
+    assert len(lines) == 3
+    for line in lines:
+        assert {"url": BOOKING_PHONE, "valueString": "0498-26 90 00"} in line["extension"]

@@ -5,7 +5,9 @@ which are R4-compatible for these resources)."""
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
+from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -23,8 +25,9 @@ from accounts.models import Role
 from bookings.services import booking_cancel, booking_create, booking_create_for_resident
 from clinics.models import CaseKind, CaseType
 from fhir import bulk
-from fhir.builders import BOOKING_DEEP_LINK
+from fhir.builders import BOOKING_DEEP_LINK, BOOKING_PHONE
 from fhir.models import BulkPublishFile
+from fhir.service_types import SERVICE_TYPE_SYSTEM
 from schedules.models import Slot, SlotStatus
 from schedules.services import SchedulePattern, block_create, schedule_create_and_publish, slot_add
 
@@ -132,8 +135,9 @@ def mixed_slots(clinic, appointment_type, resource, hidden_type, proxy_type):
 # --- Location ------------------------------------------------------------------------------------
 
 
-def test_locations_are_public_clinics_with_hsa_id_and_address(client, clinic):
+def test_locations_are_public_clinics_with_hsa_id_address_region_phone_page_and_position(client, clinic):
     clinic.street_address, clinic.postal_code = "Solnavägen 1", "171 64"
+    clinic.latitude, clinic.longitude = Decimal("59.360300"), Decimal("18.000100")
     clinic.save()
 
     body = bundle_of(client.get("/fhir/r4/Location"))
@@ -143,7 +147,19 @@ def test_locations_are_public_clinics_with_hsa_id_and_address(client, clinic):
     assert [r["id"] for r in resources_in(body, "Location")] == [str(clinic.pk)]
     assert one["name"] == "Vårdcentralen Solna"
     assert one["identifier"] == [{"system": "urn:oid:1.2.752.29.4.19", "value": clinic.hsa_id}]
-    assert one["address"] == {"line": ["Solnavägen 1"], "postalCode": "171 64", "city": "Stockholm", "country": "SE"}
+    assert one["address"] == {
+        "line": ["Solnavägen 1"],
+        "postalCode": "171 64",
+        "city": "Stockholm",
+        "district": "Region Stockholm",
+        "state": "SE-AB",
+        "country": "SE",
+    }
+    assert one["telecom"] == [
+        {"system": "phone", "value": "08-123 456 00"},
+        {"system": "url", "value": f"http://testserver/mottagning/{clinic.pk}/"},
+    ]
+    assert one["position"] == {"latitude": 59.3603, "longitude": 18.0001}
     assert body["entry"][0]["fullUrl"] == f"http://testserver/fhir/r4/Location/{clinic.pk}"
 
 
@@ -167,10 +183,21 @@ def test_schedules_are_resource_by_web_bookable_type_under_the_web_name(client, 
     free = mixed_slots["free"]
 
     assert [s["id"] for s in schedules] == [f"{resource.pk}-{free.appointment_type_id}"]
-    assert schedules[0]["serviceType"] == [{"text": "Besök"}]
+    assert schedules[0]["serviceType"] == [
+        {"coding": [{"system": SERVICE_TYPE_SYSTEM, "code": "besok", "display": "Besök"}], "text": "Besök"}
+    ]
+    # Every actor resolves: the Location, and the resource contained in the Schedule.
     assert schedules[0]["actor"] == [
         {"reference": f"Location/{clinic.pk}", "display": "Vårdcentralen Solna"},
-        {"display": "Distriktssköterska"},
+        {"reference": f"#resource-{resource.pk}", "display": "Distriktssköterska"},
+    ]
+    assert schedules[0]["contained"] == [
+        {
+            "resourceType": "HealthcareService",
+            "id": f"resource-{resource.pk}",
+            "name": "Distriktssköterska",
+            "location": [{"reference": f"Location/{clinic.pk}"}],
+        }
     ]
     text = json.dumps(body, ensure_ascii=False)
     assert "Uppföljning" not in text and "Ombud" not in text and "Provtagning" not in text
@@ -250,7 +277,7 @@ def test_slot_search_by_status_schedule_and_start_range(client, resource, mixed_
     assert only_free[0]["start"] == timezone.localtime(free.start).isoformat(timespec="seconds")
 
 
-def test_a_slot_carries_the_booking_deep_link(client, clinic, appointment_type, slot):
+def test_a_slot_carries_the_booking_deep_link_and_the_clinics_phone(client, clinic, appointment_type, slot):
     one = fhir_json(client.get(f"/fhir/r4/Slot/{slot.pk}"))
 
     FhirSlot.model_validate(one)
@@ -259,7 +286,8 @@ def test_a_slot_carries_the_booking_deep_link(client, clinic, appointment_type, 
         {
             "url": BOOKING_DEEP_LINK,
             "valueUrl": f"http://testserver/mottagning/{clinic.pk}/boka/{appointment_type.pk}/?manad={month}",
-        }
+        },
+        {"url": BOOKING_PHONE, "valueString": "08-123 456 00"},
     ]
 
 
@@ -289,15 +317,39 @@ def test_bad_slot_searches_are_a_400_operation_outcome(client, slot, params):
     outcome_of(client.get("/fhir/r4/Slot", params), 400)
 
 
-def test_slot_results_are_capped_with_an_outcome_saying_so(client, appointment_type, resource):
-    for n in range(3):
+def test_slot_results_page_with_next_links(client, appointment_type, resource):
+    made = [
         SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(9) + dt.timedelta(hours=n))
+        for n in range(5)
+    ]
 
-    body = bundle_of(client.get("/fhir/r4/Slot", {"_count": "2"}))
+    seen, url, pages = [], "/fhir/r4/Slot?status=free&_count=2", 0
+    while url:
+        body = bundle_of(client.get(url))
+        assert body["total"] == 5
+        seen += [r["id"] for r in resources_in(body)]
+        url = next((link["url"] for link in body["link"] if link["relation"] == "next"), None)
+        pages += 1
 
-    assert body["total"] == 3 and len(resources_in(body)) == 2
-    assert body["entry"][-1]["search"]["mode"] == "outcome"
-    assert body["entry"][-1]["resource"]["resourceType"] == "OperationOutcome"
+    assert seen == [str(s.pk) for s in made] and pages == 3
+    assert "status=free" in body["link"][0]["url"]
+    assert any(link["relation"] == "previous" for link in body["link"])
+    outcome_of(client.get("/fhir/r4/Slot", {"_offset": "-1"}), 400)
+
+
+def test_large_files_and_searches_come_compressed_when_asked(client, appointment_type, resource):
+    for n in range(20):
+        SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(9) + dt.timedelta(hours=n))
+    bulk.refresh()
+
+    for url in ("/fhir/r4/$bulk-publish/Slot.ndjson", "/fhir/r4/Slot"):
+        plain = client.get(url)
+        packed = client.get(url, headers={"accept-encoding": "gzip"})
+
+        assert "Content-Encoding" not in plain
+        assert packed["Content-Encoding"] == "gzip"
+        assert gzip.decompress(packed.content) == plain.content
+        assert "Accept-Encoding" in packed["Vary"]
 
 
 # --- Appointment ---------------------------------------------------------------------------------
@@ -378,7 +430,7 @@ def test_bulk_files_hold_the_published_web_bookable_times_with_deep_links(client
     free = mixed_slots["free"]
     assert [loc["id"] for loc in files["Location"]] == [str(clinic.pk)]
     assert [s["id"] for s in files["Schedule"]] == [f"{resource.pk}-{free.appointment_type_id}"]
-    assert files["Schedule"][0]["serviceType"] == [{"text": "Besök"}]
+    assert files["Schedule"][0]["serviceType"][0]["text"] == "Besök"
     slots = {s["id"]: s for s in files["Slot"]}
     assert set(slots) == {str(mixed_slots[name].pk) for name in ("free", "booked", "blocked")}
     assert slots[str(free.pk)]["status"] == "free"

@@ -5,6 +5,7 @@ everything is found by its natural key, and schedules are extended to the coming
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
@@ -197,6 +198,8 @@ class Command(BaseCommand):
                 "postal_code": "171 64",
                 "town": "Solna",
                 "phone": "08-123 450 00",
+                "latitude": Decimal("59.360500"),
+                "longitude": Decimal("18.000900"),
                 "opening_hours": hours,
                 "patient_comment_on_web": True,
             },
@@ -210,6 +213,8 @@ class Command(BaseCommand):
                 "postal_code": "128 41",
                 "town": "Bagarmossen",
                 "phone": "08-123 460 00",
+                "latitude": Decimal("59.274800"),
+                "longitude": Decimal("18.133200"),
                 "opening_hours": hours,
                 "supports_rebooking": False,
                 "supports_cancellation": False,
@@ -224,6 +229,8 @@ class Command(BaseCommand):
                 "postal_code": "164 53",
                 "town": "Kista",
                 "phone": "08-123 470 00",
+                "latitude": Decimal("59.403000"),
+                "longitude": Decimal("17.944700"),
                 "opening_hours": "Måndag–torsdag 08.00–16.00",
             },
         )
