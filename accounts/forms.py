@@ -131,3 +131,16 @@ class ContactPreferencesForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": _("Choose Swedish or English."), "invalid_choice": _("Choose Swedish or English.")},
     )
+
+
+class DevLoginForm(forms.Form):
+    """The development identity provider's typed test personnummer (R-AUTH-1). Kept as typed:
+    ``resident_get_or_create`` reads it and says what is wrong with it."""
+
+    personnummer = forms.CharField(
+        label=_("Personal identity number"),
+        help_text=_("12 digits, YYYYMMDD-NNNN"),
+        required=False,
+        strip=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )

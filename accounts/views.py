@@ -20,6 +20,7 @@ from core.errors import ValidationFailed
 
 from . import eid
 from .decorators import resident_required
+from .forms import DevLoginForm
 from .models import User
 from .services import resident_get_or_create, resident_register_refresh
 
@@ -52,14 +53,13 @@ def dev_login(request: HttpRequest) -> HttpResponse:
     Off unless TIDBOK_DEV_LOGIN is explicitly set; it must never be on in production."""
     if not settings.TIDBOK_DEV_LOGIN:
         raise Http404
-    errors: dict[str, list] = {}
-    typed = ""
-    if request.method == "POST":
-        typed = request.POST.get("personnummer", "")
+    form = DevLoginForm(request.POST if request.method == "POST" else None, auto_id="%s")
+    if form.is_valid():
         try:
-            user, _created = resident_get_or_create(personnummer=typed)
+            user, _created = resident_get_or_create(personnummer=form.cleaned_data["personnummer"])
         except ValidationFailed as exc:
-            errors = exc.field_errors
+            for message in exc.field_errors.get("personnummer", []):
+                form.add_error("personnummer", str(message))
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             resident_register_refresh(resident=user)
@@ -68,8 +68,8 @@ def dev_login(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/dev_login.html",
-        {"residents": demo_residents, "errors": errors, "typed": typed, "next": _safe_next(request)},
-        status=400 if errors else 200,
+        {"residents": demo_residents, "form": form, "next": _safe_next(request)},
+        status=400 if form.errors else 200,
     )
 
 

@@ -27,6 +27,7 @@ from schedules.selectors import LOCAL_TZ, local_midnight, offered_days, offered_
 from schedules.services import hold_cancel, hold_create
 
 from . import ics
+from .forms import ConditionsForm, PatientCommentForm
 from .selectors import (
     booking_actions,
     booking_for_resident,
@@ -59,17 +60,15 @@ def _conditions(
     case_type = case_type_for(clinic=clinic, kind=kind)
     if not case_type_admits(case_type=case_type, resident=request.user):
         raise Http404  # R-CASE-3: not offered to this resident
-    error = ""
-    if request.method == "POST":
-        if request.POST.get("accept") == "yes":
-            request.session[_accepted_key(kind, clinic.pk)] = True
-            return redirect(next_url)
-        error = _("Confirm that you have read the conditions to continue.")
+    form = ConditionsForm(request.POST if request.method == "POST" else None, auto_id="%s")
+    if form.is_valid():
+        request.session[_accepted_key(kind, clinic.pk)] = True
+        return redirect(next_url)
     return render(
         request,
         "bookings/conditions.html",
-        {"clinic": clinic, "case_type": case_type, "error": error, **template_context},
-        status=400 if error else 200,
+        {"clinic": clinic, "case_type": case_type, "form": form, **template_context},
+        status=400 if form.errors else 200,
     )
 
 
@@ -252,10 +251,11 @@ def confirm(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
         messages.error(request, DomainError(ErrorCode.HOLD_EXPIRED).message)
         return _back_to_times(Hold.objects.filter(pk=hold_id, resident=request.user).select_related("slot").first())
     slot = held.slot
-    draft = request.session.get(DRAFT_KEY, {})
-    errors: dict = {}
-    if request.method == "POST":
-        phone, reason = request.POST.get("phone", ""), request.POST.get("reason", "")
+    form = PatientCommentForm(
+        request.POST if request.method == "POST" else None, auto_id="%s", initial=request.session.get(DRAFT_KEY, {})
+    )
+    if form.is_valid():
+        phone, reason = form.cleaned_data["phone"], form.cleaned_data["reason"]
         request.session[DRAFT_KEY] = {"phone": phone, "reason": reason}
         try:
             if held.rebook_of is not None:
@@ -267,8 +267,9 @@ def confirm(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
                 booking = booking_create(resident=request.user, slot_id=slot.pk, hold=held, phone=phone, reason=reason)
                 messages.success(request, _("Your time is booked."))
         except ValidationFailed as exc:
-            errors = exc.field_errors
-            draft = {"phone": phone, "reason": reason}
+            for field, field_messages in exc.field_errors.items():
+                for message in field_messages:
+                    form.add_error(field if field in form.fields else None, str(message))
         except DomainError as exc:
             # "Just taken" and friends: say so kindly and go back to the free times; what the
             # resident typed stays in the session for the next attempt.
@@ -286,8 +287,7 @@ def confirm(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
             "slot": slot,
             "clinic": slot.clinic,
             "appointment_type": slot.appointment_type,
-            "errors": errors,
-            "draft": draft,
+            "form": form,
             "ask_comment": slot.clinic.patient_comment_on_web and held.rebook_of is None,
             "basis": usable_basis(resident=request.user, appointment_type_id=slot.appointment_type_id)
             if needs_basis
@@ -295,7 +295,7 @@ def confirm(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
             "seconds_left": max(0, int((held.expires_at - timezone.now()).total_seconds())),
             "step": 5,
         },
-        status=400 if errors else 200,
+        status=400 if form.errors else 200,
     )
 
 

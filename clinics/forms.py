@@ -9,7 +9,7 @@ from django import forms
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
-from .models import AppointmentType
+from .models import AppointmentType, Region
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -131,4 +131,16 @@ class ResourceTextForm(_ShownAgainForm):
 class DirectLinkTextForm(_ShownAgainForm):
     label = _text(
         _("Label (optional)"), _("For your own use, for example “Start page, Boka tid”. At most 100 characters.")
+    )
+
+
+class ClinicSearchForm(forms.Form):
+    """The public clinic search's two filters, shown with what was searched for (unbound, with
+    ``initial``: the search reads its own parameters leniently and never shows an error)."""
+
+    q = forms.CharField(
+        label=_("Clinic name or town"), required=False, widget=forms.SearchInput(attrs={"autocomplete": "off"})
+    )
+    region = forms.ModelChoiceField(
+        label=_("Region"), queryset=Region.objects.all(), required=False, empty_label=_("All regions")
     )

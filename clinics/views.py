@@ -12,7 +12,8 @@ from accounts.decorators import resident_required
 from accounts.http import AuthenticatedHttpRequest
 from core import params
 
-from .models import CaseKind, Clinic, DirectLink, Region, RelationSource
+from .forms import ClinicSearchForm
+from .models import CaseKind, Clinic, DirectLink, RelationSource
 from .selectors import admitted_case_types, clinic_search, region_notice, relation_is_active, start_page_clinics
 from .services import relation_add, relation_remove
 
@@ -33,7 +34,7 @@ def search(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "clinics/search.html",
-        {"clinics": clinics, "query": query, "regions": Region.objects.all(), "region": region},
+        {"clinics": clinics, "form": ClinicSearchForm(auto_id="%s", initial={"q": query, "region": region})},
     )
 
 

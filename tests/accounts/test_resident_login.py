@@ -72,10 +72,10 @@ def test_dev_login_rejects_an_invalid_number_with_a_swedish_error_on_the_field(c
     assert response.status_code == 400
     assert sv_gettext(english) in content
     assert english not in content  # the message is in Swedish, not English
-    assert 'id="personnummer-error"' in content
-    field = re.search(r'<input id="personnummer"[^>]*>', content, re.S)[0]
+    assert 'id="personnummer_error"' in content
+    field = re.search(r'<input[^>]*\bid="personnummer"[^>]*>', content, re.S)[0]
     assert 'aria-invalid="true"' in field
-    assert re.search(r'aria-describedby="[^"]*\bpersonnummer-error\b', field)
+    assert re.search(r'aria-describedby="[^"]*\bpersonnummer_error\b', field)
     assert 'value="12345"' in field  # what was typed is kept
     assert User.objects.count() == users_before
     assert "_auth_user_id" not in client.session

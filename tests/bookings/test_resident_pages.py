@@ -70,10 +70,10 @@ def test_full_booking_flow(resident_client, resident, clinic, appointment_type, 
     refused = resident_client.post(conditions_url, {})
     content = text(refused)
     assert refused.status_code == 400
-    assert 'id="accept-error"' in content
+    assert 'id="accept_error"' in content
     assert sv_gettext("Confirm that you have read the conditions to continue.") in content
-    checkbox = re.search(r'<input type="checkbox" id="accept"[^>]*>', content)[0]
-    assert 'aria-invalid="true"' in checkbox and 'aria-describedby="accept-error"' in checkbox
+    checkbox = re.search(r'<input type="checkbox"[^>]*\bid="accept"[^>]*>', content)[0]
+    assert 'aria-invalid="true"' in checkbox and 'aria-describedby="accept_error"' in checkbox
     accepted = resident_client.post(conditions_url, {"accept": "yes"})
     assert accepted.status_code == 302 and accepted.url == types_url
 
@@ -144,9 +144,9 @@ def test_patient_comment_is_required_when_the_clinic_asks(resident_client, resid
 
     content = text(missing)
     assert missing.status_code == 400
-    assert 'id="phone-error"' in content and 'id="reason-error"' not in content
-    phone_input = re.search(r'<input id="phone"[^>]*>', content)[0]
-    assert 'aria-invalid="true"' in phone_input and "phone-error" in phone_input
+    assert 'id="phone_error"' in content and 'id="reason_error"' not in content
+    phone_input = re.search(r'<input[^>]*\bid="phone"[^>]*>', content)[0]
+    assert 'aria-invalid="true"' in phone_input and "phone_error" in phone_input
     assert "Ont i halsen" in content  # what was typed is shown again
     assert not Booking.objects.exists()
     hold.refresh_from_db()
@@ -154,7 +154,7 @@ def test_patient_comment_is_required_when_the_clinic_asks(resident_client, resid
 
     both_missing = resident_client.post(url, {"phone": "abc", "reason": "   "})
     assert both_missing.status_code == 400
-    assert 'id="phone-error"' in text(both_missing) and 'id="reason-error"' in text(both_missing)
+    assert 'id="phone_error"' in text(both_missing) and 'id="reason_error"' in text(both_missing)
     assert not Booking.objects.exists()
 
     valid = resident_client.post(url, {"phone": "070-123 45 67", "reason": "Ont i halsen"})

@@ -116,6 +116,26 @@ def test_resident_finds_a_clinic_logs_in_and_books_a_time(page: Page, solna, tim
     assert "Uppföljning 30 min" not in page.content()  # residents never see the internal name
 
 
+def test_the_phone_and_reason_a_clinic_asks_for_are_fields_with_their_errors(page: Page, solna, times, anna):
+    """R-TYPE-7 on the confirm page: labelled fields with hints, each error beside its field."""
+    solna.patient_comment_on_web = True
+    solna.save()
+    dev_login(page, anna.personnummer, next_url=f"/mottagning/{solna.pk}/")
+    book_through_pages(page, solna, times[0])
+    page.get_by_label("Anledning till besöket").fill("Ont i halsen")
+    page.get_by_role("button", name="Boka tiden").click()
+
+    expect(page.locator("#phone_error")).to_be_visible()
+    expect(page.get_by_label("Anledning till besöket")).to_have_value("Ont i halsen")
+    check_page(page, "book-5-confirm-comment-error")
+    assert not Booking.objects.filter(resident=anna).exists()
+    page.get_by_label("Telefonnummer").fill("070-123 45 67")
+    page.get_by_role("button", name="Boka tiden").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Din tid är bokad")
+    assert Booking.objects.get(resident=anna).patient_phone == "070-123 45 67"
+
+
 def test_resident_views_rebooks_and_cancels(page: Page, solna, times, anna):
     booking = booking_create(resident=anna, slot_id=times[0].pk)
     dev_login(page, anna.personnummer, next_url="/start/")
@@ -159,7 +179,7 @@ def test_cancelling_inside_24_hours_warns_that_the_visit_may_be_charged(page: Pa
     # R-CASE-1: the MANAGE conditions text comes first, as when rebooking.
     expect(page.locator("ul.conditions")).to_contain_text("Avboka i god tid")
     page.get_by_role("button", name="Fortsätt").click()
-    expect(page.locator("#accept-error")).to_be_visible()
+    expect(page.locator("#accept_error")).to_be_visible()
     check_page(page, "cancel-conditions-error")
     page.get_by_label("Jag har läst och förstått villkoren").check()
     page.get_by_role("button", name="Fortsätt").click()
