@@ -60,6 +60,15 @@ def proxy_membership(*, user: User, clinic: Clinic) -> Membership | None:
     return Membership.objects.filter(user=user, role=Role.PROXY_BOOKER, region_id=clinic.region_id).first()
 
 
+def proxy_memberships(*, user: User) -> list[Membership]:
+    """The regions a proxy booker books in, each with the unit they book from (R-BOOK-4)."""
+    return list(
+        Membership.objects.filter(user=user, role=Role.PROXY_BOOKER, region__isnull=False)
+        .select_related("region")
+        .order_by("region__name")
+    )
+
+
 # --- The audit log as region IT reads and exports it (R-LOG-4, R-SEC-7) ---------------------
 
 # What staff did, in words, for the audit log page and its export; other actions show their code.

@@ -14,6 +14,10 @@ class Channel(models.TextChoices):
     PROXY = "proxy", _("Proxy booking")
 
 
+# What staff see as "changed by" for a resident's own change on the web (R-BOOK-4).
+WEB_SERVICE_NAME = "Webbtidbok"
+
+
 class BookingStatus(models.TextChoices):
     ACTIVE = "active", _("Booked")
     CANCELLED = "cancelled", _("Cancelled")
@@ -102,7 +106,7 @@ class Booking(models.Model):
     def changed_by_display(self) -> str:
         """What staff see in "changed by" (R-BOOK-4)."""
         if self.channel == Channel.WEB:
-            return "Webbtidbok"
+            return WEB_SERVICE_NAME
         if self.channel == Channel.PROXY:
             return f"{self.created_by} ({self.proxy_unit})" if self.proxy_unit else str(self.created_by)
         if self.created_by is None:
@@ -240,6 +244,9 @@ class WebBookingLogEntry(models.Model):
     new_resource = models.CharField(max_length=100, blank=True)
     new_type = models.CharField(max_length=100, blank=True)
     channel = models.CharField(max_length=10, choices=Channel.choices)
+    # "Ändrad av" (R-LOG-1, R-BOOK-4): the web booking service, or the unit a proxy booker
+    # acted for ("1177 Vårdguiden på telefon"), as it was named then.
+    changed_by = models.CharField(_("changed by"), max_length=200, blank=True)
     is_late = models.BooleanField(_("late (billable)"), default=False)
 
     class Meta:

@@ -245,6 +245,7 @@ class WebLogEntrySerializer(serializers.ModelSerializer):
             "new",
             "changed",
             "channel",
+            "changed_by",
             "is_late",
             "booking",
             "booking_basis",

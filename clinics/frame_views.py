@@ -16,7 +16,13 @@ from django.views.decorators.http import require_http_methods
 from accounts.forms import AuditLogFilterForm
 from accounts.http import AuthenticatedHttpRequest
 from accounts.models import Role, User
-from accounts.selectors import AUDIT_ACTION_LABELS, audit_csv_header, audit_csv_row, audit_events_for_clinic
+from accounts.selectors import (
+    AUDIT_ACTION_LABELS,
+    audit_csv_header,
+    audit_csv_row,
+    audit_events_for_clinic,
+    proxy_memberships,
+)
 from core.search_token import SEARCH_TOKEN_PARAM, search_token_load, search_token_store
 
 from .models import Clinic
@@ -28,11 +34,16 @@ REGION_IT = (Role.REGION_IT,)
 
 @staff_required
 def picker(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """Choose the clinic to work at; with a single membership go straight there."""
+    """Choose the clinic to work at; with a single membership go straight there. A proxy booker
+    works for a region, not at a clinic: their own pages are offered beside the clinics, and are
+    where they go when they have nothing else (R-TYPE-6)."""
     clinics = workspace_clinics(user=request.user)
-    if len(clinics) == 1:
+    proxy = bool(proxy_memberships(user=request.user))
+    if proxy and not clinics:
+        return redirect("workspace:proxy_home")
+    if len(clinics) == 1 and not proxy:
         return redirect("workspace:clinic", clinic_id=clinics[0].clinic.pk)
-    return render(request, "workspace/picker.html", {"clinics": clinics})
+    return render(request, "workspace/picker.html", {"clinics": clinics, "proxy": proxy})
 
 
 @staff_required

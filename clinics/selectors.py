@@ -48,6 +48,13 @@ def start_page_clinics(*, resident: User) -> QuerySet[Clinic]:
 WEB_TYPE_Q = (
     Q(bookable_on_web=True, hidden_for_patient=False) & ~Q(web_name="") & ~Q(internal_name__contains=PROXY_MARKER)
 )
+# A type proxy bookers may book (R-TYPE-6): a proxy type, bookable, at a clinic whose timebook
+# supports booking (R-CLINIC-2). The proxy pages, the proxy API and the booking check read this.
+PROXY_TYPE_Q = Q(internal_name__contains=PROXY_MARKER, bookable_on_web=True, clinic__supports_booking=True)
+# A booking of a type proxy bookers may cancel: the cancellable flag governs proxy cancelling too.
+PROXY_CANCEL_TYPE_Q = Q(
+    internal_name__contains=PROXY_MARKER, cancellable_on_web=True, clinic__supports_cancellation=True
+)
 # On a CaseType: the clinic's timebook supports its action (R-CLINIC-2: BOOK needs booking; MANAGE
 # needs at least one of cancel or rebook, the missing one is simply not offered).
 ACTION_SUPPORTED_Q = Q(kind=CaseKind.BOOK, clinic__supports_booking=True) | (
@@ -235,6 +242,15 @@ def direct_links_for_clinic(*, clinic: Clinic) -> QuerySet[DirectLink]:
 
 
 # --- Where a staff member may act (R-ACL-1) ----------------------------------------------------
+
+
+def proxy_types_in_regions(*, region_ids: Iterable[int]) -> QuerySet[AppointmentType]:
+    """The types proxy bookers of these regions may book (:data:`PROXY_TYPE_Q`), by clinic."""
+    return (
+        AppointmentType.objects.filter(PROXY_TYPE_Q, clinic__region_id__in=list(region_ids))
+        .select_related("clinic")
+        .order_by("clinic__name", "web_name")
+    )
 
 
 def clinics_for_staff(*, user: User, roles: Iterable[Role]) -> QuerySet[Clinic]:

@@ -17,7 +17,7 @@ from accounts.models import Role, User
 from accounts.selectors import user_has_clinic_role
 from accounts.services import audit_record
 from clinics.models import AppointmentType, Clinic, Resource
-from clinics.selectors import type_bookable_by, visibility_cutoff
+from clinics.selectors import proxy_types_in_regions, type_bookable_by, visibility_cutoff
 from core.errors import BookingError, ErrorCode, PermissionDeniedError
 from core.localtime import LOCAL_TZ, local_midnight
 
@@ -303,6 +303,51 @@ def free_slots_for_staff(
     if day is not None:
         slots = slots.filter(start__gte=local_midnight(day), start__lt=local_midnight(day + dt.timedelta(days=1)))
     return slots.select_related("resource", "appointment_type").order_by("start", "resource__name")
+
+
+# --- Proxy bookers' free times (R-TYPE-6) ---------------------------------------------------------
+
+
+def proxy_free_slots(
+    *,
+    region_ids: list[int],
+    town: str = "",
+    clinic: Clinic | None = None,
+    type_name: str = "",
+    day: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> QuerySet[Slot]:
+    """Free times proxy bookers of these regions may book: of a proxy type they may book
+    (:data:`clinics.selectors.PROXY_TYPE_Q`), free, not blocked, in the future; by town, clinic,
+    the type's web name and day. Like clinic staff they book from the authoritative timebook, so
+    a time need not be on the web yet (R-PUB-3); the booking checks the same rule again."""
+    now = now or timezone.now()
+    types = proxy_types_in_regions(region_ids=region_ids)
+    if town:
+        types = types.filter(clinic__town=town)
+    if clinic is not None:
+        types = types.filter(clinic=clinic)
+    if type_name:
+        types = types.filter(web_name=type_name)
+    slots = Slot.objects.filter(
+        appointment_type__in=types.values("pk"), status=SlotStatus.FREE, is_blocked=False, start__gt=now
+    )
+    if day is not None:
+        slots = slots.filter(start__gte=local_midnight(day), start__lt=local_midnight(day + dt.timedelta(days=1)))
+    return slots.select_related("clinic", "resource", "appointment_type").order_by("start", "clinic__name", "pk")
+
+
+def proxy_free_days(*, slots: QuerySet[Slot], limit: int) -> list[tuple[dt.date, int]]:
+    """The first ``limit`` local dates with free times among ``slots``, and how many on each:
+    the proxy booker chooses a day first, then a time (as residents do)."""
+    rows = (
+        slots.order_by()
+        .annotate(day=TruncDate("start", tzinfo=LOCAL_TZ))
+        .values("day")
+        .annotate(n=Count("id"))
+        .order_by("day")[:limit]
+    )
+    return [(row["day"], row["n"]) for row in rows]
 
 
 @dataclass(frozen=True)

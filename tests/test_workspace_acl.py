@@ -28,6 +28,7 @@ from .factories import (
 
 ADMIN = {Role.LOCAL_ADMIN, Role.REGION_IT}
 EVERY_ROLE = {Role.LOCAL_ADMIN, Role.SCHEDULER, Role.SUPPORT, Role.REGION_IT}
+PROXY = {Role.PROXY_BOOKER}
 
 # Which clinic roles may open each workspace page.
 ALLOWED: dict[str, set[Role]] = {
@@ -77,6 +78,12 @@ ALLOWED: dict[str, set[Role]] = {
     "staff_reactivate": {Role.REGION_IT},
     "staff_second_factor_reset": {Role.REGION_IT},
     "staff_invitation_resend": {Role.REGION_IT},
+    # proxy bookers act for a region, not at a clinic (R-TYPE-6): their pages take no clinic
+    "proxy_home": PROXY,
+    "proxy_resident": PROXY,
+    "proxy_times": PROXY,
+    "proxy_book": PROXY,
+    "proxy_cancel": PROXY,
 }
 
 
@@ -135,6 +142,9 @@ class World:
         )
         basis = BookingBasis.objects.create(clinic=clinic, resident=resident, appointment_type=appointment_type)
         member = staff(Role.SUPPORT, clinic)
+        proxy_type = AppointmentTypeFactory(clinic=clinic, internal_name="Ombud 1177", web_name="Besök via 1177")
+        proxy_start = slot.start + dt.timedelta(hours=3)
+        proxy_slot = SlotFactory(appointment_type=proxy_type, resource=resource, start=proxy_start)
         return {
             "clinic_id": clinic.pk,
             "kind": "book",
@@ -146,6 +156,7 @@ class World:
             "basis_id": basis.pk,
             "member_id": member.pk,
             "membership_id": member.memberships.get().pk,
+            "slot_id": proxy_slot.pk,
         }
 
     def url(self, name: str, params: list[str], clinic) -> str:
@@ -206,9 +217,8 @@ def test_own_clinic_url_with_another_clinics_object_is_not_found(client, world):
             assert client.post(url).status_code == 404, f"{role} POST {name} {url}"
 
 
-def test_residents_proxy_bookers_and_anonymous_visitors_get_no_workspace(client, world):
+def test_residents_and_anonymous_visitors_get_no_workspace(client, world):
     resident = ResidentFactory()
-    proxy = staff(Role.PROXY_BOOKER, world.clinic, unit_name="1177 Vårdguiden på telefon")
     for name, params in workspace_patterns():
         url = world.url(name, params, world.clinic)
         client.logout()
@@ -216,6 +226,34 @@ def test_residents_proxy_bookers_and_anonymous_visitors_get_no_workspace(client,
         assert anonymous.status_code == 302 and "/accounts/login/" in anonymous.url, f"anonymous {name}"
         client.force_login(resident)
         assert client.get(url).status_code == 403, f"resident {name}"
-        logged_in(client, proxy)
-        if name != "picker":
-            assert client.get(url).status_code == 404, f"proxy booker {name}"
+
+
+def test_proxy_bookers_reach_their_pages_and_no_clinic_page(client, world):
+    """R-ACL-1, R-TYPE-6: a proxy booker's workspace is theirs alone; every clinic page is, for
+    them, a clinic they have no membership at (404), and the picker sends them to their pages."""
+    proxy = staff(Role.PROXY_BOOKER, world.clinic, unit_name="1177 Vårdguiden på telefon")
+    logged_in(client, proxy)
+    for name, params in workspace_patterns():
+        url = world.url(name, params, world.clinic)
+        status = client.get(url).status_code
+        if name == "picker":
+            assert client.get(url).url == reverse("workspace:proxy_home")
+        elif Role.PROXY_BOOKER in ALLOWED[name]:
+            assert status in (200, 302), f"proxy booker {name} {url}: {status}"
+        else:
+            assert status == 404, f"proxy booker {name} {url}: {status}"
+            assert client.post(url).status_code == 404, f"proxy booker POST {name} {url}"
+
+
+def test_proxy_bookers_do_not_reach_another_regions_times_or_bookings(client, world):
+    """A proxy booker of Region Uppsala is refused Region Stockholm's proxy time and booking (404)."""
+    proxy = staff(Role.PROXY_BOOKER, world.other, unit_name="Akuten Uppsala")
+    logged_in(client, proxy)
+    for name, params in workspace_patterns():
+        if not name.startswith("proxy_") or not set(params) - {"kind"}:
+            continue
+        url = world.url(name, params, world.clinic)
+        assert client.get(url).status_code == 404, f"GET {name} {url}"
+        assert client.post(url).status_code == 404, f"POST {name} {url}"
+        # The same page for their own region's object is theirs (a redirect: no search yet).
+        assert client.get(world.url(name, params, world.other)).status_code == 302, name

@@ -12,7 +12,8 @@ a resident), ``waitlist`` (booking bases, the waitlist, the staff pages' booking
 ``inbox`` (messages and their notifications) and ``web_log`` (retention). The public names are
 re-exported here: callers import from ``bookings.services``."""
 
-from .booking import REASON_MAX_LENGTH, booking_cancel, booking_create, booking_rebook, hold_create_for_rebook
+from .booking import booking_cancel, booking_create, booking_rebook, hold_create_for_rebook
+from .comment import REASON_MAX_LENGTH
 from .common import SCHEDULER_ROLES
 from .inbox import inbox_mark_read, inbox_message_send, inbox_notify, inbox_notify_sweep
 from .staff import booking_create_by_proxy, booking_create_for_resident

@@ -4,19 +4,17 @@ or as a proxy booker too (R-BOOK-9, R-TYPE-6)."""
 from __future__ import annotations
 
 import datetime as dt
-import re
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import Membership, User
 from accounts.selectors import proxy_membership, user_has_clinic_role
 from accounts.services import audit_record, resident_lock
-from clinics.models import Clinic, RelationSource
+from clinics.models import RelationSource
 from clinics.services import relation_add
-from core.errors import BookingError, ErrorCode, ValidationFailed
+from core.errors import BookingError, ErrorCode
 from schedules.models import Hold, HoldState, Slot
 from schedules.selectors import slot_check_offered
 from schedules.services import hold_create
@@ -31,7 +29,8 @@ from ..models import (
     WaitlistEntry,
     WaitlistStatus,
 )
-from ..selectors import booking_for_resident, cancel_refusal, rebook_check, usable_basis
+from ..selectors import booking_for_resident, cancel_refusal, proxy_cancel_refusal, rebook_check, usable_basis
+from .comment import validate_patient_comment
 from .common import (
     SCHEDULER_ROLES,
     _check_no_overlap,
@@ -43,28 +42,7 @@ from .common import (
 )
 from .inbox import _send_booking_message
 
-_PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,18}[0-9]$")
-REASON_MAX_LENGTH = 200
-
-
 # --- Resident on the web ----------------------------------------------------------------------
-
-
-def _validate_patient_comment(clinic: Clinic, phone: str, reason: str) -> tuple[str, str]:
-    """R-TYPE-7: when the clinic asks, phone and a short reason are required."""
-    phone, reason = phone.strip(), " ".join(reason.split())
-    if not clinic.patient_comment_on_web:
-        return "", ""
-    errors: dict[str, list[Any]] = {}
-    if not _PHONE.match(phone):
-        errors["phone"] = [_("Enter a phone number the clinic can reach you on, for example 070-123 45 67.")]
-    if not reason:
-        errors["reason"] = [_("Write briefly why you are booking.")]
-    elif len(reason) > REASON_MAX_LENGTH:
-        errors["reason"] = [_("Keep the reason to at most %(max)d characters.") % {"max": REASON_MAX_LENGTH}]
-    if errors:
-        raise ValidationFailed(errors)
-    return phone, reason
 
 
 @transaction.atomic
@@ -83,7 +61,7 @@ def booking_create(
     slot = _lock_slots([slot_id])[slot_id]
     _check_own_hold(hold=hold, resident=resident, slot=slot, now=now)
     slot_check_offered(slot=slot, resident=resident, now=now, own_hold=hold)
-    phone, reason = _validate_patient_comment(slot.clinic, phone, reason)
+    phone, reason = validate_patient_comment(slot.clinic, phone, reason)
     basis = None
     if slot.appointment_type.requires_booking_basis:
         basis = usable_basis(resident=resident, appointment_type_id=slot.appointment_type_id)
@@ -170,7 +148,7 @@ def booking_cancel(*, actor: User, booking_id: int, now: dt.datetime | None = No
     if booking.slot_id:
         _lock_slots([booking.slot_id])
 
-    channel = _cancel_channel(actor=actor, booking=booking, now=now)
+    channel, proxy = _cancel_channel(actor=actor, booking=booking, now=now)
     if booking.status != BookingStatus.ACTIVE:
         raise BookingError(ErrorCode.NOT_FOUND)
     # R-NOTE-5: the cancellation is a new version of the calendar event (read under the resident's lock).
@@ -191,28 +169,37 @@ def booking_cancel(*, actor: User, booking_id: int, now: dt.datetime | None = No
         return booking
     if channel == Channel.WEB and booking.waitlist_entry_id:
         WaitlistEntry.objects.filter(pk=booking.waitlist_entry_id).update(status=WaitlistStatus.WAITING)
-    _log(status=LogStatus.CANCELLED, changed_at=now, channel=channel, previous=booking, new=None)
+    unit = proxy.unit_name if proxy is not None else ""
+    _log(status=LogStatus.CANCELLED, changed_at=now, channel=channel, previous=booking, new=None, proxy_unit=unit)
+    if proxy is not None:
+        audit_record(
+            actor=actor,
+            action="booking.cancel_by_proxy",
+            clinic=booking.clinic,
+            resident=booking.resident,
+            obj=booking,
+            unit_name=unit,
+        )
     return booking
 
 
-def _cancel_channel(*, actor: User, booking: Booking, now: dt.datetime) -> Channel:
+def _cancel_channel(*, actor: User, booking: Booking, now: dt.datetime) -> tuple[Channel, Membership | None]:
+    """Who cancels: the resident on the web, clinic staff, or a proxy booker (with the membership
+    they act through, for its unit)."""
     if actor.pk == booking.resident_id:
         booking_for_resident(resident=actor, booking_id=booking.pk, now=now)  # R-ACL-2, R-BOOK-5
         refusal = cancel_refusal(booking=booking, resident=actor, now=now)
         if refusal is not None:
             raise BookingError(refusal)
-        return Channel.WEB
+        return Channel.WEB, None
     if user_has_clinic_role(user=actor, clinic=booking.clinic, roles=SCHEDULER_ROLES):
-        return Channel.STAFF
-    if proxy_membership(user=actor, clinic=booking.clinic) is not None:
-        appointment_type = booking.appointment_type
-        if not (appointment_type.is_proxy and appointment_type.cancellable_on_web) or not (
-            booking.clinic.supports_cancellation
-        ):
-            raise BookingError(ErrorCode.APPOINTMENT_IS_NOT_ALLOWED)
-        if booking.start <= now:
-            raise BookingError(ErrorCode.TOO_LATE_TO_MAKE_APPOINTMENT)
-        return Channel.PROXY
+        return Channel.STAFF, None
+    membership = proxy_membership(user=actor, clinic=booking.clinic)
+    if membership is not None:
+        refusal = proxy_cancel_refusal(booking=booking, now=now)
+        if refusal is not None:
+            raise BookingError(refusal)
+        return Channel.PROXY, membership
     # Someone else's booking: indistinguishable from one that does not exist (R-ACL-1, R-ACL-2).
     raise BookingError(ErrorCode.NOT_FOUND)
 

@@ -17,8 +17,10 @@ from schedules.selectors import LOCAL_TZ
 from schedules.services import bulk_refresh_later, slot_free
 
 from ..models import (
+    WEB_SERVICE_NAME,
     Booking,
     BookingStatus,
+    Channel,
     LogStatus,
     WebBookingLogEntry,
 )
@@ -117,8 +119,16 @@ def _log_values(booking: Booking | None, prefix: str) -> dict[str, Any]:
 
 
 def _log(
-    *, status: LogStatus, changed_at: dt.datetime, channel: str, previous: Booking | None, new: Booking | None
+    *,
+    status: LogStatus,
+    changed_at: dt.datetime,
+    channel: str,
+    previous: Booking | None,
+    new: Booking | None,
+    proxy_unit: str = "",
 ) -> WebBookingLogEntry:
+    """One log row (R-LOG-1). "Changed by" is the web booking service for a resident's own change
+    and the proxy booker's unit for a proxy's (R-BOOK-4)."""
     current = new or previous
     assert current is not None
     return WebBookingLogEntry.objects.create(
@@ -129,6 +139,7 @@ def _log(
         booking=current,
         booking_basis_id=current.booking_basis_id,
         channel=channel,
+        changed_by=proxy_unit if channel == Channel.PROXY else WEB_SERVICE_NAME,
         is_late=previous is not None and is_late_change(previous_start=previous.start, changed_at=changed_at),
         **_log_values(previous, "previous"),
         **_log_values(new, "new"),

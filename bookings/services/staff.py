@@ -10,8 +10,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.selectors import proxy_membership, user_has_clinic_role
-from accounts.services import audit_record, resident_lock
+from accounts.services import audit_record, resident_get_or_create, resident_lock
 from clinics.models import Clinic
+from clinics.selectors import PROXY_TYPE_Q, q_matches
 from core.errors import BookingError, ErrorCode, PermissionDeniedError, ValidationFailed
 from schedules.models import Hold, HoldState, Slot
 from schedules.selectors import slot_check_free
@@ -24,6 +25,7 @@ from ..models import (
     WaitlistEntry,
     WaitlistStatus,
 )
+from .comment import validate_patient_comment
 from .common import SCHEDULER_ROLES, _check_no_overlap, _insert_booking, _lock_slots, _log
 from .inbox import _send_booking_message
 
@@ -78,23 +80,61 @@ def booking_create_for_resident(
 
 
 @transaction.atomic
-def booking_create_by_proxy(*, actor: User, resident: User, slot_id: int, now: dt.datetime | None = None) -> Booking:
-    """R-TYPE-6: a proxy booker books a proxy type that is bookable; logged as a proxy change."""
+def booking_create_by_proxy(
+    *,
+    actor: User,
+    slot_id: int,
+    resident: User | None = None,
+    personnummer: str = "",
+    phone: str = "",
+    reason: str = "",
+    now: dt.datetime | None = None,
+) -> Booking:
+    """A proxy booker (1177's telephone service, an emergency department) books a time of a proxy
+    type for a resident (R-TYPE-6): only a type proxy bookers may book (``PROXY_TYPE_Q``), in a
+    region they book in. As a staff booking, the resident gets a summons and with it a clinic
+    relation (R-BOOK-9, R-REL-1); as a change on the resident's behalf, the web booking log has
+    a row with the proxy channel and the booker's unit (R-LOG-1, R-BOOK-4); the booking is on the
+    audit log with that unit in the same transaction (R-LOG-4). Given a personnummer, a resident
+    who has never logged in is created with the booking (R-SEC-3). Where the clinic asks for a
+    phone number and reason (R-TYPE-7), so does a proxy booking."""
     now = now or timezone.now()
     clinic = _slot_clinic(slot_id)
     membership = proxy_membership(user=actor, clinic=clinic)
     if membership is None:
         raise PermissionDeniedError()
+    if resident is None:
+        resident, _created = resident_get_or_create(personnummer=personnummer)
     if not resident.is_resident:
         raise ValidationFailed({"resident": [_("Choose a resident by personal identity number.")]})
-    if not clinic.supports_booking:  # R-CLINIC-2
-        raise BookingError(ErrorCode.APPOINTMENT_IS_NOT_ALLOWED)
     slot = _staff_slot(resident=resident, slot_id=slot_id, now=now)
-    if not (slot.appointment_type.is_proxy and slot.appointment_type.bookable_on_web):
+    if not q_matches(PROXY_TYPE_Q, slot.appointment_type):
         raise BookingError(ErrorCode.APPOINTMENT_IS_NOT_ALLOWED)
+    phone, reason = validate_patient_comment(slot.clinic, phone, reason, on_behalf=True)
     booking = _insert_booking(
-        slot=slot, resident=resident, channel=Channel.PROXY, created_by=actor, proxy_unit=membership.unit_name
+        slot=slot,
+        resident=resident,
+        channel=Channel.PROXY,
+        created_by=actor,
+        proxy_unit=membership.unit_name,
+        patient_phone=phone,
+        patient_reason=reason,
     )
     _send_booking_message(booking=booking, kind=MessageKind.SUMMONS)
-    _log(status=LogStatus.BOOKED, changed_at=now, channel=Channel.PROXY, previous=None, new=booking)
+    _log(
+        status=LogStatus.BOOKED,
+        changed_at=now,
+        channel=Channel.PROXY,
+        previous=None,
+        new=booking,
+        proxy_unit=membership.unit_name,
+    )
+    audit_record(
+        actor=actor,
+        action="booking.create_by_proxy",
+        clinic=clinic,
+        resident=resident,
+        obj=booking,
+        unit_name=membership.unit_name,
+    )
     return booking
