@@ -13,9 +13,13 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import ResidentPeriodFilterForm
+from clinics.models import AppointmentType
+from core import params
+from schedules.forms import TypeChoiceField, WorkspaceForm, date_input
 
-from .models import LogStatus
+from .models import BasisKind, BasisState, LogStatus
 from .services import REASON_MAX_LENGTH
+from .services.bases import MAX_BOOKINGS_ALLOWED, NOTE_MAX_LENGTH
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -80,4 +84,68 @@ class PatientCommentForm(forms.Form):
         strip=False,
         # The service counts the characters once runs of spaces are joined; the browser's limit is a guide.
         widget=forms.Textarea(attrs={"rows": 3, "maxlength": REASON_MAX_LENGTH}),
+    )
+
+
+# --- Booking bases and open summons (R-TYPE-4) ----------------------------------------------------
+
+
+class BasisStateFilterForm(forms.Form):
+    tillstand = forms.ChoiceField(
+        label=_("Show"),
+        required=False,
+        choices=[("", _("All")), *BasisState.choices],
+    )
+    slag = forms.ChoiceField(
+        label=_("Kind"),
+        required=False,
+        choices=[("", _("Bases and summons")), *BasisKind.choices],
+    )
+
+
+class BookingBasisForm(WorkspaceForm):
+    """What a booking basis allows; the resident is found before, by a posted personnummer."""
+
+    appointment_type = TypeChoiceField(label=_("Appointment type"), queryset=AppointmentType.objects.none())
+    valid_from = params.DateField(
+        label=_("First day of a visit"),
+        widget=date_input(),
+        required=False,
+        help_text=_("Empty: from today."),
+    )
+    valid_until = params.DateField(
+        label=_("Last day of a visit"),
+        widget=date_input(),
+        required=False,
+        help_text=_("Empty: no last day."),
+    )
+    max_bookings = forms.IntegerField(
+        label=_("Bookings allowed"),
+        min_value=1,
+        max_value=MAX_BOOKINGS_ALLOWED,
+        initial=1,
+        help_text=_("How many times the resident may book with it. A cancelled booking gives its use back."),
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    note = forms.CharField(
+        label=_("Internal note"),
+        max_length=NOTE_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("For example the referral it rests on. Shown only to staff, never to the resident."),
+    )
+
+
+class OpenSummonsForm(WorkspaceForm):
+    """An open summons: a type and the period the resident may book a visit in."""
+
+    appointment_type = TypeChoiceField(label=_("Appointment type"), queryset=AppointmentType.objects.none())
+    valid_from = params.DateField(label=_("First day of a visit"), widget=date_input())
+    valid_until = params.DateField(label=_("Last day of a visit"), widget=date_input())
+    note = forms.CharField(
+        label=_("Internal note"),
+        max_length=NOTE_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Shown only to staff, never to the resident."),
     )

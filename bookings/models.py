@@ -5,7 +5,10 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from clinics.selectors import OPEN_SUMMONS_KIND
 
 
 class Channel(models.TextChoices):
@@ -114,27 +117,84 @@ class Booking(models.Model):
         return f"{self.created_by.get_full_name() or self.created_by.email} (id {self.created_by.pk})"
 
 
+class BasisKind(models.TextChoices):
+    BASIS = "basis", _("Booking basis")
+    # Öppen kallelse: the clinic invites the resident to book within a period; one use (guide 001).
+    OPEN_SUMMONS = OPEN_SUMMONS_KIND, _("Open summons")
+
+
+class BasisState(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    USED = "used", _("Used")
+    EXPIRED = "expired", _("Expired")
+    REVOKED = "revoked", _("Revoked")
+
+
 class BookingBasis(models.Model):
-    """Bokningsunderlag: permission for one resident to book one appointment type (R-TYPE-4)."""
+    """Bokningsunderlag: permission for one resident to book one appointment type (R-TYPE-4), for
+    visits from ``valid_from`` to ``valid_until``, ``max_bookings`` times. An open summons is a
+    one-use basis that also opens a type the resident is not otherwise offered."""
 
     clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="booking_bases")
     resident = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="booking_bases")
     appointment_type = models.ForeignKey("clinics.AppointmentType", on_delete=models.CASCADE, related_name="bases")
+    kind = models.CharField(_("kind"), max_length=20, choices=BasisKind.choices, default=BasisKind.BASIS)
     note = models.CharField(_("note"), max_length=500, blank=True)
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
-    # Null while unused; set when a booking consumes it, cleared again on cancellation.
+    max_bookings = models.PositiveSmallIntegerField(_("bookings allowed"), default=1)
+    # Active bookings made on it: a booking adds one, a cancellation gives it back (R-TYPE-4).
+    uses = models.PositiveSmallIntegerField(default=0)
+    # Null while a booking is still allowed; set when the last allowed booking is made, cleared
+    # again on cancellation. The usable-basis rule filters on it without comparing two columns.
     consumed_at = models.DateTimeField(null=True, blank=True)
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Revoking stops new bookings; bookings already made stay (R-TYPE-4).
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("booking basis")
         verbose_name_plural = _("booking bases")
+        constraints = [
+            models.CheckConstraint(condition=Q(max_bookings__gte=1), name="basis_allows_a_booking"),
+            models.CheckConstraint(condition=Q(uses__lte=F("max_bookings")), name="basis_uses_within_allowed"),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_until__isnull=True)
+                | Q(valid_until__gte=F("valid_from")),
+                name="basis_period_in_order",
+            ),
+        ]
+        indexes = [models.Index(fields=["clinic", "-created_at"], name="basis_clinic_newest_idx")]
 
     def __str__(self) -> str:
         return f"{self.resident}: {self.appointment_type.internal_name}"
+
+    @property
+    def is_open_summons(self) -> bool:
+        return self.kind == BasisKind.OPEN_SUMMONS
+
+    @property
+    def state(self) -> BasisState:
+        """As ``bookings.selectors.BASIS_STATE_Q`` filters: revoked, else used up, else past its
+        last day, else active."""
+        if self.revoked_at is not None:
+            return BasisState.REVOKED
+        if self.consumed_at is not None:
+            return BasisState.USED
+        if self.valid_until is not None and self.valid_until < timezone.localdate():
+            return BasisState.EXPIRED
+        return BasisState.ACTIVE
+
+    @property
+    def bookings_left(self) -> int:
+        return max(self.max_bookings - self.uses, 0)
 
 
 class WaitlistStatus(models.TextChoices):
@@ -169,6 +229,7 @@ class WaitlistEntry(models.Model):
 
 class MessageKind(models.TextChoices):
     SUMMONS = "summons", _("Summons")
+    OPEN_SUMMONS = "open_summons", _("Open summons")
     CANCELLATION = "cancellation", _("Cancellation")
     INFO = "info", _("Message")
 
@@ -189,6 +250,10 @@ class InboxMessage(models.Model):
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("message"))
     booking = models.ForeignKey(Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages")
+    # An open summons: the message's "Boka tid" starts booking on it.
+    booking_basis = models.ForeignKey(
+        BookingBasis, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
     # Set by the notification worker once the "you have a new message" e-mail is sent.

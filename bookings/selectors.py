@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -20,6 +20,7 @@ from clinics.selectors import (
     case_type_for,
     clinics_for_staff,
     q_matches,
+    type_access,
     usable_basis_q,
 )
 from core.errors import BookingError, ErrorCode, PermissionDeniedError
@@ -28,6 +29,7 @@ from schedules.selectors import LOCAL_TZ, local_midnight, slot_check_free, visib
 
 from .audit import audit_residents_shown
 from .models import (
+    BasisState,
     Booking,
     BookingBasis,
     BookingStatus,
@@ -42,14 +44,19 @@ VIEW_AFTER_START = dt.timedelta(hours=2)
 LATE_CHANGE_WINDOW = dt.timedelta(hours=24)
 
 
-def usable_basis(*, resident: User, appointment_type_id: int) -> BookingBasis | None:
-    return (
-        BookingBasis.objects.filter(
-            usable_basis_q(resident=resident, prefix=""), appointment_type_id=appointment_type_id
-        )
-        .order_by("valid_until", "created_at")
-        .first()
+def usable_basis(
+    *, resident: User, appointment_type_id: int, on_day: dt.date | None = None, kind: str | None = None
+) -> BookingBasis | None:
+    """The basis a booking rests on (R-TYPE-4): usable, of ``kind`` when given, covering a visit
+    on ``on_day`` when given; the one that runs out first."""
+    bases = BookingBasis.objects.filter(
+        usable_basis_q(resident=resident, prefix="", kind=kind), appointment_type_id=appointment_type_id
     )
+    if on_day is not None:
+        bases = bases.filter(Q(valid_from__isnull=True) | Q(valid_from__lte=on_day)).filter(
+            Q(valid_until__isnull=True) | Q(valid_until__gte=on_day)
+        )
+    return bases.order_by(F("valid_until").asc(nulls_last=True), "created_at", "pk").first()
 
 
 def is_late_change(*, previous_start: dt.datetime, changed_at: dt.datetime) -> bool:
@@ -372,20 +379,92 @@ def web_log_changes(*, entry: WebBookingLogEntry) -> list[LogValueChange]:
     ]
 
 
+# Who may read a clinic's booking bases: its support staff (the web log's "open booking basis",
+# guide 002) and those who issue them (schedulers and local admins).
+BASIS_READER_ROLES = (Role.SUPPORT, Role.SCHEDULER, Role.LOCAL_ADMIN)
+BASES_SHOWN = 200
+
+
+def _basis_state_q(state: str) -> Q:
+    """:attr:`BookingBasis.state` as a filter."""
+    live = Q(revoked_at__isnull=True)
+    if state == BasisState.REVOKED:
+        return ~live
+    if state == BasisState.USED:
+        return live & Q(consumed_at__isnull=False)
+    unused = live & Q(consumed_at__isnull=True)
+    today = timezone.localdate()
+    if state == BasisState.EXPIRED:
+        return unused & Q(valid_until__lt=today)
+    return unused & (Q(valid_until__isnull=True) | Q(valid_until__gte=today))
+
+
 def booking_basis_for_staff(*, actor: User, clinic, basis_id: int) -> BookingBasis:
-    """A booking basis of this clinic, for its support staff (R-ACL-1); another clinic's basis is
-    "not found". Reading it is access to the resident's data and is audited (R-LOG-4)."""
-    if not user_has_clinic_role(user=actor, clinic=clinic, roles=(Role.SUPPORT,)):
+    """A booking basis or open summons of this clinic, for its support staff and those who issue
+    them (R-ACL-1); another clinic's basis is "not found". Reading it is access to the
+    resident's data and is audited (R-LOG-4)."""
+    if not user_has_clinic_role(user=actor, clinic=clinic, roles=BASIS_READER_ROLES):
         raise PermissionDeniedError()
     basis = (
         BookingBasis.objects.filter(pk=basis_id, clinic=clinic)
-        .select_related("resident", "appointment_type", "issued_by")
+        .select_related("resident", "appointment_type", "issued_by", "revoked_by")
         .first()
     )
     if basis is None:
         raise BookingError(ErrorCode.NOT_FOUND)
     audit_record(actor=actor, action="booking_basis.read", clinic=clinic, resident=basis.resident, obj=basis)
     return basis
+
+
+def basis_bookings(*, basis: BookingBasis) -> QuerySet[Booking]:
+    """The active bookings made on a basis: revoking it leaves them booked."""
+    return Booking.objects.filter(booking_basis=basis, status=BookingStatus.ACTIVE).select_related("resource")
+
+
+def bases_for_staff(
+    *, actor: User, clinic, state: str | None = None, kind: str | None = None, limit: int = BASES_SHOWN
+) -> list[BookingBasis]:
+    """The clinic's booking bases and open summons, newest first, of ``state`` and ``kind`` when
+    given. Each resident on the list is written to the audit log (R-LOG-4)."""
+    if not user_has_clinic_role(user=actor, clinic=clinic, roles=BASIS_READER_ROLES):
+        raise PermissionDeniedError()
+    bases = BookingBasis.objects.filter(clinic=clinic)
+    if state:
+        bases = bases.filter(_basis_state_q(state))
+    if kind:
+        bases = bases.filter(kind=kind)
+    rows = list(
+        bases.select_related("resident", "appointment_type", "issued_by").order_by("-created_at", "-pk")[:limit]
+    )
+    audit_residents_shown(
+        actor=actor, clinic=clinic, residents=(basis.resident for basis in rows), action="booking_basis.resident_shown"
+    )
+    return rows
+
+
+def bases_for_resident(*, resident: User) -> list[BookingBasis]:
+    """What the resident may book thanks to a booking basis or open summons, for the start page:
+    usable bases of types :func:`clinics.selectors.type_access` still lets them book on one,
+    the one that runs out first first."""
+    bases = (
+        BookingBasis.objects.filter(usable_basis_q(resident=resident, prefix=""))
+        .select_related("clinic__region", "appointment_type")
+        .order_by(F("valid_until").asc(nulls_last=True), "created_at", "pk")
+    )
+    shown = []
+    for basis in bases[:50]:
+        access = type_access(appointment_type=basis.appointment_type, clinic=basis.clinic, resident=resident)
+        if (access.allowed and access.needs_basis) or (basis.is_open_summons and access.allowed):
+            shown.append(basis)
+    return shown
+
+
+def basis_for_resident(*, resident: User, basis_id: int) -> BookingBasis:
+    """One of :func:`bases_for_resident`; anything else is "not found" (R-ACL-2)."""
+    for basis in bases_for_resident(resident=resident):
+        if basis.pk == basis_id:
+            return basis
+    raise BookingError(ErrorCode.NOT_FOUND)
 
 
 # The formula characters spreadsheet programs act on: a resource or name typed as "=HYPERLINK(…)"
@@ -455,15 +534,15 @@ def waitlist_for_staff(*, actor: User, clinic) -> list:
     return entries
 
 
-def resident_for_staff_booking(*, actor: User, clinic, personnummer: str) -> User | None:
+def resident_for_staff_booking(
+    *, actor: User, clinic, personnummer: str, detail: str = "book for resident"
+) -> User | None:
     """The resident a scheduler is about to book for, found by personnummer; the lookup is
     audited (R-LOG-4). A resident who has never logged in has no data to read yet: nothing to
     audit, and nothing is created by this read (R-SEC-3)."""
     resident = resident_for_personnummer(personnummer=personnummer)
     if resident is not None:
-        audit_record(
-            actor=actor, action="resident.lookup", clinic=clinic, resident=resident, detail="book for resident"
-        )
+        audit_record(actor=actor, action="resident.lookup", clinic=clinic, resident=resident, detail=detail)
     return resident
 
 

@@ -7,6 +7,7 @@ app_name = "bookings"
 urlpatterns = [
     path("start/", views.start, name="start"),
     path("mottagning/<int:clinic_id>/boka/", views.book_conditions, name="book_conditions"),
+    path("boka/underlag/<int:basis_id>/", views.basis_book, name="basis_book"),
     path("mottagning/<int:clinic_id>/boka/tidstyp/", views.book_types, name="book_types"),
     path("mottagning/<int:clinic_id>/boka/<int:type_id>/", views.book_days, name="book_days"),
     path("mottagning/<int:clinic_id>/boka/<int:type_id>/<str:day>/", views.book_times, name="book_times"),

@@ -29,6 +29,8 @@ from schedules.services import hold_cancel, hold_create
 from . import ics
 from .forms import ConditionsForm, PatientCommentForm
 from .selectors import (
+    bases_for_resident,
+    basis_for_resident,
     booking_actions,
     booking_for_resident,
     bookings_for_resident,
@@ -82,13 +84,30 @@ def _require_accepted(request: AuthenticatedHttpRequest, kind: CaseKind, clinic_
 @resident_required
 def book_conditions(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     clinic = get_object_or_404(Clinic, pk=clinic_id)
-    return _conditions(
-        request,
-        clinic=clinic,
-        kind=CaseKind.BOOK,
-        next_url=reverse("bookings:book_types", args=[clinic.pk]),
-        template_context={"step": 1},
-    )
+    # From a booking basis or summons ("?typ="): on to that type's days once the conditions are read.
+    type_id = params.optional_id(request.GET.get("typ", ""))
+    next_url = reverse("bookings:book_types", args=[clinic.pk])
+    if type_id is not None and bookable_types(clinic=clinic, resident=request.user).filter(pk=type_id).exists():
+        next_url = reverse("bookings:book_days", args=[clinic.pk, type_id])
+    return _conditions(request, clinic=clinic, kind=CaseKind.BOOK, next_url=next_url, template_context={"step": 1})
+
+
+@resident_required
+def basis_book(request: AuthenticatedHttpRequest, basis_id: int) -> HttpResponse:
+    """ "Boka tid" from the start page or an open summons in the inbox: booking the type the basis
+    is for, through the clinic's conditions text when its BOOK case type admits the resident
+    (R-CASE-1). An open summons also opens a type the case type does not offer them; there is
+    no conditions text to read then, and the flow starts at the days."""
+    try:
+        basis = basis_for_resident(resident=request.user, basis_id=basis_id)
+    except DomainError:
+        raise Http404 from None
+    clinic = basis.clinic
+    if case_type_admits(case_type=case_type_for(clinic=clinic, kind=CaseKind.BOOK), resident=request.user):
+        url = reverse("bookings:book_conditions", args=[clinic.pk])
+        return redirect(f"{url}?typ={basis.appointment_type_id}")
+    request.session[_accepted_key(CaseKind.BOOK, clinic.pk)] = True
+    return redirect("bookings:book_days", clinic_id=clinic.pk, type_id=basis.appointment_type_id)
 
 
 @resident_required
@@ -432,7 +451,11 @@ def message(request: AuthenticatedHttpRequest, message_id: int) -> HttpResponse:
     visible_booking = None
     if item.booking_id:
         visible_booking = bookings_for_resident(resident=request.user).filter(pk=item.booking_id).first()
-    return render(request, "bookings/message.html", {"item": item, "booking": visible_booking})
+    # An open summons: "Boka tid" while it can still be used.
+    summons = None
+    if item.booking_basis_id:
+        summons = next((b for b in bases_for_resident(resident=request.user) if b.pk == item.booking_basis_id), None)
+    return render(request, "bookings/message.html", {"item": item, "booking": visible_booking, "summons": summons})
 
 
 @resident_required
@@ -447,6 +470,7 @@ def start(request: AuthenticatedHttpRequest) -> HttpResponse:
             "clinics": clinics,
             "region_notices": notices,
             "bookings": bookings_for_resident(resident=resident)[:5],
+            "bases": bases_for_resident(resident=resident),
             "unread": inbox_unread_count(resident=resident),
         },
     )

@@ -3,12 +3,21 @@
 
 from django.urls import path
 
-from . import staff_views, workspace_views
+from . import basis_views, staff_views, workspace_views
 
 urlpatterns = [
     path("logg/", workspace_views.web_log, name="web_log"),
     path("logg.csv", workspace_views.web_log_csv, name="web_log_csv"),
-    path("bokningsunderlag/<int:basis_id>/", workspace_views.booking_basis, name="booking_basis"),
+    # Booking bases and open summons: issued by schedulers and local admins, read by support too.
+    path("bokningsunderlag/", basis_views.booking_bases, name="booking_bases"),
+    path("bokningsunderlag/nytt/", basis_views.booking_basis_new, name="booking_basis_new"),
+    path("bokningsunderlag/<int:basis_id>/", basis_views.booking_basis, name="booking_basis"),
+    path(
+        "bokningsunderlag/<int:basis_id>/aterkalla/",
+        basis_views.booking_basis_revoke_view,
+        name="booking_basis_revoke",
+    ),
+    path("oppen-kallelse/ny/", basis_views.open_summons_new, name="open_summons_new"),
     # The staff booking pages: a booking in the timebook, booking for a resident, the waitlist.
     path("tidbok/bokning/<int:booking_id>/", staff_views.booking_detail, name="booking_detail"),
     path("tidbok/bokning/<int:booking_id>/avboka/", staff_views.booking_cancel, name="booking_cancel"),

@@ -1,4 +1,4 @@
-"""Support pages of the clinic workspace: the web booking log, its export and booking bases
+"""Support pages of the clinic workspace: the web booking log and its export
 (R-LOG-1…3). Views translate the request and call selectors; every read of residents' data is
 audited there. The audit log for region IT lives in clinics.frame_views."""
 
@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,13 +19,11 @@ from accounts.http import AuthenticatedHttpRequest
 from accounts.models import Role
 from clinics.models import Clinic
 from clinics.workspace import clinic_for, staff_required, workspace_clinic
-from core.errors import DomainError
 from core.search_token import SEARCH_TOKEN_PARAM, search_token_load, search_token_store
 
 from .forms import WebLogFilterForm
 from .selectors import (
     WebLogRead,
-    booking_basis_for_staff,
     web_log_changes,
     web_log_csv_header,
     web_log_csv_row,
@@ -129,21 +127,3 @@ def web_log_csv(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpRespon
     writer.writerow(web_log_csv_header())
     writer.writerows(web_log_csv_row(entry=entry) for entry in read.entries)
     return response
-
-
-@staff_required
-def booking_basis(request: AuthenticatedHttpRequest, clinic_id: int, basis_id: int) -> HttpResponse:
-    clinic = clinic_for(request, clinic_id, SUPPORT)
-    try:
-        basis = booking_basis_for_staff(actor=request.user, clinic=clinic, basis_id=basis_id)
-    except DomainError:
-        raise Http404 from None
-    return render(
-        request,
-        "workspace/support/booking_basis.html",
-        {
-            "ws": workspace_clinic(user=request.user, clinic=clinic),
-            "basis": basis,
-            "expired": basis.valid_until is not None and basis.valid_until < timezone.localdate(),
-        },
-    )

@@ -179,12 +179,26 @@ def clinic_search(*, query: str = "", region_id: int | None = None) -> QuerySet[
     return clinics.order_by("name")
 
 
-def usable_basis_q(*, resident: User, prefix: str = "bases__") -> Q:
-    """An unconsumed, unexpired booking basis of the resident (R-TYPE-4)."""
+# The kind of booking basis that is an open summons (öppen kallelse); bookings.models.BasisKind
+# names its choices with this value, so the rule here and the rows there cannot drift apart.
+OPEN_SUMMONS_KIND = "open_summons"
+
+# A type an open summons can open: one the resident may see (not hidden, named for the web) and
+# not a proxy type; its web flags and the case type's audience do not matter (guide 001). The
+# clinic's timebook must still support booking (R-CLINIC-2), asked of the clinic beside it.
+SUMMONS_TYPE_Q = Q(hidden_for_patient=False) & ~Q(web_name="") & ~Q(internal_name__contains=PROXY_MARKER)
+
+
+def usable_basis_q(*, resident: User, prefix: str = "bases__", kind: str | None = None) -> Q:
+    """A booking basis of the resident that still allows a booking (R-TYPE-4): not used up, not
+    revoked, and its last valid day not passed; of ``kind`` when given."""
     today = timezone.localdate()
-    return Q(**{f"{prefix}resident": resident, f"{prefix}consumed_at__isnull": True}) & (
-        Q(**{f"{prefix}valid_until__isnull": True}) | Q(**{f"{prefix}valid_until__gte": today})
-    )
+    q = Q(
+        **{f"{prefix}resident": resident, f"{prefix}consumed_at__isnull": True, f"{prefix}revoked_at__isnull": True}
+    ) & (Q(**{f"{prefix}valid_until__isnull": True}) | Q(**{f"{prefix}valid_until__gte": today}))
+    if kind is not None:
+        q &= Q(**{f"{prefix}kind": kind})
+    return q
 
 
 def visibility_cutoff(*, appointment_type: AppointmentType, now: dt.datetime | None = None) -> dt.datetime:
@@ -198,27 +212,87 @@ def visibility_cutoff(*, appointment_type: AppointmentType, now: dt.datetime | N
 def bookable_types(*, clinic: Clinic, resident: User) -> QuerySet[AppointmentType]:
     """Types a resident may book on the web at this clinic (R-TYPE-2, R-TYPE-4, R-TYPE-5,
     R-TYPE-6): bookable, not hidden, named for the web, not a proxy type, and, where a
-    booking basis is required, one the resident holds unused."""
-    if not case_type_admits(case_type=case_type_for(clinic=clinic, kind=CaseKind.BOOK), resident=resident):
-        return AppointmentType.objects.none()
-    return (
-        AppointmentType.objects.filter(WEB_TYPE_Q, clinic=clinic)
-        .filter(Q(requires_booking_basis=False) | usable_basis_q(resident=resident))
-        .distinct()
-        .order_by("web_name")
+    booking basis is required, one the resident holds unused. An open summons the resident
+    holds unused adds its type, whatever its web flags and the case type's audience."""
+    summoned = SUMMONS_TYPE_Q & usable_basis_q(resident=resident, kind=OPEN_SUMMONS_KIND)
+    if not clinic.supports_booking:
+        summoned = Q(pk__in=[])
+    if case_type_admits(case_type=case_type_for(clinic=clinic, kind=CaseKind.BOOK), resident=resident):
+        offered = WEB_TYPE_Q & (Q(requires_booking_basis=False) | usable_basis_q(resident=resident))
+        types = AppointmentType.objects.filter(clinic=clinic).filter(offered | summoned)
+    else:
+        types = AppointmentType.objects.filter(clinic=clinic).filter(summoned)
+    return types.distinct().order_by("web_name")
+
+
+@dataclass(frozen=True)
+class TypeAccess:
+    """Whether a resident may book a type on the web, and on what: with ``needs_basis`` the
+    booking rests on a usable booking basis (R-TYPE-4) — of ``basis_kind`` when given (an open
+    summons), of any kind otherwise — and ``periods`` are the visit days (first, last; None is
+    open) of the usable bases that count."""
+
+    allowed: bool
+    needs_basis: bool = False
+    basis_kind: str | None = None
+    periods: tuple[tuple[dt.date | None, dt.date | None], ...] = ()
+
+    def covers(self, day: dt.date) -> bool:
+        """A visit on ``day`` is inside one of the periods (always, when no basis is needed)."""
+        if not self.needs_basis:
+            return True
+        return any((first is None or first <= day) and (last is None or day <= last) for first, last in self.periods)
+
+    def bounds(self) -> tuple[dt.date | None, dt.date | None]:
+        """The first and last day any period allows (None: unbounded)."""
+        if not self.needs_basis or not self.periods:
+            return None, None
+        firsts = [first for first, _last in self.periods]
+        lasts = [last for _first, last in self.periods]
+        return (
+            None if None in firsts else min(f for f in firsts if f is not None),
+            None if None in lasts else max(x for x in lasts if x is not None),
+        )
+
+
+def _basis_periods(
+    *, appointment_type: AppointmentType, resident: User, kind: str | None
+) -> tuple[tuple[dt.date | None, dt.date | None], ...]:
+    rows = (
+        AppointmentType.objects.filter(pk=appointment_type.pk)
+        .filter(usable_basis_q(resident=resident, kind=kind))
+        .values_list("bases__valid_from", "bases__valid_until")
     )
+    return tuple(rows)
+
+
+def type_access(*, appointment_type: AppointmentType, clinic: Clinic, resident: User) -> TypeAccess:
+    """:func:`bookable_types` for one type already loaded (the free times and every booking ask
+    this), with the booking bases it rests on: the type's own flags are read from the instance,
+    so only the case type and, for a type that needs one, the bases are asked of the database."""
+    t = appointment_type
+    if t.clinic_id != clinic.pk:
+        return TypeAccess(allowed=False)
+    if q_matches(WEB_TYPE_Q, t) and case_type_admits(
+        case_type=case_type_for(clinic=clinic, kind=CaseKind.BOOK), resident=resident
+    ):
+        if not t.requires_booking_basis:
+            return TypeAccess(allowed=True)
+        periods = _basis_periods(appointment_type=t, resident=resident, kind=None)
+        if periods:
+            return TypeAccess(allowed=True, needs_basis=True, periods=periods)
+    # Not otherwise offered: an open summons still opens it (guide 001, "öppen kallelse").
+    if not (clinic.supports_booking and q_matches(SUMMONS_TYPE_Q, t)):
+        return TypeAccess(allowed=False)
+    periods = _basis_periods(appointment_type=t, resident=resident, kind=OPEN_SUMMONS_KIND)
+    if not periods:
+        return TypeAccess(allowed=False)
+    return TypeAccess(allowed=True, needs_basis=True, basis_kind=OPEN_SUMMONS_KIND, periods=periods)
 
 
 def type_bookable_by(*, appointment_type: AppointmentType, clinic: Clinic, resident: User) -> bool:
-    """:func:`bookable_types` for one type already loaded (the free-times gate and every booking
-    ask this): the type's own flags are read from the instance, so only the case type and, for a
-    type that needs one, the booking basis are asked of the database."""
-    t = appointment_type
-    if t.clinic_id != clinic.pk or not q_matches(WEB_TYPE_Q, t):
-        return False
-    if not case_type_admits(case_type=case_type_for(clinic=clinic, kind=CaseKind.BOOK), resident=resident):
-        return False
-    return not t.requires_booking_basis or bookable_types(clinic=clinic, resident=resident).filter(pk=t.pk).exists()
+    """Whether :func:`type_access` allows the resident to book the type at all."""
+    return type_access(appointment_type=appointment_type, clinic=clinic, resident=resident).allowed
 
 
 # --- The local admin's lists (clinic workspace) ------------------------------------------------

@@ -15,12 +15,13 @@ from rest_framework.views import APIView
 
 from accounts.http import AuthenticatedRequest
 from clinics.models import AppointmentType, Resource
+from clinics.selectors import type_access
 from core import params
 from core.api import IsResident
 
 from . import free_times
 from .models import Slot
-from .selectors import free_slots_between, local_midnight, may_book_type, visibility_cutoff
+from .selectors import clamp_to_basis, free_slots_between, local_midnight, visibility_cutoff
 
 MAX_RANGE_DAYS = 62
 MAX_SLOTS = 1000
@@ -91,7 +92,8 @@ class FreeTimes(APIView):
         resource = None
         if "resource" in params:
             resource = get_object_or_404(Resource, pk=params["resource"], clinic=clinic)
-        if not may_book_type(clinic=clinic, appointment_type=appointment_type, resident=request.user):
+        access = type_access(appointment_type=appointment_type, clinic=clinic, resident=request.user)
+        if not access.allowed:
             return Response([])
         now = timezone.now()
         lower = local_midnight(params["date_from"])
@@ -99,6 +101,8 @@ class FreeTimes(APIView):
             visibility_cutoff(appointment_type=appointment_type, now=now),
             local_midnight(params["date_to"] + dt.timedelta(days=1)),
         )
+        # A booking basis or summons narrows the days; the window is part of the cache key.
+        lower, upper = clamp_to_basis(access=access, lower=lower, upper=upper)
 
         def load() -> list[tuple[dt.datetime, bytes]]:
             query = free_slots_between(

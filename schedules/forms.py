@@ -62,7 +62,7 @@ class WorkspaceForm(forms.Form):
                 self.add_error(name if name in self.fields else None, str(error))
 
 
-def _date_input() -> forms.DateInput:
+def date_input() -> forms.DateInput:
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
@@ -76,9 +76,9 @@ class ScheduleForm(WorkspaceForm):
     weekdays = forms.MultipleChoiceField(
         label=_("Weekdays"), choices=WEEKDAY_CHOICES, widget=forms.CheckboxSelectMultiple, required=False
     )
-    start_date = params.DateField(label=_("First day"), widget=_date_input())
+    start_date = params.DateField(label=_("First day"), widget=date_input())
     end_date = params.DateField(
-        label=_("Last day"), widget=_date_input(), help_text=_("At most one year after the first day.")
+        label=_("Last day"), widget=date_input(), help_text=_("At most one year after the first day.")
     )
     day_start = forms.TimeField(label=_("Start time"), widget=_time_input())
     day_end = forms.TimeField(label=_("End time"), widget=_time_input())
@@ -95,7 +95,7 @@ class ScheduleForm(WorkspaceForm):
 class SlotForm(WorkspaceForm):
     resource = ResourceChoiceField(label=_("Resource"), queryset=Resource.objects.none())
     appointment_type = TypeChoiceField(label=_("Appointment type"), queryset=AppointmentType.objects.none())
-    date = params.DateField(label=_("Date"), widget=_date_input())
+    date = params.DateField(label=_("Date"), widget=date_input())
     start_time = forms.TimeField(label=_("Start time"), widget=_time_input())
     end_time = forms.TimeField(label=_("End time"), widget=_time_input())
     service_fields = {"start": "start_time", "end": "end_time"}
@@ -112,7 +112,7 @@ class SlotForm(WorkspaceForm):
 
 class BlockForm(WorkspaceForm):
     resource = ResourceChoiceField(label=_("Resource"), queryset=Resource.objects.none())
-    date = params.DateField(label=_("Date"), widget=_date_input())
+    date = params.DateField(label=_("Date"), widget=date_input())
     start_time = forms.TimeField(
         label=_("From"), widget=_time_input(), required=False, help_text=_("Empty: from the start of the day.")
     )
@@ -156,7 +156,7 @@ class FreeTimesFilterForm(WorkspaceForm):
         label=_("Appointment type"), queryset=AppointmentType.objects.none(), required=False, empty_label=_("All types")
     )
     datum = params.DateField(
-        label=_("Date"), widget=_date_input(), required=False, help_text=_("Empty: the next free times.")
+        label=_("Date"), widget=date_input(), required=False, help_text=_("Empty: the next free times.")
     )
 
 

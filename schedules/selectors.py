@@ -17,7 +17,7 @@ from accounts.models import Role, User
 from accounts.selectors import user_has_clinic_role
 from accounts.services import audit_record
 from clinics.models import AppointmentType, Clinic, Resource
-from clinics.selectors import proxy_types_in_regions, type_bookable_by, visibility_cutoff
+from clinics.selectors import TypeAccess, proxy_types_in_regions, type_access, type_bookable_by, visibility_cutoff
 from core.errors import BookingError, ErrorCode, PermissionDeniedError
 from core.localtime import LOCAL_TZ, local_midnight
 
@@ -30,10 +30,25 @@ _ISO_WEEK = re.compile(r"^(?P<year>[0-9]{4})-?W(?P<week>[0-9]{1,2})$", re.IGNORE
 # times and the FHIR feed's "free" slots both filter with this.
 OFFERED_SLOT_Q = Q(status=SlotStatus.FREE, is_published=True, is_blocked=False)
 
+OUTSIDE_BASIS_PERIOD = _(
+    "This time is outside the days your booking basis or summons covers. Choose a time inside them."
+)
+
 
 def may_book_type(*, clinic: Clinic, appointment_type: AppointmentType, resident: User) -> bool:
     """R-VIS-2's gate for one resident: a type of this clinic they may book on the web."""
     return type_bookable_by(appointment_type=appointment_type, clinic=clinic, resident=resident)
+
+
+def clamp_to_basis(*, access: TypeAccess, lower: dt.datetime, upper: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """Narrow a window of free times to the visit days the resident's booking bases allow (R-TYPE-4,
+    open summons); unchanged when no basis is needed."""
+    first, last = access.bounds()
+    if first is not None:
+        lower = max(lower, local_midnight(first))
+    if last is not None:
+        upper = min(upper, local_midnight(last + dt.timedelta(days=1)))
+    return lower, upper
 
 
 def free_slots_between(
@@ -67,12 +82,14 @@ def offered_slots(
     """R-VIS-2: free, published, unblocked, future, inside the window, of a type the resident
     may book."""
     now = now or timezone.now()
-    if not may_book_type(clinic=clinic, appointment_type=appointment_type, resident=resident):
+    access = type_access(appointment_type=appointment_type, clinic=clinic, resident=resident)
+    if not access.allowed:
         return Slot.objects.none()
     lower = max(now, start_from) if start_from else now
     upper = visibility_cutoff(appointment_type=appointment_type, now=now)
     if until is not None:
         upper = min(upper, until)
+    lower, upper = clamp_to_basis(access=access, lower=lower, upper=upper)
     return free_slots_between(
         clinic=clinic, appointment_type=appointment_type, lower=lower, upper=upper, resource=resource
     )
@@ -108,18 +125,23 @@ def offered_days(
     return {row["day"]: row["n"] for row in rows}
 
 
-def slot_check_offered(*, slot: Slot, resident: User, now: dt.datetime, own_hold: Hold | None = None) -> None:
+def slot_check_offered(*, slot: Slot, resident: User, now: dt.datetime, own_hold: Hold | None = None) -> TypeAccess:
     """The same conditions as :func:`offered_slots`, for one (locked) slot, raising the error
-    a resident should see. A slot held by ``own_hold`` counts as free for its holder."""
+    a resident should see. A slot held by ``own_hold`` counts as free for its holder. Returns
+    what the booking rests on (a booking basis or not)."""
     if slot.start <= now:
         raise BookingError(ErrorCode.REQUESTED_TIME_HAS_ALREADY_PASSED)
-    if not type_bookable_by(appointment_type=slot.appointment_type, clinic=slot.clinic, resident=resident):
+    access = type_access(appointment_type=slot.appointment_type, clinic=slot.clinic, resident=resident)
+    if not access.allowed:
         if slot.appointment_type.requires_booking_basis and not slot.appointment_type.hidden_for_patient:
             raise BookingError(ErrorCode.BOOKING_BASIS_REQUIRED)
         raise BookingError(ErrorCode.APPOINTMENT_IS_NOT_ALLOWED)
+    if not access.covers(timezone.localtime(slot.start, LOCAL_TZ).date()):
+        raise BookingError(ErrorCode.APPOINTMENT_IS_NOT_ALLOWED, OUTSIDE_BASIS_PERIOD)
     if slot.start >= visibility_cutoff(appointment_type=slot.appointment_type, now=now):
         raise BookingError(ErrorCode.APPOINTMENT_IS_NOT_ALLOWED)
     slot_check_free(slot=slot, resident=resident, now=now, own_hold=own_hold)
+    return access
 
 
 def slot_check_free(

@@ -29,6 +29,8 @@ from .factories import (
 ADMIN = {Role.LOCAL_ADMIN, Role.REGION_IT}
 EVERY_ROLE = {Role.LOCAL_ADMIN, Role.SCHEDULER, Role.SUPPORT, Role.REGION_IT}
 PROXY = {Role.PROXY_BOOKER}
+# Who issues and revokes booking bases and open summons.
+ISSUERS = {Role.SCHEDULER, Role.LOCAL_ADMIN, Role.REGION_IT}
 
 # Which clinic roles may open each workspace page.
 ALLOWED: dict[str, set[Role]] = {
@@ -63,7 +65,13 @@ ALLOWED: dict[str, set[Role]] = {
     # support
     "web_log": {Role.SUPPORT},
     "web_log_csv": {Role.SUPPORT},
-    "booking_basis": {Role.SUPPORT},
+    # booking bases and open summons: support reads (the web log's "open booking basis"), the
+    # schedulers and local admins who issue them read too
+    "booking_bases": EVERY_ROLE,
+    "booking_basis": EVERY_ROLE,
+    "booking_basis_new": ISSUERS,
+    "booking_basis_revoke": ISSUERS,
+    "open_summons_new": ISSUERS,
     # region IT
     "audit_log": {Role.REGION_IT},
     "audit_log_csv": {Role.REGION_IT},

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from accounts import api as accounts_api
 from bookings import api as bookings_api
+from bookings import basis_api as bookings_basis_api
 from bookings import staff_api as bookings_staff_api
 from clinics import api as clinics_api
 from core import schema  # noqa: F401 - registers the bearer scheme with drf-spectacular
@@ -50,4 +51,9 @@ urlpatterns = [
     path(f"{STAFF}bookings/<int:booking_id>/cancel/", bookings_staff_api.StaffBookingCancel.as_view()),
     path(f"{STAFF}web-log/", bookings_staff_api.WebLog.as_view(), name="api-staff-web-log"),
     path(f"{STAFF}web-log/search/", bookings_staff_api.WebLogSearchView.as_view(), name="api-staff-web-log-search"),
+    # Booking bases and open summons (R-TYPE-4, R-REL-1).
+    path(f"{STAFF}booking-bases/", bookings_basis_api.BookingBasisList.as_view(), name="api-staff-booking-bases"),
+    path(f"{STAFF}booking-bases/<int:basis_id>/", bookings_basis_api.BookingBasisDetail.as_view()),
+    path(f"{STAFF}booking-bases/<int:basis_id>/revoke/", bookings_basis_api.BookingBasisRevoke.as_view()),
+    path(f"{STAFF}open-summons/", bookings_basis_api.OpenSummonsList.as_view(), name="api-staff-open-summons"),
 ]

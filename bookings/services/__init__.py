@@ -8,22 +8,25 @@ a lock, the database would still say no, and the caller gets the same clean erro
 
 One module per part: ``common`` (the locks, the guarded insert, the web log rows), ``booking``
 (the resident on the web; cancelling for everyone), ``staff`` (staff and proxy bookers book for
-a resident), ``waitlist`` (booking bases, the waitlist, the staff pages' booking entry point),
-``inbox`` (messages and their notifications) and ``web_log`` (retention). The public names are
-re-exported here: callers import from ``bookings.services``."""
+a resident), ``bases`` (booking bases and open summons), ``waitlist`` (the waitlist, the staff
+pages' booking entry point), ``inbox`` (messages and their notifications) and ``web_log``
+(retention). The public names are re-exported here: callers import from ``bookings.services``."""
 
+from .bases import BASIS_ISSUER_ROLES, booking_basis_issue, booking_basis_revoke, open_summons_send
 from .booking import booking_cancel, booking_create, booking_rebook, hold_create_for_rebook
 from .comment import REASON_MAX_LENGTH
 from .common import SCHEDULER_ROLES
 from .inbox import inbox_mark_read, inbox_message_send, inbox_notify, inbox_notify_sweep
 from .staff import booking_create_by_proxy, booking_create_for_resident
-from .waitlist import booking_basis_issue, booking_book_for_resident, waitlist_add, waitlist_book
+from .waitlist import booking_book_for_resident, waitlist_add, waitlist_book
 from .web_log import idempotency_purge, web_log_purge
 
 __all__ = [
+    "BASIS_ISSUER_ROLES",
     "REASON_MAX_LENGTH",
     "SCHEDULER_ROLES",
     "booking_basis_issue",
+    "booking_basis_revoke",
     "booking_book_for_resident",
     "booking_cancel",
     "booking_create",
@@ -36,6 +39,7 @@ __all__ = [
     "inbox_message_send",
     "inbox_notify",
     "inbox_notify_sweep",
+    "open_summons_send",
     "waitlist_add",
     "waitlist_book",
     "web_log_purge",

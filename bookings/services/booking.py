@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -13,10 +14,11 @@ from accounts.models import Membership, User
 from accounts.selectors import proxy_membership, user_has_clinic_role
 from accounts.services import audit_record, resident_lock
 from clinics.models import RelationSource
+from clinics.selectors import OPEN_SUMMONS_KIND, TypeAccess
 from clinics.services import relation_add
 from core.errors import BookingError, ErrorCode
 from schedules.models import Hold, HoldState, Slot
-from schedules.selectors import slot_check_offered
+from schedules.selectors import LOCAL_TZ, slot_check_offered
 from schedules.services import hold_create
 
 from ..models import (
@@ -60,14 +62,9 @@ def booking_create(
     resident_lock(resident=resident)
     slot = _lock_slots([slot_id])[slot_id]
     _check_own_hold(hold=hold, resident=resident, slot=slot, now=now)
-    slot_check_offered(slot=slot, resident=resident, now=now, own_hold=hold)
+    access = slot_check_offered(slot=slot, resident=resident, now=now, own_hold=hold)
     phone, reason = validate_patient_comment(slot.clinic, phone, reason)
-    basis = None
-    if slot.appointment_type.requires_booking_basis:
-        basis = usable_basis(resident=resident, appointment_type_id=slot.appointment_type_id)
-        if basis is None:
-            raise BookingError(ErrorCode.BOOKING_BASIS_REQUIRED)
-        basis = BookingBasis.objects.select_for_update().get(pk=basis.pk)
+    basis = _basis_for(resident=resident, slot=slot, access=access)
     _check_no_overlap(resident=resident, slot=slot)
     # Someone else's hold that ran out without being swept gives way here.
     Hold.objects.filter(slot=slot, state=HoldState.ACTIVE).exclude(resident=resident).update(state=HoldState.RELEASED)
@@ -81,11 +78,30 @@ def booking_create(
         booking_basis=basis,
     )
     if basis is not None:
-        basis.consumed_at = now
-        basis.save(update_fields=["consumed_at"])
+        basis.uses += 1
+        if basis.uses >= basis.max_bookings:
+            basis.consumed_at = now
+        basis.save(update_fields=["uses", "consumed_at"])
     relation_add(resident=resident, clinic=slot.clinic, source=RelationSource.BOOKING)
     _log(status=LogStatus.BOOKED, changed_at=now, channel=Channel.WEB, previous=None, new=booking)
     return booking
+
+
+def _basis_for(*, resident: User, slot: Slot, access: TypeAccess) -> BookingBasis | None:
+    """The booking basis the booking consumes (R-TYPE-4), locked: the one the type needs — an
+    open summons when only a summons opens the type — covering the visit's day. A type offered
+    without one still fulfils an open summons for it, so the invitation is not left open."""
+    day = timezone.localtime(slot.start, LOCAL_TZ).date()
+    kind = access.basis_kind if access.needs_basis else OPEN_SUMMONS_KIND
+    basis = usable_basis(resident=resident, appointment_type_id=slot.appointment_type_id, on_day=day, kind=kind)
+    if basis is not None:
+        # Revoked or used up by a staff member since it was read: the row lock settles it.
+        basis = BookingBasis.objects.select_for_update().get(pk=basis.pk)
+        if basis.revoked_at is not None or basis.consumed_at is not None:
+            basis = None
+    if basis is None and access.needs_basis:
+        raise BookingError(ErrorCode.BOOKING_BASIS_REQUIRED)
+    return basis
 
 
 @transaction.atomic
@@ -159,7 +175,10 @@ def booking_cancel(*, actor: User, booking_id: int, now: dt.datetime | None = No
     booking.status, booking.ended_at, booking.ended_by = BookingStatus.CANCELLED, now, actor
     _free_slot(booking.slot_id)
     if booking.booking_basis_id:
-        BookingBasis.objects.filter(pk=booking.booking_basis_id).update(consumed_at=None)
+        # A cancelled booking gives its use back, even on a revoked basis (which stays revoked).
+        BookingBasis.objects.filter(pk=booking.booking_basis_id, uses__gt=0).update(
+            uses=F("uses") - 1, consumed_at=None
+        )
     if channel in (Channel.STAFF, Channel.PROXY):
         _send_booking_message(booking=booking, kind=MessageKind.CANCELLATION)
     if channel == Channel.STAFF:

@@ -22,6 +22,7 @@ from schedules.selectors import LOCAL_TZ
 
 from ..models import (
     Booking,
+    BookingBasis,
     InboxMessage,
     MessageKind,
     NotifyState,
@@ -34,12 +35,26 @@ logger = logging.getLogger(__name__)
 
 
 def inbox_message_send(
-    *, resident: User, clinic: Clinic, kind: MessageKind, subject: str, body: str, booking: Booking | None = None
+    *,
+    resident: User,
+    clinic: Clinic,
+    kind: MessageKind,
+    subject: str,
+    body: str,
+    booking: Booking | None = None,
+    booking_basis: BookingBasis | None = None,
 ) -> InboxMessage:
     message = InboxMessage.objects.create(
-        resident=resident, clinic=clinic, kind=kind, subject=subject[:200], body=body, booking=booking
+        resident=resident,
+        clinic=clinic,
+        kind=kind,
+        subject=subject[:200],
+        body=body,
+        booking=booking,
+        booking_basis=booking_basis,
     )
-    if kind == MessageKind.SUMMONS:
+    # R-REL-1: a summons, timed or open, creates the relation (guide 001).
+    if kind in (MessageKind.SUMMONS, MessageKind.OPEN_SUMMONS):
         relation_add(resident=resident, clinic=clinic, source=RelationSource.SUMMONS)
     from ..tasks import inbox_notify  # the tasks module imports these services
 

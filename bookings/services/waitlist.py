@@ -1,4 +1,4 @@
-"""Booking bases and the waitlist (R-TYPE-4, R-BOOK-6, R-BOOK-9); the staff pages' and API's
+"""The waitlist (R-BOOK-6, R-BOOK-9); the staff pages' and API's
 booking for a resident, from the waitlist or by personnummer."""
 
 from __future__ import annotations
@@ -6,10 +6,9 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Role, User
+from accounts.models import User
 from accounts.selectors import user_has_clinic_role
 from accounts.services import audit_record, resident_get_or_create
 from clinics.models import AppointmentType, Clinic
@@ -18,37 +17,13 @@ from schedules.models import Slot
 
 from ..models import (
     Booking,
-    BookingBasis,
     WaitlistEntry,
     WaitlistStatus,
 )
 from .common import SCHEDULER_ROLES
 from .staff import booking_create_for_resident
 
-# --- Booking bases and the waitlist -----------------------------------------------------------
-
-
-def booking_basis_issue(
-    *,
-    actor: User,
-    resident: User,
-    appointment_type: AppointmentType,
-    valid_until: dt.date | None = None,
-    note: str = "",
-) -> BookingBasis:
-    clinic = appointment_type.clinic
-    if not user_has_clinic_role(user=actor, clinic=clinic, roles=(*SCHEDULER_ROLES, Role.LOCAL_ADMIN)):
-        raise PermissionDeniedError()
-    if valid_until is not None and valid_until < timezone.localdate():
-        raise ValidationFailed({"valid_until": [_("The last valid day cannot be in the past.")]})
-    return BookingBasis.objects.create(
-        clinic=clinic,
-        resident=resident,
-        appointment_type=appointment_type,
-        valid_until=valid_until,
-        note=note[:500],
-        issued_by=actor,
-    )
+# --- The waitlist -----------------------------------------------------------
 
 
 @transaction.atomic

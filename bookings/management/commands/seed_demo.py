@@ -30,6 +30,7 @@ from bookings.services import (
     booking_create,
     booking_create_for_resident,
     inbox_message_send,
+    open_summons_send,
     waitlist_add,
 )
 from clinics.models import (
@@ -111,6 +112,7 @@ class Command(BaseCommand):
             (resources["solna_dsk"], types["solna_hidden"], 13, 15),
             (resources["solna_lakare"], types["solna_lakarbesok"], 8, 12),
             (resources["solna_lakare"], types["solna_remiss"], 13, 16),
+            (resources["solna_dsk"], types["solna_halsosamtal"], 15, 17),
             (resources["solna_prov"], types["solna_prov"], 7, 10),
             (resources["bagarmossen_dsk"], types["bagarmossen_vacc"], 8, 16),
             (resources["kista_bvc"], types["kista_bvc"], 9, 15),
@@ -270,6 +272,8 @@ class Command(BaseCommand):
                 {"requires_booking_basis": True},
             ),
             "solna_ombud": (solna, "Ombud 1177 akut", "Besök bokat av 1177", 2, full, {}),
+            # Not offered on the web: residents book it only through an open summons.
+            "solna_halsosamtal": (solna, "Hälsosamtal 50 år", "Hälsosamtal", None, {}, {}),
             "solna_hidden": (solna, "Mottagningsbesök intern", "", None, {}, {"hidden_for_patient": True}),
             "bagarmossen_vacc": (
                 bagarmossen,
@@ -355,9 +359,26 @@ class Command(BaseCommand):
         communication_approve(actor=scheduler, resident=bertil, clinic=bagarmossen)
         relation_add(resident=cecilia, clinic=bagarmossen, source=RelationSource.START_PAGE)
 
+        today = timezone.localdate(now)
         if not BookingBasis.objects.filter(resident=anna, appointment_type=types["solna_remiss"]).exists():
             booking_basis_issue(
-                actor=scheduler, resident=anna, appointment_type=types["solna_remiss"], note="Remiss från ortopeden"
+                actor=scheduler,
+                resident=anna,
+                appointment_type=types["solna_remiss"],
+                valid_until=today + dt.timedelta(days=60),
+                max_bookings=2,
+                note="Remiss från ortopeden",
+            )
+        # An open summons: Bertil may book a type Solna does not offer on the web, once.
+        if not BookingBasis.objects.filter(resident=bertil, appointment_type=types["solna_halsosamtal"]).exists():
+            open_summons_send(
+                actor=scheduler,
+                clinic=solna,
+                resident=bertil,
+                appointment_type=types["solna_halsosamtal"],
+                valid_from=today + dt.timedelta(days=1),
+                valid_until=today + dt.timedelta(days=30),
+                note="Kallas enligt hälsoprogrammet",
             )
 
         def first_free(appointment_type: AppointmentType, days_ahead: int) -> Slot | None:
