@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
 from accounts.selectors import user_has_clinic_role
-from accounts.services import audit_record, resident_get_or_create
+from accounts.services import audit_record, resident_get_or_create, resident_lock
 from clinics.models import AppointmentType, Clinic
 from clinics.selectors import SUMMONS_TYPE_Q, q_matches
 from core.errors import BookingError, ErrorCode, PermissionDeniedError, ValidationFailed
@@ -134,14 +134,14 @@ def booking_basis_revoke(
     made on it stay booked (the resident may still cancel or rebook them); their number is
     returned so the page can say so. Another clinic's basis is "not found" (R-ACL-1)."""
     _require_issuer(actor, clinic)
-    basis = (
-        BookingBasis.objects.select_for_update()
-        .select_related("resident", "appointment_type")
-        .filter(pk=basis_id, clinic=clinic)
-        .first()
-    )
-    if basis is None:
+    resident_id = BookingBasis.objects.filter(pk=basis_id, clinic=clinic).values_list("resident_id", flat=True).first()
+    if resident_id is None:
         raise BookingError(ErrorCode.NOT_FOUND)
+    # The lock order of every booking change: the resident first, then the basis. A booking on
+    # this basis holds the resident while it waits for the basis; taking the basis first here
+    # would deadlock with it (the audit row's key on the resident waits for the booking).
+    resident_lock(resident=User(pk=resident_id))
+    basis = BookingBasis.objects.select_for_update().select_related("resident", "appointment_type").get(pk=basis_id)
     if basis.revoked_at is not None:
         raise BookingError(ErrorCode.APPOINTMENT_IS_NOT_ALLOWED, _("This booking basis is already revoked."))
     basis.revoked_at = now or timezone.now()
