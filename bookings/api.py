@@ -14,7 +14,7 @@ from core.idempotency import IdempotentPostMixin
 from core.overload import shed_when_queued
 from schedules.api import SlotSerializer
 from schedules.models import Hold, HoldState
-from schedules.services import hold_cancel, hold_create
+from schedules.services import hold_cancel
 
 from .models import Booking, InboxMessage
 from .selectors import (
@@ -24,7 +24,14 @@ from .selectors import (
     inbox_for_resident,
     rebook_candidates,
 )
-from .services import booking_cancel, booking_create, booking_rebook, hold_create_for_rebook, inbox_mark_read
+from .services import (
+    booking_cancel,
+    booking_create,
+    booking_rebook,
+    hold_create_for_booking,
+    hold_create_for_rebook,
+    inbox_mark_read,
+)
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -219,7 +226,7 @@ class HoldList(APIView):
             booking = booking_for_resident(resident=request.user, booking_id=data.validated_data["rebook_of"])
             hold = hold_create_for_rebook(resident=request.user, slot_id=slot_id, booking=booking)
         else:
-            hold = hold_create(resident=request.user, slot_id=slot_id)
+            hold = hold_create_for_booking(resident=request.user, slot_id=slot_id)
         return Response(HoldSerializer(hold).data, status=status.HTTP_201_CREATED)
 
 

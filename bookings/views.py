@@ -24,7 +24,7 @@ from core.errors import DomainError, ErrorCode, ValidationFailed
 from core.overload import shed_when_queued
 from schedules.models import Hold, HoldState, Slot
 from schedules.selectors import LOCAL_TZ, local_midnight, offered_days, offered_slots, visibility_cutoff
-from schedules.services import hold_cancel, hold_create
+from schedules.services import hold_cancel
 
 from . import ics
 from .forms import ConditionsForm, PatientCommentForm
@@ -39,7 +39,14 @@ from .selectors import (
     rebook_candidates,
     usable_basis,
 )
-from .services import booking_cancel, booking_create, booking_rebook, hold_create_for_rebook, inbox_mark_read
+from .services import (
+    booking_cancel,
+    booking_create,
+    booking_rebook,
+    hold_create_for_booking,
+    hold_create_for_rebook,
+    inbox_mark_read,
+)
 
 DRAFT_KEY = "booking_draft"
 
@@ -242,7 +249,7 @@ def hold(request: AuthenticatedHttpRequest) -> HttpResponse:
         if rebook_of is not None:
             new_hold = hold_create_for_rebook(resident=request.user, slot_id=slot_id, booking=rebook_of)
         else:
-            new_hold = hold_create(resident=request.user, slot_id=slot_id)
+            new_hold = hold_create_for_booking(resident=request.user, slot_id=slot_id)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect(back)

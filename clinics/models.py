@@ -82,6 +82,9 @@ class CaseType(models.Model):
     is_active = models.BooleanField(_("active"), default=False)
     audience = models.CharField(_("audience"), max_length=10, choices=Audience.choices, default=Audience.ALL)
     area = models.CharField(_("geographic area"), max_length=10, choices=Area.choices, default=Area.COUNTRY)
+    # BOOK only: a resident with an active booking at the clinic may not book another on the web
+    # until it is over, cancelled or rebooked (a promise many clinics make in their conditions).
+    one_booking_at_a_time = models.BooleanField(_("one active booking at a time per resident"), default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -73,7 +73,17 @@ def clinic_ensure_case_types(*, clinic: Clinic) -> list[CaseType]:
 
 
 @transaction.atomic
-def case_type_update(*, actor: User, case_type: CaseType, conditions_text: str, audience: str, area: str) -> CaseType:
+def case_type_update(
+    *,
+    actor: User,
+    case_type: CaseType,
+    conditions_text: str,
+    audience: str,
+    area: str,
+    one_booking_at_a_time: bool | None = None,
+) -> CaseType:
+    """R-CASE-1, R-CASE-2. ``one_booking_at_a_time`` (BOOK only; None leaves it as it is) limits a
+    resident to one active booking at the clinic on the web."""
     _require_role(actor, case_type.clinic, ADMIN_ROLES)
     errors: dict[str, list[Any]] = {}
     if audience not in Audience.values:
@@ -87,6 +97,8 @@ def case_type_update(*, actor: User, case_type: CaseType, conditions_text: str, 
     case_type.conditions_text = conditions_text.strip()
     case_type.audience = audience
     case_type.area = area
+    if one_booking_at_a_time is not None and case_type.kind == CaseKind.BOOK:
+        case_type.one_booking_at_a_time = one_booking_at_a_time
     if case_type.is_active and not case_type.conditions_text:
         raise ValidationFailed({"conditions_text": [_("An active case type needs a conditions text.")]})
     case_type.save()

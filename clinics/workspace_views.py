@@ -145,10 +145,16 @@ def case_types(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpRespons
 def case_type_edit(request: AuthenticatedHttpRequest, clinic_id: int, kind: str) -> HttpResponse:
     clinic, ws = _admin(request, clinic_id)
     case_type = _case_type(clinic, kind)
-    values = {"conditions_text": case_type.conditions_text, "audience": case_type.audience, "area": case_type.area}
+    values: dict[str, Any] = {
+        "conditions_text": case_type.conditions_text,
+        "audience": case_type.audience,
+        "area": case_type.area,
+        "one_booking_at_a_time": case_type.one_booking_at_a_time,
+    }
     errors: dict[str, list[Any]] = {}
     if request.method == "POST":
-        values = {field: request.POST.get(field, "") for field in values}
+        values = {field: request.POST.get(field, "") for field in ("conditions_text", "audience", "area")}
+        values["one_booking_at_a_time"] = request.POST.get("one_booking_at_a_time") == "on"
         try:
             case_type_update(actor=request.user, case_type=case_type, **values)
         except DomainError as error:

@@ -24,6 +24,8 @@ class ErrorCode(StrEnum):
     USER_IS_ALREADY_OCCUPIED = "USER_IS_ALREADY_OCCUPIED"
     APPOINTMENT_IS_NOT_ALLOWED = "APPOINTMENT_IS_NOT_ALLOWED"
     BOOKING_BASIS_REQUIRED = "BOOKING_BASIS_REQUIRED"
+    # The clinic lets a resident hold one active booking at a time (a BOOK case type option).
+    ONE_BOOKING_AT_A_TIME = "ONE_BOOKING_AT_A_TIME"
     HOLD_EXPIRED = "HOLD_EXPIRED"
     PERMISSION_DENIED = "PERMISSION_DENIED"
     NOT_FOUND = "NOT_FOUND"
@@ -42,6 +44,9 @@ DEFAULT_MESSAGES: dict[ErrorCode, StrOrPromise] = {
     ErrorCode.APPOINTMENT_IS_NOT_ALLOWED: _("This action is not available for this appointment."),
     ErrorCode.BOOKING_BASIS_REQUIRED: _(
         "This appointment type needs a booking basis from the clinic before you can book it."
+    ),
+    ErrorCode.ONE_BOOKING_AT_A_TIME: _(
+        "You already have a booked time at this clinic. Cancel or rebook it if you need another time."
     ),
     ErrorCode.HOLD_EXPIRED: _("Your reservation of this time has expired. Please choose a time again."),
     ErrorCode.PERMISSION_DENIED: _("You do not have permission to do this."),

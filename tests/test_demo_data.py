@@ -34,6 +34,9 @@ def test_demo_data_covers_the_settings_and_is_safe_to_load_twice(db):
     assert ("Vårdcentralen Solna", CaseKind.MANAGE) in active
     assert ("Vårdcentralen Bagarmossen", CaseKind.BOOK) in active
     assert ("Vårdcentralen Bagarmossen", CaseKind.MANAGE) not in active
+    # A clinic whose conditions promise one time at a time has the BOOK option that keeps the promise.
+    for book in CaseType.objects.filter(kind=CaseKind.BOOK, conditions_text__contains="en tid åt gången"):
+        assert book.one_booking_at_a_time, book.clinic.name
     assert set(Membership.objects.values_list("role", flat=True)) == set(Role.values)
     assert Slot.objects.filter(is_published=True).count() > 1000
 

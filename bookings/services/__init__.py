@@ -13,7 +13,13 @@ pages' booking entry point), ``inbox`` (messages and their notifications) and ``
 (retention). The public names are re-exported here: callers import from ``bookings.services``."""
 
 from .bases import BASIS_ISSUER_ROLES, booking_basis_issue, booking_basis_revoke, open_summons_send
-from .booking import booking_cancel, booking_create, booking_rebook, hold_create_for_rebook
+from .booking import (
+    booking_cancel,
+    booking_create,
+    booking_rebook,
+    hold_create_for_booking,
+    hold_create_for_rebook,
+)
 from .comment import REASON_MAX_LENGTH
 from .common import SCHEDULER_ROLES
 from .inbox import inbox_mark_read, inbox_message_send, inbox_notify, inbox_notify_sweep
@@ -33,6 +39,7 @@ __all__ = [
     "booking_create_by_proxy",
     "booking_create_for_resident",
     "booking_rebook",
+    "hold_create_for_booking",
     "hold_create_for_rebook",
     "idempotency_purge",
     "inbox_mark_read",

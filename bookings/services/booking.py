@@ -36,6 +36,7 @@ from .comment import validate_patient_comment
 from .common import (
     SCHEDULER_ROLES,
     _check_no_overlap,
+    _check_one_booking_at_a_time,
     _check_own_hold,
     _free_slot,
     _insert_booking,
@@ -57,7 +58,8 @@ def booking_create(
     reason: str = "",
     now: dt.datetime | None = None,
 ) -> Booking:
-    """A resident books a time on the web (R-VIS-2, R-BOOK-1…4, R-TYPE-4, R-TYPE-7, R-REL-1, R-LOG-1)."""
+    """A resident books a time on the web (R-VIS-2, R-BOOK-1…4, R-TYPE-4, R-TYPE-7, R-REL-1, R-LOG-1),
+    at most one at a time where the clinic's BOOK case type says so."""
     now = now or timezone.now()
     resident_lock(resident=resident)
     slot = _lock_slots([slot_id])[slot_id]
@@ -66,6 +68,7 @@ def booking_create(
     phone, reason = validate_patient_comment(slot.clinic, phone, reason)
     basis = _basis_for(resident=resident, slot=slot, access=access)
     _check_no_overlap(resident=resident, slot=slot)
+    _check_one_booking_at_a_time(resident=resident, slot=slot, now=now)
     # Someone else's hold that ran out without being swept gives way here.
     Hold.objects.filter(slot=slot, state=HoldState.ACTIVE).exclude(resident=resident).update(state=HoldState.RELEASED)
     booking = _insert_booking(
@@ -221,6 +224,18 @@ def _cancel_channel(*, actor: User, booking: Booking, now: dt.datetime) -> tuple
         return Channel.PROXY, membership
     # Someone else's booking: indistinguishable from one that does not exist (R-ACL-1, R-ACL-2).
     raise BookingError(ErrorCode.NOT_FOUND)
+
+
+def hold_create_for_booking(*, resident: User, slot_id: int, now: dt.datetime | None = None) -> Hold:
+    """Hold a time for a new booking (R-BOOK-3): the slot must be offered to the resident
+    (R-VIS-2), and where the clinic allows one booking at a time the resident is told at once,
+    not only after confirming."""
+
+    def check(slot: Slot, at: dt.datetime) -> None:
+        slot_check_offered(slot=slot, resident=resident, now=at)
+        _check_one_booking_at_a_time(resident=resident, slot=slot, now=at)
+
+    return hold_create(resident=resident, slot_id=slot_id, check=check, now=now)
 
 
 def hold_create_for_rebook(*, resident: User, slot_id: int, booking: Booking, now: dt.datetime | None = None) -> Hold:

@@ -7,9 +7,11 @@ import datetime as dt
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
+from clinics.models import CaseKind, CaseType
 from core.errors import BookingError, ErrorCode
 from schedules import free_times
 from schedules.models import Hold, HoldState, Slot, SlotStatus
@@ -53,6 +55,50 @@ def _check_no_overlap(*, resident: User, slot: Slot, ignore: Booking | None = No
         overlapping = overlapping.exclude(pk=ignore.pk)
     if overlapping.exists():
         raise BookingError(ErrorCode.USER_IS_ALREADY_OCCUPIED)
+
+
+def _check_one_booking_at_a_time(*, resident: User, slot: Slot, now: dt.datetime) -> None:
+    """When the clinic's BOOK case type says "one active booking at a time per resident", a
+    resident who already has a time there that has not started cannot book another on the web;
+    the refusal names that time. Taken under the resident lock, so two parallel bookings of two
+    different times see each other. Bookings of hidden types do not count: the resident cannot
+    see them (R-TYPE-2), so the refusal could not name them. A type that needs a booking basis
+    is neither refused nor counted: the basis is the clinic's own permission for that booking
+    (R-TYPE-4), and it limits the bookings itself."""
+    clinic = slot.clinic
+    if slot.appointment_type.requires_booking_basis:
+        return
+    if not CaseType.objects.filter(clinic=clinic, kind=CaseKind.BOOK, one_booking_at_a_time=True).exists():
+        return
+    existing = (
+        Booking.objects.select_related("appointment_type")
+        .filter(
+            resident=resident,
+            clinic=clinic,
+            status=BookingStatus.ACTIVE,
+            start__gt=now,
+            appointment_type__hidden_for_patient=False,
+            appointment_type__requires_booking_basis=False,
+        )
+        .order_by("start")
+        .first()
+    )
+    if existing is None:
+        return
+    local_start = timezone.localtime(existing.start, LOCAL_TZ)
+    raise BookingError(
+        ErrorCode.ONE_BOOKING_AT_A_TIME,
+        _(
+            "You already have a booked time at %(clinic)s: %(type)s on %(date)s at %(time)s. The clinic lets you "
+            "book one time at a time. Cancel or rebook that time if you need another."
+        )
+        % {
+            "clinic": clinic.name,
+            "type": existing.appointment_type.web_name,
+            "date": formats.date_format(local_start, "j F Y"),
+            "time": local_start.strftime("%H:%M"),
+        },
+    )
 
 
 def _insert_booking(*, slot: Slot, resident: User, **fields: Any) -> Booking:

@@ -187,6 +187,25 @@ def test_cancelling_inside_24_hours_warns_that_the_visit_may_be_charged(page: Pa
     assert_accessible(page)
 
 
+def test_one_booking_at_a_time_refuses_a_second_time_and_names_the_first(page: Page, solna, times, anna):
+    CaseType.objects.filter(clinic=solna, kind=CaseKind.BOOK).update(one_booking_at_a_time=True)
+    booking_create(resident=anna, slot_id=times[0].pk)
+    dev_login(page, anna.personnummer, next_url=f"/mottagning/{solna.pk}/boka/")
+    page.get_by_label("Jag har läst och förstått villkoren").check()
+    page.get_by_role("button", name="Fortsätt").click()
+    page.get_by_role("link", name="Besök hos sjuksköterska").click()
+    day = timezone.localtime(times[1].start).day
+    page.locator("td.has-times a").filter(has=page.locator(".day-number", has_text=str(day))).first.click()
+
+    page.get_by_role("button", name=timezone.localtime(times[1].start).strftime("%H:%M")).click()
+
+    first_time = timezone.localtime(times[0].start).strftime("%H:%M")
+    expect(page.locator(".messages")).to_contain_text("Du har redan en bokad tid på Vårdcentralen Solna")
+    expect(page.locator(".messages")).to_contain_text(first_time)
+    check_page(page, "one-booking-at-a-time-refused")
+    assert Booking.objects.filter(resident=anna).count() == 1
+
+
 def test_a_time_taken_meanwhile_gives_a_friendly_message_and_the_free_times_again(page: Page, solna, times, anna):
     dev_login(page, anna.personnummer, next_url=f"/mottagning/{solna.pk}/boka/")
     page.get_by_label("Jag har läst och förstått villkoren").check()

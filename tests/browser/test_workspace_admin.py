@@ -57,6 +57,8 @@ def test_activate_a_case_type_with_a_conditions_text(page: Page, solna, admin):
     text.focus()
     page.keyboard.type(f"{BULLETS[0]}\n- {BULLETS[1]}\n\n• {BULLETS[2]}")
     expect(page.locator("#audience-all")).to_be_checked()
+    page.locator("#one_booking_at_a_time").focus()
+    page.keyboard.press("Space")  # the conditions promise one time at a time: the option keeps it
     check_page(page, "admin-case-type-edit")
     page.locator("main form button[type=submit]").press("Enter")
     page.wait_for_url(f"**/personal/{solna.pk}/arendetyper/")
@@ -71,6 +73,7 @@ def test_activate_a_case_type_with_a_conditions_text(page: Page, solna, admin):
     expect(page.locator(f'a[href="/personal/{solna.pk}/arendetyper/book/avaktivera/"]')).to_be_visible()
     check_page(page, "admin-case-types-active")
     assert CaseType.objects.get(clinic=solna, kind=CaseKind.BOOK).is_active
+    assert CaseType.objects.get(clinic=solna, kind=CaseKind.BOOK).one_booking_at_a_time
 
     # The resident sees the bullets exactly as written before they start booking.
     page.context.clear_cookies()

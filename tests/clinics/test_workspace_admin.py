@@ -97,6 +97,22 @@ def test_edit_case_type_saves_conditions_audience_and_area(admin_client, clinic)
     case_type = CaseType.objects.get(clinic=clinic, kind=CaseKind.BOOK)
     assert case_type.conditions_bullets == ["Ta med legitimation", "Avboka senast 24 timmar innan"]
     assert (case_type.audience, case_type.area) == (Audience.RELATED, Area.REGION)
+    assert not case_type.one_booking_at_a_time
+
+
+def test_edit_case_type_turns_one_booking_at_a_time_on_and_off(admin_client, clinic):
+    edit_url = url("case_type_edit", clinic, kind="book")
+    assert 'id="one_booking_at_a_time"' in admin_client.get(edit_url).content.decode()
+    assert (
+        'id="one_booking_at_a_time"'
+        not in admin_client.get(url("case_type_edit", clinic, kind="manage")).content.decode()
+    )
+    values = {"conditions_text": "Boka bara en tid åt gången", "audience": "all", "area": "country"}
+
+    admin_client.post(edit_url, {**values, "one_booking_at_a_time": "on"})
+    assert CaseType.objects.get(clinic=clinic, kind=CaseKind.BOOK).one_booking_at_a_time
+    admin_client.post(edit_url, values)
+    assert not CaseType.objects.get(clinic=clinic, kind=CaseKind.BOOK).one_booking_at_a_time
 
 
 def test_edit_case_type_shows_field_errors_and_saves_nothing(admin_client, clinic):

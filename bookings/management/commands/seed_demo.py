@@ -236,25 +236,46 @@ class Command(BaseCommand):
                 "opening_hours": "Måndag–torsdag 08.00–16.00",
             },
         )
-        self._case_type(solna, CaseKind.BOOK, CONDITIONS_BOOK, active=True)
+        # Every demo clinic's conditions say "Boka bara en tid åt gången", and the BOOK case type keeps it.
+        self._case_type(solna, CaseKind.BOOK, CONDITIONS_BOOK, active=True, one_at_a_time=True)
         self._case_type(solna, CaseKind.MANAGE, CONDITIONS_MANAGE, active=True)
         # Booking only: the timebook cannot cancel or rebook, so MANAGE stays off.
-        self._case_type(bagarmossen, CaseKind.BOOK, CONDITIONS_BOOK_CALL_TO_CANCEL, active=True)
+        self._case_type(bagarmossen, CaseKind.BOOK, CONDITIONS_BOOK_CALL_TO_CANCEL, active=True, one_at_a_time=True)
         self._case_type(bagarmossen, CaseKind.MANAGE, CONDITIONS_MANAGE, active=False)
         # Only for families with a relation, and only residents of the region.
         self._case_type(
-            kista, CaseKind.BOOK, CONDITIONS_BOOK_REBOOK_ONLY, active=True, audience=Audience.RELATED, area=Area.REGION
+            kista,
+            CaseKind.BOOK,
+            CONDITIONS_BOOK_REBOOK_ONLY,
+            active=True,
+            audience=Audience.RELATED,
+            area=Area.REGION,
+            one_at_a_time=True,
         )
         self._case_type(kista, CaseKind.MANAGE, CONDITIONS_MANAGE_REBOOK_ONLY, active=True, area=Area.REGION)
         return solna, bagarmossen, kista
 
     def _case_type(
-        self, clinic: Clinic, kind: CaseKind, text: str, *, active: bool, audience=Audience.ALL, area=Area.COUNTRY
+        self,
+        clinic: Clinic,
+        kind: CaseKind,
+        text: str,
+        *,
+        active: bool,
+        audience=Audience.ALL,
+        area=Area.COUNTRY,
+        one_at_a_time: bool = False,
     ) -> None:
         CaseType.objects.update_or_create(
             clinic=clinic,
             kind=kind,
-            defaults={"conditions_text": text, "is_active": active, "audience": audience, "area": area},
+            defaults={
+                "conditions_text": text,
+                "is_active": active,
+                "audience": audience,
+                "area": area,
+                "one_booking_at_a_time": one_at_a_time,
+            },
         )
 
     def _types(self, solna: Clinic, bagarmossen: Clinic, kista: Clinic) -> dict[str, AppointmentType]:
