@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from accounts import api as accounts_api
 from bookings import api as bookings_api
 from bookings import basis_api as bookings_basis_api
+from bookings import proxy_api as bookings_proxy_api
 from bookings import staff_api as bookings_staff_api
 from clinics import api as clinics_api
 from core import schema  # noqa: F401 - registers the bearer scheme with drf-spectacular
@@ -56,4 +57,9 @@ urlpatterns = [
     path(f"{STAFF}booking-bases/<int:basis_id>/", bookings_basis_api.BookingBasisDetail.as_view()),
     path(f"{STAFF}booking-bases/<int:basis_id>/revoke/", bookings_basis_api.BookingBasisRevoke.as_view()),
     path(f"{STAFF}open-summons/", bookings_basis_api.OpenSummonsList.as_view(), name="api-staff-open-summons"),
+    # Proxy bookers (R-TYPE-6): a region's telephone service books proxy times for residents.
+    path("v1/proxy/residents/search/", bookings_proxy_api.ProxyResidentSearch.as_view(), name="api-proxy-resident"),
+    path("v1/proxy/free-times/", bookings_proxy_api.ProxyFreeTimes.as_view(), name="api-proxy-free-times"),
+    path("v1/proxy/bookings/", bookings_proxy_api.ProxyBookingList.as_view(), name="api-proxy-bookings"),
+    path("v1/proxy/bookings/<int:booking_id>/cancel/", bookings_proxy_api.ProxyBookingCancel.as_view()),
 ]
