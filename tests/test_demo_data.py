@@ -1,7 +1,7 @@
 from django.core.management import call_command
 
 from accounts.models import Membership, Role, User
-from bookings.models import Booking, BookingStatus, InboxMessage, WaitlistEntry
+from bookings.models import Booking, BookingStatus, Channel, InboxMessage, WaitlistEntry
 from clinics.models import AppointmentType, CaseKind, CaseType, Clinic
 from schedules.models import Slot
 
@@ -39,6 +39,10 @@ def test_demo_data_covers_the_settings_and_is_safe_to_load_twice(db):
         assert book.one_booking_at_a_time, book.clinic.name
     assert set(Membership.objects.values_list("role", flat=True)) == set(Role.values)
     assert Slot.objects.filter(is_published=True).count() > 1000
+    # ombud@tidbok.test finds a proxy booking (R-TYPE-6) and free proxy times to book.
+    proxy = Booking.objects.get(channel=Channel.PROXY, status=BookingStatus.ACTIVE)
+    assert proxy.created_by == User.objects.get(email="ombud@tidbok.test") and proxy.proxy_unit
+    assert Slot.objects.filter(appointment_type__internal_name__contains="Ombud", status="free").exists()
 
 
 def test_demo_conditions_promise_web_cancellation_only_where_the_web_can_cancel(db):

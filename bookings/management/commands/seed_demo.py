@@ -28,6 +28,7 @@ from bookings.models import (
 from bookings.services import (
     booking_basis_issue,
     booking_create,
+    booking_create_by_proxy,
     booking_create_for_resident,
     inbox_message_send,
     open_summons_send,
@@ -429,6 +430,17 @@ class Command(BaseCommand):
         for key, days in (("solna_lakarbesok", 2), ("solna_hidden", 4)):
             if not has_active(bertil, types[key]) and (slot := first_free(types[key], days)):
                 booking_create_for_resident(actor=scheduler, resident=bertil, slot_id=slot.pk, now=now)
+        # 1177's telephone service booked Bertil a proxy time (R-TYPE-6): ombud@tidbok.test finds it.
+        ombud = User.objects.get(email="ombud@tidbok.test")
+        if not has_active(bertil, types["solna_ombud"]) and (slot := first_free(types["solna_ombud"], 1)):
+            booking_create_by_proxy(
+                actor=ombud,
+                resident=bertil,
+                slot_id=slot.pk,
+                phone="070-987 65 43",
+                reason="Halsont och feber i tre dagar",
+                now=now,
+            )
         if not InboxMessage.objects.filter(resident=anna, kind=MessageKind.INFO).exists():
             inbox_message_send(
                 resident=anna,
