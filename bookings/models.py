@@ -322,3 +322,20 @@ class WebBookingLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.changed_at:%Y-%m-%d %H:%M} {self.get_status_display()} {self.resident}"
+
+
+class CalendarFeed(models.Model):
+    """A resident's private calendar feed (R-NOTE-5). The secret token is in the feed's address
+    and nowhere else: only its SHA-256 is stored, so a copy of the database cannot read anyone's
+    calendar. Regenerating replaces the hash (the old address stops working); revoking deletes it."""
+
+    resident = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+
+    def __str__(self) -> str:
+        return f"{self.resident} ({self.created_at:%Y-%m-%d})"

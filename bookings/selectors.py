@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import re
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from accounts.models import Role, User
+from accounts.models import ContactDetails, Role, User
 from accounts.selectors import proxy_memberships, resident_for_personnummer, user_has_clinic_role
 from accounts.services import audit_record
 from clinics.models import ACTIVE_RELATION, PROXY_MARKER, CaseKind, CaseType, ClinicRelation
@@ -33,6 +36,7 @@ from .models import (
     Booking,
     BookingBasis,
     BookingStatus,
+    CalendarFeed,
     Channel,
     InboxMessage,
     WaitlistEntry,
@@ -94,6 +98,46 @@ def booking_for_resident(*, resident: User, booking_id: int, now: dt.datetime | 
     if booking is None:
         raise BookingError(ErrorCode.NOT_FOUND)
     return booking
+
+
+# --- The resident's calendar feed (R-NOTE-5) ---------------------------------------------------------
+
+# secrets.token_urlsafe(32) gives 43 characters of the URL-safe base64 alphabet; anything else is
+# answered "not found" without a database lookup.
+_FEED_TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
+
+
+def calendar_feed_for_resident(*, resident: User) -> CalendarFeed | None:
+    return CalendarFeed.objects.filter(resident=resident).first()
+
+
+def calendar_feed_token_hash(token: str) -> str:
+    # The token is 256 random bits, so a plain SHA-256 cannot be reversed by guessing; a slow
+    # password hash would only slow down every poll.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def calendar_feed_for_token(*, token: str) -> CalendarFeed | None:
+    """The feed of this secret token, of a resident who can still log in; None for anything else."""
+    if not _FEED_TOKEN.match(token):
+        return None
+    return (
+        CalendarFeed.objects.filter(token_hash=calendar_feed_token_hash(token), resident__is_active=True)
+        .select_related("resident")
+        .first()
+    )
+
+
+def calendar_feed_language(*, feed: CalendarFeed) -> str:
+    """The resident's chosen language (R-NOTE-1) for the feed's texts; Swedish when none is chosen."""
+    chosen = ContactDetails.objects.filter(user_id=feed.resident_id).values_list("language", flat=True).first()
+    return chosen or settings.LANGUAGE_CODE
+
+
+def calendar_feed_bookings(*, feed: CalendarFeed, now: dt.datetime | None = None) -> QuerySet[Booking]:
+    """What the feed lists: exactly the bookings the resident sees on the start page and under
+    My booked times (R-BOOK-5, R-TYPE-2, R-REL), so a calendar never shows more than the portal."""
+    return bookings_for_resident(resident=feed.resident, now=now)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import calendar_views, views
 
 app_name = "bookings"
 
@@ -21,6 +21,8 @@ urlpatterns = [
     path("mina-tider/<int:booking_id>/avboka/villkor/", views.cancel_conditions, name="cancel_conditions"),
     path("mina-tider/<int:booking_id>/omboka/", views.rebook_conditions, name="rebook_conditions"),
     path("mina-tider/<int:booking_id>/omboka/tider/", views.rebook_times, name="rebook_times"),
+    path("kalender/", calendar_views.calendar_page, name="calendar"),
+    path("kalender/<str:token>.ics", calendar_views.calendar_feed, name="calendar_feed"),
     path("inkorg/", views.inbox, name="inbox"),
     path("inkorg/<int:message_id>/", views.message, name="message"),
 ]

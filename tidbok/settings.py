@@ -339,6 +339,8 @@ TIDBOK_RATE_LIMITS = {
     "booking_user": os.environ.get("RATE_LIMIT_BOOKING_USER", "30/min"),
     "booking_address": os.environ.get("RATE_LIMIT_BOOKING_ADDRESS", "600/min"),
     "booking_site": os.environ.get("RATE_LIMIT_BOOKING_SITE") or None,
+    # Polls of one resident's calendar feed (R-NOTE-5); calendar apps poll every 5 minutes at most, on a few devices.
+    "calendar_feed": os.environ.get("RATE_LIMIT_CALENDAR_FEED", "60/hour"),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tidbok API",

@@ -9,8 +9,9 @@ a lock, the database would still say no, and the caller gets the same clean erro
 One module per part: ``common`` (the locks, the guarded insert, the web log rows), ``booking``
 (the resident on the web; cancelling for everyone), ``staff`` (staff and proxy bookers book for
 a resident), ``bases`` (booking bases and open summons), ``waitlist`` (the waitlist, the staff
-pages' booking entry point), ``inbox`` (messages and their notifications) and ``web_log``
-(retention). The public names are re-exported here: callers import from ``bookings.services``."""
+pages' booking entry point), ``inbox`` (messages and their notifications), ``calendar_feed`` (the
+resident's private calendar address) and ``web_log`` (retention). The public names are
+re-exported here: callers import from ``bookings.services``."""
 
 from .bases import BASIS_ISSUER_ROLES, booking_basis_issue, booking_basis_revoke, open_summons_send
 from .booking import (
@@ -20,6 +21,7 @@ from .booking import (
     hold_create_for_booking,
     hold_create_for_rebook,
 )
+from .calendar_feed import calendar_feed_create, calendar_feed_revoke
 from .comment import REASON_MAX_LENGTH
 from .common import SCHEDULER_ROLES
 from .inbox import inbox_mark_read, inbox_message_send, inbox_notify, inbox_notify_sweep
@@ -39,6 +41,8 @@ __all__ = [
     "booking_create_by_proxy",
     "booking_create_for_resident",
     "booking_rebook",
+    "calendar_feed_create",
+    "calendar_feed_revoke",
     "hold_create_for_booking",
     "hold_create_for_rebook",
     "idempotency_purge",

@@ -1,0 +1,32 @@
+"""The resident's private calendar feed: made, remade and revoked by the resident (R-NOTE-5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+
+from ..models import CalendarFeed
+from ..selectors import calendar_feed_token_hash
+
+
+@transaction.atomic
+def calendar_feed_create(*, resident: User, now: dt.datetime | None = None) -> str:
+    """A new secret feed address for ``resident``, replacing any earlier one (which stops working
+    at once). The token is returned once, to be shown once; only its hash is kept."""
+    token = secrets.token_urlsafe(32)
+    CalendarFeed.objects.update_or_create(
+        resident=resident,
+        defaults={"token_hash": calendar_feed_token_hash(token), "created_at": now or timezone.now()},
+    )
+    return token
+
+
+def calendar_feed_revoke(*, resident: User) -> bool:
+    """The feed address stops working; False when the resident had none."""
+    deleted, _ = CalendarFeed.objects.filter(resident=resident).delete()
+    return bool(deleted)
