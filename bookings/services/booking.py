@@ -68,7 +68,8 @@ def booking_create(
     phone, reason = validate_patient_comment(slot.clinic, phone, reason)
     basis = _basis_for(resident=resident, slot=slot, access=access)
     _check_no_overlap(resident=resident, slot=slot)
-    _check_one_booking_at_a_time(resident=resident, slot=slot, now=now)
+    if basis is None:
+        _check_one_booking_at_a_time(resident=resident, slot=slot, now=now)
     # Someone else's hold that ran out without being swept gives way here.
     Hold.objects.filter(slot=slot, state=HoldState.ACTIVE).exclude(resident=resident).update(state=HoldState.RELEASED)
     booking = _insert_booking(
@@ -232,8 +233,13 @@ def hold_create_for_booking(*, resident: User, slot_id: int, now: dt.datetime | 
     not only after confirming."""
 
     def check(slot: Slot, at: dt.datetime) -> None:
-        slot_check_offered(slot=slot, resident=resident, now=at)
-        _check_one_booking_at_a_time(resident=resident, slot=slot, now=at)
+        access = slot_check_offered(slot=slot, resident=resident, now=at)
+        day = timezone.localtime(slot.start, LOCAL_TZ).date()
+        on_basis = access.needs_basis or (
+            usable_basis(resident=resident, appointment_type_id=slot.appointment_type_id, on_day=day) is not None
+        )
+        if not on_basis:  # the booking will rest on a basis or summons: the clinic's own permission
+            _check_one_booking_at_a_time(resident=resident, slot=slot, now=at)
 
     return hold_create(resident=resident, slot_id=slot_id, check=check, now=now)
 

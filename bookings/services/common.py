@@ -62,12 +62,10 @@ def _check_one_booking_at_a_time(*, resident: User, slot: Slot, now: dt.datetime
     resident who already has a time there that has not started cannot book another on the web;
     the refusal names that time. Taken under the resident lock, so two parallel bookings of two
     different times see each other. Bookings of hidden types do not count: the resident cannot
-    see them (R-TYPE-2), so the refusal could not name them. A type that needs a booking basis
-    is neither refused nor counted: the basis is the clinic's own permission for that booking
-    (R-TYPE-4), and it limits the bookings itself."""
+    see them (R-TYPE-2), so the refusal could not name them. A booking on a booking basis or an
+    open summons is neither counted nor checked (callers skip the check for one): the basis is
+    the clinic's own permission for that booking (R-TYPE-4), and it limits the bookings itself."""
     clinic = slot.clinic
-    if slot.appointment_type.requires_booking_basis:
-        return
     if not CaseType.objects.filter(clinic=clinic, kind=CaseKind.BOOK, one_booking_at_a_time=True).exists():
         return
     existing = (
@@ -78,7 +76,7 @@ def _check_one_booking_at_a_time(*, resident: User, slot: Slot, now: dt.datetime
             status=BookingStatus.ACTIVE,
             start__gt=now,
             appointment_type__hidden_for_patient=False,
-            appointment_type__requires_booking_basis=False,
+            booking_basis__isnull=True,
         )
         .order_by("start")
         .first()

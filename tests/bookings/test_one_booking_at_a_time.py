@@ -108,11 +108,13 @@ def test_a_booking_basis_type_is_neither_refused_nor_counted(clinic, resident, r
     referral = AppointmentTypeFactory(clinic=clinic, requires_booking_basis=True, web_name="Fysioterapi")
     referral_slot = SlotFactory(appointment_type=referral, resource=resource, start=tomorrow_at(16, days=4))
     BookingBasisFactory(resident=resident, appointment_type=referral)
-    booking_create(resident=resident, slot_id=two_slots[0].pk)
+    first = booking_create(resident=resident, slot_id=two_slots[0].pk)
 
     with_basis = booking_create(resident=resident, slot_id=referral_slot.pk)
+    booking_cancel(actor=resident, booking_id=first.pk)
+    again = booking_create(resident=resident, slot_id=two_slots[1].pk)  # the basis booking does not count
 
-    assert with_basis.booking_basis_id is not None
+    assert with_basis.booking_basis_id is not None and again.status == BookingStatus.ACTIVE
 
 
 def test_a_past_booking_does_not_count(clinic, resident, appointment_type, resource, two_slots):
