@@ -241,6 +241,13 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGOUT_ON_GET = False
+# Staff work on shared clinic computers: a session never outlives the browser ("remember me" is not offered).
+ACCOUNT_SESSION_REMEMBER = False
+# Tidbok's labels and hints on allauth's staff forms (the rules stay allauth's).
+ACCOUNT_FORMS = {
+    "login": "accounts.staff_forms.StaffLoginForm",
+    "reauthenticate": "accounts.staff_forms.StaffReauthenticateForm",
+}
 # Staff login attempts: per address, and per account *from that address* (the adapter keys
 # failures on address + e-mail), so nobody can lock a colleague out from elsewhere (R-SEC-5).
 # Refusals answer 429 with Retry-After.
@@ -305,6 +312,11 @@ TIDBOK_AUDIT_RETENTION_DAYS = env_int("TIDBOK_AUDIT_RETENTION_DAYS", 5 * 365 + 1
 if TIDBOK_AUDIT_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("TIDBOK_AUDIT_RETENTION_DAYS must be at least 1")
 MFA_TOTP_ISSUER = "Tidbok"
+MFA_FORMS = {
+    "authenticate": "accounts.staff_forms.StaffAuthenticateForm",
+    "reauthenticate": "accounts.staff_forms.StaffMfaReauthenticateForm",
+    "activate_totp": "accounts.staff_forms.StaffActivateTOTPForm",
+}
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 
 # --- API (Django REST framework) ---------------------------------------------------------------

@@ -1,5 +1,7 @@
 """Staff reach the workspace only through password and a second factor (R-AUTH-2)."""
 
+import re
+
 import pytest
 from allauth.mfa.models import Authenticator
 from playwright.sync_api import Page, expect
@@ -62,3 +64,34 @@ def test_first_staff_login_sets_up_a_second_factor_through_the_pages(page: Page)
     page.goto("/personal/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Vårdcentralen Solna")
     assert Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+def test_staff_login_errors_and_the_second_factor_step_are_accessible_in_both_languages(page: Page):
+    from .conftest import STAFF_PASSWORD
+
+    user = staff(Role.SCHEDULER, ClinicFactory(name="Vårdcentralen Solna"))
+    make_staff_login_ready(user)
+
+    page.goto("/accounts/login/")
+    page.locator("input[name=login]").fill(user.email)
+    page.locator("input[name=password]").fill("not-the-password-2026")
+    page.get_by_role("button", name="Logga in").click()
+    expect(page).to_have_title(re.compile(r"^Fel: "))
+    expect(page.locator("#error-summary")).to_contain_text("Det finns ett problem")
+    check_page(page, "staff-login-error")
+
+    page.locator("input[name=password]").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Logga in").click()
+    page.wait_for_url("**/accounts/2fa/authenticate/")
+    expect(page.get_by_role("button", name="Avbryt")).to_be_visible()
+    check_page(page, "staff-mfa-authenticate")
+    page.locator("input[name=code]").fill("000000")
+    page.locator("form:has(input[name=code]) button[type=submit]").click()
+    expect(page.locator("#error-summary")).to_be_visible()
+    check_page(page, "staff-mfa-authenticate-error")
+
+    page.get_by_role("button", name="Avbryt").click()
+    page.wait_for_url("**/accounts/login/")
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Log in to the clinic workspace")
+    check_page(page, "staff-login-en")
