@@ -35,7 +35,9 @@ def _text(response) -> str:
 
 
 def _title(response) -> str:
-    return BeautifulSoup(response.content, "html.parser").title.get_text(strip=True)
+    title = BeautifulSoup(response.content, "html.parser").title
+    assert title is not None
+    return title.get_text(strip=True)
 
 
 def test_the_login_page_speaks_to_staff_and_never_of_signing_up(client):
