@@ -1,7 +1,8 @@
 from django.core.management import call_command
 
 from accounts.models import Membership, Role, User
-from bookings.models import Booking, BookingStatus, Channel, InboxMessage, WaitlistEntry
+from bookings.models import BasisKind, Booking, BookingStatus, Channel, InboxMessage, WaitlistEntry
+from bookings.selectors import bases_for_resident
 from clinics.models import AppointmentType, CaseKind, CaseType, Clinic
 from schedules.models import Slot
 
@@ -63,3 +64,17 @@ def test_demo_conditions_promise_web_cancellation_only_where_the_web_can_cancel(
             assert not promises_web, f"{clinic.name} {case_type.kind}: {case_type.conditions_text!r}"
             if "avbok" in text:
                 assert "telefon" in text or "ring" in text, f"{clinic.name}: say how to cancel instead"
+
+
+def test_demo_residents_see_a_booking_basis_and_an_open_summons_on_their_start_page(db):
+    """The README's demo table: Anna may book Solna's referral visit on a basis, Bertil holds an
+    open summons for a type Solna does not offer on the web."""
+    call_command("seed_demo")
+
+    anna = User.objects.get(first_name="Anna", last_name="Andersson")
+    bertil = User.objects.get(first_name="Bertil", last_name="Berg")
+    [basis] = bases_for_resident(resident=anna)
+    assert basis.kind == BasisKind.BASIS and basis.appointment_type.requires_booking_basis
+    [summons] = bases_for_resident(resident=bertil)
+    assert summons.kind == BasisKind.OPEN_SUMMONS and not summons.appointment_type.bookable_on_web
+    assert InboxMessage.objects.filter(resident=bertil, booking_basis=summons).exists()
