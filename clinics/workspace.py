@@ -14,8 +14,10 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponseBase
+from rest_framework import permissions
 
 from accounts.http import AuthenticatedHttpRequest, AuthenticatedRequest
+from accounts.mfa import session_passed_second_factor
 from accounts.models import Membership, Role, User
 from accounts.selectors import user_is_staff_member
 
@@ -98,3 +100,19 @@ def workspace_clinic(*, user: User, clinic: Clinic) -> WorkspaceClinic:
         if item.clinic.pk == clinic.pk:
             return item
     raise Http404
+
+
+class IsClinicStaff(permissions.BasePermission):
+    """Staff endpoints: a logged-in staff member who is not acting as a resident, in a browser
+    session that passed its second factor (R-SEC-2; an app token never reaches staff data). Which
+    clinic and role is checked per view with :func:`clinic_for` (R-ACL-1)."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(
+            user
+            and user.is_authenticated
+            and not user.is_resident
+            and user_is_staff_member(user)
+            and session_passed_second_factor(request, user)
+        )

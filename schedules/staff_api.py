@@ -14,16 +14,14 @@ from typing import TYPE_CHECKING, Any, cast
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import permissions, serializers, status
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.http import AuthenticatedRequest
-from accounts.mfa import session_passed_second_factor
 from accounts.models import Role
-from accounts.selectors import user_is_staff_member
 from clinics.models import AppointmentType, Clinic, Resource
-from clinics.workspace import clinic_for
+from clinics.workspace import IsClinicStaff, clinic_for
 from core import params
 
 from . import services
@@ -34,22 +32,6 @@ SCHEDULER = (Role.SCHEDULER,)
 MAX_TIMEBOOK_DAYS = 31
 MAX_CHANGE_TYPE_SLOTS = 1000
 MAX_LISTED = 500
-
-
-class IsClinicStaff(permissions.BasePermission):
-    """Staff endpoints: a logged-in staff member who is not acting as a resident, in a browser
-    session that passed its second factor (R-SEC-2; an app token never reaches staff data). Which
-    clinic and role is checked per view with :func:`clinic_for` (R-ACL-1)."""
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(
-            user
-            and user.is_authenticated
-            and not user.is_resident
-            and user_is_staff_member(user)
-            and session_passed_second_factor(request, user)
-        )
 
 
 def scheduler_clinic(request: AuthenticatedRequest, clinic_id: int) -> Clinic:

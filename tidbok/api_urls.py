@@ -9,6 +9,7 @@ from bookings import basis_api as bookings_basis_api
 from bookings import proxy_api as bookings_proxy_api
 from bookings import staff_api as bookings_staff_api
 from clinics import api as clinics_api
+from clinics import staff_api as clinics_staff_api
 from core import schema  # noqa: F401 - registers the bearer scheme with drf-spectacular
 from schedules import api as schedules_api
 from schedules import staff_api as schedules_staff_api
@@ -50,6 +51,20 @@ urlpatterns = [
     path(f"{STAFF}bookings/", bookings_staff_api.StaffBookingList.as_view(), name="api-staff-bookings"),
     path(f"{STAFF}bookings/<int:booking_id>/", bookings_staff_api.StaffBookingDetail.as_view()),
     path(f"{STAFF}bookings/<int:booking_id>/cancel/", bookings_staff_api.StaffBookingCancel.as_view()),
+    # Staff accounts and roles (region IT; the clinic's roles for its local admin too).
+    path(f"{STAFF}roles/", clinics_staff_api.ClinicRoles.as_view(), name="api-staff-clinic-roles"),
+    path(f"{STAFF}staff-accounts/", clinics_staff_api.StaffAccountList.as_view(), name="api-staff-accounts"),
+    path(f"{STAFF}staff-accounts/<int:member_id>/", clinics_staff_api.StaffAccountDetail.as_view()),
+    path(f"{STAFF}staff-accounts/<int:member_id>/roles/", clinics_staff_api.StaffRoleList.as_view()),
+    path(
+        f"{STAFF}staff-accounts/<int:member_id>/roles/<int:membership_id>/",
+        clinics_staff_api.StaffRoleDetail.as_view(),
+    ),
+    path(
+        f"{STAFF}staff-accounts/<int:member_id>/second-factor-reset/",
+        clinics_staff_api.StaffSecondFactorReset.as_view(),
+    ),
+    path(f"{STAFF}staff-accounts/<int:member_id>/invitation/", clinics_staff_api.StaffInvitation.as_view()),
     path(f"{STAFF}web-log/", bookings_staff_api.WebLog.as_view(), name="api-staff-web-log"),
     path(f"{STAFF}web-log/search/", bookings_staff_api.WebLogSearchView.as_view(), name="api-staff-web-log-search"),
     # Booking bases and open summons (R-TYPE-4, R-REL-1).
