@@ -64,9 +64,12 @@ def booking_event(
     cancelled: bool | None = None,
     meeting_url: str = "",
     attendee_email: str = "",
+    discreet: bool = False,
     stamp: dt.datetime | None = None,
 ) -> Event:
-    """The VEVENT of one booking. ``cancelled`` defaults to the booking's own status."""
+    """The VEVENT of one booking. ``cancelled`` defaults to the booking's own status. A
+    ``discreet`` event names only the clinic: no type, no resource, no information text, since a
+    calendar is often seen by others (a shared family calendar, a lock screen)."""
     if cancelled is None:
         cancelled = booking.status == BookingStatus.CANCELLED
     appointment_type = booking.appointment_type
@@ -77,9 +80,13 @@ def booking_event(
     # UTC needs no VTIMEZONE and is read right by every calendar, across daylight-saving changes too.
     event.add("dtstart", booking.start.astimezone(dt.UTC))
     event.add("dtend", booking.end.astimezone(dt.UTC))
-    event.add("summary", f"{appointment_type.web_name} – {booking.clinic.name}")
+    if discreet:
+        event.add("summary", booking.clinic.name)
+        description = []
+    else:
+        event.add("summary", f"{appointment_type.web_name} – {booking.clinic.name}")
+        description = [appointment_type.web_info, booking.resource.name]
     event.add("location", clinic_address(booking))
-    description = [appointment_type.web_info, booking.resource.name]
     if meeting_url:
         description.append(gettext("Video meeting: %(url)s") % {"url": meeting_url})
         # RFC 7986: calendars that know CONFERENCE show a join button.
@@ -106,6 +113,7 @@ def booking_ics(
     method: Method | None = None,
     meeting_url: str = "",
     attendee_email: str = "",
+    discreet: bool = False,
 ) -> bytes:
     """One booking as an iCalendar object, for the download and for e-mails.
 
@@ -122,6 +130,7 @@ def booking_ics(
             cancelled=method == "CANCEL",
             meeting_url=meeting_url,
             attendee_email=attendee_email,
+            discreet=discreet,
         )
     )
     return calendar.to_ical()

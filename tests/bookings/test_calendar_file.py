@@ -158,3 +158,13 @@ def test_the_migration_gives_old_bookings_their_old_uid_and_chains_one_uid(resid
     first, second = Booking.objects.get(pk=booked.pk), Booking.objects.get(pk=moved.pk)
     assert first.calendar_uid == second.calendar_uid == f"booking-{booked.pk}@tidbok"
     assert (first.calendar_sequence, second.calendar_sequence) == (0, 2)
+
+
+def test_a_discreet_event_names_only_the_clinic(booked):
+    payload = ics.booking_ics(booked, discreet=True)
+    _, [event] = parse(payload)
+    flat = payload.decode().replace("\r\n ", "")
+
+    assert str(event["SUMMARY"]) == "Vårdcentralen Solna"
+    assert "Besök" not in flat and "Distriktssköterska" not in flat and "Kom tio minuter" not in flat
+    assert str(event["UID"]) == booked.calendar_uid
