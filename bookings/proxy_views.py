@@ -29,7 +29,7 @@ from accounts.models import Membership
 from accounts.personnummer import format_personnummer
 from accounts.selectors import proxy_memberships
 from clinics.selectors import proxy_types_in_regions
-from clinics.workspace import staff_required
+from clinics.workspace import staff_required, workspace_clinics
 from core.errors import DomainError
 from core.search_token import SEARCH_TOKEN_PARAM, search_token_load, search_token_store
 from schedules.models import Slot, SlotStatus
@@ -54,7 +54,9 @@ def _memberships(request: AuthenticatedHttpRequest) -> list[Membership]:
 
 
 def _page(request: AuthenticatedHttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
-    return render(request, f"workspace/proxy/{template}", {"proxy_nav": True, **context}, status=status)
+    # "My clinics" leads nowhere for a proxy booker who works at no clinic.
+    frame = {"proxy_nav": True, "proxy_only": not workspace_clinics(user=request.user)}
+    return render(request, f"workspace/proxy/{template}", {**frame, **context}, status=status)
 
 
 def _with_token(name: str, token: str, *args, **query: str) -> str:

@@ -22,7 +22,7 @@ from bookings.models import (
     MessageKind,
     WebBookingLogEntry,
 )
-from bookings.services import booking_create, booking_create_by_proxy
+from bookings.services import booking_cancel, booking_create, booking_create_by_proxy
 from schedules.models import SlotStatus
 
 from ..factories import (
@@ -306,3 +306,35 @@ def test_the_picker_sends_a_proxy_booker_to_their_pages_and_offers_them_beside_c
     picker = client.get("/personal/")
     assert picker.status_code == 200 and picker.context["proxy"] is True
     assert reverse("workspace:proxy_home") in picker.content.decode()
+
+
+def test_no_proxy_booking_without_its_audit_event(booker, resident, proxy_slot, monkeypatch):
+    """R-LOG-4: the audit event is written in the booking's transaction; when it cannot be
+    written, nothing of the booking is left: no booking, summons or log row, the time still free."""
+
+    def audit_log_down(**kwargs):
+        raise RuntimeError("audit log unavailable")
+
+    monkeypatch.setattr("bookings.services.staff.audit_record", audit_log_down)
+    with pytest.raises(RuntimeError):
+        booking_create_by_proxy(actor=booker, resident=resident, slot_id=proxy_slot.pk)
+
+    proxy_slot.refresh_from_db()
+    assert proxy_slot.status == SlotStatus.FREE
+    assert not Booking.objects.exists() and not InboxMessage.objects.exists()
+    assert not WebBookingLogEntry.objects.exists()
+
+
+def test_no_proxy_cancellation_without_its_audit_event(booker, resident, proxy_slot, monkeypatch):
+    booking = booking_create_by_proxy(actor=booker, resident=resident, slot_id=proxy_slot.pk)
+
+    def audit_log_down(**kwargs):
+        raise RuntimeError("audit log unavailable")
+
+    monkeypatch.setattr("bookings.services.booking.audit_record", audit_log_down)
+    with pytest.raises(RuntimeError):
+        booking_cancel(actor=booker, booking_id=booking.pk)
+
+    assert Booking.objects.get(pk=booking.pk).status == BookingStatus.ACTIVE
+    assert not WebBookingLogEntry.objects.filter(status=LogStatus.CANCELLED).exists()
+    assert not InboxMessage.objects.filter(kind=MessageKind.CANCELLATION).exists()

@@ -44,6 +44,8 @@ def olle(solna):
 def test_a_proxy_booker_books_and_cancels_for_a_resident(page: Page, solna, proxy_slot, olle):
     anna = ResidentFactory(first_name="Anna", last_name="Andersson")
     pnr = anna.personnummer or ""
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
     staff_login(page, olle, next_url="/personal/ombud/")
     expect(page.locator("main")).to_contain_text(UNIT)
     check_page(page, "proxy-home")
@@ -110,6 +112,8 @@ def test_a_proxy_booker_books_and_cancels_for_a_resident(page: Page, solna, prox
     assert InboxMessage.objects.filter(resident=anna, kind=MessageKind.CANCELLATION).exists()
     units = set(WebBookingLogEntry.objects.filter(booking=booking).values_list("channel", "changed_by"))
     assert units == {(Channel.PROXY, UNIT)}
+    # R-SEC-3: no page, redirect or asset the browser asked for carried the personnummer.
+    assert requested and not [url for url in requested if pnr[2:8] in url]
 
 
 def test_no_free_proxy_times_is_said_in_english(page: Page, solna, olle):
