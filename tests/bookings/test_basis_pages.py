@@ -266,3 +266,15 @@ def test_the_summons_in_the_inbox_books_a_type_the_resident_is_not_otherwise_off
     after = text(resident_client.get(reverse("bookings:message", args=[message.pk])))
     assert link not in after
     assert sv("This invitation can no longer be used to book. Contact the clinic if you still need a time.") in after
+
+
+def test_a_booking_made_on_a_basis_links_to_it_in_the_timebook(
+    client, clinic, scheduler, resident, referral_type, resource
+):
+    basis = BookingBasisFactory(appointment_type=referral_type, resident=resident)
+    booking = booking_create(resident=resident, slot_id=make_slot(referral_type, resource, tomorrow_at(9, days=2)).pk)
+    login(client, scheduler)
+
+    page = text(client.get(reverse("workspace:booking_detail", args=[clinic.pk, booking.pk])))
+
+    assert reverse("workspace:booking_basis", args=[clinic.pk, basis.pk]) in page
