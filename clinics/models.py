@@ -208,6 +208,7 @@ class RelationSource(models.TextChoices):
     SUMMONS = "summons", _("Summons")
     BOOKING = "booking", _("Booked a time")
     DIRECT_LINK = "direct_link", _("Logged in through a direct link")
+    CONTACT_CARD = "contact_card", _("Logged in through the contact card")
 
 
 class ClinicRelation(models.Model):

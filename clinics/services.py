@@ -31,7 +31,7 @@ from .models import (
     Resource,
     ResourceKind,
 )
-from .selectors import action_supported
+from .selectors import action_supported, case_type_admits, case_type_for
 from .signals import appointment_type_web_name_changed
 
 ADMIN_ROLES = (Role.LOCAL_ADMIN, Role.REGION_IT)
@@ -308,6 +308,16 @@ def relation_add(*, resident: User, clinic: Clinic, source: RelationSource) -> C
         relation.on_start_page = True
         relation.save(update_fields=["on_start_page", "updated_at"])
     return relation
+
+
+def relation_add_through_contact_card(*, resident: User, clinic: Clinic, kind: CaseKind) -> ClinicRelation | None:
+    """R-REL-1 (guide 001): logging in through an e-service link on the clinic's contact card
+    creates the relation and puts the clinic on the start page, as a direct link does. Only
+    when the case type admits the resident (R-CASE-3): the card is no back door into a case
+    type for residents with a relation only."""
+    if not case_type_admits(case_type=case_type_for(clinic=clinic, kind=kind), resident=resident):
+        return None
+    return relation_add(resident=resident, clinic=clinic, source=RelationSource.CONTACT_CARD)
 
 
 def relation_remove(*, resident: User, clinic: Clinic) -> ClinicRelation | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -15,7 +15,7 @@ from core import params
 from .forms import ClinicSearchForm
 from .models import CaseKind, Clinic, DirectLink, RelationSource
 from .selectors import admitted_case_types, clinic_search, region_notice, relation_is_active, start_page_clinics
-from .services import relation_add, relation_remove
+from .services import relation_add, relation_add_through_contact_card, relation_remove
 
 
 def _viewer(request: HttpRequest):
@@ -82,6 +82,21 @@ def remove_from_start_page(request: AuthenticatedHttpRequest, clinic_id: int) ->
     else:
         messages.success(request, _("%(clinic)s is removed from your start page.") % {"clinic": clinic.name})
     return redirect("bookings:start")
+
+
+@resident_required
+def contact_card_login(request: AuthenticatedHttpRequest, clinic_id: int, kind: str) -> HttpResponse:
+    """Where a contact card's e-service link leads a visitor who is not logged in: after the
+    login the clinic is on the start page (R-REL-1) and the flow starts."""
+    clinic = get_object_or_404(Clinic, pk=clinic_id)
+    if kind not in CaseKind.values:
+        raise Http404
+    if relation_add_through_contact_card(resident=request.user, clinic=clinic, kind=CaseKind(kind)) is None:
+        # Not offered to this resident after all (their region, say): the card says why.
+        return redirect("clinics:detail", clinic_id=clinic.pk)
+    if kind == CaseKind.BOOK:
+        return redirect("bookings:book_conditions", clinic_id=clinic.pk)
+    return redirect("bookings:my_bookings")
 
 
 @resident_required

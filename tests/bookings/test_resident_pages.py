@@ -610,6 +610,7 @@ def test_staff_user_gets_403_on_resident_pages(client, clinic, booked, role):
         reverse("bookings:my_bookings"),
         reverse("bookings:inbox"),
         reverse("bookings:book_conditions", args=[clinic.pk]),
+        reverse("clinics:contact_card_login", args=[clinic.pk, "book"]),
         reverse("bookings:detail", args=[booked.pk]),
         reverse("bookings:ics", args=[booked.pk]),
         reverse("bookings:cancel", args=[booked.pk]),

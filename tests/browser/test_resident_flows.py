@@ -322,6 +322,21 @@ def test_login_through_a_direct_link_creates_the_relation(page: Page, solna, tim
     expect(page.get_by_role("link", name="Vårdcentralen Solna")).to_be_visible()
 
 
+def test_login_through_the_contact_cards_book_link_creates_the_relation(page: Page, solna, times, anna):
+    page.goto(f"/mottagning/{solna.pk}/")
+    page.get_by_role("link", name="Boka tid direkt", exact=True).click()
+    page.get_by_role("link", name="Testinloggning (endast utveckling)").click()
+    page.locator("#personnummer").fill(anna.personnummer)
+    page.locator("form:has(#personnummer) button[type=submit]").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Boka tid direkt")
+    relation = ClinicRelation.objects.get(resident=anna, clinic=solna)
+    assert relation.on_start_page and relation.source == RelationSource.CONTACT_CARD
+    page.goto("/start/")
+    expect(page.get_by_role("link", name="Vårdcentralen Solna")).to_be_visible()
+    check_page(page, "start-after-contact-card-login")
+
+
 def test_language_switch_between_swedish_and_english(page: Page, solna):
     page.goto("/")
     assert page.locator("html").get_attribute("lang") == "sv"

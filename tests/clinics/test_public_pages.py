@@ -61,8 +61,8 @@ def test_contact_card_shows_contact_details_to_anyone(client, clinic):
     for value in ("Vårdcentralen Solna", "Solnavägen 1", "171 64 Solna", "08-555 123 45", "Mån–fre 08–17"):
         assert value in content
     assert 'href="tel:0855512345"' in content
-    # Both case types are "for all residents": an anonymous visitor sees both.
-    assert reverse("bookings:book_conditions", args=[clinic.pk]) in content
+    # Both case types are "for all residents": an anonymous visitor sees both, through the login.
+    assert reverse("clinics:contact_card_login", args=[clinic.pk, "book"]) in content
     assert sv(CaseKind.BOOK.label) in content and sv(CaseKind.MANAGE.label) in content
 
 
@@ -161,3 +161,53 @@ def test_manage_direct_link_creates_the_relation_and_opens_my_bookings(resident_
 def test_unknown_direct_link_is_not_found(resident_client, resident, clinic):
     assert resident_client.get("/l/finns-inte-alls/").status_code == 404
     assert not ClinicRelation.objects.filter(resident=resident).exists()
+
+
+# --- 4. The contact card's e-service links (R-REL-1, guide 001) -----------------------------------
+
+
+def test_contact_card_links_an_anonymous_visitor_through_the_login(client, clinic):
+    through_login = reverse("clinics:contact_card_login", args=[clinic.pk, "book"])
+    content = text(client.get(reverse("clinics:detail", args=[clinic.pk])))
+    assert f'href="{through_login}"' in content
+
+    response = client.get(through_login)
+
+    assert response.status_code == 302 and response.url == login_url(through_login)
+    assert not ClinicRelation.objects.exists()
+
+
+def test_logging_in_through_the_contact_cards_book_link_creates_the_relation(resident_client, clinic, resident):
+    response = resident_client.get(reverse("clinics:contact_card_login", args=[clinic.pk, "book"]))
+
+    assert response.status_code == 302
+    assert response.url == reverse("bookings:book_conditions", args=[clinic.pk])
+    relation = ClinicRelation.objects.get(resident=resident, clinic=clinic)
+    assert relation.source == RelationSource.CONTACT_CARD and relation.on_start_page
+    assert clinic.name in text(resident_client.get(reverse("bookings:start")))
+
+
+def test_the_contact_cards_manage_link_opens_my_bookings_with_the_relation(resident_client, clinic, resident):
+    response = resident_client.get(reverse("clinics:contact_card_login", args=[clinic.pk, "manage"]))
+
+    assert response.status_code == 302 and response.url == reverse("bookings:my_bookings")
+    assert ClinicRelation.objects.get(resident=resident, clinic=clinic).on_start_page
+
+
+def test_the_contact_card_is_no_back_door_into_a_case_type_that_does_not_admit(client, clinic):
+    CaseType.objects.filter(clinic=clinic, kind=CaseKind.BOOK).update(area=Area.REGION)
+    stranger = ResidentFactory(home_region_code="03")  # lives in another region (R-CASE-2)
+    client.force_login(stranger)
+
+    response = client.get(reverse("clinics:contact_card_login", args=[clinic.pk, "book"]))
+
+    assert response.status_code == 302 and response.url == reverse("clinics:detail", args=[clinic.pk])
+    assert not ClinicRelation.objects.filter(resident=stranger).exists()
+    assert client.get(reverse("clinics:contact_card_login", args=[clinic.pk, "allt"])).status_code == 404
+
+
+def test_a_logged_in_resident_goes_straight_to_the_flow_from_the_card(resident_client, clinic, resident):
+    content = text(resident_client.get(reverse("clinics:detail", args=[clinic.pk])))
+
+    assert f'href="{reverse("bookings:book_conditions", args=[clinic.pk])}"' in content
+    assert reverse("clinics:contact_card_login", args=[clinic.pk, "book"]) not in content
