@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import factory
@@ -16,6 +17,7 @@ from bookings.models import BookingBasis, WaitlistEntry
 from clinics.models import AppointmentType, Audience, CaseKind, CaseType, Clinic, Region, Resource
 from schedules.models import Slot
 from schedules.selectors import LOCAL_TZ
+from schedules.services import SchedulePattern
 
 _serials = itertools.count(100)
 _M = TypeVar("_M", bound=models.Model)
@@ -31,6 +33,14 @@ class ModelFactory(factory.django.DjangoModelFactory[_M]):
     if TYPE_CHECKING:
         # mypy insists __new__ returns the class itself; factory_boy's returns the model instance.
         def __new__(cls, *args: Any, **kwargs: Any) -> _M: ...  # type: ignore[misc]
+
+
+def reloaded(obj: _M) -> _M:
+    """``obj`` read again from the database, for ``slot = reloaded(slot)``: the assignment tells the
+    type checker the fields may have changed, which a bare ``refresh_from_db()`` does not (a field an
+    earlier assert narrowed would stay narrowed, and what follows would look unreachable)."""
+    obj.refresh_from_db()
+    return obj
 
 
 def make_personnummer(birth: dt.date = dt.date(1985, 3, 14)) -> str:
@@ -49,6 +59,23 @@ class RegionFactory(ModelFactory[Region]):
     code = "01"
 
 
+def _case_types(clinic: Clinic, create: bool, extracted: Iterable[CaseKind] | None, **kwargs: Any) -> None:
+    """Both case types active "for all residents" unless told otherwise."""
+    if not create:
+        return
+    active = extracted if extracted is not None else (CaseKind.BOOK, CaseKind.MANAGE)
+    for kind in CaseKind:
+        CaseType.objects.update_or_create(
+            clinic=clinic,
+            kind=kind,
+            defaults={
+                "is_active": kind in active,
+                "conditions_text": "• Avboka senast 24 timmar innan\n• Ta med legitimation",
+                "audience": Audience.ALL,
+            },
+        )
+
+
 class ClinicFactory(ModelFactory[Clinic]):
     class Meta:
         model = Clinic
@@ -60,22 +87,8 @@ class ClinicFactory(ModelFactory[Clinic]):
     town = "Stockholm"
     phone = "08-123 456 00"
 
-    @factory.post_generation
-    def case_types(self, create, extracted, **kwargs):
-        """Both case types active "for all residents" unless told otherwise."""
-        if not create:
-            return
-        active = extracted if extracted is not None else (CaseKind.BOOK, CaseKind.MANAGE)
-        for kind in CaseKind:
-            CaseType.objects.update_or_create(
-                clinic=self,
-                kind=kind,
-                defaults={
-                    "is_active": kind in active,
-                    "conditions_text": "• Avboka senast 24 timmar innan\n• Ta med legitimation",
-                    "audience": Audience.ALL,
-                },
-            )
+    # Called with the clinic made (not the factory), like any post-generation hook.
+    case_types = factory.PostGeneration(_case_types)
 
 
 class AppointmentTypeFactory(ModelFactory[AppointmentType]):
@@ -102,6 +115,33 @@ class ResourceFactory(ModelFactory[Resource]):
 def tomorrow_at(hour: int, minute: int = 0, days: int = 1) -> dt.datetime:
     day = timezone.localdate() + dt.timedelta(days=days)
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=LOCAL_TZ)
+
+
+def schedule_pattern(
+    resource: Resource,
+    appointment_type: AppointmentType,
+    *,
+    days: int = 1,
+    start_date: dt.date | None = None,
+    end_date: dt.date | None = None,
+    weekdays: Iterable[int] = range(1, 8),
+    day_start: dt.time = dt.time(8),
+    day_end: dt.time = dt.time(10),
+    slot_minutes: int = 30,
+) -> SchedulePattern:
+    """A schedule's pattern for a test: every weekday for ``days`` days from ``start_date``
+    (tomorrow), 08:00–10:00 in 30-minute times, unless told otherwise."""
+    first = start_date if start_date is not None else timezone.localdate() + dt.timedelta(days=1)
+    return SchedulePattern(
+        resource=resource,
+        appointment_type=appointment_type,
+        weekdays=weekdays,
+        start_date=first,
+        end_date=end_date if end_date is not None else first + dt.timedelta(days=days - 1),
+        day_start=day_start,
+        day_end=day_end,
+        slot_minutes=slot_minutes,
+    )
 
 
 class SlotFactory(ModelFactory[Slot]):

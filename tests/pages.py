@@ -22,6 +22,13 @@ from .factories import (
 )
 
 
+def found(pattern: str, string: str, flags: int = 0) -> re.Match[str]:
+    """The first match of ``pattern`` in ``string``; the test fails, showing the pattern, if there is none."""
+    match = re.search(pattern, string, flags)
+    assert match is not None, f"{pattern!r} not found"
+    return match
+
+
 def text(response) -> str:
     return html.unescape(response.content.decode())
 

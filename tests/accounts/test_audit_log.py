@@ -262,6 +262,7 @@ def test_region_it_of_another_region_cannot_export(client, clinic):
 
 def test_the_resident_filter_is_posted_and_the_url_names_only_a_token(client, support, region_it, clinic):
     anna, bo = ResidentFactory(), ResidentFactory()
+    assert anna.personnummer is not None
     audit_record(actor=support, action="booking.read", clinic=clinic, resident=anna)
     audit_record(actor=support, action="booking.read", clinic=clinic, resident=bo)
     as_english(client, region_it)

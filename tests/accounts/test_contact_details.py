@@ -15,6 +15,8 @@ from accounts.models import ContactDetails
 from core.errors import ValidationFailed
 from core.sms import LocmemBackend
 
+from ..pages import found
+
 pytestmark = pytest.mark.django_db
 
 
@@ -95,7 +97,7 @@ def test_a_mobile_number_is_used_only_after_its_code_and_wrong_codes_are_limited
     assert answer.status_code == 302 and answer["Location"] == reverse("contact_mobile_code")
     [sms] = LocmemBackend.outbox
     assert sms.to == "+46701234567"
-    code = re.search(r"\b(\d{6})\b", sms.body).group(1)
+    code = found(r"\b(\d{6})\b", sms.body).group(1)
     assert sms.body.startswith("Din kod för Tidbok är")
     contact = ContactDetails.objects.get(user=resident)
     assert (contact.mobile, contact.mobile_pending) == ("", "+46701234567")
@@ -121,7 +123,7 @@ def test_the_right_code_confirms_the_number_and_a_new_code_waits_a_minute(
     with pytest.raises(ValidationFailed) as refused:
         services.contact_mobile_start(user=resident, mobile="0707654321")
     assert "mobile" in refused.value.field_errors
-    code = re.search(r"\b(\d{6})\b", LocmemBackend.outbox[0].body).group(1)
+    code = found(r"\b(\d{6})\b", LocmemBackend.outbox[0].body).group(1)
     services.contact_mobile_confirm(user=resident, code=code[:3] + " " + code[3:])
     contact = ContactDetails.objects.get(user=resident)
     assert contact.mobile == "+46707654321" and contact.mobile_verified_at is not None
@@ -131,7 +133,7 @@ def test_an_expired_code_is_refused(resident, django_capture_on_commit_callbacks
     time_machine.move_to(timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
         services.contact_mobile_start(user=resident, mobile="0701234567")
-    code = re.search(r"\b(\d{6})\b", LocmemBackend.outbox[0].body).group(1)
+    code = found(r"\b(\d{6})\b", LocmemBackend.outbox[0].body).group(1)
     time_machine.move_to(timezone.now() + services.MOBILE_CODE_VALID + dt.timedelta(seconds=1))
     with pytest.raises(ValidationFailed) as refused:
         services.contact_mobile_confirm(user=resident, code=code)

@@ -179,6 +179,7 @@ def test_a_failing_register_keeps_the_last_known_region_and_logs_no_personnummer
     resident.refresh_from_db()
     assert resident.home_region_code == "01"
     assert "population register unavailable" in caplog.text
+    assert resident.personnummer is not None
     assert resident.personnummer not in caplog.text and resident.personnummer[2:8] not in caplog.text
 
 

@@ -15,7 +15,7 @@ from core.errors import ValidationFailed
 from ..factories import (
     make_personnummer,
 )
-from ..pages import sv_gettext, text
+from ..pages import found, sv_gettext, text
 
 # --- 2. Login (R-AUTH-1, R-AUTH-4) ----------------------------------------------------------------
 
@@ -45,7 +45,7 @@ def test_dev_login_accepts_every_personnummer_form_and_stores_twelve_digits(clie
 
     assert response.status_code == 302 and response.url == "/start/"
     user = User.objects.get(personnummer=pnr)
-    assert user.is_resident and len(user.personnummer) == 12
+    assert user.is_resident and user.personnummer is not None and len(user.personnummer) == 12
     assert client.session["_auth_user_id"] == str(user.pk)
     assert client.get("/start/").status_code == 200
 
@@ -73,7 +73,7 @@ def test_dev_login_rejects_an_invalid_number_with_a_swedish_error_on_the_field(c
     assert sv_gettext(english) in content
     assert english not in content  # the message is in Swedish, not English
     assert 'id="personnummer_error"' in content
-    field = re.search(r'<input[^>]*\bid="personnummer"[^>]*>', content, re.S)[0]
+    field = found(r'<input[^>]*\bid="personnummer"[^>]*>', content, re.S)[0]
     assert 'aria-invalid="true"' in field
     assert re.search(r'aria-describedby="[^"]*\bpersonnummer_error\b', field)
     assert 'value="12345"' in field  # what was typed is kept

@@ -41,6 +41,7 @@ from ..factories import (
     RegionFactory,
     ResourceFactory,
     SlotFactory,
+    reloaded,
     staff,
     tomorrow_at,
 )
@@ -356,7 +357,7 @@ def test_resident_cancels_and_freed_slot_is_republished_after_commit(
 
     for callback in callbacks:
         callback()
-    web_slot.refresh_from_db()
+    web_slot = reloaded(web_slot)
     assert web_slot.is_published is True
     booking.refresh_from_db()
     assert booking.status == BookingStatus.CANCELLED
@@ -734,7 +735,7 @@ def test_booking_consumes_basis_and_cancelling_gives_it_back(resident, basis_typ
 
     booking_cancel(actor=resident, booking_id=booking.pk, now=now)
 
-    basis.refresh_from_db()
+    basis = reloaded(basis)
     assert basis.consumed_at is None
     again = booking_create(resident=resident, slot_id=second_slot.pk, now=now)
     assert again.booking_basis == basis

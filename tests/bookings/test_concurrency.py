@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
+from functools import partial
+from typing import TypeVar
 
 import pytest
 from django.db import connection, connections
@@ -26,14 +28,16 @@ from ..factories import ResidentFactory, SlotFactory, tomorrow_at
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ATTEMPTS = 24
+T = TypeVar("T")
 
 
-def run_in_parallel(calls: list[Callable[[], object]]) -> list[object]:
-    """Start every call at the same moment, each on its own connection; return results or errors."""
+def run_in_parallel(calls: Sequence[Callable[[], T]]) -> list[T | ErrorCode | Exception | None]:
+    """Start every call at the same moment, each on its own connection; return results or errors
+    (None: the call had not returned when its thread was given up on)."""
     barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
+    results: list[T | ErrorCode | Exception | None] = [None] * len(calls)
 
-    def worker(index: int, call: Callable[[], object]) -> None:
+    def worker(index: int, call: Callable[[], T]) -> None:
         try:
             barrier.wait(timeout=30)
             results[index] = call()
@@ -52,14 +56,14 @@ def run_in_parallel(calls: list[Callable[[], object]]) -> list[object]:
     return results
 
 
-def outcome(results: list[object]) -> Counter:
+def outcome(results: Sequence[object]) -> Counter:
     return Counter("booked" if isinstance(r, Booking) else r for r in results)
 
 
 def test_many_residents_racing_for_one_slot_give_exactly_one_booking(slot):
     residents = [ResidentFactory() for _ in range(ATTEMPTS)]
 
-    results = run_in_parallel([lambda r=r: booking_create(resident=r, slot_id=slot.pk) for r in residents])
+    results = run_in_parallel([partial(booking_create, resident=r, slot_id=slot.pk) for r in residents])
 
     assert outcome(results) == {"booked": 1, ErrorCode.REQUESTED_TIME_IS_ALREADY_RESERVED: ATTEMPTS - 1}
     assert Booking.objects.filter(slot=slot, status=BookingStatus.ACTIVE).count() == 1
@@ -81,7 +85,7 @@ def test_one_resident_racing_for_overlapping_slots_gets_only_one(appointment_typ
     # The same hour on ten different resources: R-BOOK-2 must hold under the race too.
     slots = [SlotFactory(appointment_type=appointment_type, start=tomorrow_at(9)) for _ in range(10)]
 
-    results = run_in_parallel([lambda s=s: booking_create(resident=resident, slot_id=s.pk) for s in slots])
+    results = run_in_parallel([partial(booking_create, resident=resident, slot_id=s.pk) for s in slots])
 
     assert outcome(results) == {"booked": 1, ErrorCode.USER_IS_ALREADY_OCCUPIED: 9}
     assert Booking.objects.filter(resident=resident, status=BookingStatus.ACTIVE).count() == 1
@@ -108,7 +112,7 @@ def test_two_residents_rebooking_into_one_slot_one_wins_and_the_loser_keeps_thei
     loser_booking = bertil_booking if winner.resident_id == anna.pk else anna_booking
     loser_booking.refresh_from_db()
     assert loser_booking.status == BookingStatus.ACTIVE
-    assert Slot.objects.get(pk=loser_booking.slot_id).status == SlotStatus.BOOKED
+    assert loser_booking.slot is not None and loser_booking.slot.status == SlotStatus.BOOKED
     assert Booking.objects.get(slot=target, status=BookingStatus.ACTIVE).resident_id == winner.resident_id
     assert Booking.objects.filter(status=BookingStatus.ACTIVE).count() == 2
 
@@ -156,7 +160,7 @@ def without_unique_constraint():
 def test_control_without_locks_and_constraint_the_race_double_books(slot, monkeypatch):
     residents = [ResidentFactory() for _ in range(5)]
     with without_locks(monkeypatch, barrier_parties=5), without_unique_constraint():
-        run_in_parallel([lambda r=r: booking_create(resident=r, slot_id=slot.pk) for r in residents])
+        run_in_parallel([partial(booking_create, resident=r, slot_id=slot.pk) for r in residents])
         double_booked = Booking.objects.filter(slot=slot, status=BookingStatus.ACTIVE).count()
 
     # The same race the tests above survive produces several bookings once protection is gone.
@@ -166,7 +170,7 @@ def test_control_without_locks_and_constraint_the_race_double_books(slot, monkey
 def test_control_without_locks_the_constraint_alone_still_gives_one_clean_winner(slot, monkeypatch):
     residents = [ResidentFactory() for _ in range(5)]
     with without_locks(monkeypatch, barrier_parties=5):
-        results = run_in_parallel([lambda r=r: booking_create(resident=r, slot_id=slot.pk) for r in residents])
+        results = run_in_parallel([partial(booking_create, resident=r, slot_id=slot.pk) for r in residents])
 
     assert outcome(results) == {"booked": 1, ErrorCode.REQUESTED_TIME_IS_ALREADY_RESERVED: 4}
     assert Booking.objects.count() == 1
@@ -187,8 +191,10 @@ def test_parallel_retries_with_one_idempotency_key_book_once(slot, resident):
             HTTP_IDEMPOTENCY_KEY="double-tap-1",
         )
 
-    responses = run_in_parallel([post for _ in range(5)])
+    results = run_in_parallel([post for _ in range(5)])
 
+    responses = [r for r in results if not isinstance(r, (ErrorCode, Exception)) and r is not None]
+    assert len(responses) == 5, results
     assert [r.status_code for r in responses] == [201] * 5
     assert len({r.json()["id"] for r in responses}) == 1
     assert Booking.objects.filter(resident=resident).count() == 1

@@ -40,6 +40,7 @@ from ..factories import (
 from ..pages import (
     accept_conditions,
     error_message,
+    found,
     hold_via_client,
     in_hours,
     make_slot,
@@ -72,7 +73,7 @@ def test_full_booking_flow(resident_client, resident, clinic, appointment_type, 
     assert refused.status_code == 400
     assert 'id="accept_error"' in content
     assert sv_gettext("Confirm that you have read the conditions to continue.") in content
-    checkbox = re.search(r'<input type="checkbox"[^>]*\bid="accept"[^>]*>', content)[0]
+    checkbox = found(r'<input type="checkbox"[^>]*\bid="accept"[^>]*>', content)[0]
     assert 'aria-invalid="true"' in checkbox and 'aria-describedby="accept_error"' in checkbox
     accepted = resident_client.post(conditions_url, {"accept": "yes"})
     assert accepted.status_code == 302 and accepted.url == types_url
@@ -112,7 +113,7 @@ def test_full_booking_flow(resident_client, resident, clinic, appointment_type, 
     confirm_page = resident_client.get(response.url)
     content = text(confirm_page)
     assert confirm_page.status_code == 200
-    seconds = int(re.search(r'id="countdown" data-seconds="(\d+)"', content)[1])
+    seconds = int(found(r'id="countdown" data-seconds="(\d+)"', content)[1])
     assert 0 < seconds <= 300
     assert "Besök" in content and "Uppföljning 30 min" not in content
     assert 'name="phone"' not in content  # the clinic does not ask for a comment
@@ -145,7 +146,7 @@ def test_patient_comment_is_required_when_the_clinic_asks(resident_client, resid
     content = text(missing)
     assert missing.status_code == 400
     assert 'id="phone_error"' in content and 'id="reason_error"' not in content
-    phone_input = re.search(r'<input[^>]*\bid="phone"[^>]*>', content)[0]
+    phone_input = found(r'<input[^>]*\bid="phone"[^>]*>', content)[0]
     assert 'aria-invalid="true"' in phone_input and "phone_error" in phone_input
     assert "Ont i halsen" in content  # what was typed is shown again
     assert not Booking.objects.exists()
@@ -320,7 +321,7 @@ def test_ics_file_has_utc_start_and_the_web_name(resident_client, booked):
     end = booked.end.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     assert f"\r\nDTSTART:{start}\r\n" in body and f"\r\nDTEND:{end}\r\n" in body
     assert body.startswith("BEGIN:VCALENDAR\r\n") and body.endswith("END:VCALENDAR\r\n")
-    summary = re.search(r"^SUMMARY:(.*)$", body, re.M)[1]
+    summary = found(r"^SUMMARY:(.*)$", body, re.M)[1]
     assert "Besök" in summary
     assert "Uppföljning" not in body
 
@@ -481,7 +482,7 @@ def test_inbox_marks_unread_and_opening_marks_read(resident_client, resident, cl
     listing = text(resident_client.get(reverse("bookings:inbox")))
     assert listing.count('class="card unread"') == 2
     assert "Välkommen" in listing and "Påminnelse" in listing
-    assert unread_badge(listing).startswith("2")
+    assert (badge := unread_badge(listing)) is not None and badge.startswith("2")
 
     opened = resident_client.get(reverse("bookings:message", args=[first.pk]))
 
@@ -489,7 +490,7 @@ def test_inbox_marks_unread_and_opening_marks_read(resident_client, resident, cl
     assert "Hej och välkommen." in text(opened)
     first.refresh_from_db()
     assert first.read_at is not None
-    assert unread_badge(text(opened)).startswith("1")
+    assert (badge := unread_badge(text(opened))) is not None and badge.startswith("1")
     listing = text(resident_client.get(reverse("bookings:inbox")))
     assert listing.count('class="card unread"') == 1
     read_item = re.search(rf'<li class="card">\s*<a href="{reverse("bookings:message", args=[first.pk])}">', listing)

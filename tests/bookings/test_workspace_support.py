@@ -35,6 +35,7 @@ from ..factories import (
     staff,
     tomorrow_at,
 )
+from ..pages import found
 
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
@@ -141,7 +142,7 @@ def test_support_reads_every_change_newest_first(client, support, clinic, histor
     assert response.status_code == 200
     rows = body_rows(response)
     assert len(rows) == 4
-    statuses = [re.search(r"<td>(\w+)</td>", row)[1] for row in rows]
+    statuses = [found(r"<td>(\w+)</td>", row)[1] for row in rows]
     assert statuses == ["Cancelled", "Rebooked", "Booked", "Booked"]
     html = response.content.decode()
     assert "<caption" in html

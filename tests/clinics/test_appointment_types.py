@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -28,7 +30,8 @@ from ..factories import AppointmentTypeFactory, BookingBasisFactory, ClinicFacto
 FLAGS = ("bookable_on_web", "cancellable_on_web", "reschedulable_on_web")
 
 
-def _all_flags(value: bool) -> dict[str, bool]:
+def _all_flags(value: bool) -> dict[str, Any]:
+    # Typed as appointment_type_save takes its fields (``**fields: Any``), so they unpack into it.
     return dict.fromkeys(FLAGS, value)
 
 

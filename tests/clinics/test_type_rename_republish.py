@@ -10,6 +10,8 @@ from django.db import transaction
 from clinics.services import appointment_type_save
 from schedules.models import Slot
 
+from ..factories import reloaded
+
 pytestmark = pytest.mark.django_db
 
 
@@ -22,7 +24,7 @@ def test_a_new_web_name_unpublishes_the_free_times_until_the_publisher_runs(
         appointment_type_save(
             actor=local_admin, clinic=clinic, instance=appointment_type, web_name="Vaccination, new name"
         )
-        slot.refresh_from_db()
+        slot = reloaded(slot)
         assert slot.is_published is False
 
     assert callbacks

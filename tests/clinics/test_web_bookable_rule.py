@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -76,7 +77,7 @@ def _world():
     def at(days: int, hour: int) -> dt.datetime:
         return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=days), dt.time(hour)))
 
-    kinds = {
+    kinds: dict[str, dict[str, Any]] = {
         "free tomorrow": {"start": at(1, 9)},
         "free in five days": {"start": at(5, 9)},
         "free after the window": {"start": at(20, 9)},

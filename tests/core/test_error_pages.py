@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+from typing import cast
 
 import psycopg
 import pytest
@@ -13,6 +14,7 @@ from django.test import RequestFactory
 from django.urls import include, path
 from django.utils.functional import SimpleLazyObject
 
+from accounts.models import User
 from core import views
 
 pytestmark = pytest.mark.django_db
@@ -151,7 +153,8 @@ def _untouchable_user():
 @pytest.mark.parametrize("fault", [_fail, _lost_database])
 def test_500_and_503_pages_render_without_database_or_user(fault):
     request = RequestFactory().get("/boka/")
-    request.user = SimpleLazyObject(_untouchable_user)
+    # The lazy user AuthenticationMiddleware puts on a request, typed as the user it stands for.
+    request.user = cast(User, SimpleLazyObject(_untouchable_user))
     with connection.execute_wrapper(_no_database):
         try:
             fault()

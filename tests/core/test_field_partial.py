@@ -11,6 +11,8 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from ..pages import found
+
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
 
 
@@ -27,7 +29,7 @@ def test_one_partial_renders_label_hint_error_and_widget_tied_together():
     assert '<label for="id_name">Namn</label>' in html
     assert '<p class="hint" id="id_name_helptext">Till exempel Distriktssköterska</p>' in html
     assert re.search(r'<p class="error" id="id_name_error"><span class="visually-hidden">Fel:</span> \S', html)
-    widget = re.search(r"<input [^>]*>", html)[0]
+    widget = found(r"<input [^>]*>", html)[0]
     assert 'aria-describedby="id_name_helptext id_name_error"' in widget and 'aria-invalid="true"' in widget
     assert 'id="field-id_name"' in html  # what an error summary links to
 

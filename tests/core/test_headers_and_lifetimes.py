@@ -29,6 +29,7 @@ from accounts.models import Role
 from bookings.services import booking_create
 
 from ..factories import staff
+from ..pages import found
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
@@ -154,7 +155,7 @@ def test_rendered_pages_have_no_inline_code(client, resident, clinic, appointmen
 
 def test_swagger_ui_starts_from_a_script_file(client, db):
     page = client.get("/api/docs/").content.decode()
-    script_url = re.search(r'<script src="(/api/docs/\?[^"]*script[^"]*)"', page).group(1).replace("&amp;", "&")
+    script_url = found(r'<script src="(/api/docs/\?[^"]*script[^"]*)"', page).group(1).replace("&amp;", "&")
 
     script = client.get(script_url)
 
@@ -166,7 +167,7 @@ def test_the_admin_change_list_style_block_is_allowed_by_its_hash():
     """Django's admin writes one <style> block on change lists without actions; the policy names its
     hash. Recomputed from the installed Django, so an upgrade that changes the block fails here."""
     template = Path(django.__file__).parent / "contrib/admin/templates/admin/change_list.html"
-    block = re.search(r"<style>(.*?)</style>", template.read_text(), re.S).group(1)
+    block = found(r"<style>(.*?)</style>", template.read_text(), re.S).group(1)
     digest = base64.b64encode(hashlib.sha256(block.encode()).digest()).decode()
 
     assert f"'sha256-{digest}'" in settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]["style-src"]

@@ -26,7 +26,7 @@ def listener():
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     server.bind(("127.0.0.1", 0))
     server.listen(16)
-    clients = []
+    clients: list[socket.socket] = []
     yield server, clients
     for client in clients:
         client.close()

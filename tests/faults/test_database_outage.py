@@ -132,7 +132,8 @@ def test_backend_terminated_mid_request_gives_503_then_recovers(web_server, clin
             return row and row[0]
 
         pid = wait_until(waiting_backend, timeout=30, what="the request to wait on the lock")
-        assert locker.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()[0]
+        terminated = locker.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()
+        assert terminated is not None and terminated[0]
         locker.rollback()
     request.join(timeout=30)
 

@@ -76,6 +76,7 @@ def test_a_send_killed_mid_delivery_is_sent_exactly_once_after_the_claim_timeout
     )
     sent = InboxMessage.objects.get(pk=message.pk)
     # Taken over only once the first claim was older than the timeout.
+    assert sent.notify_claimed_at is not None and claimed.notify_claimed_at is not None
     assert sent.notify_claimed_at >= claimed.notify_claimed_at + dt.timedelta(seconds=CLAIM_SECONDS)
     # Two more sweeps after it was sent: a second send would show up now.
     for _ in range(2):

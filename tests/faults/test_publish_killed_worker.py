@@ -17,11 +17,11 @@ import signal
 from pathlib import Path
 
 import pytest
-from django.utils import timezone
 
 from schedules.models import PublishState, Schedule, Slot
-from schedules.services import SchedulePattern, schedule_create, schedule_publish_start
+from schedules.services import schedule_create, schedule_publish_start
 
+from ..factories import schedule_pattern
 from .procs import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -32,19 +32,9 @@ BATCH = "20"
 
 def start_large_publish(scheduler, resource, appointment_type) -> Schedule:
     """Six weeks, every day 08:00–20:00 in 5-minute times: 6,048 times, published in a worker."""
-    day = timezone.localdate() + dt.timedelta(days=1)
     schedule = schedule_create(
         actor=scheduler,
-        pattern=SchedulePattern(
-            resource=resource,
-            appointment_type=appointment_type,
-            weekdays=list(range(1, 8)),
-            start_date=day,
-            end_date=day + dt.timedelta(days=41),
-            day_start=dt.time(8),
-            day_end=dt.time(20),
-            slot_minutes=5,
-        ),
+        pattern=schedule_pattern(resource, appointment_type, days=42, day_end=dt.time(20), slot_minutes=5),
     )
     assert schedule_publish_start(actor=scheduler, schedule=schedule) is None
     schedule.refresh_from_db()
@@ -67,7 +57,7 @@ def published_so_far(schedule: Schedule) -> dict[int, dt.datetime | None]:
     return dict(Slot.objects.filter(schedule=schedule).values_list("pk", "published_at"))
 
 
-def assert_every_time_once_and_published_once(schedule: Schedule, before_kill: dict[int, dt.datetime]) -> None:
+def assert_every_time_once_and_published_once(schedule: Schedule, before_kill: dict[int, dt.datetime | None]) -> None:
     schedule.refresh_from_db()
     assert (schedule.publish_state, schedule.publish_done) == (PublishState.DONE, schedule.publish_total)
     slots = list(Slot.objects.filter(resource=schedule.resource).order_by("start"))

@@ -28,7 +28,7 @@ from fhir.models import BulkPublishFile
 from fhir.service_types import CODES, SERVICE_TYPE_SYSTEM
 from schedules.models import Slot
 from schedules.selectors import offered_slots
-from schedules.services import SchedulePattern, hold_create, schedule_create_and_publish, schedule_remove_type
+from schedules.services import hold_create, schedule_create_and_publish, schedule_remove_type
 
 from ..factories import (
     AppointmentTypeFactory,
@@ -36,6 +36,7 @@ from ..factories import (
     ResidentFactory,
     ResourceFactory,
     SlotFactory,
+    schedule_pattern,
     staff,
     tomorrow_at,
 )
@@ -176,15 +177,8 @@ def test_times_of_a_type_taken_off_a_schedule_are_reported_removed(
     with django_capture_on_commit_callbacks(execute=True):
         schedule, _created = schedule_create_and_publish(
             actor=scheduler,
-            pattern=SchedulePattern(
-                resource=resource,
-                appointment_type=appointment_type,
-                weekdays=[day.isoweekday()],
-                start_date=day,
-                end_date=day,
-                day_start=dt.time(9),
-                day_end=dt.time(10),
-                slot_minutes=30,
+            pattern=schedule_pattern(
+                resource, appointment_type, weekdays=[day.isoweekday()], start_date=day, day_start=dt.time(9)
             ),
         )
     made = {str(pk) for pk in Slot.objects.filter(schedule=schedule).values_list("pk", flat=True)}

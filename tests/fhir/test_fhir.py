@@ -29,9 +29,9 @@ from fhir.builders import BOOKING_DEEP_LINK, BOOKING_PHONE
 from fhir.models import BulkPublishFile
 from fhir.service_types import SERVICE_TYPE_SYSTEM
 from schedules.models import Slot, SlotStatus
-from schedules.services import SchedulePattern, block_create, schedule_create_and_publish, slot_add
+from schedules.services import block_create, schedule_create_and_publish, slot_add
 
-from ..factories import AppointmentTypeFactory, SlotFactory, UserFactory, staff, tomorrow_at
+from ..factories import AppointmentTypeFactory, SlotFactory, UserFactory, schedule_pattern, staff, tomorrow_at
 
 pytestmark = pytest.mark.django_db
 
@@ -323,7 +323,9 @@ def test_slot_results_page_with_next_links(client, appointment_type, resource):
         for n in range(5)
     ]
 
-    seen, url, pages = [], "/fhir/r4/Slot?status=free&_count=2", 0
+    seen: list[str] = []
+    url: str | None = "/fhir/r4/Slot?status=free&_count=2"
+    pages = 0
     while url:
         body = bundle_of(client.get(url))
         assert body["total"] == 5
@@ -519,15 +521,8 @@ def test_publishing_times_refreshes_the_files_through_the_task(
     with django_capture_on_commit_callbacks(execute=True):
         schedule, _created = schedule_create_and_publish(
             actor=scheduler,
-            pattern=SchedulePattern(
-                resource=resource,
-                appointment_type=appointment_type,
-                weekdays=[day.isoweekday()],
-                start_date=day,
-                end_date=day,
-                day_start=dt.time(9),
-                day_end=dt.time(10),
-                slot_minutes=30,
+            pattern=schedule_pattern(
+                resource, appointment_type, weekdays=[day.isoweekday()], start_date=day, day_start=dt.time(9)
             ),
         )
 

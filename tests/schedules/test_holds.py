@@ -17,7 +17,7 @@ from schedules.models import Hold, HoldState, Slot, SlotStatus
 from schedules.selectors import offered_slots
 from schedules.services import hold_cancel, hold_create, hold_release, holds_release_expired
 
-from ..factories import SlotFactory, tomorrow_at
+from ..factories import SlotFactory, reloaded, tomorrow_at
 
 HOLD = dt.timedelta(minutes=settings.TIDBOK_HOLD_MINUTES)
 
@@ -171,7 +171,7 @@ def test_holds_release_expired_releases_only_expired_holds_and_republishes_their
     assert callbacks
     expiring.refresh_from_db()
     fresh.refresh_from_db()
-    slot.refresh_from_db()
+    slot = reloaded(slot)
     second_slot.refresh_from_db()
     assert expiring.state == HoldState.RELEASED
     assert fresh.state == HoldState.ACTIVE

@@ -18,7 +18,6 @@ from accounts.models import AuditEvent, Role
 from core.errors import PermissionDeniedError
 from schedules.models import PublishState, Schedule, Slot
 from schedules.services import (
-    SchedulePattern,
     schedule_create,
     schedule_publish_resume,
     schedule_publish_resume_stale,
@@ -29,7 +28,7 @@ from schedules.services import (
 from schedules.tasks import schedule_publish_background
 from tidbok.celery import app as celery_app
 
-from ..factories import login_with_second_factor, staff
+from ..factories import login_with_second_factor, schedule_pattern, staff
 
 TOTAL = 672  # 14 days × 08:00–16:00 in 10-minute times
 
@@ -39,19 +38,9 @@ class WorkerKilled(BaseException):
 
 
 def big_schedule(scheduler, resource, appointment_type) -> Schedule:
-    day = timezone.localdate() + dt.timedelta(days=1)
     return schedule_create(
         actor=scheduler,
-        pattern=SchedulePattern(
-            resource=resource,
-            appointment_type=appointment_type,
-            weekdays=list(range(1, 8)),
-            start_date=day,
-            end_date=day + dt.timedelta(days=13),
-            day_start=dt.time(8),
-            day_end=dt.time(16),
-            slot_minutes=10,
-        ),
+        pattern=schedule_pattern(resource, appointment_type, days=14, day_end=dt.time(16), slot_minutes=10),
     )
 
 
@@ -117,7 +106,7 @@ def test_a_killed_run_keeps_its_committed_batches_and_shows_as_stalled(queued, d
     assert (queued.publish_state, queued.publish_done) == (PublishState.RUNNING, 300)
     # Each committed batch made its times and published them in the same transaction.
     assert Slot.objects.filter(schedule=queued, is_published=True).count() == 300
-    assert Slot.objects.filter(schedule=queued).order_by("-start").first().start == queued.publish_cursor
+    assert Slot.objects.filter(schedule=queued).latest("start").start == queued.publish_cursor
     assert not queued.publish_stalled  # it beat a moment ago
     settings.TIDBOK_PUBLISH_STALE_SECONDS = 0
     assert queued.publish_stalled

@@ -14,7 +14,6 @@ from bookings.services import booking_cancel, booking_create
 from schedules.models import Hold, HoldState, Schedule, Slot, SlotStatus
 from schedules.selectors import offered_slots
 from schedules.services import (
-    SchedulePattern,
     block_create,
     block_delete,
     hold_cancel,
@@ -29,7 +28,7 @@ from schedules.services import (
     slots_publish_pending,
 )
 
-from ..factories import AppointmentTypeFactory, SlotFactory, tomorrow_at
+from ..factories import AppointmentTypeFactory, SlotFactory, reloaded, schedule_pattern, tomorrow_at
 
 
 def offered_ids(*, clinic, appointment_type, resident, now=None) -> set[int]:
@@ -41,19 +40,9 @@ def offered_ids(*, clinic, appointment_type, resident, now=None) -> set[int]:
 
 
 def make_schedule(*, scheduler, resource, appointment_type, days: int = 3) -> Schedule:
-    first = timezone.localdate() + dt.timedelta(days=1)
     return schedule_create(
         actor=scheduler,
-        pattern=SchedulePattern(
-            resource=resource,
-            appointment_type=appointment_type,
-            weekdays=range(1, 8),
-            start_date=first,
-            end_date=first + dt.timedelta(days=days - 1),
-            day_start=dt.time(8, 0),
-            day_end=dt.time(10, 0),
-            slot_minutes=30,
-        ),
+        pattern=schedule_pattern(resource, appointment_type, days=days),
     )
 
 
@@ -104,7 +93,7 @@ def test_single_slot_added_in_the_calendar_appears_only_after_the_publisher_runs
 
     # The publish task, then the refresh of the clinic's cached free times its publish asks for.
     assert len(callbacks) == 2
-    slot.refresh_from_db()
+    slot = reloaded(slot)
     assert slot.is_published is True
     assert slot.published_at is not None
     assert slot.pk in offered_ids(clinic=clinic, appointment_type=appointment_type, resident=resident)
@@ -262,7 +251,7 @@ def test_removing_the_type_from_a_schedule_deletes_its_free_slots_but_keeps_book
 def test_time_booked_when_its_type_was_removed_goes_when_the_booking_is_cancelled(
     scheduler, published_schedule, resident, django_capture_on_commit_callbacks
 ):
-    booked_slot = Slot.objects.filter(schedule=published_schedule).order_by("start").first()
+    booked_slot = Slot.objects.filter(schedule=published_schedule).earliest("start")
     booking = booking_create(resident=resident, slot_id=booked_slot.pk)
     schedule_remove_type(actor=scheduler, schedule=published_schedule)
 
@@ -283,7 +272,7 @@ def test_time_held_when_its_type_is_removed_from_the_schedule_does_not_come_back
     other_resident,
     django_capture_on_commit_callbacks,
 ):
-    held_slot = Slot.objects.filter(schedule=published_schedule).order_by("start").first()
+    held_slot = Slot.objects.filter(schedule=published_schedule).earliest("start")
     now = timezone.now()
     hold_create(resident=resident, slot_id=held_slot.pk, now=now)
 

@@ -9,23 +9,22 @@ schedule itself, whichever caller (page, API) asks, so the service is called her
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 
 import pytest
 from django.db import connection, connections
-from django.utils import timezone
 
 from schedules.models import PublishState, Schedule, Slot, SlotStatus
 from schedules.services import (
-    SchedulePattern,
     schedule_create,
     schedule_publish_run,
     schedule_publish_start,
     schedule_publishing,
     schedule_remove_type,
 )
+
+from ..factories import schedule_pattern
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,19 +43,9 @@ def queued(scheduler, resource, appointment_type, settings, monkeypatch) -> Sche
     """A small schedule queued for the background publish (as a large one would be)."""
     monkeypatch.setattr(schedule_publishing, "PUBLISH_IN_BACKGROUND_OVER", 0)
     monkeypatch.setattr(schedule_publishing, "_publish_enqueue", lambda schedule_id: None)  # the test runs it
-    day = timezone.localdate() + dt.timedelta(days=1)
     schedule = schedule_create(
         actor=scheduler,
-        pattern=SchedulePattern(
-            resource=resource,
-            appointment_type=appointment_type,
-            weekdays=list(range(1, 8)),
-            start_date=day,
-            end_date=day + dt.timedelta(days=1),
-            day_start=dt.time(8),
-            day_end=dt.time(10),
-            slot_minutes=30,
-        ),
+        pattern=schedule_pattern(resource, appointment_type, days=2),
     )
     settings.TIDBOK_PUBLISH_BATCH_SIZE = 100  # one batch: all 8 times
     assert schedule_publish_start(actor=scheduler, schedule=schedule) is None

@@ -27,7 +27,6 @@ from core.errors import ValidationFailed
 from schedules.models import PublishState, Schedule, Slot
 from schedules.selectors import LOCAL_TZ
 from schedules.services import (
-    SchedulePattern,
     schedule_create,
     schedule_preview_detail,
     schedule_publish,
@@ -36,23 +35,9 @@ from schedules.services import (
 )
 from schedules.services.overlap import _overlapping
 
-from ..factories import AppointmentTypeFactory, SlotFactory, login_with_second_factor, tomorrow_at
+from ..factories import AppointmentTypeFactory, SlotFactory, login_with_second_factor, schedule_pattern, tomorrow_at
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def pattern(**overrides) -> dict:
-    day = timezone.localdate() + dt.timedelta(days=1)
-    values = {
-        "weekdays": list(range(1, 8)),
-        "start_date": day,
-        "end_date": day,
-        "day_start": dt.time(8),
-        "day_end": dt.time(10),
-        "slot_minutes": 30,
-    }
-    values.update(overrides)
-    return values
 
 
 def assert_no_overlap(resource) -> None:
@@ -73,11 +58,7 @@ def test_publish_skips_the_times_that_overlap_a_slot_already_on_the_resource(
 ):
     schedule = schedule_create(
         actor=scheduler,
-        pattern=SchedulePattern(
-            resource=resource,
-            appointment_type=appointment_type,
-            **pattern(),
-        ),
+        pattern=schedule_pattern(resource, appointment_type),
     )
     with django_capture_on_commit_callbacks(execute=True):
         created = schedule_publish(actor=scheduler, schedule=schedule)
@@ -99,11 +80,7 @@ def test_publishing_again_neither_duplicates_nor_counts_its_own_times_as_collisi
 ):
     schedule = schedule_create(
         actor=scheduler,
-        pattern=SchedulePattern(
-            resource=resource,
-            appointment_type=appointment_type,
-            **pattern(),
-        ),
+        pattern=schedule_pattern(resource, appointment_type),
     )
     with django_capture_on_commit_callbacks(execute=True):
         schedule_publish(actor=scheduler, schedule=schedule)
@@ -118,11 +95,7 @@ def test_a_time_of_the_schedule_itself_that_moved_is_in_the_way_of_a_rerun(
     """Only the schedule's own times at exactly their start and end are left out of the check."""
     schedule = schedule_create(
         actor=scheduler,
-        pattern=SchedulePattern(
-            resource=resource,
-            appointment_type=appointment_type,
-            **pattern(),
-        ),
+        pattern=schedule_pattern(resource, appointment_type),
     )
     with django_capture_on_commit_callbacks(execute=True):
         schedule_publish(actor=scheduler, schedule=schedule)
@@ -145,19 +118,13 @@ def test_another_schedule_on_the_same_resource_fills_around_the_first(
 ):
     first = schedule_create(
         actor=scheduler,
-        pattern=SchedulePattern(
-            resource=resource,
-            appointment_type=appointment_type,
-            **pattern(),
-        ),
+        pattern=schedule_pattern(resource, appointment_type),
     )
     # 20-minute times from 09:00: 09:00 and 09:20 overlap 09:00–09:30 and 09:30–10:00; 09:40 too.
     second = schedule_create(
         actor=scheduler,
-        pattern=SchedulePattern(
-            resource=resource,
-            appointment_type=appointment_type,
-            **pattern(day_start=dt.time(9), day_end=dt.time(11), slot_minutes=20),
+        pattern=schedule_pattern(
+            resource, appointment_type, day_start=dt.time(9), day_end=dt.time(11), slot_minutes=20
         ),
     )
     with django_capture_on_commit_callbacks(execute=True):
@@ -173,14 +140,15 @@ def test_a_background_publish_skips_them_too(
 ):
     settings.TIDBOK_PUBLISH_BATCH_SIZE = 7
     # Two weeks of 10-minute times from 08:00 to 16:00: 672 times, over the background threshold.
-    values = pattern(end_date=timezone.localdate() + dt.timedelta(days=14), day_end=dt.time(16), slot_minutes=10)
     with django_capture_on_commit_callbacks(execute=True):
         schedule = schedule_create(
             actor=scheduler,
-            pattern=SchedulePattern(
-                resource=resource,
-                appointment_type=appointment_type,
-                **values,
+            pattern=schedule_pattern(
+                resource,
+                appointment_type,
+                end_date=timezone.localdate() + dt.timedelta(days=14),
+                day_end=dt.time(16),
+                slot_minutes=10,
             ),
         )
         assert schedule_publish_start(actor=scheduler, schedule=schedule) is None
@@ -198,11 +166,7 @@ def test_the_preview_lists_the_existing_times_in_the_way(scheduler, resource, ap
     SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(10, 10), end=tomorrow_at(11))
     preview = schedule_preview_detail(
         actor=scheduler,
-        pattern=SchedulePattern(
-            resource=resource,
-            appointment_type=appointment_type,
-            **pattern(),
-        ),
+        pattern=schedule_pattern(resource, appointment_type),
     )
     # 08:00, 08:30 hit the single time, 09:30 hits the one at 09:50; the one from 10:10 is clear.
     assert (preview.count, preview.skipped, preview.collision_count) == (1, 3, 2)
@@ -300,14 +264,10 @@ def test_parallel_single_times_and_a_publish_on_one_resource_never_overlap(sched
     assert connection.vendor == "postgresql"
     schedule = schedule_create(
         actor=scheduler,
-        pattern=SchedulePattern(
-            resource=resource,
-            appointment_type=appointment_type,
-            **pattern(),
-        ),
+        pattern=schedule_pattern(resource, appointment_type),
     )
     barrier = threading.Barrier(9)
-    outcomes: list[object] = []
+    outcomes: list[str] = []
 
     def add(minute: int) -> None:
         try:

@@ -23,13 +23,14 @@ from core.errors import ValidationFailed
 from schedules import services as schedule_services
 from schedules.models import Block, PublishState, Schedule, Slot, SlotStatus
 from schedules.selectors import LOCAL_TZ, iso_week, offered_slots
-from schedules.services import SchedulePattern, block_create, hold_create, schedule_create, schedule_publish
+from schedules.services import block_create, hold_create, schedule_create, schedule_publish
 
 from ..factories import (
     AppointmentTypeFactory,
     ResidentFactory,
     ResourceFactory,
     SlotFactory,
+    schedule_pattern,
     staff,
     tomorrow_at,
 )
@@ -210,13 +211,12 @@ def test_timebook_is_available_in_english(sched, clinic, settings):
 def test_schedule_pages_render(sched, clinic, scheduler, resource, appointment_type):
     schedule = schedule_create(
         actor=scheduler,
-        pattern=SchedulePattern(
-            resource=resource,
-            appointment_type=appointment_type,
+        pattern=schedule_pattern(
+            resource,
+            appointment_type,
             weekdays=[1, 3],
             start_date=timezone.localdate(),
-            end_date=timezone.localdate() + dt.timedelta(days=10),
-            day_start=dt.time(8),
+            days=11,
             day_end=dt.time(9),
             slot_minutes=20,
         ),
@@ -385,16 +385,7 @@ def test_a_failed_background_run_shows_and_can_be_published_again(
 def published(scheduler, resource, appointment_type, django_capture_on_commit_callbacks):
     schedule = schedule_create(
         actor=scheduler,
-        pattern=SchedulePattern(
-            resource=resource,
-            appointment_type=appointment_type,
-            weekdays=list(range(1, 8)),
-            start_date=timezone.localdate() + dt.timedelta(days=1),
-            end_date=timezone.localdate() + dt.timedelta(days=1),
-            day_start=dt.time(8),
-            day_end=dt.time(10),
-            slot_minutes=30,
-        ),
+        pattern=schedule_pattern(resource, appointment_type),
     )
     with django_capture_on_commit_callbacks(execute=True):
         schedule_publish(actor=scheduler, schedule=schedule)
@@ -410,7 +401,7 @@ def test_remove_type_needs_confirmation(sched, clinic, published):
 
 
 def test_remove_type_removes_free_times_and_keeps_booked_ones(sched, clinic, published, resident):
-    first = Slot.objects.filter(schedule=published).order_by("start").first()
+    first = Slot.objects.filter(schedule=published).earliest("start")
     booking = booking_create(resident=resident, slot_id=first.pk)
 
     response = sched.post(ws_url(clinic, "schedule_remove_type", schedule_id=published.pk), {"confirm": "on"})
@@ -636,9 +627,9 @@ def test_schedule_preview_service_checks_the_same_rules_as_create(scheduler, res
     with pytest.raises(ValidationFailed) as caught:
         schedule_services.schedule_preview(
             actor=scheduler,
-            pattern=SchedulePattern(
-                resource=resource,
-                appointment_type=appointment_type,
+            pattern=schedule_pattern(
+                resource,
+                appointment_type,
                 weekdays=[],
                 start_date=timezone.localdate(),
                 end_date=timezone.localdate() - dt.timedelta(days=1),
