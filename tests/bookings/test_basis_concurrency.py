@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
+from functools import partial
 
 import pytest
 from django.utils import timezone
@@ -44,7 +45,7 @@ def test_parallel_bookings_use_a_basis_exactly_as_many_times_as_it_allows(reside
     basis = BookingBasisFactory(appointment_type=referral_type, resident=resident, max_bookings=allowed)
     slots = separate_slots(referral_type, ATTEMPTS)
 
-    results = run_in_parallel([lambda s=s: booking_create(resident=resident, slot_id=s.pk) for s in slots])
+    results = run_in_parallel([partial(booking_create, resident=resident, slot_id=s.pk) for s in slots])
 
     assert outcome(results) == {"booked": allowed, ErrorCode.BOOKING_BASIS_REQUIRED: ATTEMPTS - allowed}
     basis.refresh_from_db()
@@ -61,8 +62,8 @@ def test_revoking_while_the_resident_books_either_keeps_the_booking_or_refuses_i
 
         booked, revoked = run_in_parallel(
             [
-                lambda b=basis, s=slot: booking_create(resident=b.resident, slot_id=s.pk),
-                lambda b=basis: booking_basis_revoke(actor=scheduler, clinic=clinic, basis_id=b.pk),
+                partial(booking_create, resident=basis.resident, slot_id=slot.pk),
+                partial(booking_basis_revoke, actor=scheduler, clinic=clinic, basis_id=basis.pk),
             ]
         )
 
@@ -104,7 +105,7 @@ def test_control_without_the_locks_a_one_use_basis_books_twice(resident, referra
     slots = separate_slots(referral_type, 2)
 
     with without_basis_locks(monkeypatch, parties=2):
-        results = run_in_parallel([lambda s=s: booking_create(resident=resident, slot_id=s.pk) for s in slots])
+        results = run_in_parallel([partial(booking_create, resident=resident, slot_id=s.pk) for s in slots])
 
     assert outcome(results) == {"booked": 2}
     assert Booking.objects.filter(booking_basis=basis).count() == 2  # one use, two bookings

@@ -326,7 +326,7 @@ def test_an_open_summons_opens_a_type_not_otherwise_offered_for_one_booking_in_i
     with pytest.raises(BookingError):
         booking_create(resident=resident, slot_id=outside.pk)
     booking = booking_create(resident=resident, slot_id=inside.pk)
-    assert booking.booking_basis.kind == BasisKind.OPEN_SUMMONS
+    assert booking.booking_basis is not None and booking.booking_basis.kind == BasisKind.OPEN_SUMMONS
     # One use: the second time is refused, and the type is closed again.
     with pytest.raises(BookingError):
         booking_create(resident=resident, slot_id=second.pk)

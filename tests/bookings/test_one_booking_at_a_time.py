@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
+from functools import partial
 
 import pytest
 from django.test import Client
@@ -192,7 +193,7 @@ def test_parallel_bookings_of_different_times_give_exactly_one(appointment_type,
         client.force_login(resident)
         return client.post("/api/v1/bookings/", {"slot": slot_id}, content_type="application/json")
 
-    responses = run_in_parallel([lambda s=s: post(s.pk) for s in slots])
+    responses = run_in_parallel([partial(post, s.pk) for s in slots])
 
     codes = sorted(r.status_code for r in responses)
     assert codes == [201] + [409] * 7
@@ -227,7 +228,7 @@ def test_control_without_the_resident_lock_the_race_books_twice(appointment_type
     ]
 
     with _without_the_resident_lock(monkeypatch, parties=3):
-        run_in_parallel([lambda s=s: booking_create(resident=resident, slot_id=s.pk) for s in slots])
+        run_in_parallel([partial(booking_create, resident=resident, slot_id=s.pk) for s in slots])
 
     # Without the lock the rule is only a check, and the race gets past it.
     assert Booking.objects.filter(resident=resident, status=BookingStatus.ACTIVE).count() == 3
