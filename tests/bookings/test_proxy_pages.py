@@ -338,3 +338,18 @@ def test_no_proxy_cancellation_without_its_audit_event(booker, resident, proxy_s
     assert Booking.objects.get(pk=booking.pk).status == BookingStatus.ACTIVE
     assert not WebBookingLogEntry.objects.filter(status=LogStatus.CANCELLED).exists()
     assert not InboxMessage.objects.filter(kind=MessageKind.CANCELLATION).exists()
+
+
+def test_support_sees_the_proxy_unit_as_who_changed_in_the_web_log(client, booker, clinic, resident, proxy_slot):
+    """R-LOG-1, R-BOOK-4: the log row of a proxy booking names the unit, on the page and in the export."""
+    booking_create_by_proxy(actor=booker, resident=resident, slot_id=proxy_slot.pk)
+    login_with_second_factor(client, staff(Role.SUPPORT, clinic))
+
+    page = client.get(reverse("workspace:web_log", args=[clinic.pk]))
+    export = client.get(reverse("workspace:web_log_csv", args=[clinic.pk]))
+
+    assert page.status_code == 200 and UNIT in page.content.decode()
+    lines = export.content.decode("utf-8-sig").splitlines()
+    header, row = lines[0].split(";"), lines[1].split(";")
+    with translation.override("sv"):
+        assert row[header.index("Ändrad av")] == UNIT
