@@ -19,6 +19,9 @@ def calendar_feed_create(*, resident: User, now: dt.datetime | None = None) -> s
     """A new secret feed address for ``resident``, replacing any earlier one (which stops working
     at once). The token is returned once, to be shown once; only its hash is kept."""
     token = secrets.token_urlsafe(32)
+    # A double-click sends two of these at once: update_or_create locks the row, and when both find
+    # none the second insert meets the one-feed-per-resident constraint, reads the first's row and
+    # replaces it, so the last answer's address is the one that works.
     CalendarFeed.objects.update_or_create(
         resident=resident,
         defaults={"token_hash": calendar_feed_token_hash(token), "created_at": now or timezone.now()},
