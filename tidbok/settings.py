@@ -498,6 +498,16 @@ TIDBOK_PUBLIC_URL = os.environ.get("TIDBOK_PUBLIC_URL", "http://127.0.0.1:8000" 
 # reported until its start): an aggregator polling with _since less often reloads everything.
 TIDBOK_BULK_DELETED_DAYS = env_int("TIDBOK_BULK_DELETED_DAYS", 62)
 TIDBOK_LOG_RETENTION_DAYS = 31
+
+# Who runs this Tidbok, and where residents turn: the footer's pages (contact, personal data, accessibility
+# statement) read these, so each region sets its own without touching a template.
+TIDBOK_OPERATOR_NAME = os.environ.get("TIDBOK_OPERATOR_NAME", "Region Stockholm")
+TIDBOK_CONTACT_PHONE = os.environ.get("TIDBOK_CONTACT_PHONE", "08-123 400 00")
+TIDBOK_CONTACT_EMAIL = os.environ.get("TIDBOK_CONTACT_EMAIL", "tidbok@region.example")
+TIDBOK_PRIVACY_EMAIL = os.environ.get("TIDBOK_PRIVACY_EMAIL", "dataskyddsombud@region.example")
+TIDBOK_ACCESSIBILITY_EMAIL = os.environ.get("TIDBOK_ACCESSIBILITY_EMAIL", "tillganglighet@region.example")
+# When the accessibility statement was last reviewed against the service (ISO date).
+TIDBOK_ACCESSIBILITY_REVIEWED = os.environ.get("TIDBOK_ACCESSIBILITY_REVIEWED", "2026-11-30")
 TIDBOK_LOG_PURGE_BATCH = env_int("TIDBOK_LOG_PURGE_BATCH", 2000)
 
 LOGGING = {

@@ -7,6 +7,7 @@ urlpatterns = [
     path("healthz/", views.healthz, name="healthz"),
     path("session/", session_views.session_status, name="session_status"),
     path("session/keep-alive/", session_views.session_keep_alive, name="session_keep_alive"),
+    path("om/", include("core.info_urls")),
     path("", include("clinics.urls")),
     path("", include("bookings.urls")),
     path("", include("accounts.urls")),
