@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 def _footer_links(response) -> list[str]:
     soup = BeautifulSoup(response.content, "html.parser")
-    return [a["href"] for a in soup.select("footer a")]
+    return [str(a["href"]) for a in soup.select("footer a")]
 
 
 @pytest.mark.parametrize("name", PAGES)
