@@ -87,6 +87,10 @@ def _where(membership: Membership) -> dict:
     return {"clinic": None, "region_id": membership.region_id}
 
 
+def _lock(member: User) -> None:
+    User.objects.select_for_update().filter(pk=member.pk).values_list("pk", flat=True).get()
+
+
 def _who(member: User) -> str:
     return f"{member.get_full_name() or '-'} <{member.email}>"
 
@@ -206,12 +210,10 @@ def staff_role_revoke(*, actor: User, clinic: Clinic, member: User, membership_i
     so that no account is left that no region IT admin sees."""
     region = _region_it(actor=actor, clinic=clinic)
     _manageable(actor=actor, region=region, member=member)
-    membership = (
-        memberships_in_region(user=member, region=region)
-        .select_for_update(of=("self",))
-        .filter(pk=membership_id)
-        .first()
-    )
+    # The person's row first: two revocations at once take turns, so the second sees the first's
+    # result and the last role stays.
+    _lock(member)
+    membership = memberships_in_region(user=member, region=region).filter(pk=membership_id).first()
     if membership is None:
         raise DomainError(ErrorCode.NOT_FOUND)
     if not Membership.objects.filter(user=member).exclude(pk=membership.pk).exists():
@@ -261,7 +263,7 @@ def staff_second_factor_reset(*, actor: User, clinic: Clinic, member: User) -> i
     region = _region_it(actor=actor, clinic=clinic)
     _manageable(actor=actor, region=region, member=member)
     _whole_account(region=region, member=member)
-    User.objects.select_for_update().filter(pk=member.pk).values_list("pk", flat=True).get()
+    _lock(member)
     removed = Authenticator.objects.filter(user=member).delete()[0]
     sessions = user_sessions_end(user=member)
     audit_record(

@@ -376,3 +376,13 @@ def test_a_second_factor_session_is_needed(client, clinic, region_it):
     assert client.get(ws_url(clinic, "staff_accounts")).status_code == 302
     login_with_second_factor(client, region_it)
     assert client.get(ws_url(clinic, "staff_accounts")).status_code == 200
+
+
+def test_region_its_staff_changes_are_on_its_audit_log_page_in_words(it_client, clinic, scheduler):
+    it_client.post(ws_url(clinic, "staff_role_grant", member_id=scheduler.pk), {"role": "support", "clinic": clinic.pk})
+    it_client.post(ws_url(clinic, "staff_second_factor_reset", member_id=scheduler.pk))
+
+    content = text(it_client.get(ws_url(clinic, "audit_log")))
+
+    assert "Gav en person i personalen en roll" in content
+    assert "Återställde den andra faktorn för en person i personalen" in content
