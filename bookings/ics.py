@@ -11,7 +11,7 @@ personnummer or the reason the resident gave for the visit.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from email.utils import parseaddr
 from typing import Literal
 
@@ -136,9 +136,12 @@ def booking_ics(
     return calendar.to_ical()
 
 
-def bookings_feed_ics(bookings: Iterable[Booking], *, name: str) -> bytes:
+def bookings_feed_ics(
+    bookings: Iterable[Booking], *, name: str, meeting_urls: Mapping[int, str] | None = None
+) -> bytes:
     """A resident's calendar feed: every booking given, one event each (R-NOTE-5). Feeds are
-    polled, so they carry no METHOD; an event that is no longer listed is gone from the calendar."""
+    polled, so they carry no METHOD; an event that is no longer listed is gone from the calendar.
+    ``meeting_urls`` gives a video visit's link by booking id."""
     calendar = _calendar(None)
     calendar.add("x-wr-calname", name)
     calendar.add("name", name)
@@ -147,5 +150,6 @@ def bookings_feed_ics(bookings: Iterable[Booking], *, name: str) -> bytes:
     calendar.add("x-published-ttl", "PT1H")
     stamp = timezone.now()
     for booking in bookings:
-        calendar.add_component(booking_event(booking, stamp=stamp))
+        meeting_url = (meeting_urls or {}).get(booking.pk, "")
+        calendar.add_component(booking_event(booking, stamp=stamp, meeting_url=meeting_url))
     return calendar.to_ical()

@@ -168,3 +168,15 @@ def test_a_discreet_event_names_only_the_clinic(booked):
     assert str(event["SUMMARY"]) == "Vårdcentralen Solna"
     assert "Besök" not in flat and "Distriktssköterska" not in flat and "Kom tio minuter" not in flat
     assert str(event["UID"]) == booked.calendar_uid
+
+
+def test_the_feed_carries_a_video_visit_s_link_for_that_booking_only(booked, resident, rebook_slot):
+    other = booking_create(resident=resident, slot_id=rebook_slot.pk)
+
+    payload = ics.bookings_feed_ics(
+        [booked, other], name="Mina bokade tider", meeting_urls={booked.pk: "https://video.example.se/m/abc"}
+    )
+    by_uid = {str(event["UID"]): event for event in Calendar.from_ical(payload).walk("VEVENT")}
+
+    assert str(by_uid[booked.calendar_uid]["CONFERENCE"]) == "https://video.example.se/m/abc"
+    assert "CONFERENCE" not in by_uid[other.calendar_uid]
