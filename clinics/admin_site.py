@@ -13,7 +13,7 @@ from django.http import HttpRequest
 
 from accounts.models import User
 
-from .services import audit_admin_residents_shown
+from .audit_services import audit_admin_residents_shown
 
 
 class ResidentDataAdmin(admin.ModelAdmin):
