@@ -70,6 +70,10 @@ class Booking(models.Model):
     # SEQUENCE too. Calendars then move or remove the event instead of keeping a stale copy.
     calendar_uid = models.CharField(max_length=100, default=new_calendar_uid, editable=False)
     calendar_sequence = models.PositiveIntegerField(default=0, editable=False)
+    # Where a web booking from outside came from: the SMART Scheduling Links deep link's
+    # ``source`` (the slot finder) and ``booking-referral`` (its own reference) parameters.
+    referral_source = models.CharField(max_length=100, blank=True)
+    booking_referral = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     ended_by = models.ForeignKey(

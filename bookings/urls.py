@@ -10,6 +10,7 @@ urlpatterns = [
     path("boka/underlag/<int:basis_id>/", views.basis_book, name="basis_book"),
     path("mottagning/<int:clinic_id>/boka/tidstyp/", views.book_types, name="book_types"),
     path("mottagning/<int:clinic_id>/boka/<int:type_id>/", views.book_days, name="book_days"),
+    path("mottagning/<int:clinic_id>/boka/<int:type_id>/tid/<int:slot_id>/", views.book_slot, name="book_slot"),
     path("mottagning/<int:clinic_id>/boka/<int:type_id>/<str:day>/", views.book_times, name="book_times"),
     path("boka/reservera/", views.hold, name="hold"),
     path("boka/bekrafta/<int:hold_id>/", views.confirm, name="confirm"),

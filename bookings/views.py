@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -23,7 +23,14 @@ from core import params
 from core.errors import DomainError, ErrorCode, ValidationFailed
 from core.overload import shed_when_queued
 from schedules.models import Hold, HoldState, Slot
-from schedules.selectors import LOCAL_TZ, local_midnight, offered_days, offered_slots, visibility_cutoff
+from schedules.selectors import (
+    LOCAL_TZ,
+    local_midnight,
+    nearest_offered_slots,
+    offered_days,
+    offered_slots,
+    visibility_cutoff,
+)
 from schedules.services import hold_cancel
 
 from . import ics
@@ -49,6 +56,10 @@ from .services import (
 )
 
 DRAFT_KEY = "booking_draft"
+# The SMART Scheduling Links deep link's source and booking-referral, kept for the clinic they
+# came for until a booking there records them.
+REFERRAL_KEY = "booking_referral"
+NEAREST_TIMES = 5
 
 
 def _accepted_key(kind: CaseKind, clinic_id: int) -> str:
@@ -96,6 +107,10 @@ def book_conditions(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpRe
     next_url = reverse("bookings:book_types", args=[clinic.pk])
     if type_id is not None and bookable_types(clinic=clinic, resident=request.user).filter(pk=type_id).exists():
         next_url = reverse("bookings:book_days", args=[clinic.pk, type_id])
+    # A deep link to one time comes back to that time after the conditions (``nasta``).
+    after = request.GET.get("nasta", "")
+    if after:
+        next_url = _same_site_path(request, after)
     return _conditions(request, clinic=clinic, kind=CaseKind.BOOK, next_url=next_url, template_context={"step": 1})
 
 
@@ -256,6 +271,67 @@ def hold(request: AuthenticatedHttpRequest) -> HttpResponse:
     return redirect("bookings:confirm", hold_id=new_hold.pk)
 
 
+def _keep_referral(request: AuthenticatedHttpRequest, clinic_id: int) -> None:
+    source, referral = request.GET.get("source", "").strip(), request.GET.get("booking-referral", "").strip()
+    if source or referral:
+        request.session[REFERRAL_KEY] = {"clinic": clinic_id, "source": source[:100], "referral": referral[:200]}
+
+
+def _referral_for(request: AuthenticatedHttpRequest, clinic_id: int) -> tuple[str, str]:
+    """(source, booking-referral) kept from a deep link to this clinic, else empty."""
+    kept = request.session.get(REFERRAL_KEY) or {}
+    if kept.get("clinic") != clinic_id:
+        return "", ""
+    return kept.get("source", ""), kept.get("referral", "")
+
+
+@resident_required
+def book_slot(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int, slot_id: int) -> HttpResponse:
+    """The booking deep link of a published Slot (SMART Scheduling Links): after login and the
+    conditions text, the time is held for the resident (R-BOOK-3) and they confirm it; if it was
+    just taken, they are told so and shown the nearest free times of the same type. A GET holds,
+    as a deep link is a plain link: the hold is the resident's own, short, and gives way only to
+    their own next one."""
+    clinic = get_object_or_404(Clinic, pk=clinic_id)
+    _keep_referral(request, clinic.pk)
+    if not _require_accepted(request, CaseKind.BOOK, clinic.pk):
+        conditions = reverse("bookings:book_conditions", args=[clinic.pk])
+        return redirect(f"{conditions}?{urlencode({'nasta': request.path})}")
+    appointment_type = _bookable_type(request, clinic, type_id)
+    slot = Slot.objects.filter(pk=slot_id, clinic=clinic, appointment_type=appointment_type).first()
+    refusal = ""
+    if slot is not None:
+        own = Hold.objects.filter(slot=slot, resident=request.user, state=HoldState.ACTIVE).first()
+        if own is not None:  # the page reloaded: the time is already theirs to confirm
+            return redirect("bookings:confirm", hold_id=own.pk)
+        try:
+            held = hold_create_for_booking(resident=request.user, slot_id=slot.pk)
+        except DomainError as exc:
+            # Taken or gone: said below with the nearest times. Any other refusal is said as it is.
+            if exc.code not in (
+                ErrorCode.REQUESTED_TIME_IS_ALREADY_RESERVED,
+                ErrorCode.REQUESTED_TIME_HAS_ALREADY_PASSED,
+            ):
+                refusal = str(exc.message)
+        else:
+            return redirect("bookings:confirm", hold_id=held.pk)
+    wanted = slot.start if slot is not None else timezone.now()
+    return render(
+        request,
+        "bookings/book_slot_taken.html",
+        {
+            "clinic": clinic,
+            "appointment_type": appointment_type,
+            "wanted": wanted if slot is not None else None,
+            "refusal": refusal,
+            "slots": nearest_offered_slots(
+                clinic=clinic, appointment_type=appointment_type, resident=request.user, wanted=wanted, n=NEAREST_TIMES
+            ),
+            "step": 4,
+        },
+    )
+
+
 def _own_active_hold(request: AuthenticatedHttpRequest, hold_id: int) -> Hold | None:
     return (
         Hold.objects.select_related("slot__clinic", "slot__appointment_type", "slot__resource", "rebook_of")
@@ -290,7 +366,17 @@ def confirm(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
                 )
                 messages.success(request, _("Your time is rebooked."))
             else:
-                booking = booking_create(resident=request.user, slot_id=slot.pk, hold=held, phone=phone, reason=reason)
+                source, referral = _referral_for(request, slot.clinic_id)
+                booking = booking_create(
+                    resident=request.user,
+                    slot_id=slot.pk,
+                    hold=held,
+                    phone=phone,
+                    reason=reason,
+                    referral_source=source,
+                    booking_referral=referral,
+                )
+                request.session.pop(REFERRAL_KEY, None)
                 messages.success(request, _("Your time is booked."))
         except ValidationFailed as exc:
             for field, field_messages in exc.field_errors.items():

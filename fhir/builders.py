@@ -140,9 +140,10 @@ def schedule_resource(resource: Resource, appointment_type: AppointmentType) -> 
 
 
 def booking_link(base_url: str, slot: Slot) -> str:
-    """The resident booking flow for the slot's clinic and type, opened at the slot's month."""
-    path = reverse("bookings:book_days", args=[slot.clinic_id, slot.appointment_type_id])
-    return f"{base_url}{path}?manad={timezone.localtime(slot.start, LOCAL_TZ):%Y-%m}"
+    """The slot's own booking page: after login and the conditions text the time is held for
+    the resident to confirm, or the nearest free times of its type are offered if it is gone.
+    A slot finder appends its ``source`` and ``booking-referral``; the booking records them."""
+    return f"{base_url}{reverse('bookings:book_slot', args=[slot.clinic_id, slot.appointment_type_id, slot.pk])}"
 
 
 def slot_resource(slot: Slot, base_url: str, phone: str = "") -> dict[str, Any]:

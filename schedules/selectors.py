@@ -95,6 +95,18 @@ def offered_slots(
     )
 
 
+def nearest_offered_slots(
+    *, clinic: Clinic, appointment_type: AppointmentType, resident: User, wanted: dt.datetime, n: int = 5
+) -> list[Slot]:
+    """The ``n`` free times of the type offered to the resident (R-VIS-2) nearest to ``wanted``,
+    before or after it, in time order: what to offer when a chosen time was just taken."""
+    offered = offered_slots(clinic=clinic, appointment_type=appointment_type, resident=resident)
+    before = list(offered.filter(start__lt=wanted).order_by("-start")[:n])
+    after = list(offered.filter(start__gte=wanted).order_by("start")[:n])
+    nearest = sorted([*before, *after], key=lambda s: abs(s.start - wanted))[:n]
+    return sorted(nearest, key=lambda s: (s.start, s.pk))
+
+
 def offered_days(
     *,
     clinic: Clinic,

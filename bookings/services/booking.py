@@ -56,6 +56,8 @@ def booking_create(
     hold: Hold | None = None,
     phone: str = "",
     reason: str = "",
+    referral_source: str = "",
+    booking_referral: str = "",
     now: dt.datetime | None = None,
 ) -> Booking:
     """A resident books a time on the web (R-VIS-2, R-BOOK-1…4, R-TYPE-4, R-TYPE-7, R-REL-1, R-LOG-1),
@@ -80,6 +82,9 @@ def booking_create(
         patient_phone=phone,
         patient_reason=reason,
         booking_basis=basis,
+        # A slot finder's own words, kept as sent but never longer than the columns.
+        referral_source=referral_source[:100],
+        booking_referral=booking_referral[:200],
     )
     if basis is not None:
         basis.uses += 1

@@ -281,11 +281,10 @@ def test_a_slot_carries_the_booking_deep_link_and_the_clinics_phone(client, clin
     one = fhir_json(client.get(f"/fhir/r4/Slot/{slot.pk}"))
 
     FhirSlot.model_validate(one)
-    month = timezone.localtime(slot.start).strftime("%Y-%m")
     assert one["extension"] == [
         {
             "url": BOOKING_DEEP_LINK,
-            "valueUrl": f"http://testserver/mottagning/{clinic.pk}/boka/{appointment_type.pk}/?manad={month}",
+            "valueUrl": f"http://testserver/mottagning/{clinic.pk}/boka/{appointment_type.pk}/tid/{slot.pk}/",
         },
         {"url": BOOKING_PHONE, "valueString": "08-123 456 00"},
     ]
@@ -436,11 +435,10 @@ def test_bulk_files_hold_the_published_web_bookable_times_with_deep_links(client
     slots = {s["id"]: s for s in files["Slot"]}
     assert set(slots) == {str(mixed_slots[name].pk) for name in ("free", "booked", "blocked")}
     assert slots[str(free.pk)]["status"] == "free"
-    month = timezone.localtime(free.start).strftime("%Y-%m")
     for line in files["Slot"]:
         assert line["extension"][0]["url"] == BOOKING_DEEP_LINK
     assert slots[str(free.pk)]["extension"][0]["valueUrl"] == (
-        f"{PUBLIC_URL}/mottagning/{clinic.pk}/boka/{free.appointment_type_id}/?manad={month}"
+        f"{PUBLIC_URL}/mottagning/{clinic.pk}/boka/{free.appointment_type_id}/tid/{free.pk}/"
     )
     text = json.dumps(files, ensure_ascii=False)
     assert "Uppföljning" not in text and "Ombud" not in text and "Provtagning" not in text
