@@ -201,7 +201,7 @@ def contact_preferences_set(
 
 def email_link_url(contact: ContactDetails) -> str:
     # The worker has no request to take the host from: the site's configured address.
-    return settings.TIDBOK_SITE_URL + reverse("contact_email_confirm", args=[email_link_token(contact)])
+    return settings.TIDBOK_PUBLIC_URL + reverse("contact_email_confirm", args=[email_link_token(contact)])
 
 
 # --- Sending the link and the code (run by a worker) ----------------------------------------------

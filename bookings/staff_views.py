@@ -32,7 +32,7 @@ from schedules.workspace_views import local_date, refuse_unless_post, scheduler_
 
 from .models import Booking, WaitlistEntry
 from .selectors import booking_for_staff, resident_for_staff_booking, waitlist_for_clinic, waitlist_for_staff
-from .services import booking_book_for_resident, waitlist_add
+from .services import REASON_MAX_LENGTH, booking_book_for_resident, waitlist_add
 from .services import booking_cancel as booking_cancel_service
 
 FREE_TIMES_SHOWN = 60
@@ -69,7 +69,9 @@ def booking_cancel(request: AuthenticatedHttpRequest, clinic_id: int, booking_id
     if refused := refuse_unless_post(request):
         return refused
     try:
-        booking = booking_cancel_service(actor=request.user, booking_id=booking_id)
+        # The clinic's reason, if given, goes to the resident with the cancellation (R-NOTE-2).
+        reason = request.POST.get("reason", "")[:REASON_MAX_LENGTH]
+        booking = booking_cancel_service(actor=request.user, booking_id=booking_id, reason=reason)
     except DomainError as exc:
         messages.error(request, str(exc.message))
         return redirect("workspace:booking_detail", clinic_id=clinic.pk, booking_id=booking_id)

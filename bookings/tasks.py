@@ -7,14 +7,11 @@ from celery import shared_task
 from . import services
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def inbox_notify(message_id: int) -> bool:
-    return services.inbox_notify(message_id=message_id)
-
-
 @shared_task
-def inbox_notify_sweep() -> int:
-    return services.inbox_notify_sweep()
+def inbox_notify(message_id: int) -> bool:
+    """Replaced by the notifications app (R-NOTE-2), which writes only to verified addresses.
+    Kept so that outbox rows written before the change are marked sent instead of retried."""
+    return False
 
 
 @shared_task

@@ -10,7 +10,7 @@ from rest_framework.authtoken.models import TokenProxy
 
 from accounts.admin import MembershipInline
 from accounts.admin_site import ReadOnlyAdminMixin
-from accounts.models import AuditEvent, User
+from accounts.models import AuditEvent, ContactDetails, User
 
 from .admin_site import ResidentDataAdmin
 from .models import AppointmentType, CaseType, Clinic, ClinicRelation, DirectLink, Region, Resource
@@ -168,3 +168,15 @@ def _audit_third_party_admins() -> None:
 
 
 _audit_third_party_admins()
+
+
+@admin.register(ContactDetails)
+class ContactDetailsAdmin(ReadOnlyAdminMixin, ResidentDataAdmin):
+    """Read-only: only the resident changes their contact details, and only a verified address is
+    ever stored as one (R-NOTE-1). Here with the user admin: it shows a resident's rows."""
+
+    resident_field = "user"
+    clinic_field = None
+    list_display = ("user", "email_verified_at", "mobile_verified_at", "language")
+    raw_id_fields = ("user",)
+    list_select_related = ("user",)

@@ -46,6 +46,11 @@ class Clinic(models.Model):
     supports_cancellation = models.BooleanField(_("timebook supports cancellation"), default=True)
     # R-TYPE-7: ask for phone number and reason when booking on the web.
     patient_comment_on_web = models.BooleanField(_("patient comment on web"), default=False)
+    # R-NOTE-2: reminders before a visit, this many hours ahead (0: none), and optionally a second.
+    reminder_hours = models.PositiveSmallIntegerField(_("reminder, hours before the visit"), default=24)
+    second_reminder_hours = models.PositiveSmallIntegerField(
+        _("second reminder, hours before the visit"), null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("clinic")
@@ -114,6 +119,8 @@ class AppointmentType(models.Model):
     visibility_days = models.PositiveSmallIntegerField(_("days shown ahead"), null=True, blank=True)
     requires_booking_basis = models.BooleanField(_("requires booking basis"), default=False)
     duration_minutes = models.PositiveSmallIntegerField(_("default length (minutes)"), default=20)
+    # R-NOTE-2: e-mails and text messages about a discreet type name only the clinic, never the type.
+    discreet = models.BooleanField(_("discreet in messages"), default=False)
 
     class Meta:
         verbose_name = _("appointment type")

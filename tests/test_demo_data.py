@@ -4,6 +4,8 @@ from accounts.models import Membership, Role, User
 from bookings.models import BasisKind, Booking, BookingStatus, Channel, InboxMessage, WaitlistEntry
 from bookings.selectors import bases_for_resident
 from clinics.models import AppointmentType, CaseKind, CaseType, Clinic
+from notifications.models import NotificationEvent
+from notifications.services import reminders_due
 from schedules.models import Slot
 
 
@@ -78,3 +80,13 @@ def test_demo_residents_see_a_booking_basis_and_an_open_summons_on_their_start_p
     [summons] = bases_for_resident(resident=bertil)
     assert summons.kind == BasisKind.OPEN_SUMMONS and not summons.appointment_type.bookable_on_web
     assert InboxMessage.objects.filter(resident=bertil, booking_basis=summons).exists()
+
+
+def test_the_demo_shows_a_reminder_on_make_run(db, django_capture_on_commit_callbacks):
+    """R-NOTE-2: the first reminder sweep of `make run` sends Anna a reminder by e-mail and SMS."""
+    call_command("seed_demo")
+    anna = User.objects.get(personnummer="198503142385")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reminders_due() >= 1
+    reminder = NotificationEvent.objects.get(kind="reminder", resident=anna)
+    assert set(reminder.notifications.values_list("channel", "state")) == {("email", "sent"), ("sms", "sent")}

@@ -135,6 +135,18 @@ def test_a_notification_claim_must_outlast_the_e_mail_timeout(claim, timeout, st
     assert ("TIDBOK_NOTIFY_CLAIM_SECONDS must be longer than EMAIL_TIMEOUT" in result.stderr) is not starts
 
 
+@pytest.mark.parametrize(("claim", "timeout", "starts"), [("31", "31", False), ("32", "31", True)])
+def test_a_notification_claim_must_outlast_the_sms_gateway_timeout(claim, timeout, starts):
+    """R-NOTE-3: the same for text messages."""
+    env = {**os.environ, "TIDBOK_NOTIFY_CLAIM_SECONDS": claim, "EMAIL_TIMEOUT": "5", "SMS_GATEWAY_TIMEOUT": timeout}
+    result = subprocess.run(
+        [sys.executable, "-c", "import tidbok.settings"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert (result.returncode == 0) is starts, result.stderr
+    assert ("TIDBOK_NOTIFY_CLAIM_SECONDS must be longer than SMS_GATEWAY_TIMEOUT" in result.stderr) is not starts
+
+
 @pytest.mark.parametrize(("raw", "expected"), [("1", True), ("yes", True), ("off", False), ("", False)])
 def test_env_bool_reads_common_spellings(monkeypatch, raw, expected):
     monkeypatch.setenv("TIDBOK_FLAG", raw)

@@ -13,6 +13,7 @@ from django.urls import URLPattern, URLResolver, reverse
 from accounts.models import Role
 from bookings.models import BookingBasis
 from bookings.services import booking_create
+from notifications.models import Notification, NotificationEvent
 from schedules.models import Block, Schedule
 from tidbok import workspace_urls
 
@@ -72,6 +73,8 @@ ALLOWED: dict[str, set[Role]] = {
     "booking_basis_new": ISSUERS,
     "booking_basis_revoke": ISSUERS,
     "open_summons_new": ISSUERS,
+    "failed_notifications": {Role.SUPPORT},
+    "notification_resend": {Role.SUPPORT},
     # region IT
     "audit_log": {Role.REGION_IT},
     "audit_log_csv": {Role.REGION_IT},
@@ -153,6 +156,10 @@ class World:
         proxy_type = AppointmentTypeFactory(clinic=clinic, internal_name="Ombud 1177", web_name="Besök via 1177")
         proxy_start = slot.start + dt.timedelta(hours=3)
         proxy_slot = SlotFactory(appointment_type=proxy_type, resource=resource, start=proxy_start)
+        event = NotificationEvent.objects.create(
+            key=f"acl-{clinic.pk}", kind="booked", resident=resident, clinic=clinic, booking=booking
+        )
+        failed = Notification.objects.create(event=event, channel="email", to="anna@exempel.se", state="failed")
         return {
             "clinic_id": clinic.pk,
             "kind": "book",
@@ -165,6 +172,7 @@ class World:
             "member_id": member.pk,
             "membership_id": member.memberships.get().pk,
             "slot_id": proxy_slot.pk,
+            "notification_id": failed.pk,
         }
 
     def url(self, name: str, params: list[str], clinic) -> str:

@@ -22,10 +22,15 @@ app.conf.beat_schedule = {
         "task": "core.outbox.tasks.outbox_purge",
         "schedule": crontab(minute=25),
     },
-    # R-OPS-2: notifications whose claim never completed (a killed worker) are sent again.
-    "retry-stale-notifications": {
-        "task": "bookings.tasks.inbox_notify_sweep",
+    # R-NOTE-3: notifications whose claim never completed or whose retry was lost are sent.
+    "sweep-notifications": {
+        "task": "notifications.tasks.notification_sweep",
         "schedule": float(os.environ.get("TIDBOK_NOTIFY_SWEEP_SECONDS", "60")),
+    },
+    # R-NOTE-2: reminders before visits, recorded when their time has come.
+    "record-due-reminders": {
+        "task": "notifications.tasks.reminders_due",
+        "schedule": float(os.environ.get("TIDBOK_REMINDER_SWEEP_SECONDS", "60")),
     },
     "release-expired-holds": {
         "task": "schedules.tasks.holds_release_expired",

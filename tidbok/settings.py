@@ -89,6 +89,8 @@ INSTALLED_APPS = [
     "clinics",
     "schedules",
     "bookings",
+    # E-mails and text messages to residents about their bookings (R-NOTE-2…4), above bookings.
+    "notifications",
     # The top layer: FHIR R4 and the SMART bulk publication, built on the apps above.
     "fhir",
     # Below the domain apps: the cross-cutting parts (errors, idempotent POSTs, overload, outages)
@@ -421,9 +423,12 @@ SMS_GATEWAY_FORMAT = os.environ.get("SMS_GATEWAY_FORMAT", "json")
 if SMS_GATEWAY_FORMAT not in ("json", "form"):
     raise ImproperlyConfigured(f"SMS_GATEWAY_FORMAT must be json or form, not {SMS_GATEWAY_FORMAT!r}")
 SMS_GATEWAY_TIMEOUT = env_int("SMS_GATEWAY_TIMEOUT", 10)
+if TIDBOK_NOTIFY_CLAIM_SECONDS <= SMS_GATEWAY_TIMEOUT:
+    # As for e-mail: a claim that runs out while the gateway may still be answering sends twice.
+    raise ImproperlyConfigured("TIDBOK_NOTIFY_CLAIM_SECONDS must be longer than SMS_GATEWAY_TIMEOUT")
 SMS_SENDER = os.environ.get("SMS_SENDER", "Tidbok")
-# The portal's address, for links in e-mails and text messages (they are sent by a worker, with
-# no request to take the host from).
+# The portal's address, for links in e-mails (they are sent by a worker, with no request to take
+# the host from).
 TIDBOK_SITE_URL = os.environ.get("TIDBOK_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # R-NOTE-3: a notification is tried this many times, with exponential back-off, then failed.
 TIDBOK_NOTIFY_MAX_ATTEMPTS = env_int("TIDBOK_NOTIFY_MAX_ATTEMPTS", 6)

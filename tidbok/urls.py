@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("clinics.urls")),
     path("", include("bookings.urls")),
     path("", include("accounts.urls")),
+    path("", include("notifications.urls")),
     path("personal/", include("tidbok.workspace_urls")),
     path("api/", include("tidbok.api_urls")),
     path("fhir/r4/", include("fhir.urls")),

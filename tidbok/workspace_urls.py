@@ -17,6 +17,7 @@ urlpatterns = [
     path("<int:clinic_id>/", include("clinics.staff_urls")),
     path("<int:clinic_id>/", include("schedules.workspace_urls")),
     path("<int:clinic_id>/", include("bookings.workspace_urls")),
+    path("<int:clinic_id>/", include("notifications.workspace_urls")),
     # Proxy bookers act for a region, not a clinic (R-TYPE-6).
     path("ombud/", include("bookings.proxy_urls")),
 ]

@@ -24,7 +24,8 @@ from .booking import (
 from .calendar_feed import calendar_feed_create, calendar_feed_revoke
 from .comment import REASON_MAX_LENGTH
 from .common import SCHEDULER_ROLES
-from .inbox import inbox_mark_read, inbox_message_send, inbox_notify, inbox_notify_sweep
+from .inbox import inbox_mark_read, inbox_message_send
+from .notify import NotificationKind, NotifiedBy, notification_record
 from .staff import booking_create_by_proxy, booking_create_for_resident
 from .waitlist import booking_book_for_resident, waitlist_add, waitlist_book
 from .web_log import idempotency_purge, web_log_purge
@@ -33,6 +34,8 @@ __all__ = [
     "BASIS_ISSUER_ROLES",
     "REASON_MAX_LENGTH",
     "SCHEDULER_ROLES",
+    "NotificationKind",
+    "NotifiedBy",
     "booking_basis_issue",
     "booking_basis_revoke",
     "booking_book_for_resident",
@@ -48,8 +51,7 @@ __all__ = [
     "idempotency_purge",
     "inbox_mark_read",
     "inbox_message_send",
-    "inbox_notify",
-    "inbox_notify_sweep",
+    "notification_record",
     "open_summons_send",
     "waitlist_add",
     "waitlist_book",

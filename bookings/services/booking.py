@@ -44,6 +44,7 @@ from .common import (
     _log,
 )
 from .inbox import _send_booking_message
+from .notify import NotificationKind, NotifiedBy, notification_record
 
 # --- Resident on the web ----------------------------------------------------------------------
 
@@ -93,6 +94,13 @@ def booking_create(
         basis.save(update_fields=["uses", "consumed_at"])
     relation_add(resident=resident, clinic=slot.clinic, source=RelationSource.BOOKING)
     _log(status=LogStatus.BOOKED, changed_at=now, channel=Channel.WEB, previous=None, new=booking)
+    notification_record(
+        NotificationKind.BOOKED,
+        resident_id=resident.pk,
+        clinic_id=booking.clinic_id,
+        booking=booking,
+        by=NotifiedBy.RESIDENT,
+    )
     return booking
 
 
@@ -149,11 +157,19 @@ def booking_rebook(
     )
     _free_slot(old.slot_id)
     _log(status=LogStatus.REBOOKED, changed_at=now, channel=Channel.WEB, previous=old, new=new)
+    notification_record(
+        NotificationKind.REBOOKED,
+        resident_id=resident.pk,
+        clinic_id=new.clinic_id,
+        booking=new,
+        by=NotifiedBy.RESIDENT,
+        detail={"previous_start": old.start.isoformat()},
+    )
     return new
 
 
 @transaction.atomic
-def booking_cancel(*, actor: User, booking_id: int, now: dt.datetime | None = None) -> Booking:
+def booking_cancel(*, actor: User, booking_id: int, reason: str = "", now: dt.datetime | None = None) -> Booking:
     """Cancel as the resident (R-BOOK-6), as clinic staff (R-BOOK-9) or as a proxy booker (R-TYPE-6).
     The slot is republished, the booking basis given back (R-TYPE-4), a web cancellation of a
     booking that came from the waitlist puts the resident back on it, and a resident's or
@@ -189,7 +205,13 @@ def booking_cancel(*, actor: User, booking_id: int, now: dt.datetime | None = No
             uses=F("uses") - 1, consumed_at=None
         )
     if channel in (Channel.STAFF, Channel.PROXY):
-        _send_booking_message(booking=booking, kind=MessageKind.CANCELLATION)
+        # The clinic's reason, when staff give one, goes into the resident's messages (R-NOTE-2).
+        _send_booking_message(
+            booking=booking,
+            kind=MessageKind.CANCELLATION,
+            by=NotifiedBy.CLINIC if channel == Channel.STAFF else NotifiedBy.PROXY,
+            reason=" ".join(reason.split()) if channel == Channel.STAFF else "",
+        )
     if channel == Channel.STAFF:
         audit_record(
             actor=actor, action="booking.cancel", clinic=booking.clinic, resident=booking.resident, obj=booking
@@ -207,6 +229,14 @@ def booking_cancel(*, actor: User, booking_id: int, now: dt.datetime | None = No
             resident=booking.resident,
             obj=booking,
             unit_name=unit,
+        )
+    if channel == Channel.WEB:
+        notification_record(
+            NotificationKind.CANCELLED,
+            resident_id=booking.resident_id,
+            clinic_id=booking.clinic_id,
+            booking=booking,
+            by=NotifiedBy.RESIDENT,
         )
     return booking
 

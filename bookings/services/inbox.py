@@ -1,15 +1,12 @@
-"""The resident's inbox and its notifications (R-BOOK-9, R-REL-1)."""
+"""The resident's inbox (R-BOOK-9, R-REL-1); what residents are told about it goes through .notify."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import uuid
 
 from django.conf import settings
-from django.core.mail import EmailMessage
-from django.core.mail.utils import DNS_NAME
-from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
@@ -17,7 +14,6 @@ from accounts.models import User
 from clinics.models import Clinic, RelationSource
 from clinics.services import relation_add
 from core.errors import BookingError, ErrorCode
-from core.queue import enqueue_on_commit
 from schedules.selectors import LOCAL_TZ
 
 from ..models import (
@@ -25,9 +21,9 @@ from ..models import (
     BookingBasis,
     InboxMessage,
     MessageKind,
-    NotifyState,
 )
 from ..selectors import inbox_for_resident
+from .notify import NotificationKind, NotifiedBy, notification_record
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +39,11 @@ def inbox_message_send(
     body: str,
     booking: Booking | None = None,
     booking_basis: BookingBasis | None = None,
+    notify: bool = True,
 ) -> InboxMessage:
+    """A message in the resident's inbox. ``notify``: tell them by e-mail and SMS that a message
+    from the clinic is waiting (R-NOTE-2); a caller that tells them about the booking itself (a
+    summons, a cancellation) passes False and records its own notification."""
     message = InboxMessage.objects.create(
         resident=resident,
         clinic=clinic,
@@ -56,15 +56,29 @@ def inbox_message_send(
     # R-REL-1: a summons, timed or open, creates the relation (guide 001).
     if kind in (MessageKind.SUMMONS, MessageKind.OPEN_SUMMONS):
         relation_add(resident=resident, clinic=clinic, source=RelationSource.SUMMONS)
-    from ..tasks import inbox_notify  # the tasks module imports these services
-
-    enqueue_on_commit(inbox_notify, message.pk)
+    if notify and kind == MessageKind.OPEN_SUMMONS:
+        # The e-mail and SMS link to the message, whose "Boka tid" opens the booking (R-NOTE-2).
+        notification_record(
+            NotificationKind.OPEN_SUMMONS,
+            resident_id=resident.pk,
+            clinic_id=clinic.pk,
+            message=message,
+            detail={"path": reverse("bookings:message", args=[message.pk])},
+        )
+    elif notify:
+        notification_record(
+            NotificationKind.CLINIC_MESSAGE, resident_id=resident.pk, clinic_id=clinic.pk, message=message
+        )
     return message
 
 
-def _send_booking_message(*, booking: Booking, kind: MessageKind) -> InboxMessage | None:
+def _send_booking_message(
+    *, booking: Booking, kind: MessageKind, by: NotifiedBy = NotifiedBy.CLINIC, reason: str = ""
+) -> InboxMessage | None:
     """R-BOOK-9: tell the resident when the clinic books or cancels for them; never about a
-    type hidden for patients (R-TYPE-2), not even by an e-mail saying a message is waiting."""
+    type hidden for patients (R-TYPE-2), not even by an e-mail saying a message is waiting.
+    The e-mail and SMS say what happened (R-NOTE-2), with the clinic's ``reason`` for a
+    cancellation when it gave one."""
     if booking.appointment_type.hidden_for_patient:
         return None
     # Residents never see the internal type name (R-TYPE-1).
@@ -90,9 +104,29 @@ def _send_booking_message(*, booking: Booking, kind: MessageKind) -> InboxMessag
                 )
                 % values
             )
-    return inbox_message_send(
-        resident=booking.resident, clinic=booking.clinic, kind=kind, subject=subject, body=body, booking=booking
+    message = inbox_message_send(
+        resident=booking.resident,
+        clinic=booking.clinic,
+        kind=kind,
+        subject=subject,
+        body=body,
+        booking=booking,
+        notify=False,
     )
+    if kind == MessageKind.CANCELLATION:
+        notify_kind = NotificationKind.CANCELLED
+    else:
+        notify_kind = NotificationKind.BOOKED if by == NotifiedBy.PROXY else NotificationKind.SUMMONS
+    notification_record(
+        notify_kind,
+        resident_id=booking.resident_id,
+        clinic_id=booking.clinic_id,
+        booking=booking,
+        message=message,
+        by=by,
+        reason=reason,
+    )
+    return message
 
 
 def inbox_mark_read(*, resident: User, message_id: int, now: dt.datetime | None = None) -> InboxMessage:
@@ -103,64 +137,3 @@ def inbox_mark_read(*, resident: User, message_id: int, now: dt.datetime | None 
         message.read_at = now or timezone.now()
         message.save(update_fields=["read_at"])
     return message
-
-
-def inbox_notify(*, message_id: int, now: dt.datetime | None = None) -> bool:
-    """Tell the resident by e-mail that a message is waiting (no health details in the e-mail).
-
-    R-OPS-2: the message is claimed before the send (pending → sending, with the time and a
-    token of this claim) and marked sent after it, both by conditional UPDATEs, so a retried or
-    redelivered task never sends a message twice, and a claim that never completed (the worker
-    was killed mid-send) is taken over once it is ``TIDBOK_NOTIFY_CLAIM_SECONDS`` old. The
-    e-mail carries a Message-ID made from the message, so the rare resend after a crash between
-    the send and the mark is recognisably the same e-mail. Returns whether this call sent it."""
-    now = now or timezone.now()
-    token = uuid.uuid4()
-    stale = now - dt.timedelta(seconds=settings.TIDBOK_NOTIFY_CLAIM_SECONDS)
-    claimable = Q(notify_state=NotifyState.PENDING) | Q(notify_state=NotifyState.SENDING, notify_claimed_at__lt=stale)
-    claimed = InboxMessage.objects.filter(claimable, pk=message_id).update(
-        notify_state=NotifyState.SENDING, notify_claimed_at=now, notify_claim=token
-    )
-    if not claimed:
-        return False
-    ours = InboxMessage.objects.filter(pk=message_id, notify_claim=token)
-    message = InboxMessage.objects.select_related("resident", "clinic").get(pk=message_id)
-    if message.resident.email:
-        with translation.override(settings.LANGUAGE_CODE):
-            email = EmailMessage(
-                gettext("You have a new message in Tidbok"),
-                gettext("%(clinic)s has sent you a message. Log in to Tidbok to read it.")
-                % {"clinic": message.clinic.name},
-                to=[message.resident.email],
-                headers={"Message-ID": f"<tidbok-inbox-{message.pk}-{message.created_at:%Y%m%d%H%M%S}@{DNS_NAME}>"},
-            )
-            try:
-                email.send()
-            except Exception:
-                # Give the claim back so the retry (or the sweep) sends it.
-                ours.update(notify_state=NotifyState.PENDING, notify_claimed_at=None, notify_claim=None)
-                raise
-    ours.update(notify_state=NotifyState.SENT, notified_at=timezone.now())
-    return True
-
-
-def inbox_notify_sweep(*, now: dt.datetime | None = None, limit: int = 200) -> int:
-    """R-OPS-2: send what is still unsent after the claim timeout: a claim whose worker died, or a
-    message whose task gave up (a long mail outage). Returns how many were sent."""
-    now = now or timezone.now()
-    stale = now - dt.timedelta(seconds=settings.TIDBOK_NOTIFY_CLAIM_SECONDS)
-    due = (
-        InboxMessage.objects.filter(
-            Q(notify_state=NotifyState.PENDING, created_at__lt=stale)
-            | Q(notify_state=NotifyState.SENDING, notify_claimed_at__lt=stale)
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)[:limit]
-    )
-    sent = 0
-    for message_id in list(due):
-        try:
-            sent += inbox_notify(message_id=message_id, now=now)
-        except Exception:
-            logger.warning("inbox notification %s not sent, will retry", message_id, exc_info=True)
-    return sent

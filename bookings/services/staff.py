@@ -28,6 +28,7 @@ from ..models import (
 from .comment import validate_patient_comment
 from .common import SCHEDULER_ROLES, _check_no_overlap, _insert_booking, _lock_slots, _log
 from .inbox import _send_booking_message
+from .notify import NotifiedBy
 
 # --- Clinic staff and proxy bookers (R-BOOK-4, R-BOOK-9, R-TYPE-6) ------------------------------
 
@@ -120,7 +121,7 @@ def booking_create_by_proxy(
         patient_phone=phone,
         patient_reason=reason,
     )
-    _send_booking_message(booking=booking, kind=MessageKind.SUMMONS)
+    _send_booking_message(booking=booking, kind=MessageKind.SUMMONS, by=NotifiedBy.PROXY)
     _log(
         status=LogStatus.BOOKED,
         changed_at=now,

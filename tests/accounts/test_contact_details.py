@@ -20,6 +20,11 @@ from ..pages import found
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _public_url(settings):
+    settings.TIDBOK_PUBLIC_URL = "https://tidbok.example.se"
+
+
 def _link(message) -> str:
     found = re.search(r"https?://\S+/mina-uppgifter/e-post/bekrafta/\S+/", message.body)
     assert found, message.body

@@ -151,6 +151,9 @@ def without_unique_constraint():
     finally:
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM bookings_webbookinglogentry")
+            # The bookings' notifications (R-NOTE-3) point at them.
+            cursor.execute("DELETE FROM notifications_notification")
+            cursor.execute("DELETE FROM notifications_notificationevent")
             cursor.execute("DELETE FROM bookings_booking")
             cursor.execute(
                 "CREATE UNIQUE INDEX booking_one_active_per_slot ON bookings_booking (slot_id) WHERE status = 'active'"

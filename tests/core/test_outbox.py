@@ -9,16 +9,13 @@ import datetime as dt
 import threading
 
 import pytest
-from django.core import mail
 from django.core.cache import caches
 from django.db import connection, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from bookings import tasks as booking_tasks
-from bookings.models import InboxMessage, MessageKind, NotifyState
-from bookings.services import booking_cancel, booking_create, inbox_message_send, inbox_notify, inbox_notify_sweep
+from bookings.services import booking_cancel, booking_create
 from core.cache import FailOpenRedisCache, raising
 from core.outbox import services as outbox
 from core.outbox.models import OutboxMessage
@@ -78,13 +75,15 @@ def test_a_committed_change_with_the_broker_down_succeeds_and_the_sweep_sends_it
 
     monkeypatch.undo()  # the broker is back (tasks run inline in tests) …
     outbox.outbox_relay_resume()  # … and this process's pause after the failure is over
-    assert outbox.outbox_relay(now=waiting.available_at) >= 1
+    # Every row of the cancellation (the freed time, the resident's notification) is due by then.
+    due = max(OutboxMessage.objects.values_list("available_at", flat=True))
+    assert outbox.outbox_relay(now=due) >= 1
 
     waiting.refresh_from_db()
     assert waiting.sent_at is not None
     assert Slot.objects.get(pk=slot.pk).is_published  # the task ran: the time is back on the web
     assert not OutboxMessage.objects.filter(sent_at__isnull=True).exists()
-    assert outbox.outbox_relay(now=waiting.available_at) == 0  # sent once, not again
+    assert outbox.outbox_relay(now=due) == 0  # sent once, not again
 
 
 @pytest.mark.django_db(transaction=True)
@@ -97,7 +96,8 @@ def test_after_a_broker_failure_the_next_requests_do_not_wait_for_it(slot, resid
     outbox.outbox_add(name="schedules.tasks.slots_publish", args=[[slot.pk]])
 
     assert len(tried) == 1  # paused: left to the sweep
-    assert OutboxMessage.objects.filter(sent_at__isnull=True).count() == 2
+    # The cancellation's freed time and its notification (R-NOTE-3), and the row added since.
+    assert OutboxMessage.objects.filter(sent_at__isnull=True).count() == 3
 
 
 @pytest.mark.django_db(transaction=True)
@@ -175,52 +175,4 @@ def test_the_redis_cache_answers_without_redis_and_says_so_once(settings, caplog
         raising().set("must-land", 1)  # the outbox's cache bump must notice
 
 
-# --- R-OPS-2: notifications ----------------------------------------------------------------------
-
-
-def _message(resident, clinic) -> InboxMessage:
-    return inbox_message_send(resident=resident, clinic=clinic, kind=MessageKind.INFO, subject="Provsvar", body="…")
-
-
-@pytest.mark.django_db
-def test_a_claim_in_progress_is_not_taken_and_a_stale_one_is_sent_once(resident, clinic, settings):
-    settings.TIDBOK_NOTIFY_CLAIM_SECONDS = 60
-    message = _message(resident, clinic)
-    claimed_at = timezone.now()
-    InboxMessage.objects.filter(pk=message.pk).update(notify_state=NotifyState.SENDING, notify_claimed_at=claimed_at)
-
-    assert inbox_notify(message_id=message.pk, now=claimed_at + dt.timedelta(seconds=59)) is False
-    assert inbox_notify_sweep(now=claimed_at + dt.timedelta(seconds=59)) == 0
-    assert mail.outbox == []
-
-    assert inbox_notify_sweep(now=claimed_at + dt.timedelta(seconds=61)) == 1
-    assert inbox_notify_sweep(now=claimed_at + dt.timedelta(seconds=200)) == 0
-    assert booking_tasks.inbox_notify.delay(message.pk).get() is False
-
-    assert len(mail.outbox) == 1
-    # The same Message-ID whoever sends it: a resend after a crash is recognisably the same e-mail.
-    assert (
-        mail.outbox[0]
-        .extra_headers["Message-ID"]
-        .startswith(f"<tidbok-inbox-{message.pk}-{message.created_at:%Y%m%d%H%M%S}@")
-    )
-    message.refresh_from_db()
-    assert message.notify_state == NotifyState.SENT and message.notified_at is not None
-
-
-@pytest.mark.django_db
-def test_a_failed_send_gives_the_claim_back_and_the_retry_sends_it(resident, clinic, monkeypatch):
-    message = _message(resident, clinic)
-
-    def broken(self, *args, **kwargs):
-        raise OSError("mail server down")
-
-    with monkeypatch.context() as patched:
-        patched.setattr("django.core.mail.backends.locmem.EmailBackend.send_messages", broken)
-        with pytest.raises(OSError):
-            inbox_notify(message_id=message.pk)
-    message.refresh_from_db()
-    assert message.notify_state == NotifyState.PENDING and message.notify_claim is None
-
-    assert inbox_notify(message_id=message.pk) is True
-    assert len(mail.outbox) == 1
+# R-OPS-2 / R-NOTE-3, the claims of notifications: tests/notifications/test_delivery.py.

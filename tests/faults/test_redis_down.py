@@ -17,11 +17,14 @@ import pytest
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from bookings.models import Booking, BookingStatus, InboxMessage, NotifyState
+from accounts.models import ContactDetails
+from bookings.models import Booking, BookingStatus, InboxMessage
 from clinics.models import CaseKind
 from core.outbox.models import OutboxMessage
 from core.outbox.services import outbox_relay_resume
+from notifications.models import Notification, NotificationEvent, NotificationState
 from schedules.models import Hold, Slot
 from tests.factories import STAFF_TOTP_SECRET, SlotFactory, tomorrow_at
 
@@ -71,7 +74,7 @@ def _mail_ids(folder: Path) -> list[str]:
     """The Message-ID of every e-mail the worker wrote (one per message sent, even if resent)."""
     found: list[str] = []
     for path in folder.glob("*.log") if folder.exists() else []:
-        found += re.findall(r"^Message-ID: <(tidbok-inbox-\d+)-", path.read_text(), re.M)
+        found += re.findall(r"^Message-ID:\s*<(tidbok-notification-[0-9a-f-]+)@", path.read_text(), re.M)
     return found
 
 
@@ -84,6 +87,14 @@ def test_changes_made_while_redis_is_down_succeed_and_their_side_effects_arrive_
     scheduler.save()
     TOTP.activate(scheduler, STAFF_TOTP_SECRET)
     pages, api, staff = _resident_client(resident, clinic), _resident_client(resident, clinic), Client()
+    # R-NOTE-3: the resident is told of each change by e-mail and SMS, nothing lost, nothing twice.
+    ContactDetails.objects.create(
+        user=resident,
+        email="anna@exempel.se",
+        email_verified_at=timezone.now(),
+        mobile="+46701234567",
+        mobile_verified_at=timezone.now(),
+    )
 
     redis.stop()
 
@@ -115,18 +126,22 @@ def test_changes_made_while_redis_is_down_succeed_and_their_side_effects_arrive_
         (api_slot.pk, BookingStatus.CANCELLED),
         (staff_slot.pk, BookingStatus.CANCELLED),
     }
-    messages = list(InboxMessage.objects.order_by("pk"))
-    assert len(messages) == 2 and {m.notify_state for m in messages} == {NotifyState.PENDING}
-    waiting = set(OutboxMessage.objects.values_list("name", flat=True))
-    assert {"schedules.tasks.slots_publish", "bookings.tasks.inbox_notify"} <= waiting
+    assert InboxMessage.objects.count() == 2  # the summons and the cancellation
+    assert not NotificationEvent.objects.exists()  # … their notifications wait in the outbox
+    waiting = list(OutboxMessage.objects.values_list("name", flat=True))
+    assert "schedules.tasks.slots_publish" in waiting
+    assert waiting.count("notifications.tasks.notification_event_record") == 6
     assert not OutboxMessage.objects.filter(sent_at__isnull=False).exists()
 
     # Redis is back: a worker and beat (the outbox sweep every second) deliver what waited.
     redis.start()
     mail = tmp_path / "mail"
+    sms = tmp_path / "sms.txt"
     env = {
         "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "EMAIL_FILE_PATH": str(mail),
+        "SMS_BACKEND": "tests.faults.mail.FileSmsBackend",
+        "TIDBOK_TEST_SMS_FILE": str(sms),
         "TIDBOK_OUTBOX_SWEEP_SECONDS": "1",
     }
     worker = celery_worker(redis_url=redis.url(), **env)
@@ -138,7 +153,7 @@ def test_changes_made_while_redis_is_down_succeed_and_their_side_effects_arrive_
         wait_until(
             lambda: (
                 not OutboxMessage.objects.filter(sent_at__isnull=True).exists()
-                and not InboxMessage.objects.exclude(notify_state=NotifyState.SENT).exists()
+                and Notification.objects.filter(state=NotificationState.SENT).count() == 12
                 and Slot.objects.filter(pk__in=[page_slot.pk, api_slot.pk, staff_slot.pk], is_published=True).count()
                 == 3
             ),
@@ -160,8 +175,14 @@ def test_changes_made_while_redis_is_down_succeed_and_their_side_effects_arrive_
 
     for row in tasks:
         assert len(re.findall(rf"\[outbox-{row.pk}\] received", worker.output)) == 1, row
-    assert sorted(_mail_ids(mail)) == sorted(f"tidbok-inbox-{m.pk}" for m in messages)
-    assert {m.notify_state for m in InboxMessage.objects.all()} == {NotifyState.SENT}
+    notifications = Notification.objects.all()
+    assert {n.state for n in notifications} == {NotificationState.SENT}
+    assert sorted(_mail_ids(mail)) == sorted(
+        f"tidbok-notification-{n.key}" for n in notifications if n.channel == "email"
+    )
+    assert sorted(sms.read_text().split()) == sorted(
+        f"tidbok-notification-{n.key}" for n in notifications if n.channel == "sms"
+    )
     assert Booking.objects.count() == 3
 
 
