@@ -19,6 +19,8 @@ from urllib.parse import urlparse
 
 import psycopg
 
+from .notify import measure as notify_measure
+
 HERE = Path(__file__).resolve().parent
 BASE = HERE.parent
 
@@ -38,6 +40,7 @@ class Plan:
     purge_booking_seconds: float  # bookings prepared for the purge phase, at ~PREPARED_RATE
     contenders: int = 200
     warmup_seconds: float = 2
+    notifications: int = 1000  # e-mails delivered for notify_per_s
 
     @classmethod
     def make(cls, scale: float, *, quick: bool) -> Plan:
@@ -48,6 +51,7 @@ class Plan:
             publish_resources=max(2, round(100 * scale)),
             purge_booking_seconds=10 if quick else 60,
             warmup_seconds=1 if quick else 2,
+            notifications=100 if quick else 1000,
         )
 
 
@@ -372,6 +376,8 @@ def run(plan: Plan, *, database_url: str, port: int, workers: int, output: Path)
         _step(f"pgbench, the same booking transaction: {pg['tps']:.0f} tps")
         publish = _publish(plan, work)
         _step(f"published {publish['slots']:,} slots in {publish['seconds']:.1f} s")
+        notify = notify_measure(count=plan.notifications, log=work / "celery-notify.log")
+        _step(f"notifications: {notify['per_s']:.0f}/s by one worker to an SMTP sink")
         during = WrkInBackground(
             server.url,
             path="/",
@@ -400,6 +406,7 @@ def run(plan: Plan, *, database_url: str, port: int, workers: int, output: Path)
         "contended_5xx": burst.server_errors,
         "pg_booking_tps": round(pg["tps"], 1),
         "publish_slots_per_s": round(publish["slots"] / publish["seconds"], 1),
+        "notify_per_s": round(notify["per_s"], 1),
         "purge_rows_per_s": round(purge["rows"] / purge["seconds"], 1),
         "purge_max_lock_ms": round(purge["max_lock_ms"], 2),
         "slots": shape.slots,
@@ -447,6 +454,7 @@ def _report(results: dict[str, Any], **context: Any) -> None:
         ),
         ("pg_booking_tps", f"{r['pg_booking_tps']:.0f}", f"pgbench, {plan.connections} clients"),
         ("publish_slots_per_s", f"{r['publish_slots_per_s']:.0f}", f"{plan.publish_resources} resources × 60 days"),
+        ("notify_per_s", f"{r['notify_per_s']:.0f}", "e-mails (text, HTML, .ics) by one worker to an SMTP sink"),
         ("purge_rows_per_s", f"{r['purge_rows_per_s']:.0f}", f"{context['purge']['rows']:,} rows"),
         ("purge_max_lock_ms", f"{r['purge_max_lock_ms']:.1f}", "longest purge transaction"),
         (

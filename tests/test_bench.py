@@ -26,6 +26,7 @@ METRICS = {
     "contended_5xx",
     "pg_booking_tps",
     "publish_slots_per_s",
+    "notify_per_s",
     "purge_rows_per_s",
     "purge_max_lock_ms",
     "slots",
