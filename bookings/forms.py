@@ -90,9 +90,12 @@ class PatientCommentForm(forms.Form):
 # --- Booking bases and open summons (R-TYPE-4) ----------------------------------------------------
 
 
+CHOOSE_A_TYPE = {"required": _("Choose an appointment type."), "invalid_choice": _("Choose an appointment type.")}
+
+
 class BasisStateFilterForm(forms.Form):
     tillstand = forms.ChoiceField(
-        label=_("Show"),
+        label=_("Status"),
         required=False,
         choices=[("", _("All")), *BasisState.choices],
     )
@@ -106,7 +109,11 @@ class BasisStateFilterForm(forms.Form):
 class BookingBasisForm(WorkspaceForm):
     """What a booking basis allows; the resident is found before, by a posted personnummer."""
 
-    appointment_type = TypeChoiceField(label=_("Appointment type"), queryset=AppointmentType.objects.none())
+    appointment_type = TypeChoiceField(
+        label=_("Appointment type"),
+        queryset=AppointmentType.objects.none(),
+        error_messages=CHOOSE_A_TYPE,
+    )
     valid_from = params.DateField(
         label=_("First day of a visit"),
         widget=date_input(),
@@ -125,6 +132,12 @@ class BookingBasisForm(WorkspaceForm):
         max_value=MAX_BOOKINGS_ALLOWED,
         initial=1,
         help_text=_("How many times the resident may book with it. A cancelled booking gives its use back."),
+        error_messages={
+            "required": _("Enter how many bookings it allows, as a number."),
+            "invalid": _("Enter how many bookings it allows, as a number."),
+            "min_value": _("Allow at least %(limit_value)s booking."),
+            "max_value": _("Allow at most %(limit_value)s bookings."),
+        },
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
     note = forms.CharField(
@@ -139,9 +152,21 @@ class BookingBasisForm(WorkspaceForm):
 class OpenSummonsForm(WorkspaceForm):
     """An open summons: a type and the period the resident may book a visit in."""
 
-    appointment_type = TypeChoiceField(label=_("Appointment type"), queryset=AppointmentType.objects.none())
-    valid_from = params.DateField(label=_("First day of a visit"), widget=date_input())
-    valid_until = params.DateField(label=_("Last day of a visit"), widget=date_input())
+    appointment_type = TypeChoiceField(
+        label=_("Appointment type"),
+        queryset=AppointmentType.objects.none(),
+        error_messages=CHOOSE_A_TYPE,
+    )
+    valid_from = params.DateField(
+        label=_("First day of a visit"),
+        widget=date_input(),
+        error_messages={"required": _("Enter the first day of a visit.")},
+    )
+    valid_until = params.DateField(
+        label=_("Last day of a visit"),
+        widget=date_input(),
+        error_messages={"required": _("Enter the last day of a visit.")},
+    )
     note = forms.CharField(
         label=_("Internal note"),
         max_length=NOTE_MAX_LENGTH,

@@ -84,7 +84,8 @@ def test_a_scheduler_issues_a_basis_in_two_steps_without_the_personnummer_in_a_u
             "valid_until",
             "The last valid day cannot be before the first.",
         ),
-        ({"max_bookings": "0"}, "max_bookings", None),
+        ({"max_bookings": "0"}, "max_bookings", "Tillåt minst 1 bokning."),
+        ({"appointment_type": ""}, "appointment_type", "Choose an appointment type."),
         ({"valid_from": "31/12"}, "valid_from", None),
         ({"appointment_type": "999999"}, "appointment_type", None),
     ],
@@ -201,6 +202,8 @@ def test_an_open_summons_needs_its_period(client, clinic, scheduler, appointment
         {SEARCH_TOKEN_PARAM: token, "appointment_type": appointment_type.pk},
     )
     assert response.status_code == 400
+    assert sv("Enter the first day of a visit.") in text(response)
+    assert sv("Enter the last day of a visit.") in text(response)
     assert not BookingBasis.objects.exists() and not InboxMessage.objects.exists()
 
 
