@@ -22,7 +22,7 @@ from .http import AuthenticatedHttpRequest
 from .lockout import PerAddressLockoutMixin
 from .models import User
 from .selectors import user_is_staff_member
-from .services import audit_record, resident_personnummer_replace, resident_register_refresh
+from .services import audit_record, resident_password_remove, resident_personnummer_replace, resident_register_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -155,10 +155,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
 
     @staticmethod
     def _first_login_hygiene(user: User) -> None:
-        # A password set through the old account pages is a way around e-ID: remove it.
-        if user.has_usable_password():
-            user.set_unusable_password()
-            user.save(update_fields=["password"])
+        resident_password_remove(resident=user)
 
     def on_authentication_error(
         self,

@@ -12,7 +12,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import IsResident
-from core.authentication import app_token_issue, app_tokens_revoke, token_expires_at
+from core.authentication import token_expires_at
+
+from .services import app_token_issue, app_tokens_revoke
 
 
 class AppToken(APIView):

@@ -11,6 +11,9 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.models import Session
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from core.authentication import token_is_expired
 
 from .models import REGION_ROLES, AuditEvent, Membership, User
 from .personnummer import is_coordination_number, normalise_personnummer
@@ -87,6 +90,13 @@ def resident_register_refresh(*, resident: User, claimed_region: object = None) 
     if changed:
         resident.save(update_fields=changed)
     return record
+
+
+def resident_password_remove(*, resident: User) -> None:
+    """A password set through the old account pages is a way around e-ID: remove it."""
+    if resident.has_usable_password():
+        resident.set_unusable_password()
+        resident.save(update_fields=["password"])
 
 
 def resident_lock(*, resident: User) -> None:
@@ -171,3 +181,28 @@ def audit_events_purge(*, now: dt.datetime | None = None, batch_size: int = 2000
             if not ids:
                 return purged
             purged += AuditEvent.objects.filter(pk__in=ids).delete()[0]
+
+
+# --- Residents' app tokens (R-SEC-5) ---------------------------------------------------------
+
+
+def app_token_current(*, user) -> Token | None:
+    """The resident's valid app token, if an app holds one."""
+    token = Token.objects.filter(user=user).first()
+    return None if token is None or token_is_expired(token) else token
+
+
+def app_token_issue(*, user) -> Token:
+    """R-SEC-5: the token a resident's app uses; an expired one is replaced by a fresh one."""
+    token, _created = Token.objects.get_or_create(user=user)
+    if token_is_expired(token):
+        Token.objects.filter(pk=token.pk).delete()
+        token, _created = Token.objects.get_or_create(user=user)
+    return token
+
+
+def app_tokens_revoke(*, user) -> int:
+    """R-SEC-5: log every app out of the resident's account (the app's own logout, or the resident
+    on the web). Returns how many tokens were revoked."""
+    deleted, _per_model = Token.objects.filter(user=user).delete()
+    return deleted

@@ -15,14 +15,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from core.authentication import app_token_current, app_tokens_revoke, token_expires_at
+from core.authentication import token_expires_at
 from core.errors import ValidationFailed
 
 from . import eid
 from .decorators import resident_required
 from .forms import DevLoginForm
 from .models import User
-from .services import resident_get_or_create, resident_register_refresh
+from .services import app_token_current, app_tokens_revoke, resident_get_or_create, resident_register_refresh
 
 
 def _safe_next(request: HttpRequest) -> str:

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from core.models import IdempotencyRecord
 
 from .api import problem
+from .services import idempotency_record_finish, idempotency_record_start
 
 if TYPE_CHECKING:
     from rest_framework.views import APIView
@@ -51,15 +52,14 @@ class IdempotentPostMixin(_ViewBase):
         record: IdempotencyRecord | None
         try:
             with transaction.atomic():
-                record = IdempotencyRecord.objects.create(user=request.user, key=key, fingerprint=fingerprint)
+                record = idempotency_record_start(user=request.user, key=key, fingerprint=fingerprint)
                 try:
                     response = self.post_once(request, *args, **kwargs)
                 except Exception as exc:  # a refusal is an answer too: the retry gets the same one
                     response = self.handle_exception(exc)
                     if response.status_code >= 500:
                         raise
-                record.status_code, record.body = response.status_code, response.data
-                record.save(update_fields=["status_code", "body"])
+                idempotency_record_finish(record=record, status_code=response.status_code, body=response.data)
                 return response
         except IntegrityError:
             # The key was used before, or at this very moment by a request that has now
