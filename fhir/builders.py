@@ -46,6 +46,8 @@ ISO_3166_2_SE = {
     "25": "SE-BD",
 }
 BULK_RESOURCE_TYPES = ("Location", "Schedule", "Slot")
+# The RIV-TA codes of core.errors, as a code system an OperationOutcome's details can name.
+ERROR_SYSTEM = "https://tidbok.se/fhir/CodeSystem/error"
 
 
 def instant(value: dt.datetime) -> str:

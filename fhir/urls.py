@@ -3,7 +3,7 @@ accepted; anything else under the prefix is a FHIR "not found", never an HTML pa
 
 from django.urls import re_path
 
-from . import appointments
+from . import appointments, operations
 from . import views as fhir
 
 app_name = "fhir"
@@ -19,6 +19,18 @@ urlpatterns = [
     re_path(r"^Slot/?$", fhir.slot_search, name="slot-search"),
     re_path(rf"^Slot/{_ID.format('slot_id')}/?$", fhir.slot_read, name="slot-read"),
     re_path(r"^CodeSystem/service-type/?$", fhir.service_type_code_system, name="service-type-code-system"),
+    re_path(r"^Appointment/\$hold/?$", operations.AppointmentHold.as_view(), name="appointment-hold"),
+    re_path(r"^Appointment/\$book/?$", operations.AppointmentBook.as_view(), name="appointment-book"),
+    re_path(
+        rf"^Appointment/{_ID.format('appointment_id')}/\$cancel/?$",
+        operations.AppointmentCancel.as_view(),
+        name="appointment-cancel",
+    ),
+    re_path(
+        rf"^Appointment/{_ID.format('appointment_id')}/\$rebook/?$",
+        operations.AppointmentRebook.as_view(),
+        name="appointment-rebook",
+    ),
     re_path(r"^Appointment/?$", appointments.appointment_search, name="appointment-search"),
     re_path(rf"^Appointment/{_ID.format('appointment_id')}/?$", appointments.appointment_read, name="appointment-read"),
     re_path(r"^\$bulk-publish/?$", fhir.bulk_manifest, name="bulk-publish"),

@@ -32,6 +32,7 @@ from core.localtime import local_midnight
 
 from .builders import (
     BULK_RESOURCE_TYPES,
+    ERROR_SYSTEM,
     SLOT_FIELDS,
     location_resource,
     region_state,
@@ -233,6 +234,11 @@ def metadata(request: HttpRequest) -> HttpResponse:
             "searchParam": [{"name": name, "type": "token"} for name in params],
         }
 
+    def operation(name: str) -> dict[str, Any]:
+        return {"name": name, "definition": f"{fhir_base(request)}OperationDefinition/Appointment-{name}"}
+
+    appointment = searchable("Appointment", [])
+    appointment["operation"] = [operation(name) for name in ("hold", "book", "cancel", "rebook")]
     return fhir_response(
         {
             "resourceType": "CapabilityStatement",
@@ -245,11 +251,20 @@ def metadata(request: HttpRequest) -> HttpResponse:
             "rest": [
                 {
                     "mode": "server",
+                    "documentation": (
+                        "Free times: Slot search (status=free) or the SMART Scheduling Links files at $bulk-publish. "
+                        "Booking with the resident's bearer token: Appointment/$hold and Appointment/$book, then "
+                        "Appointment/{id}/$cancel or Appointment/{id}/$rebook, each taking a Parameters resource "
+                        "(slot, hold, phone, reason) and an optional Idempotency-Key header. A refusal is an "
+                        f"OperationOutcome whose details carry the error code ({ERROR_SYSTEM})."
+                    ),
+                    "security": {"service": [{"text": "Bearer token (Authorization: Bearer ...)"}]},
                     "resource": [
                         searchable("Location", []),
                         searchable("Schedule", ["actor"]),
                         searchable("Slot", ["schedule", "start", "status"]),
-                        searchable("Appointment", []),
+                        appointment,
+                        {"type": "CodeSystem", "interaction": [{"code": "read"}]},
                     ],
                 }
             ],
@@ -257,7 +272,6 @@ def metadata(request: HttpRequest) -> HttpResponse:
     )
 
 
-@gzip_page
 @fhir_view
 def location_search(request: HttpRequest) -> HttpResponse:
     check_params(request)
