@@ -174,3 +174,17 @@ class OpenSummonsForm(WorkspaceForm):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Shown only to staff, never to the resident."),
     )
+
+
+class ClinicMessageForm(WorkspaceForm):
+    """A free-text message from the clinic to a resident's inbox; the service checks the lengths."""
+
+    subject = forms.CharField(label=_("Subject"), max_length=200, required=False)
+    body = forms.CharField(
+        label=_("Message"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_(
+            "The resident cannot reply. Below the message they are told to call the clinic on its phone number."
+        ),
+    )

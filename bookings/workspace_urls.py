@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from . import basis_views, staff_views, workspace_views
+from . import basis_views, resident_views, staff_views, workspace_views
 
 urlpatterns = [
     path("logg/", workspace_views.web_log, name="web_log"),
@@ -23,4 +23,9 @@ urlpatterns = [
     path("tidbok/bokning/<int:booking_id>/avboka/", staff_views.booking_cancel, name="booking_cancel"),
     path("boka-at-invanare/", staff_views.book_for_resident, name="book_for_resident"),
     path("vantelista/", staff_views.waitlist, name="waitlist"),
+    # The resident page: found by a posted personnummer, named by an opaque token (R-SEC-3).
+    path("invanare/", resident_views.resident_page, name="resident_page"),
+    path("invanare/godkann/", resident_views.resident_approve, name="resident_approve"),
+    path("invanare/ta-bort-godkannande/", resident_views.resident_withdraw, name="resident_withdraw"),
+    path("invanare/meddelande/", resident_views.resident_message, name="resident_message"),
 ]

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
 from accounts.selectors import user_has_clinic_role, user_is_region_it
+from accounts.services import audit_record
 from core.errors import DomainError, ErrorCode, PermissionDeniedError, ValidationFailed
 from core.outbox.services import outbox_add
 
@@ -326,20 +327,30 @@ def relation_remove(*, resident: User, clinic: Clinic) -> ClinicRelation | None:
     return relation
 
 
+COMMUNICATION_ROLES = (Role.LOCAL_ADMIN, Role.SCHEDULER, Role.REGION_IT)
+
+
+@transaction.atomic
 def communication_approve(*, actor: User, resident: User, clinic: Clinic) -> ClinicRelation:
-    _require_role(actor, clinic, (Role.LOCAL_ADMIN, Role.SCHEDULER, Role.REGION_IT))
+    """R-REL-1: approved for communication, the resident has the clinic on the start page; on the
+    audit log in the same transaction (R-LOG-4)."""
+    _require_role(actor, clinic, COMMUNICATION_ROLES)
     relation = relation_add(resident=resident, clinic=clinic, source=RelationSource.COMMUNICATION)
     relation.approved_for_communication = True
     relation.save(update_fields=["approved_for_communication", "updated_at"])
+    audit_record(actor=actor, action="communication.approve", clinic=clinic, resident=resident, obj=relation)
     return relation
 
 
+@transaction.atomic
 def communication_withdraw(*, actor: User, resident: User, clinic: Clinic) -> ClinicRelation | None:
-    """R-REL-3: withdrawing the approval ends the relation and takes the clinic off the start page."""
-    _require_role(actor, clinic, (Role.LOCAL_ADMIN, Role.SCHEDULER, Role.REGION_IT))
-    relation = ClinicRelation.objects.filter(resident=resident, clinic=clinic).first()
+    """R-REL-3: withdrawing the approval ends the relation and takes the clinic off the start page;
+    on the audit log in the same transaction (R-LOG-4)."""
+    _require_role(actor, clinic, COMMUNICATION_ROLES)
+    relation = ClinicRelation.objects.select_for_update().filter(resident=resident, clinic=clinic).first()
     if relation is not None:
         relation.approved_for_communication = False
         relation.on_start_page = False
         relation.save(update_fields=["approved_for_communication", "on_start_page", "updated_at"])
+    audit_record(actor=actor, action="communication.withdraw", clinic=clinic, resident=resident, obj=relation)
     return relation

@@ -75,6 +75,11 @@ ALLOWED: dict[str, set[Role]] = {
     "open_summons_new": ISSUERS,
     "failed_notifications": {Role.SUPPORT},
     "notification_resend": {Role.SUPPORT},
+    # the resident page: schedulers and local admins (region IT as local admin) find a resident
+    "resident_page": ISSUERS,
+    "resident_approve": ISSUERS,
+    "resident_withdraw": ISSUERS,
+    "resident_message": ISSUERS,
     # region IT
     "audit_log": {Role.REGION_IT},
     "audit_log_csv": {Role.REGION_IT},

@@ -24,7 +24,7 @@ from .booking import (
 from .calendar_feed import calendar_feed_create, calendar_feed_revoke
 from .comment import REASON_MAX_LENGTH
 from .common import SCHEDULER_ROLES
-from .inbox import inbox_mark_read, inbox_message_send
+from .inbox import clinic_message_send, inbox_mark_read, inbox_message_send
 from .notify import NotificationKind, NotifiedBy, notification_record
 from .staff import booking_create_by_proxy, booking_create_for_resident
 from .waitlist import booking_book_for_resident, waitlist_add, waitlist_book
@@ -46,6 +46,7 @@ __all__ = [
     "booking_rebook",
     "calendar_feed_create",
     "calendar_feed_revoke",
+    "clinic_message_send",
     "hold_create_for_booking",
     "hold_create_for_rebook",
     "idempotency_purge",

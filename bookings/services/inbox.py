@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import Role, User
+from accounts.selectors import user_has_clinic_role
+from accounts.services import audit_record
 from clinics.models import Clinic, RelationSource
 from clinics.services import relation_add
-from core.errors import BookingError, ErrorCode
+from core.errors import BookingError, ErrorCode, PermissionDeniedError, ValidationFailed
 from schedules.selectors import LOCAL_TZ
 
 from ..models import (
@@ -136,4 +141,33 @@ def inbox_mark_read(*, resident: User, message_id: int, now: dt.datetime | None 
     if message.read_at is None:
         message.read_at = now or timezone.now()
         message.save(update_fields=["read_at"])
+    return message
+
+
+CLINIC_MESSAGE_ROLES = (Role.SCHEDULER, Role.LOCAL_ADMIN, Role.REGION_IT)
+SUBJECT_MAX_LENGTH = 100
+BODY_MAX_LENGTH = 2000
+
+
+@transaction.atomic
+def clinic_message_send(*, actor: User, clinic: Clinic, resident: User, subject: str, body: str) -> InboxMessage:
+    """Staff write to a resident's inbox (guide 001). There is no reply channel: the message page
+    tells the resident how to reach the clinic. On the audit log in the same transaction (R-LOG-4);
+    the "new message" e-mail goes through the outbox after the commit."""
+    if not user_has_clinic_role(user=actor, clinic=clinic, roles=CLINIC_MESSAGE_ROLES):
+        raise PermissionDeniedError()
+    subject, body = " ".join(subject.split()), body.strip()
+    errors: dict[str, list[Any]] = {}
+    if not subject:
+        errors["subject"] = [_("Write a subject.")]
+    elif len(subject) > SUBJECT_MAX_LENGTH:
+        errors["subject"] = [_("Keep the subject to at most %(max)d characters.") % {"max": SUBJECT_MAX_LENGTH}]
+    if not body:
+        errors["body"] = [_("Write the message.")]
+    elif len(body) > BODY_MAX_LENGTH:
+        errors["body"] = [_("Keep the message to at most %(max)d characters.") % {"max": BODY_MAX_LENGTH}]
+    if errors:
+        raise ValidationFailed(errors)
+    message = inbox_message_send(resident=resident, clinic=clinic, kind=MessageKind.INFO, subject=subject, body=body)
+    audit_record(actor=actor, action="message.send", clinic=clinic, resident=resident, obj=message)
     return message
