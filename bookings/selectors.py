@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -237,6 +238,24 @@ def rebook_candidates(*, booking: Booking, resident: User, now: dt.datetime | No
         .select_related("resource")
         .order_by("start")
     )
+
+
+def rebook_day_counts(
+    *, booking: Booking, resident: User, start_from: dt.datetime, until: dt.datetime, now: dt.datetime | None = None
+) -> dict[dt.date, int]:
+    """Local dates with times the booking may move to (R-BOOK-7), and how many, for the calendar
+    the rebooking starts with: a day first, then its times, as when booking."""
+    rows = (
+        # The booking's own slot is booked, never among the free candidates.
+        rebook_candidates(booking=booking, resident=resident, now=now)
+        .filter(start__gte=start_from, start__lt=until)
+        .order_by()
+        .annotate(day=TruncDate("start", tzinfo=LOCAL_TZ))
+        .values("day")
+        .annotate(n=Count("id"))
+        .order_by("day")
+    )
+    return {row["day"]: row["n"] for row in rows}
 
 
 def rebook_check(*, booking: Booking, resident: User, new_slot: Slot, now: dt.datetime, own_hold=None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -13,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import resident_required
@@ -44,6 +46,7 @@ from .selectors import (
     inbox_for_resident,
     inbox_unread_count,
     rebook_candidates,
+    rebook_day_counts,
     usable_basis,
 )
 from .services import (
@@ -60,6 +63,13 @@ DRAFT_KEY = "booking_draft"
 # came for until a booking there records them.
 REFERRAL_KEY = "booking_referral"
 NEAREST_TIMES = 5
+# What a resident typed on a confirm page that failed is offered again on the next time they
+# hold in the same flow (same clinic, type and rebooking) within this many minutes, never later
+# or elsewhere: it belongs to that attempt, not to the session.
+DRAFT_CARRY_MINUTES = 15
+BOOK_STEPS = 5
+REBOOK_STEPS = 4
+CANCEL_STEPS = 2
 
 
 def _accepted_key(kind: CaseKind, clinic_id: int) -> str:
@@ -74,7 +84,13 @@ def _booking_or_404(request: AuthenticatedHttpRequest, booking_id: int):
 
 
 def _conditions(
-    request: AuthenticatedHttpRequest, *, clinic: Clinic, kind: CaseKind, next_url: str, template_context: dict
+    request: AuthenticatedHttpRequest,
+    *,
+    clinic: Clinic,
+    kind: CaseKind,
+    next_url: str,
+    back_url: str,
+    template_context: dict,
 ):
     """Show a case type's conditions text; the resident confirms before the flow starts (R-CASE-1)."""
     case_type = case_type_for(clinic=clinic, kind=kind)
@@ -87,7 +103,7 @@ def _conditions(
     return render(
         request,
         "bookings/conditions.html",
-        {"clinic": clinic, "case_type": case_type, "form": form, **template_context},
+        {"clinic": clinic, "case_type": case_type, "form": form, "back_url": back_url, **template_context},
         status=400 if form.errors else 200,
     )
 
@@ -111,7 +127,14 @@ def book_conditions(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpRe
     after = request.GET.get("nasta", "")
     if after:
         next_url = _same_site_path(request, after)
-    return _conditions(request, clinic=clinic, kind=CaseKind.BOOK, next_url=next_url, template_context={"step": 1})
+    return _conditions(
+        request,
+        clinic=clinic,
+        kind=CaseKind.BOOK,
+        next_url=next_url,
+        back_url=reverse("clinics:detail", args=[clinic.pk]),
+        template_context={"step": 1, "steps": BOOK_STEPS},
+    )
 
 
 @resident_required
@@ -138,7 +161,17 @@ def book_types(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpRespons
     if not _require_accepted(request, CaseKind.BOOK, clinic.pk):
         return redirect("bookings:book_conditions", clinic_id=clinic.pk)
     types = bookable_types(clinic=clinic, resident=request.user)
-    return render(request, "bookings/book_types.html", {"clinic": clinic, "types": types, "step": 2})
+    return render(
+        request,
+        "bookings/book_types.html",
+        {
+            "clinic": clinic,
+            "types": types,
+            "back_url": reverse("bookings:book_conditions", args=[clinic.pk]),
+            "step": 2,
+            "steps": BOOK_STEPS,
+        },
+    )
 
 
 def _bookable_type(request: AuthenticatedHttpRequest, clinic: Clinic, type_id: int) -> AppointmentType:
@@ -161,11 +194,31 @@ def _month_from(request: HttpRequest, first_free: dt.datetime | None) -> dt.date
         return timezone.localtime(first_free, LOCAL_TZ).date().replace(day=1)
 
 
-def _calendar_weeks(first: dt.date, counts: dict[dt.date, int]) -> list[list[dict | None]]:
+def _calendar_weeks(
+    first: dt.date, counts: dict[dt.date, int], day_url: Callable[[dt.date], str]
+) -> list[list[dict | None]]:
     weeks = []
     for week in calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month):
-        weeks.append([{"date": day, "count": counts.get(day, 0)} if day.month == first.month else None for day in week])
+        weeks.append(
+            [
+                {"date": day, "count": counts.get(day, 0), "url": day_url(day) if counts.get(day) else ""}
+                if day.month == first.month
+                else None
+                for day in week
+            ]
+        )
     return weeks
+
+
+def _month_links(request: HttpRequest, first: dt.date, last_visible: dt.date) -> dict:
+    next_month = (first + dt.timedelta(days=32)).replace(day=1)
+    return {
+        "month": first,
+        "previous_month": (first - dt.timedelta(days=1)).replace(day=1)
+        if first > timezone.localdate().replace(day=1)
+        else None,
+        "next_month": next_month if next_month <= last_visible else None,
+    }
 
 
 @resident_required
@@ -184,23 +237,29 @@ def book_days(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int) -
         start_from=local_midnight(first),
         until=local_midnight(next_month),
     )
-    last_visible = (visibility_cutoff(appointment_type=appointment_type) - dt.timedelta(seconds=1)).astimezone(LOCAL_TZ)
     return render(
         request,
         "bookings/book_days.html",
         {
             "clinic": clinic,
             "appointment_type": appointment_type,
-            "month": first,
-            "weeks": _calendar_weeks(first, counts),
+            "weeks": _calendar_weeks(
+                first,
+                counts,
+                lambda day: reverse("bookings:book_times", args=[clinic.pk, appointment_type.pk, day.isoformat()]),
+            ),
             "total": sum(counts.values()),
-            "previous_month": (first - dt.timedelta(days=1)).replace(day=1)
-            if first > timezone.localdate().replace(day=1)
-            else None,
-            "next_month": next_month if next_month <= last_visible.date() else None,
+            **_month_links(request, first, _last_visible_day(appointment_type)),
+            "back_url": reverse("bookings:book_types", args=[clinic.pk]),
             "step": 3,
+            "steps": BOOK_STEPS,
         },
     )
+
+
+def _last_visible_day(appointment_type: AppointmentType) -> dt.date:
+    cutoff = visibility_cutoff(appointment_type=appointment_type) - dt.timedelta(seconds=1)
+    return cutoff.astimezone(LOCAL_TZ).date()
 
 
 @resident_required
@@ -223,7 +282,15 @@ def book_times(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int, 
     return render(
         request,
         "bookings/book_times.html",
-        {"clinic": clinic, "appointment_type": appointment_type, "date": date, "slots": slots, "step": 4},
+        {
+            "clinic": clinic,
+            "appointment_type": appointment_type,
+            "date": date,
+            "slots": slots,
+            "back_url": f"{reverse('bookings:book_days', args=[clinic.pk, appointment_type.pk])}?manad={date:%Y-%m}",
+            "step": 4,
+            "steps": BOOK_STEPS,
+        },
     )
 
 
@@ -268,6 +335,7 @@ def hold(request: AuthenticatedHttpRequest) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect(back)
+    _carry_draft(request, new_hold)
     return redirect("bookings:confirm", hold_id=new_hold.pk)
 
 
@@ -332,33 +400,84 @@ def book_slot(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int, s
     )
 
 
+def _carry_draft(request: AuthenticatedHttpRequest, new_hold: Hold) -> None:
+    """What was typed in a failed attempt goes with the next time held in the same flow, soon
+    after; anything else drops it, so it never pre-fills a later, unrelated booking."""
+    draft = request.session.get(DRAFT_KEY)
+    if not draft:
+        return
+    old = Hold.objects.filter(pk=draft.get("hold"), resident=request.user).select_related("slot").first()
+    same_flow = (
+        old is not None
+        and old.pk != new_hold.pk
+        and old.slot.clinic_id == new_hold.slot.clinic_id
+        and old.slot.appointment_type_id == new_hold.slot.appointment_type_id
+        and old.rebook_of_id == new_hold.rebook_of_id
+        and old.created_at > timezone.now() - dt.timedelta(minutes=DRAFT_CARRY_MINUTES)
+    )
+    if same_flow:
+        request.session[DRAFT_KEY] = {**draft, "hold": new_hold.pk}
+    else:
+        request.session.pop(DRAFT_KEY, None)
+
+
+def _draft_for(request: AuthenticatedHttpRequest, held: Hold) -> dict:
+    draft = request.session.get(DRAFT_KEY) or {}
+    if draft.get("hold") != held.pk:
+        return {}
+    return {"phone": draft.get("phone", ""), "reason": draft.get("reason", "")}
+
+
+def _keep_draft(request: AuthenticatedHttpRequest, hold_id: int, phone: str, reason: str) -> None:
+    request.session[DRAFT_KEY] = {"hold": hold_id, "phone": phone, "reason": reason}
+
+
 def _own_active_hold(request: AuthenticatedHttpRequest, hold_id: int) -> Hold | None:
-    return (
+    """The resident's hold if it can still become a booking. One that has run out but not yet been
+    swept by the worker is released here, so its time is offered again at once (R-BOOK-3)."""
+    held = (
         Hold.objects.select_related("slot__clinic", "slot__appointment_type", "slot__resource", "rebook_of")
         .filter(pk=hold_id, resident=request.user, state=HoldState.ACTIVE)
         .first()
     )
+    if held is not None and held.expires_at <= timezone.now():
+        hold_cancel(resident=request.user, hold=held)
+        return None
+    return held
 
 
+def _already_booked(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse | None:
+    """Back (or the form sent again) after the hold became a booking: that booking, not a
+    message that the reservation ran out, which reads as if the booking failed."""
+    converted = Hold.objects.filter(pk=hold_id, resident=request.user, state=HoldState.CONVERTED).first()
+    if converted is None:
+        return None
+    booking = bookings_for_resident(resident=request.user).filter(slot_id=converted.slot_id).first()
+    if booking is None:
+        return None
+    return render(request, "bookings/already_booked.html", {"booking": booking})
+
+
+@never_cache  # "Back" after booking asks the server again, so the page tells the truth
 @resident_required
 def confirm(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
     held = _own_active_hold(request, hold_id)
     if held is None:
-        # Released or taken meanwhile: keep what the resident typed and go back to the times.
+        already = _already_booked(request, hold_id)
+        if already is not None:
+            return already
+        # Released, run out or taken meanwhile: keep what the resident typed and go back to the times.
         if request.method == "POST":
-            request.session[DRAFT_KEY] = {
-                "phone": request.POST.get("phone", ""),
-                "reason": request.POST.get("reason", ""),
-            }
+            _keep_draft(request, hold_id, request.POST.get("phone", ""), request.POST.get("reason", ""))
         messages.error(request, DomainError(ErrorCode.HOLD_EXPIRED).message)
         return _back_to_times(Hold.objects.filter(pk=hold_id, resident=request.user).select_related("slot").first())
     slot = held.slot
     form = PatientCommentForm(
-        request.POST if request.method == "POST" else None, auto_id="%s", initial=request.session.get(DRAFT_KEY, {})
+        request.POST if request.method == "POST" else None, auto_id="%s", initial=_draft_for(request, held)
     )
     if form.is_valid():
         phone, reason = form.cleaned_data["phone"], form.cleaned_data["reason"]
-        request.session[DRAFT_KEY] = {"phone": phone, "reason": reason}
+        _keep_draft(request, held.pk, phone, reason)
         try:
             if held.rebook_of is not None:
                 booking = booking_rebook(
@@ -383,14 +502,19 @@ def confirm(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
                 for message in field_messages:
                     form.add_error(field if field in form.fields else None, str(message))
         except DomainError as exc:
-            # "Just taken" and friends: say so kindly and go back to the free times; what the
-            # resident typed stays in the session for the next attempt.
+            # "Just taken", an overlap (R-BOOK-2) and friends: this hold can never become a booking,
+            # so its time is let go at once rather than kept from everyone until it runs out. Say so
+            # kindly and go back to the free times; what the resident typed goes with the next time
+            # they choose in this flow.
+            hold_cancel(resident=request.user, hold=held)
             messages.error(request, exc.message)
             return _back_to_times(held)
         else:
             request.session.pop(DRAFT_KEY, None)
             return redirect(f"{reverse('bookings:detail', args=[booking.pk])}?kvitto=1")
-    needs_basis = slot.appointment_type.requires_booking_basis and held.rebook_of is None
+    rebook_of = held.rebook_of
+    needs_basis = slot.appointment_type.requires_booking_basis and rebook_of is None
+    local_start = timezone.localtime(slot.start, LOCAL_TZ)
     return render(
         request,
         "bookings/confirm.html",
@@ -400,12 +524,22 @@ def confirm(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
             "clinic": slot.clinic,
             "appointment_type": slot.appointment_type,
             "form": form,
-            "ask_comment": slot.clinic.patient_comment_on_web and held.rebook_of is None,
+            "ask_comment": slot.clinic.patient_comment_on_web and rebook_of is None,
             "basis": usable_basis(resident=request.user, appointment_type_id=slot.appointment_type_id)
             if needs_basis
             else None,
+            # R-BOOK-8: moving a visit less than 24 hours away is late, said before, as when cancelling.
+            "change_is_late": rebook_of is not None
+            and booking_actions(booking=rebook_of, resident=request.user).change_is_late,
             "seconds_left": max(0, int((held.expires_at - timezone.now()).total_seconds())),
-            "step": 5,
+            "back_url": reverse("bookings:rebook_times", args=[rebook_of.pk, local_start.date().isoformat()])
+            if rebook_of
+            else reverse(
+                "bookings:book_times",
+                args=[slot.clinic_id, slot.appointment_type_id, local_start.date().isoformat()],
+            ),
+            "step": REBOOK_STEPS if rebook_of else BOOK_STEPS,
+            "steps": REBOOK_STEPS if rebook_of else BOOK_STEPS,
         },
         status=400 if form.errors else 200,
     )
@@ -415,7 +549,7 @@ def _back_to_times(held: Hold | None) -> HttpResponse:
     if held is None or held.slot_id is None:
         return redirect("bookings:my_bookings")
     if held.rebook_of_id:
-        return redirect("bookings:rebook_times", booking_id=held.rebook_of_id)
+        return redirect("bookings:rebook_days", booking_id=held.rebook_of_id)
     return redirect("bookings:book_days", clinic_id=held.slot.clinic_id, type_id=held.slot.appointment_type_id)
 
 
@@ -427,6 +561,8 @@ def release(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
         raise Http404
     hold_cancel(resident=request.user, hold=held)
     messages.info(request, _("The time is no longer reserved for you."))
+    if "back" in request.POST:  # the back link of the confirm page: the day's times again
+        return redirect(_same_site_path(request, request.POST["back"]))
     return _back_to_times(held)
 
 
@@ -452,6 +588,8 @@ def detail(request: AuthenticatedHttpRequest, booking_id: int) -> HttpResponse:
             "booking": booking,
             "actions": booking_actions(booking=booking, resident=request.user),
             "receipt": request.GET.get("kvitto") == "1",
+            # The receipt after a rebooking says so in its heading, not "booked" as for a new time.
+            "rebooked": booking.rebooked_from_id is not None,
         },
     )
 
@@ -475,7 +613,8 @@ def cancel_conditions(request: AuthenticatedHttpRequest, booking_id: int) -> Htt
         clinic=booking.clinic,
         kind=CaseKind.MANAGE,
         next_url=reverse("bookings:cancel", args=[booking.pk]),
-        template_context={"booking": booking},
+        back_url=reverse("bookings:detail", args=[booking.pk]),
+        template_context={"booking": booking, "step": 1, "steps": CANCEL_STEPS},
     )
 
 
@@ -497,7 +636,17 @@ def cancel(request: AuthenticatedHttpRequest, booking_id: int) -> HttpResponse:
         return redirect("bookings:my_bookings")
     if not actions.can_cancel:
         return redirect("bookings:detail", booking_id=booking.pk)
-    return render(request, "bookings/cancel.html", {"booking": booking, "actions": actions})
+    return render(
+        request,
+        "bookings/cancel.html",
+        {
+            "booking": booking,
+            "actions": actions,
+            "back_url": reverse("bookings:cancel_conditions", args=[booking.pk]),
+            "step": 2,
+            "steps": CANCEL_STEPS,
+        },
+    )
 
 
 @resident_required
@@ -509,22 +658,70 @@ def rebook_conditions(request: AuthenticatedHttpRequest, booking_id: int) -> Htt
         request,
         clinic=booking.clinic,
         kind=CaseKind.MANAGE,
-        next_url=reverse("bookings:rebook_times", args=[booking.pk]),
-        template_context={"booking": booking},
+        next_url=reverse("bookings:rebook_days", args=[booking.pk]),
+        back_url=reverse("bookings:detail", args=[booking.pk]),
+        template_context={"booking": booking, "step": 1, "steps": REBOOK_STEPS},
     )
 
 
 @resident_required
-def rebook_times(request: AuthenticatedHttpRequest, booking_id: int) -> HttpResponse:
+def rebook_days(request: AuthenticatedHttpRequest, booking_id: int) -> HttpResponse:
+    """The days the booking may move to (R-BOOK-7), a month at a time, as when booking."""
     booking = _booking_or_404(request, booking_id)
     if not _require_accepted(request, CaseKind.MANAGE, booking.clinic_id):
         return redirect("bookings:rebook_conditions", booking_id=booking.pk)
-    candidates = rebook_candidates(booking=booking, resident=request.user).exclude(pk=booking.slot_id)
-    days: dict[dt.date, list] = {}
-    for slot in candidates[:300]:
-        days.setdefault(timezone.localtime(slot.start, LOCAL_TZ).date(), []).append(slot)
-    actions = booking_actions(booking=booking, resident=request.user)
-    return render(request, "bookings/rebook_times.html", {"booking": booking, "days": days.items(), "actions": actions})
+    first_free = rebook_candidates(booking=booking, resident=request.user).exclude(pk=booking.slot_id).first()
+    first = _month_from(request, first_free.start if first_free else None)
+    next_month = (first + dt.timedelta(days=32)).replace(day=1)
+    counts = rebook_day_counts(
+        booking=booking, resident=request.user, start_from=local_midnight(first), until=local_midnight(next_month)
+    )
+    return render(
+        request,
+        "bookings/rebook_days.html",
+        {
+            "booking": booking,
+            "any_free": first_free is not None,
+            "weeks": _calendar_weeks(
+                first, counts, lambda day: reverse("bookings:rebook_times", args=[booking.pk, day.isoformat()])
+            ),
+            "total": sum(counts.values()),
+            **_month_links(request, first, _last_visible_day(booking.appointment_type)),
+            "actions": booking_actions(booking=booking, resident=request.user),
+            "back_url": reverse("bookings:rebook_conditions", args=[booking.pk]),
+            "step": 2,
+            "steps": REBOOK_STEPS,
+        },
+    )
+
+
+@resident_required
+def rebook_times(request: AuthenticatedHttpRequest, booking_id: int, day: str) -> HttpResponse:
+    booking = _booking_or_404(request, booking_id)
+    if not _require_accepted(request, CaseKind.MANAGE, booking.clinic_id):
+        return redirect("bookings:rebook_conditions", booking_id=booking.pk)
+    try:
+        date = params.parse_date(day, name="day")
+    except params.BadParameter:
+        raise Http404 from None
+    slots = (
+        rebook_candidates(booking=booking, resident=request.user)
+        .exclude(pk=booking.slot_id)
+        .filter(start__gte=local_midnight(date), start__lt=local_midnight(date + dt.timedelta(days=1)))
+    )
+    return render(
+        request,
+        "bookings/rebook_times.html",
+        {
+            "booking": booking,
+            "date": date,
+            "slots": slots,
+            "actions": booking_actions(booking=booking, resident=request.user),
+            "back_url": f"{reverse('bookings:rebook_days', args=[booking.pk])}?manad={date:%Y-%m}",
+            "step": 3,
+            "steps": REBOOK_STEPS,
+        },
+    )
 
 
 # --- Inbox (R-BOOK-9) ---------------------------------------------------------------------------

@@ -249,7 +249,11 @@ def test_expired_hold_taken_by_someone_else_keeps_what_the_resident_typed(
     )
     assert not Booking.objects.filter(resident=other_resident).exists()
     assert Booking.objects.get(slot=first, status=BookingStatus.ACTIVE).resident_id == resident.pk
-    assert other_client.session.get(DRAFT_KEY) == {"phone": "070-765 43 21", "reason": "Feber i tre dagar"}
+    assert other_client.session.get(DRAFT_KEY) == {
+        "hold": b_hold.pk,
+        "phone": "070-765 43 21",
+        "reason": "Feber i tre dagar",
+    }
     new_hold = hold_via_client(other_client, second)
     content = text(other_client.get(reverse("bookings:confirm", args=[new_hold.pk])))
     assert 'value="070-765 43 21"' in content and "Feber i tre dagar</textarea>" in content
@@ -273,7 +277,7 @@ def test_time_blocked_while_held_keeps_what_the_resident_typed(
     accept_conditions(other_client, clinic)
     assert error_message(ErrorCode.REQUESTED_TIME_IS_ALREADY_RESERVED) in text(other_client.get(response.url))
     assert not Booking.objects.filter(resident=other_resident).exists()
-    assert other_client.session[DRAFT_KEY] == {"phone": "070-765 43 21", "reason": "Feber i tre dagar"}
+    assert other_client.session[DRAFT_KEY] == {"hold": hold.pk, "phone": "070-765 43 21", "reason": "Feber i tre dagar"}
     new_hold = hold_via_client(other_client, second)
     content = text(other_client.get(reverse("bookings:confirm", args=[new_hold.pk])))
     assert 'value="070-765 43 21"' in content and "Feber i tre dagar</textarea>" in content
@@ -391,15 +395,21 @@ def test_rebook_offers_only_same_resource_and_type_and_moves_the_booking(
         AppointmentTypeFactory(clinic=clinic, web_name="Provtagning"), resource, tomorrow_at(12, 0, days=4)
     )
     conditions_url = reverse("bookings:rebook_conditions", args=[booked.pk])
-    times_url = reverse("bookings:rebook_times", args=[booked.pk])
+    days_url = reverse("bookings:rebook_days", args=[booked.pk])
+    day = timezone.localtime(same.start, LOCAL_TZ).date()
+    times_url = reverse("bookings:rebook_times", args=[booked.pk, day.isoformat()])
     old_slot_id = booked.slot_id
 
+    assert resident_client.get(days_url).url == conditions_url
     assert resident_client.get(times_url).url == conditions_url
     assert resident_client.get(conditions_url).status_code == 200
     assert resident_client.post(conditions_url, {}).status_code == 400
     accepted = resident_client.post(conditions_url, {"accept": "yes"})
-    assert accepted.status_code == 302 and accepted.url == times_url
+    assert accepted.status_code == 302 and accepted.url == days_url
 
+    # A day first (a month's calendar, no times on it), then that day's times.
+    days_page = text(resident_client.get(f"{days_url}?manad={day:%Y-%m}"))
+    assert slot_inputs(days_page) == set() and f'href="{times_url}"' in days_page
     offered = slot_inputs(text(resident_client.get(times_url)))
     assert offered == {same.pk}
 
@@ -434,7 +444,7 @@ def test_rebook_page_warns_about_late_change_only_within_24_hours(
     booking = booking_create(resident=resident, slot_id=make_slot(appointment_type, resource, in_hours(hours_ahead)).pk)
     accept_conditions(resident_client, clinic, CaseKind.MANAGE)
 
-    page = resident_client.get(reverse("bookings:rebook_times", args=[booking.pk]))
+    page = resident_client.get(reverse("bookings:rebook_days", args=[booking.pk]))
 
     assert page.status_code == 200
     assert ('class="warning"' in text(page)) is late
@@ -565,8 +575,13 @@ def test_another_resident_cannot_see_or_change_a_residents_data(
     message = inbox_message_send(resident=resident, clinic=clinic, kind=MessageKind.INFO, subject="Privat", body="x")
     accept_conditions(other_client, clinic, CaseKind.MANAGE)
 
-    for name in ("detail", "ics", "cancel", "cancel_conditions", "rebook_conditions", "rebook_times"):
-        response = other_client.get(reverse(f"bookings:{name}", args=[booked.pk]))
+    day = timezone.localtime(free_slot.start, LOCAL_TZ).date().isoformat()
+    for name, args in [
+        *((name, [booked.pk]) for name in ("detail", "ics", "cancel", "cancel_conditions", "rebook_conditions")),
+        ("rebook_days", [booked.pk]),
+        ("rebook_times", [booked.pk, day]),
+    ]:
+        response = other_client.get(reverse(f"bookings:{name}", args=args))
         assert response.status_code == 404, name
         assert "Besök" not in text(response) or name == "ics"
     for name in ("cancel", "cancel_conditions", "rebook_conditions"):

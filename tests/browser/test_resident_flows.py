@@ -150,11 +150,17 @@ def test_resident_views_rebooks_and_cancels(page: Page, solna, times, anna):
     check_page(page, "rebook-conditions")
     page.get_by_label("Jag har läst och förstått villkoren").check()
     page.get_by_role("button", name="Fortsätt").click()
+    # A day first, as when booking, then that day's times.
+    check_page(page, "rebook-days")
+    expect(page.locator(".steps")).to_have_text("Steg 2 av 4")
+    day = timezone.localtime(times[2].start).day
+    page.locator("td.has-times a").filter(has=page.locator(".day-number", has_text=str(day))).first.click()
     check_page(page, "rebook-times")
     page.get_by_role("button", name=timezone.localtime(times[2].start).strftime("%H:%M")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Bekräfta den nya tiden")
     page.get_by_role("button", name="Omboka").click()
-    expect(page.locator(".messages")).to_contain_text("Din tid är ombokad")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Din tid är ombokad")
+    check_page(page, "rebook-receipt")
     booking.refresh_from_db()
     assert booking.status == BookingStatus.REBOOKED
     new_booking = Booking.objects.get(resident=anna, status=BookingStatus.ACTIVE)
