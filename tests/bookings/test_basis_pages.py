@@ -281,3 +281,16 @@ def test_a_booking_made_on_a_basis_links_to_it_in_the_timebook(
     page = text(client.get(reverse("workspace:booking_detail", args=[clinic.pk, booking.pk])))
 
     assert reverse("workspace:booking_basis", args=[clinic.pk, basis.pk]) in page
+
+
+def test_the_staff_resident_page_starts_a_basis_or_summons_for_that_resident(client, clinic, scheduler, resident):
+    login(client, scheduler)
+    found = client.post(reverse("workspace:resident_page", args=[clinic.pk]), {"personnummer": resident.personnummer})
+    page = text(client.get(found.url))
+    assert reverse("workspace:booking_basis_new", args=[clinic.pk]) in page
+    assert reverse("workspace:open_summons_new", args=[clinic.pk]) in page
+
+    # The page posts the personnummer (never a link); the basis page names the resident by its token.
+    step2 = find_resident(client, clinic, resident.personnummer_display)
+
+    assert resident.get_full_name() in text(client.get(step2))
