@@ -93,6 +93,15 @@ def bookings_for_resident(*, resident: User, now: dt.datetime | None = None) -> 
     )
 
 
+def bookings_hidden_by_removing(*, resident: User, clinic) -> tuple[list[Booking], bool]:
+    """What taking ``clinic`` off the start page hides (R-REL-2): the resident's visible bookings there, unless the
+    clinic approved the resident for communication (then the relation stays, and so do the bookings). Returns the
+    bookings that would disappear and whether they stay visible."""
+    at_clinic = list(bookings_for_resident(resident=resident).filter(clinic=clinic))
+    approved = ClinicRelation.objects.filter(resident=resident, clinic=clinic, approved_for_communication=True).exists()
+    return ([] if approved else at_clinic), (approved and bool(at_clinic))
+
+
 def booking_for_resident(*, resident: User, booking_id: int, now: dt.datetime | None = None) -> Booking:
     """One of the resident's visible bookings; anything else is "not found" (R-ACL-2)."""
     booking = bookings_for_resident(resident=resident, now=now).filter(pk=booking_id).first()

@@ -1,11 +1,12 @@
 from django.urls import path
 
-from . import calendar_views, views
+from . import calendar_views, relation_views, views
 
 app_name = "bookings"
 
 urlpatterns = [
     path("start/", views.start, name="start"),
+    path("start/ta-bort/<int:clinic_id>/", relation_views.remove_clinic, name="remove_clinic"),
     path("mottagning/<int:clinic_id>/boka/", views.book_conditions, name="book_conditions"),
     path("boka/underlag/<int:basis_id>/", views.basis_book, name="basis_book"),
     path("mottagning/<int:clinic_id>/boka/tidstyp/", views.book_types, name="book_types"),

@@ -20,7 +20,14 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import resident_required
 from accounts.http import AuthenticatedHttpRequest
 from clinics.models import AppointmentType, CaseKind, Clinic
-from clinics.selectors import bookable_types, case_type_admits, case_type_for, region_notice, start_page_clinics
+from clinics.selectors import (
+    bookable_types,
+    case_type_admits,
+    case_type_for,
+    clinics_open_for_booking,
+    region_notice,
+    start_page_clinics,
+)
 from core import params
 from core.errors import DomainError, ErrorCode, ValidationFailed
 from core.overload import shed_when_queued
@@ -758,6 +765,7 @@ def start(request: AuthenticatedHttpRequest) -> HttpResponse:
         "clinics/start.html",
         {
             "clinics": clinics,
+            "bookable_clinic_ids": clinics_open_for_booking(clinics=clinics, resident=resident),
             "region_notices": notices,
             "bookings": bookings_for_resident(resident=resident)[:5],
             "bases": bases_for_resident(resident=resident),

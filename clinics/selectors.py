@@ -164,6 +164,16 @@ def case_type_for(*, clinic: Clinic, kind: CaseKind) -> CaseType | None:
     return case_type
 
 
+def clinics_open_for_booking(*, clinics: list[Clinic], resident: User) -> set[int]:
+    """Which of ``clinics`` the resident may start a booking at (R-CASE-3 on each BOOK case type): the start page
+    offers "Boka tid" only where the flow would not refuse at its first step."""
+    return {
+        clinic.pk
+        for clinic in clinics
+        if case_type_admits(case_type=case_type_for(clinic=clinic, kind=CaseKind.BOOK), resident=resident)
+    }
+
+
 def admitted_case_types(*, clinic: Clinic, resident: User | None) -> list[CaseType]:
     """The case types shown on a clinic's contact card to this viewer (R-CLINIC-1, R-CASE-3)."""
     case_types = CaseType.objects.select_related("clinic__region").filter(clinic=clinic, is_active=True)
