@@ -7,6 +7,7 @@ from accounts import api as accounts_api
 from bookings import api as bookings_api
 from bookings import basis_api as bookings_basis_api
 from bookings import proxy_api as bookings_proxy_api
+from bookings import resident_api as bookings_resident_api
 from bookings import staff_api as bookings_staff_api
 from clinics import api as clinics_api
 from clinics import staff_api as clinics_staff_api
@@ -71,6 +72,17 @@ urlpatterns = [
     path(f"{STAFF}booking-bases/", bookings_basis_api.BookingBasisList.as_view(), name="api-staff-booking-bases"),
     path(f"{STAFF}booking-bases/<int:basis_id>/", bookings_basis_api.BookingBasisDetail.as_view()),
     path(f"{STAFF}booking-bases/<int:basis_id>/revoke/", bookings_basis_api.BookingBasisRevoke.as_view()),
+    path(f"{STAFF}residents/lookup/", bookings_resident_api.ResidentLookup.as_view(), name="api-staff-resident-lookup"),
+    path(
+        f"{STAFF}residents/communication/",
+        bookings_resident_api.ResidentCommunication.as_view(),
+        name="api-staff-resident-communication",
+    ),
+    path(
+        f"{STAFF}residents/messages/",
+        bookings_resident_api.ResidentMessages.as_view(),
+        name="api-staff-resident-messages",
+    ),
     path(f"{STAFF}open-summons/", bookings_basis_api.OpenSummonsList.as_view(), name="api-staff-open-summons"),
     # Proxy bookers (R-TYPE-6): a region's telephone service books proxy times for residents.
     path("v1/proxy/residents/search/", bookings_proxy_api.ProxyResidentSearch.as_view(), name="api-proxy-resident"),
