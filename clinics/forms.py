@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 TYPE_TEXT_FIELDS = ("internal_name", "web_name", "web_info")
 TYPE_FLAG_FIELDS = ("bookable_on_web", "cancellable_on_web", "reschedulable_on_web", "hidden_for_patient")
-TYPE_BOOL_FIELDS = (*TYPE_FLAG_FIELDS, "requires_booking_basis")
+TYPE_BOOL_FIELDS = (*TYPE_FLAG_FIELDS, "requires_booking_basis", "discreet")
 
 
 class AppointmentTypeForm(forms.Form):
@@ -32,6 +32,7 @@ class AppointmentTypeForm(forms.Form):
         error_messages={"invalid": _("Enter the number of days as a whole number, for example 14, or leave it empty.")},
     )
     requires_booking_basis = forms.BooleanField(required=False)
+    discreet = forms.BooleanField(required=False)
     duration_minutes = forms.IntegerField(
         min_value=5,
         max_value=480,

@@ -43,6 +43,8 @@ _TYPE_FIELDS = (
     "visibility_days",
     "requires_booking_basis",
     "duration_minutes",
+    # R-NOTE-2: e-mails, text messages and calendar files name only the clinic.
+    "discreet",
 )
 
 

@@ -9,6 +9,7 @@ from django.urls import reverse
 from accounts.models import AuditEvent
 from notifications.models import Notification, NotificationEvent, NotificationState
 
+from ..clinics.test_workspace_admin import type_post
 from ..workspace import login as workspace_login
 
 pytestmark = pytest.mark.django_db
@@ -56,3 +57,16 @@ def test_the_outbox_page_exists_only_with_debug(client, settings, failed):
     settings.DEBUG = True
     page = client.get(reverse("dev_outbox"))
     assert page.status_code == 200 and "Vad som skulle ha skickats" in page.content.decode()
+
+
+def test_a_local_admin_marks_a_type_discreet(client, local_admin, clinic, appointment_type):
+    """R-NOTE-2: the type form has the discreet flag, and unticking it clears it again."""
+    client = workspace_login(client, local_admin)
+    edit = reverse("workspace:appointment_type_edit", args=[clinic.pk, appointment_type.pk])
+    assert 'name="discreet"' in client.get(edit).content.decode()
+    assert client.post(edit, type_post(discreet="on")).status_code == 302
+    appointment_type.refresh_from_db()
+    assert appointment_type.discreet is True
+    assert client.post(edit, type_post()).status_code == 302
+    appointment_type.refresh_from_db()
+    assert appointment_type.discreet is False
