@@ -73,17 +73,27 @@ def test_support_reads_the_log_after_a_resident_cancelled_late(page: Page, solna
     expect(cancelled).to_contain_text(anna.personnummer_display)
     expect(cancelled).to_contain_text("Late – billable")
     # Previous values red and marked in words, not by colour alone (R-LOG-2); no new values.
-    previous = cancelled.locator("td.prev")
+    previous = cancelled.locator(".prev")
     expect(previous).to_have_count(4)
     expect(previous.nth(0)).to_have_text(f"Previous: {start:%Y-%m-%d}")
     expect(previous.nth(1)).to_have_text(f"Previous: {start:%H:%M}")
     expect(previous.nth(2)).to_have_text("Previous: Distriktssköterska")
     expect(previous.nth(3)).to_have_text("Previous: Remissbesök 45 min")
-    expect(cancelled.locator("td.new")).to_have_count(0)
+    expect(cancelled.locator(".new")).to_have_count(0)
     colour = previous.nth(0).evaluate("cell => getComputedStyle(cell).backgroundColor")
     assert colour == "rgb(253, 232, 230)"
     booked = page.locator("tbody tr").filter(has_text="Booked")
-    expect(booked.locator("td.new .marker")).to_have_count(4)
+    expect(booked.locator(".new .marker")).to_have_count(4)
+
+    # At 1280 px every column, channel and 24-hour rule included, is on screen without scrolling sideways.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    headers = page.locator("thead th")
+    expect(headers).to_have_count(8)
+    for header in headers.all():
+        box = header.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 1280, header.inner_text()
+    overflow = page.locator(".table-scroll").evaluate("region => region.scrollWidth - region.clientWidth")
+    assert overflow <= 0
 
     # Keyboard only: a mistyped personnummer gets an error on the field; a right one filters.
     page.locator("#id_personnummer").focus()
