@@ -325,7 +325,7 @@ def test_login_through_a_direct_link_creates_the_relation(page: Page, solna, tim
     relation = ClinicRelation.objects.get(resident=anna, clinic=solna)
     assert relation.on_start_page and relation.source == RelationSource.DIRECT_LINK
     page.goto("/start/")
-    expect(page.get_by_role("link", name="Vårdcentralen Solna")).to_be_visible()
+    expect(page.get_by_role("link", name="Vårdcentralen Solna", exact=True)).to_be_visible()
 
 
 def test_login_through_the_contact_cards_book_link_creates_the_relation(page: Page, solna, times, anna):
@@ -339,7 +339,7 @@ def test_login_through_the_contact_cards_book_link_creates_the_relation(page: Pa
     relation = ClinicRelation.objects.get(resident=anna, clinic=solna)
     assert relation.on_start_page and relation.source == RelationSource.CONTACT_CARD
     page.goto("/start/")
-    expect(page.get_by_role("link", name="Vårdcentralen Solna")).to_be_visible()
+    expect(page.get_by_role("link", name="Vårdcentralen Solna", exact=True)).to_be_visible()
     check_page(page, "start-after-contact-card-login")
 
 
