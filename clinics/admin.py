@@ -14,6 +14,7 @@ from accounts.models import AuditEvent, ContactDetails, User
 
 from .admin_site import ResidentDataAdmin
 from .models import AppointmentType, CaseType, Clinic, ClinicRelation, DirectLink, Region, Resource
+from .services import feed_refresh_later
 
 
 @admin.register(Region)
@@ -28,8 +29,22 @@ class CaseTypeInline(admin.StackedInline):
     max_num = 2
 
 
+class FeedRefreshAdminMixin(admin.ModelAdmin):
+    """A change in the admin (a clinic's timebook no longer books, a case type switched off, a
+    type's flags) changes what the FHIR feed offers: it is refreshed after the commit, as when the
+    same change is made on the workspace pages."""
+
+    def save_model(self, request: Any, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        feed_refresh_later()
+
+    def delete_model(self, request: Any, obj: Any) -> None:
+        super().delete_model(request, obj)
+        feed_refresh_later()
+
+
 @admin.register(Clinic)
-class ClinicAdmin(admin.ModelAdmin):
+class ClinicAdmin(FeedRefreshAdminMixin):
     list_display = (
         "name",
         "hsa_id",
@@ -51,14 +66,14 @@ class ClinicAdmin(admin.ModelAdmin):
 
 
 @admin.register(CaseType)
-class CaseTypeAdmin(admin.ModelAdmin):
+class CaseTypeAdmin(FeedRefreshAdminMixin):
     list_display = ("clinic", "kind", "is_active", "audience", "area", "updated_at")
     list_filter = ("kind", "is_active", "audience", "area", "clinic__region")
     search_fields = ("clinic__name",)
 
 
 @admin.register(AppointmentType)
-class AppointmentTypeAdmin(admin.ModelAdmin):
+class AppointmentTypeAdmin(FeedRefreshAdminMixin):
     list_display = (
         "internal_name",
         "web_name",

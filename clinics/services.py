@@ -53,7 +53,7 @@ _TYPE_FIELDS = (
 FEED_REFRESH_ASK = "fhir.bulk.refresh_ask"
 
 
-def _feed_refresh_later() -> None:
+def feed_refresh_later() -> None:
     """What a case type, a type or a resource offers changed: the published feed follows after
     the commit (R-PUB), not only at the next periodic sweep."""
     outbox_add(name=FEED_REFRESH_ASK)
@@ -102,7 +102,7 @@ def case_type_update(
     if case_type.is_active and not case_type.conditions_text:
         raise ValidationFailed({"conditions_text": [_("An active case type needs a conditions text.")]})
     case_type.save()
-    _feed_refresh_later()  # audience and area decide what the feed may offer
+    feed_refresh_later()  # audience and area decide what the feed may offer
     return case_type
 
 
@@ -120,7 +120,7 @@ def case_type_activate(*, actor: User, case_type: CaseType) -> CaseType:
         )
     case_type.is_active = True
     case_type.save(update_fields=["is_active", "updated_at"])
-    _feed_refresh_later()
+    feed_refresh_later()
     return case_type
 
 
@@ -129,7 +129,7 @@ def case_type_deactivate(*, actor: User, case_type: CaseType) -> CaseType:
     _require_role(actor, case_type.clinic, ADMIN_ROLES)
     case_type.is_active = False
     case_type.save(update_fields=["is_active", "updated_at"])
-    _feed_refresh_later()
+    feed_refresh_later()
     return case_type
 
 
@@ -208,7 +208,7 @@ def appointment_type_save(
         # R-PUB-1: a new web name reaches residents through the publisher like any new time
         # (schedules republishes the type's free times, in this transaction).
         appointment_type_web_name_changed.send(sender=AppointmentType, appointment_type=appointment_type)
-    _feed_refresh_later()  # flags, names and days shown ahead decide what the feed offers
+    feed_refresh_later()  # flags, names and days shown ahead decide what the feed offers
     return appointment_type
 
 
@@ -270,7 +270,7 @@ def resource_save(
     resource.name = name
     resource.kind = kind
     resource.save()
-    _feed_refresh_later()  # the feed names the resource on its schedules
+    feed_refresh_later()  # the feed names the resource on its schedules
     return resource
 
 

@@ -8,13 +8,15 @@ import datetime as dt
 import json
 
 import pytest
+from django.contrib.admin.sites import site
+from django.test import RequestFactory
 from django.utils import timezone
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.codesystem import CodeSystem
 from fhir.resources.R4B.schedule import Schedule
 
 from accounts.models import Role
-from clinics.models import Area, CaseKind, CaseType, Region, ResourceKind
+from clinics.models import Area, CaseKind, CaseType, Clinic, Region, ResourceKind
 from clinics.services import (
     FEED_REFRESH_ASK,
     appointment_type_save,
@@ -355,3 +357,15 @@ def test_every_slot_carries_the_clinics_booking_phone(client):
     assert len(lines) == 3
     for line in lines:
         assert {"url": BOOKING_PHONE, "valueString": "0498-26 90 00"} in line["extension"]
+
+
+def test_turning_web_booking_off_in_the_admin_refreshes_the_feed(client, django_capture_on_commit_callbacks):
+    clinic, _t, _r, slots = _world()
+    bulk.refresh()
+    assert set(_slot_states(client)) == {str(s.pk) for s in slots}
+    clinic.supports_booking = False
+
+    with django_capture_on_commit_callbacks(execute=True):
+        site._registry[Clinic].save_model(RequestFactory().post("/"), clinic, None, True)
+
+    assert _slot_states(client) == {}
