@@ -4,7 +4,7 @@ from accounts.admin_site import ReadOnlyAdminMixin
 from clinics.admin_site import ResidentDataAdmin
 from core.models import IdempotencyRecord
 
-from .models import Booking, BookingBasis, InboxMessage, WaitlistEntry, WebBookingLogEntry
+from .models import Booking, BookingBasis, CalendarFeed, InboxMessage, WaitlistEntry, WebBookingLogEntry
 
 
 @admin.register(Booking)
@@ -58,6 +58,17 @@ class WebBookingLogEntryAdmin(ReadOnlyAdminMixin, ResidentDataAdmin):
     search_fields = ("resident__last_name",)
     date_hierarchy = "changed_at"
     raw_id_fields = ("resident", "booking", "booking_basis")
+
+
+@admin.register(CalendarFeed)
+class CalendarFeedAdmin(ReadOnlyAdminMixin, ResidentDataAdmin):
+    """Read-only: only the resident creates, replaces or revokes their feed (R-NOTE-5); the row holds a hash, never
+    the address, so the admin cannot read anyone's calendar either."""
+
+    clinic_field = None
+    list_display = ("resident", "created_at")
+    raw_id_fields = ("resident",)
+    list_select_related = ("resident",)
 
 
 @admin.register(IdempotencyRecord)

@@ -20,7 +20,7 @@ from core import params
 from core.errors import DomainError
 
 from .models import Clinic
-from .staff_forms import StaffInviteTextForm, UnitTextForm
+from .staff_forms import RoleTextForm, StaffInviteTextForm
 from .staff_selectors import (
     clinic_staff_rows,
     clinics_of_region,
@@ -71,10 +71,7 @@ def _refused(request: HttpRequest, error: DomainError) -> dict[str, list[Any]]:
 
 
 def _role_choices(clinic: Clinic) -> dict[str, Any]:
-    return {
-        "roles": [(role.value, role.label, role in REGION_ROLES) for role in GRANTABLE],
-        "clinics": clinics_of_region(region=clinic.region),
-    }
+    return {"roles": [(role.value, role.label, role in REGION_ROLES) for role in GRANTABLE]}
 
 
 def _role_values(data) -> dict[str, Any]:
@@ -139,7 +136,7 @@ def staff_invite_view(request: AuthenticatedHttpRequest, clinic_id: int) -> Http
         values=values,
         errors=errors,
         form=StaffInviteTextForm(values=values, errors=errors),
-        unit_form=UnitTextForm(values=values, errors=errors),
+        role_form=RoleTextForm(values=values, errors=errors, clinics=clinics_of_region(region=clinic.region)),
         **_role_choices(clinic),
     )
 
@@ -168,7 +165,7 @@ def _member_page(
         is_self=member.pk == request.user.pk,
         values=values,
         errors=errors,
-        unit_form=UnitTextForm(values=values, errors=errors),
+        role_form=RoleTextForm(values=values, errors=errors, clinics=clinics_of_region(region=clinic.region)),
         **_role_choices(clinic),
     )
 

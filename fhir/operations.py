@@ -117,6 +117,9 @@ def hold_resource(hold: Hold) -> dict[str, Any]:
 
 
 class _Operation(IdempotentPostMixin, APIView):
+    # FHIR operations are described by the CapabilityStatement (FHIR resources in, FHIR resources out), not by the
+    # REST API's OpenAPI document, which would only guess their bodies.
+    schema = None
     permission_classes = [IsResident]
     throttle_classes = BOOKING_THROTTLES
     parser_classes = [FhirJsonParser, JSONParser]

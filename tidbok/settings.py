@@ -366,7 +366,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # The web log's status is both a search field and an answer field: one named enum for both.
-    "ENUM_NAME_OVERRIDES": {"WebLogStatusEnum": "bookings.models.LogStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "WebLogStatusEnum": "bookings.models.LogStatus",
+        "BookingStatusEnum": "bookings.models.BookingStatus",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.schema.add_problem_responses",
