@@ -369,6 +369,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "WebLogStatusEnum": "bookings.models.LogStatus",
         "BookingStatusEnum": "bookings.models.BookingStatus",
+        "MessageKindEnum": "bookings.models.MessageKind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
