@@ -112,24 +112,36 @@ class SlotForm(WorkspaceForm):
 
 class BlockForm(WorkspaceForm):
     resource = ResourceChoiceField(label=_("Resource"), queryset=Resource.objects.none())
-    date = params.DateField(label=_("Date"), widget=date_input())
+    date = params.DateField(label=_("First day"), widget=date_input())
     start_time = forms.TimeField(
         label=_("From"), widget=_time_input(), required=False, help_text=_("Empty: from the start of the day.")
     )
+    end_date = params.DateField(
+        label=_("Last day"), widget=date_input(), required=False, help_text=_("Empty: the same day as the first.")
+    )
     end_time = forms.TimeField(
-        label=_("To"), widget=_time_input(), required=False, help_text=_("Empty: to the end of the day.")
+        label=_("To"), widget=_time_input(), required=False, help_text=_("Empty: to the end of the last day.")
     )
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False, help_text=_("Shown only to staff."))
-    service_fields = {"start": "start_time", "end": "end_time"}
+    # A day that has passed is a fault of the first day, not of a start time that may be empty.
+    service_fields = {"start": "date", "end": "end_time"}
+
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        first, last = data.get("date"), data.get("end_date")
+        if first and last and last < first:
+            self.add_error("end_date", _("The last day cannot be before the first day."))
+        return data
 
     def service_values(self) -> dict:
         data = self.cleaned_data
-        day = data["date"]
-        start = local_datetime(day, data["start_time"] or dt.time.min)
+        first = data["date"]
+        last = data["end_date"] or first
+        start = local_datetime(first, data["start_time"] or dt.time.min)
         end = (
-            local_datetime(day, data["end_time"])
+            local_datetime(last, data["end_time"])
             if data["end_time"] is not None
-            else local_datetime(day + dt.timedelta(days=1), dt.time.min)
+            else local_datetime(last + dt.timedelta(days=1), dt.time.min)
         )
         return {"resource": data["resource"], "start": start, "end": end, "reason": data["reason"]}
 

@@ -114,13 +114,28 @@ class BlockCreated:
 
 @transaction.atomic
 def block_create(
-    *, actor: User, resource: Resource, start: dt.datetime, end: dt.datetime, reason: str = ""
+    *,
+    actor: User,
+    resource: Resource,
+    start: dt.datetime,
+    end: dt.datetime,
+    reason: str = "",
+    now: dt.datetime | None = None,
 ) -> BlockCreated:
     """R-PUB-2: the block takes its free times off the web in this same transaction.
-    Booked times inside it stay booked; staff decide whether to cancel them."""
+    Booked times inside it stay booked; staff decide whether to cancel them.
+
+    A block may span several days. It may not start on a day that has passed, nor end before now: a block
+    in the past changes nothing and only hides a typing mistake. Today from midnight is allowed, so "block
+    the rest of today" needs no start time."""
     _require_scheduler(actor, resource.clinic)
+    now = now or timezone.now()
     if end <= start:
         raise ValidationFailed({"end": [_("The end must be after the start.")]})
+    if timezone.localtime(start, LOCAL_TZ).date() < timezone.localtime(now, LOCAL_TZ).date():
+        raise ValidationFailed({"start": [_("The first day has already passed. Choose today or a later day.")]})
+    if end <= now:
+        raise ValidationFailed({"end": [_("The period has already passed. Choose an end later than now.")]})
     block = Block.objects.create(
         clinic_id=resource.clinic_id, resource=resource, start=start, end=end, reason=reason[:200], created_by=actor
     )

@@ -120,6 +120,14 @@ def test_block_a_morning(page: Page, solna, visit_type, nurse, sara, anna):
 
     staff_login(page, sara, next_url=f"{base(solna)}/sparr/ny/")
     check_page(page, "scheduler-block-new")
+    # A day that has passed is refused with a Swedish message beside the first day, and nothing is blocked.
+    page.locator("#id_resource").select_option(str(nurse.pk))
+    page.locator("#id_date").fill((day - dt.timedelta(days=3)).isoformat())
+    page.locator("#id_date").press("Enter")
+    expect(page.locator("#id_date_error")).to_contain_text("Första dagen har redan varit")
+    expect(page.locator("#id_date")).to_have_attribute("aria-invalid", "true")
+    assert not Block.objects.exists()
+    check_page(page, "scheduler-block-past-error")
     # Fill the fields and submit with Enter from the last one.
     page.locator("#id_resource").select_option(str(nurse.pk))
     page.locator("#id_date").fill(day.isoformat())

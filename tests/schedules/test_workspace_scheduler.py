@@ -554,6 +554,93 @@ def test_bad_block_is_a_field_error(sched, clinic, resource, slot, data):
     assert not Block.objects.exists() and not Slot.objects.get(pk=slot.pk).is_blocked
 
 
+def test_a_block_may_span_several_days(sched, clinic, resource, appointment_type):
+    first = SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(9))
+    middle = SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(9, days=2))
+    last = SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(11, days=3))
+    after = SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(13, days=3))
+    day = timezone.localtime(first.start, LOCAL_TZ).date()
+
+    response = sched.post(
+        ws_url(clinic, "block_new"),
+        {
+            "resource": resource.pk,
+            "date": day.isoformat(),
+            "start_time": "08:00",
+            "end_date": (day + dt.timedelta(days=2)).isoformat(),
+            "end_time": "12:00",
+        },
+    )
+
+    assert response.status_code == 302
+    block = Block.objects.get()
+    assert block.start == dt.datetime.combine(day, dt.time(8), tzinfo=LOCAL_TZ)
+    assert block.end == dt.datetime.combine(day + dt.timedelta(days=2), dt.time(12), tzinfo=LOCAL_TZ)
+    blocked = set(Slot.objects.filter(is_blocked=True).values_list("pk", flat=True))
+    assert blocked == {first.pk, middle.pk, last.pk} and after.pk not in blocked
+
+
+def test_a_block_without_an_end_time_runs_to_the_end_of_its_last_day(sched, clinic, resource):
+    day = timezone.localdate() + dt.timedelta(days=1)
+    sched.post(
+        ws_url(clinic, "block_new"),
+        {"resource": resource.pk, "date": day.isoformat(), "end_date": (day + dt.timedelta(days=4)).isoformat()},
+    )
+    block = Block.objects.get()
+    assert block.end == dt.datetime.combine(day + dt.timedelta(days=5), dt.time.min, tzinfo=LOCAL_TZ)
+
+
+@pytest.mark.parametrize(
+    ("days", "data", "field", "message"),
+    [
+        (-1, {}, "date", "The first day has already passed. Choose today or a later day."),
+        (-3, {"end_date": 2}, "date", "The first day has already passed. Choose today or a later day."),
+        (0, {"start_time": "00:00", "end_time": "00:01"}, "end_time", None),
+        (2, {"end_date": 1}, "end_date", "The last day cannot be before the first day."),
+    ],
+)
+def test_a_block_in_the_past_or_backwards_is_refused_in_swedish(
+    sched, clinic, resource, slot, days, data, field, message
+):
+    today = timezone.localdate()
+    if "end_date" in data:
+        data = {**data, "end_date": (today + dt.timedelta(days=data["end_date"])).isoformat()}
+    response = sched.post(
+        ws_url(clinic, "block_new"),
+        {"resource": resource.pk, "date": (today + dt.timedelta(days=days)).isoformat(), **data},
+    )
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    expected = message or "The period has already passed. Choose an end later than now."
+    with translation.override("sv"):
+        swedish = translation.gettext(expected)
+    assert swedish != expected and swedish.endswith(".")  # said in Swedish, not the English msgid
+    assert errors[field] == [swedish]
+    assert swedish in text(response) and 'aria-invalid="true"' in text(response)
+    assert not Block.objects.exists() and not Slot.objects.get(pk=slot.pk).is_blocked
+
+
+def test_blocking_the_rest_of_today_is_allowed(sched, clinic, resource):
+    today = timezone.localdate()
+    response = sched.post(ws_url(clinic, "block_new"), {"resource": resource.pk, "date": today.isoformat()})
+    assert response.status_code == 302
+    assert Block.objects.get().start == dt.datetime.combine(today, dt.time.min, tzinfo=LOCAL_TZ)
+
+
+def test_the_service_refuses_a_block_in_the_past(scheduler, resource):
+    now = timezone.now()
+    with pytest.raises(ValidationFailed) as refused:
+        block_create(
+            actor=scheduler, resource=resource, start=now - dt.timedelta(days=2), end=now - dt.timedelta(days=1)
+        )
+    assert set(refused.value.field_errors) == {"start"}
+    with pytest.raises(ValidationFailed) as ended:
+        block_create(actor=scheduler, resource=resource, start=now - dt.timedelta(minutes=30), end=now, now=now)
+    if timezone.localtime(now - dt.timedelta(minutes=30), LOCAL_TZ).date() == timezone.localdate(now):
+        assert set(ended.value.field_errors) == {"end"}
+    assert not Block.objects.exists()
+
+
 def test_removing_a_block_brings_the_times_back(
     sched, clinic, scheduler, resource, appointment_type, resident, django_capture_on_commit_callbacks
 ):
