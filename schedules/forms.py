@@ -5,7 +5,7 @@ the same fields with :meth:`WorkspaceForm.add_domain_errors`."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import cast
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -186,17 +186,35 @@ class WaitlistForm(WorkspaceForm):
     )
 
 
+TIMEBOOK_WEEK, TIMEBOOK_DAY = "vecka", "dag"
+TIMEBOOK_VIEWS = [(TIMEBOOK_WEEK, _("Week")), (TIMEBOOK_DAY, _("Day"))]
+
+
 class TimebookFilterForm(WorkspaceForm):
     resurs = ResourceChoiceField(
         label=_("Resource"), queryset=Resource.objects.none(), required=False, empty_label=_("The whole clinic")
     )
-    vecka = params.WeekField(label=_("Week"), required=False, max_length=10, help_text=_("As YYYY-Www, e.g. 2026-W05."))
+    datum = params.DateField(label=_("Go to date"), widget=date_input(), required=False)
+    visa = forms.ChoiceField(
+        label=_("Show"), choices=TIMEBOOK_VIEWS, required=False, widget=forms.HiddenInput, initial=TIMEBOOK_WEEK
+    )
+    # Links, bookmarks and redirects still name a week as YYYY-Www; the page itself asks for a date.
+    vecka = params.WeekField(label=_("Week"), required=False, max_length=10, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # Past weeks may show resources that have since been made inactive.
         resource_field = cast(forms.ModelChoiceField, self.fields["resurs"])  # declared above
         resource_field.queryset = Resource.objects.filter(clinic=self.clinic).order_by("name")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        # The week parameter has no visible field; its error is shown at the date the page asks for.
+        if week_errors := self.errors.pop("vecka", None):
+            self.add_error("datum", forms.ValidationError(list(week_errors)))
+        if self.errors.pop("visa", None):
+            cleaned["visa"] = TIMEBOOK_WEEK  # a mangled toggle is harmless: show the week
+        return cleaned
 
 
 class ChangeTypeForm(WorkspaceForm):

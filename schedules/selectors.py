@@ -252,6 +252,54 @@ class TimebookWeek:
         return sum(1 for day in self.days for entry in day.entries if entry.booking is not None)
 
 
+@dataclass(frozen=True)
+class TimebookRow:
+    """The times starting at one moment of a day: one cell per resource of the grid, each a list
+    (times may overlap on one resource when a schedule and a single time meet)."""
+
+    start: dt.time
+    cells: list[list[TimebookEntry]]
+
+
+@dataclass(frozen=True)
+class TimebookGridDay:
+    date: dt.date
+    rows: list[TimebookRow]
+
+
+@dataclass(frozen=True)
+class TimebookGrid:
+    """The timebook as a grid: resources as columns, start times as rows, grouped by day."""
+
+    resources: list[Resource]
+    days: list[TimebookGridDay]
+
+    @property
+    def slot_count(self) -> int:
+        return sum(len(cell) for day in self.days for row in day.rows for cell in row.cells)
+
+
+def timebook_grid(days: list[TimebookDay]) -> TimebookGrid:
+    """Lay out timebook days as a grid. Only resources with a time in these days get a column, so
+    a clinic's many idle resources do not widen it."""
+    resources = sorted(
+        {entry.slot.resource_id: entry.slot.resource for day in days for entry in day.entries}.values(),
+        key=lambda resource: (resource.name, resource.pk),
+    )
+    column = {resource.pk: index for index, resource in enumerate(resources)}
+    grid_days = []
+    for day in days:
+        rows: dict[dt.time, list[list[TimebookEntry]]] = {}
+        for entry in day.entries:
+            start = timezone.localtime(entry.slot.start, LOCAL_TZ).time()
+            cells = rows.setdefault(start, [[] for _resource in resources])
+            cells[column[entry.slot.resource_id]].append(entry)
+        grid_days.append(
+            TimebookGridDay(date=day.date, rows=[TimebookRow(start, cells) for start, cells in sorted(rows.items())])
+        )
+    return TimebookGrid(resources=resources, days=grid_days)
+
+
 def iso_week(day: dt.date) -> str:
     year, week, _weekday = day.isocalendar()
     return f"{year}-W{week:02d}"
@@ -286,12 +334,21 @@ def _active_bookings(slots: list[Slot]) -> dict[int, Any]:
     return dict(sorted(active, key=lambda pair: pair[1].pk))
 
 
-def timebook_week(*, actor: User, clinic: Clinic, monday: dt.date, resource: Resource | None = None) -> TimebookWeek:
-    """A week of the clinic's timebook (or one resource's): every slot, free, held, booked or
-    blocked, with its active booking and "changed by" (R-BOOK-4), and the blocks. Showing a
-    booking shows a resident's data, so each one shown is written to the audit log (R-LOG-4)."""
+def timebook_week(
+    *,
+    actor: User,
+    clinic: Clinic,
+    monday: dt.date,
+    resource: Resource | None = None,
+    only_day: dt.date | None = None,
+) -> TimebookWeek:
+    """A week of the clinic's timebook (or one resource's, or one day of it): every slot, free,
+    held, booked or blocked, with its active booking and "changed by" (R-BOOK-4), and the blocks.
+    Showing a booking shows a resident's data, so each one shown, and only those, is written to
+    the audit log (R-LOG-4)."""
     _require_scheduler_read(actor, clinic)
-    start, end = local_midnight(monday), local_midnight(monday + dt.timedelta(days=7))
+    first, count = (only_day, 1) if only_day is not None else (monday, 7)
+    start, end = local_midnight(first), local_midnight(first + dt.timedelta(days=count))
     week_slots = Slot.objects.filter(clinic=clinic, start__gte=start, start__lt=end)
     blocks = Block.objects.filter(clinic=clinic, start__lt=end, end__gt=start)
     if resource is not None:
@@ -302,7 +359,7 @@ def timebook_week(*, actor: User, clinic: Clinic, monday: dt.date, resource: Res
         .order_by("start", "resource__name")
     )
     bookings = _active_bookings(slots)
-    by_day: dict[dt.date, list[TimebookEntry]] = {monday + dt.timedelta(days=n): [] for n in range(7)}
+    by_day: dict[dt.date, list[TimebookEntry]] = {first + dt.timedelta(days=n): [] for n in range(count)}
     for slot in slots:
         by_day[timezone.localtime(slot.start, LOCAL_TZ).date()].append(TimebookEntry(slot, bookings.get(slot.pk)))
     for booking in bookings.values():
@@ -312,7 +369,7 @@ def timebook_week(*, actor: User, clinic: Clinic, monday: dt.date, resource: Res
             clinic=clinic,
             resident=booking.resident,
             obj=booking,
-            detail=f"timebook week {iso_week(monday)}",
+            detail=f"timebook day {only_day.isoformat()}" if only_day else f"timebook week {iso_week(monday)}",
         )
     return TimebookWeek(
         monday=monday,

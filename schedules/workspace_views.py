@@ -26,6 +26,8 @@ from core.errors import DomainError
 
 from . import services
 from .forms import (
+    TIMEBOOK_DAY,
+    TIMEBOOK_WEEK,
     BlockForm,
     ChangeTypeForm,
     RemoveTypeForm,
@@ -39,6 +41,7 @@ from .selectors import (
     iso_week,
     schedule_slot_counts,
     schedules_for_clinic,
+    timebook_grid,
     timebook_week,
 )
 
@@ -81,23 +84,37 @@ def _render_timebook(
     change_form: ChangeTypeForm | None = None,
 ) -> HttpResponse:
     today = timezone.localdate()
-    params = params.copy()
-    if not params.get("vecka"):
-        params["vecka"] = iso_week(today)
     filter_form = TimebookFilterForm(params, clinic=clinic)
     filter_form.is_valid()
     cleaned = filter_form.cleaned_data
     resource = cleaned.get("resurs")
-    monday = cleaned.get("vecka") or today - dt.timedelta(days=today.weekday())
-    week = timebook_week(actor=request.user, clinic=clinic, monday=monday, resource=resource)
+    # A chosen date wins over the older week parameter; neither means today.
+    day = cleaned.get("datum") or cleaned.get("vecka") or today
+    monday = day - dt.timedelta(days=day.weekday())
+    one_day = cleaned.get("visa") == TIMEBOOK_DAY
+    week = timebook_week(
+        actor=request.user, clinic=clinic, monday=monday, resource=resource, only_day=day if one_day else None
+    )
     change_form = change_form or ChangeTypeForm(clinic=clinic)
     status = 400 if filter_form.errors or change_form.errors else 200
+    if not filter_form.errors:
+        # Show the date the page is at, also when it was reached by a week or by default.
+        filter_form = TimebookFilterForm(
+            clinic=clinic,
+            initial={"resurs": resource, "datum": day, "visa": TIMEBOOK_DAY if one_day else TIMEBOOK_WEEK},
+        )
     return render(
         request,
         "workspace/scheduler/timebook.html",
         {
             "ws": ws,
             "week": week,
+            "grid": timebook_grid(week.days),
+            "day": day,
+            "one_day": one_day,
+            "previous_day": day - dt.timedelta(days=1),
+            "next_day": day + dt.timedelta(days=1),
+            "today": today,
             "resource": resource,
             "filter_form": filter_form,
             "change_form": change_form,

@@ -18,6 +18,7 @@ from bookings.services import booking_create
 from clinics.models import ClinicRelation
 from schedules.models import Block, PublishState, Schedule, Slot
 from schedules.selectors import LOCAL_TZ, iso_week
+from schedules.services import block_create, hold_create
 
 from ..factories import AppointmentTypeFactory, ClinicFactory, ResidentFactory, ResourceFactory, SlotFactory, staff
 from .conftest import check_page, make_staff_login_ready, staff_login
@@ -139,9 +140,8 @@ def test_block_a_morning(page: Page, solna, visit_type, nurse, sara, anna):
     page.wait_for_url(f"**{base(solna)}/tidbok/?resurs={nurse.pk}&vecka={iso_week(day)}")
     check_page(page, "scheduler-timebook-blocked")
     for slot in (morning[0], morning[2]):
-        row = page.locator("tr", has=page.locator(f"#slot-{slot.pk}"))
-        expect(row.locator(".tag")).to_have_text(sv("Blocked"))
-    expect(page.locator("tr", has=page.locator(f"#slot-{afternoon.pk}")).locator(".tag")).to_have_text(sv("Free"))
+        expect(page.locator(f"#tb-slot-{slot.pk} .tag")).to_have_text(sv("Blocked"))
+    expect(page.locator(f"#tb-slot-{afternoon.pk} .tag")).to_have_text(sv("Free"))
     expect(page.locator(f"a[href='{base(solna)}/tidbok/bokning/{booked.pk}/']")).to_be_visible()
     assert Booking.objects.get(pk=booked.pk).status == BookingStatus.ACTIVE
     assert list(Slot.objects.filter(is_published=True).order_by("start")) == [afternoon]
@@ -150,8 +150,77 @@ def test_block_a_morning(page: Page, solna, visit_type, nurse, sara, anna):
     block = Block.objects.get()
     page.locator(f"form[action='{base(solna)}/sparr/{block.pk}/ta-bort/'] button").click()
     page.wait_for_url(f"**{base(solna)}/tidbok/**")
-    expect(page.locator("tr", has=page.locator(f"#slot-{morning[0].pk}")).locator(".tag")).to_have_text(sv("Free"))
+    expect(page.locator(f"#tb-slot-{morning[0].pk} .tag")).to_have_text(sv("Free"))
     assert not Block.objects.exists()
+
+
+def test_timebook_week_grid_navigates_by_date_and_by_week(page: Page, solna, visit_type, nurse, sara, anna):
+    """The timebook is a grid (resources as columns, times as rows), each time's state readable as
+    text beside its colour; a date input and previous/next links move it, a toggle shows one day."""
+    doctor = ResourceFactory(clinic=solna, name="Läkare Lisa Lund")
+    free = SlotFactory(appointment_type=visit_type, resource=nurse, start=in_two_days_at(8))
+    booked = SlotFactory(appointment_type=visit_type, resource=doctor, start=in_two_days_at(8))
+    held = SlotFactory(appointment_type=visit_type, resource=nurse, start=in_two_days_at(9))
+    blocked = SlotFactory(appointment_type=visit_type, resource=doctor, start=in_two_days_at(10))
+    booking_create(resident=anna, slot_id=booked.pk)
+    hold_create(resident=ResidentFactory(), slot_id=held.pk)
+    block_create(actor=sara, resource=doctor, start=blocked.start, end=blocked.end, reason="Utbildning")
+    day = in_two_days_at(0).date()
+    monday = day - dt.timedelta(days=day.weekday())
+    timebook = f"{base(solna)}/tidbok/"
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    staff_login(page, sara, next_url=timebook)
+    grid = page.locator("table.timebook-grid")
+    expect(grid.locator("thead th")).to_have_text([sv("Time"), nurse.name, doctor.name])
+    # Both 08:00 times share a row, one per resource column.
+    eight = grid.locator("tr", has=page.locator(f"#tb-slot-{free.pk}"))
+    expect(eight.locator("th[scope=row]")).to_have_text("08:00")
+    expect(eight.locator(f"#tb-slot-{booked.pk}")).to_be_visible()
+    for slot, label in ((free, "Free"), (booked, "Booked"), (held, "Held"), (blocked, "Blocked")):
+        expect(page.locator(f"#tb-slot-{slot.pk} .tag")).to_have_text(sv(label))
+        expect(page.locator(f"#tb-slot-{slot.pk}")).to_contain_text(sv(label))
+    # The grid fits the desktop width: no resource column is hidden off-screen.
+    assert page.evaluate("document.querySelector('.timebook-scroll').scrollWidth <= innerWidth")
+    check_page(page, "scheduler-timebook-grid")
+
+    # At 360 px the grid scrolls inside its own captioned container, not the page.
+    page.set_viewport_size({"width": 360, "height": 800})
+    expect(page.locator("#timebook-caption")).to_be_visible()
+    assert page.evaluate("(e => e.scrollWidth > e.clientWidth)(document.querySelector('.timebook-scroll'))")
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth + 1")
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    # A date three weeks ahead, submitted from the date input.
+    later = day + dt.timedelta(days=21)
+    page.locator("#id_datum").fill(later.isoformat())
+    page.locator("#id_datum").press("Enter")
+    page.wait_for_url(f"**/tidbok/?*datum={later.isoformat()}*")
+    expect(page.locator("#id_datum")).to_have_value(later.isoformat())
+    expect(page.locator(f"#tb-slot-{free.pk}")).to_have_count(0)
+    check_page(page, "scheduler-timebook-empty-week")
+
+    # Previous week three times brings the times back; next week leaves again.
+    for _step in range(3):
+        page.locator("a[rel=prev]").click()
+    page.wait_for_url(f"**/tidbok/?vecka={iso_week(monday)}")
+    expect(page.locator(f"#tb-slot-{free.pk} .tag")).to_have_text(sv("Free"))
+    page.locator("a[rel=next]").click()
+    page.wait_for_url(f"**/tidbok/?vecka={iso_week(monday + dt.timedelta(days=7))}")
+    expect(page.locator(f"#tb-slot-{free.pk}")).to_have_count(0)
+
+    # One day at a time: the toggle keeps the date, the day links step a day.
+    page.locator("#id_datum").fill(day.isoformat())
+    page.locator("form.search button[type=submit]").click()
+    page.wait_for_url(f"**datum={day.isoformat()}*")
+    page.locator(f"a[href$='visa=dag&datum={day.isoformat()}']").click()
+    page.wait_for_url(f"**visa=dag&datum={day.isoformat()}")
+    expect(page.locator("table.timebook-grid th[scope=rowgroup]")).to_have_count(1)
+    expect(page.locator(f"#tb-slot-{held.pk} .tag")).to_have_text(sv("Held"))
+    check_page(page, "scheduler-timebook-day")
+    page.locator("a[rel=next]").click()
+    page.wait_for_url(f"**visa=dag&datum={(day + dt.timedelta(days=1)).isoformat()}")
+    expect(page.locator("#id_datum")).to_have_value((day + dt.timedelta(days=1)).isoformat())
 
 
 def test_book_for_a_resident(page: Page, solna, visit_type, nurse, sara, anna):

@@ -185,6 +185,88 @@ def test_timebook_per_resource_and_week_navigation(sched, clinic, appointment_ty
     assert f"resurs={resource.pk}&vecka={iso_week(monday + dt.timedelta(days=7))}" in page
 
 
+def test_timebook_is_a_grid_with_resources_as_columns_and_times_as_rows(sched, clinic, appointment_type, resource):
+    other_resource = ResourceFactory(clinic=clinic, name="Läkare Lisa Lund")
+    eight = SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(8))
+    parallel = SlotFactory(appointment_type=appointment_type, resource=other_resource, start=tomorrow_at(8))
+    nine = SlotFactory(appointment_type=appointment_type, resource=other_resource, start=tomorrow_at(9))
+
+    page = text(sched.get(ws_url(clinic, "timebook", f"vecka={week_of(eight.start)}")))
+
+    columns = re.findall(r'<th scope="col">([^<]*)</th>', page)
+    assert columns == [sv("Time"), resource.name, other_resource.name]  # by name
+    # One row per start time: both resources' 08:00 times share a row, 09:00 has its own.
+    rows = re.findall(r"<tr>\s*<th scope=\"row\" class=\"nowrap\">(\d\d:\d\d)</th>(.*?)</tr>", page, re.S)
+    assert [start for start, _cells in rows] == ["08:00", "09:00"]
+    assert f'id="tb-slot-{eight.pk}"' in rows[0][1] and f'id="tb-slot-{parallel.pk}"' in rows[0][1]
+    assert f'id="tb-slot-{nine.pk}"' in rows[1][1]
+    # Seven day headings in a week, colour class and state text together.
+    assert page.count('scope="rowgroup"') == 7
+    assert f'class="tb-slot tb-free" id="tb-slot-{eight.pk}"' in page
+
+
+def test_timebook_date_input_picks_the_week_and_wins_over_the_old_week_parameter(
+    sched, clinic, appointment_type, resource
+):
+    slot = SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(8))
+    day = timezone.localtime(slot.start, LOCAL_TZ).date()
+    far_week = iso_week(day + dt.timedelta(days=70))
+
+    response = sched.get(ws_url(clinic, "timebook", f"vecka={far_week}&datum={day.isoformat()}"))
+
+    page = text(response)
+    assert response.status_code == 200
+    assert f'type="date" name="datum" value="{day.isoformat()}"' in page
+    assert f'value="{slot.pk}"' in page
+    assert f'name="vecka" value="{iso_week(day)}"' in page
+
+
+def test_timebook_old_week_parameter_still_shows_that_week(sched, clinic, appointment_type, resource):
+    slot = SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(8))
+    monday = timezone.localtime(slot.start, LOCAL_TZ).date()
+    monday -= dt.timedelta(days=monday.weekday())
+
+    page = text(sched.get(ws_url(clinic, "timebook", f"vecka={iso_week(monday)}")))
+
+    assert f'value="{slot.pk}"' in page
+    assert f'name="datum" value="{monday.isoformat()}"' in page
+
+
+def test_timebook_day_view_shows_one_day_and_audits_only_its_bookings(
+    sched, clinic, appointment_type, resource, resident, other_resident
+):
+    first = SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(8))
+    day = timezone.localtime(first.start, LOCAL_TZ).date()
+    next_day = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(8), tzinfo=LOCAL_TZ)
+    second = SlotFactory(appointment_type=appointment_type, resource=resource, start=next_day)
+    shown = booking_create(resident=resident, slot_id=first.pk)
+    booking_create(resident=other_resident, slot_id=second.pk)
+
+    page = text(sched.get(ws_url(clinic, "timebook", f"visa=dag&datum={day.isoformat()}")))
+
+    assert f'id="tb-slot-{first.pk}"' in page and f'id="tb-slot-{second.pk}"' not in page
+    assert page.count('scope="rowgroup"') == 1
+    event = AuditEvent.objects.get(action="timebook.read")
+    assert event.object_id == str(shown.pk) and event.detail == f"timebook day {day.isoformat()}"
+    previous = (day - dt.timedelta(days=1)).isoformat()
+    following = (day + dt.timedelta(days=1)).isoformat()
+    assert f"visa=dag&datum={previous}" in page and f"visa=dag&datum={following}" in page
+
+
+@pytest.mark.parametrize("query", ["datum=2026-13-40", "datum=9999-01-01", "visa=dag&datum=igår"])
+def test_timebook_bad_date_is_a_field_error(sched, clinic, query):
+    response = sched.get(ws_url(clinic, "timebook", query))
+    assert response.status_code == 400
+    page = text(response)
+    assert sv("Error:") in page and 'aria-invalid="true"' in page and 'id="id_datum"' in page
+
+
+def test_timebook_mangled_view_toggle_shows_the_week(sched, clinic):
+    response = sched.get(ws_url(clinic, "timebook", "visa=månad"))
+    assert response.status_code == 200
+    assert f' aria-current="page">{sv("Week")}</a>' in text(response)
+
+
 def test_timebook_default_week_is_this_week(sched, clinic):
     response = sched.get(ws_url(clinic, "timebook"))
     assert response.status_code == 200
