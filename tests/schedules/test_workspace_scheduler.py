@@ -251,6 +251,7 @@ def test_timebook_day_view_shows_one_day_and_audits_only_its_bookings(
     previous = (day - dt.timedelta(days=1)).isoformat()
     following = (day + dt.timedelta(days=1)).isoformat()
     assert f"visa=dag&datum={previous}" in page and f"visa=dag&datum={following}" in page
+    assert sv("No blocks this day.") in page and sv("No blocks this week.") not in page
 
 
 @pytest.mark.parametrize("query", ["datum=2026-13-40", "datum=9999-01-01", "visa=dag&datum=igår"])
