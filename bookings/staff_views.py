@@ -63,14 +63,28 @@ def booking_detail(request: AuthenticatedHttpRequest, clinic_id: int, booking_id
 
 @staff_required
 def booking_cancel(request: AuthenticatedHttpRequest, clinic_id: int, booking_id: int) -> HttpResponse:
-    """Cancel for the resident; they get a message in their inbox (R-BOOK-9)."""
-    clinic, _ws = scheduler_clinic(request, clinic_id)
+    """Cancel for the resident; they get a message in their inbox (R-BOOK-9).
+
+    The first post (from the booking page, with the optional reason) only shows what will happen;
+    nothing is cancelled until the scheduler confirms on that page, so one slip cannot take a
+    resident's time."""
+    clinic, ws = scheduler_clinic(request, clinic_id)
     _clinic_booking_or_404(clinic, booking_id)
     if refused := refuse_unless_post(request):
         return refused
+    # The clinic's reason, if given, goes to the resident with the cancellation (R-NOTE-2).
+    reason = " ".join(request.POST.get("reason", "")[:REASON_MAX_LENGTH].split())
+    if request.POST.get("confirmed") != "yes":
+        try:
+            booking = booking_for_staff(actor=request.user, booking_id=booking_id)  # audited (R-LOG-4)
+        except DomainError:
+            raise Http404 from None
+        if not booking.is_active:
+            return redirect("workspace:booking_detail", clinic_id=clinic.pk, booking_id=booking_id)
+        return render(
+            request, "workspace/scheduler/booking_cancel_confirm.html", {"ws": ws, "booking": booking, "reason": reason}
+        )
     try:
-        # The clinic's reason, if given, goes to the resident with the cancellation (R-NOTE-2).
-        reason = request.POST.get("reason", "")[:REASON_MAX_LENGTH]
         booking = booking_cancel_service(actor=request.user, booking_id=booking_id, reason=reason)
     except DomainError as exc:
         messages.error(request, str(exc.message))

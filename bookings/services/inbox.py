@@ -109,6 +109,9 @@ def _send_booking_message(
                 )
                 % values
             )
+            if reason:
+                # The reason staff gave reaches the resident in the message itself, not only by e-mail or SMS.
+                body = f"{body}\n\n{gettext('Reason from the clinic: %(reason)s') % {'reason': reason}}"
     message = inbox_message_send(
         resident=booking.resident,
         clinic=booking.clinic,

@@ -32,6 +32,7 @@ from ..factories import (
     make_personnummer,
     tomorrow_at,
 )
+from ..pages import sv_gettext
 from ..workspace import flashed, sv, text, ws_url
 
 # --- Booking detail and cancelling for the resident (R-BOOK-4, R-BOOK-9, R-LOG-4) -----------------
@@ -68,7 +69,7 @@ def test_cancel_for_resident_frees_the_time_and_sends_a_message(
     booking = booking_create_for_resident(actor=scheduler, resident=resident, slot_id=slot.pk)
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = sched.post(ws_url(clinic, "booking_cancel", booking_id=booking.pk))
+        response = sched.post(ws_url(clinic, "booking_cancel", booking_id=booking.pk), {"confirmed": "yes"})
 
     assert response.status_code == 302
     booking.refresh_from_db()
@@ -83,13 +84,51 @@ def test_cancel_for_resident_frees_the_time_and_sends_a_message(
 
 def test_cancelling_twice_is_a_message_not_a_crash(sched, clinic, slot, scheduler, resident):
     booking = booking_create_for_resident(actor=scheduler, resident=resident, slot_id=slot.pk)
-    sched.post(ws_url(clinic, "booking_cancel", booking_id=booking.pk))
+    sched.post(ws_url(clinic, "booking_cancel", booking_id=booking.pk), {"confirmed": "yes"})
 
-    response = sched.post(ws_url(clinic, "booking_cancel", booking_id=booking.pk))
+    response = sched.post(ws_url(clinic, "booking_cancel", booking_id=booking.pk), {"confirmed": "yes"})
 
     assert response.status_code == 302
     assert InboxMessage.objects.filter(kind=MessageKind.CANCELLATION).count() == 1
     assert flashed(response)
+
+
+def test_cancelling_asks_first_and_cancels_nothing_until_confirmed(
+    sched, clinic, slot, scheduler, resident, django_capture_on_commit_callbacks
+):
+    booking = booking_create_for_resident(actor=scheduler, resident=resident, slot_id=slot.pk)
+    reason = "Doktorn är   sjuk i dag."
+
+    with django_capture_on_commit_callbacks(execute=True):
+        asked = sched.post(ws_url(clinic, "booking_cancel", booking_id=booking.pk), {"reason": reason})
+
+    assert asked.status_code == 200
+    page = text(asked)
+    assert sv_gettext("Cancel this time?") in page and sv_gettext("Yes, cancel the time") in page
+    assert "Doktorn är sjuk i dag." in page  # shown as it will be sent, and carried to the confirmation
+    assert 'name="confirmed" value="yes"' in page
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.ACTIVE
+    assert Slot.objects.get(pk=slot.pk).status == SlotStatus.BOOKED
+    assert not InboxMessage.objects.filter(kind=MessageKind.CANCELLATION).exists()
+    assert not AuditEvent.objects.filter(action="booking.cancel").exists()
+
+
+def test_the_reason_given_when_cancelling_reaches_the_residents_message(
+    sched, clinic, slot, scheduler, resident, django_capture_on_commit_callbacks
+):
+    booking = booking_create_for_resident(actor=scheduler, resident=resident, slot_id=slot.pk)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sched.post(
+            ws_url(clinic, "booking_cancel", booking_id=booking.pk),
+            {"reason": "Doktorn är sjuk i dag.", "confirmed": "yes"},
+        )
+
+    assert response.status_code == 302
+    assert Booking.objects.get(pk=booking.pk).status == BookingStatus.CANCELLED
+    message = InboxMessage.objects.get(resident=resident, kind=MessageKind.CANCELLATION, booking=booking)
+    assert message.body.endswith("Mottagningens orsak: Doktorn är sjuk i dag.")
 
 
 # --- Booking for a resident (R-BOOK-9, R-REL-1, R-LOG-4) ---------------------------------------------

@@ -254,13 +254,20 @@ def test_book_for_a_resident(page: Page, solna, visit_type, nurse, sara, anna):
     assert InboxMessage.objects.filter(resident=anna, kind=MessageKind.SUMMONS, booking=booking).exists()
     assert ClinicRelation.objects.get(resident=anna, clinic=solna).on_start_page
 
-    # Cancel it again for the resident: they get a message too.
+    # Cancel it again for the resident, with a reason: asked first, and nothing happens until confirmed.
+    page.locator("#id_reason").fill("Doktorn är sjuk i dag.")
     page.locator(f"form[action='{base(solna)}/tidbok/bokning/{booking.pk}/avboka/'] button").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Vill du avboka tiden?")
+    expect(page.locator("#cancel-reason")).to_have_text("Doktorn är sjuk i dag.")
+    assert Booking.objects.get(pk=booking.pk).status == BookingStatus.ACTIVE
+    check_page(page, "scheduler-booking-cancel-confirm")
+    page.get_by_role("button", name="Ja, avboka tiden").click()
     page.wait_for_url(f"**{base(solna)}/tidbok/bokning/{booking.pk}/")
     expect(page.locator(".message--success")).to_be_visible()
     check_page(page, "scheduler-booking-cancelled")
     assert Booking.objects.get(pk=booking.pk).status == BookingStatus.CANCELLED
-    assert InboxMessage.objects.filter(resident=anna, kind=MessageKind.CANCELLATION).exists()
+    message = InboxMessage.objects.get(resident=anna, kind=MessageKind.CANCELLATION)
+    assert "Doktorn är sjuk i dag." in message.body
 
 
 def test_waitlist_page_is_accessible(page: Page, solna, visit_type, nurse, sara, anna):
