@@ -61,13 +61,8 @@ def slot_free(*, slot_id: int) -> None:
     if removed.delete()[0]:
         bulk_refresh_later()
         return
-    if taken.update(status=SlotStatus.FREE, is_published=False, published_at=None) and slots_publish(
-        slot_ids=[slot_id]
-    ):
-        # Published again in this transaction (R-PUB-1), not after a round trip through the
-        # workers: a time a resident let go or cancelled is offered the moment anyone looks
-        # again, and the cached free times are bumped when this commits. The bulk files follow.
-        bulk_refresh_later()
+    if taken.update(status=SlotStatus.FREE, is_published=False, published_at=None):
+        _publish_later([slot_id])  # the bulk files follow once it is published again
 
 
 def slots_republish_for_type(*, appointment_type: AppointmentType) -> None:

@@ -62,8 +62,8 @@ def test_confirm_page_is_never_cached(resident_client, day_slots):
 # --- 2. The hold ---------------------------------------------------------------------------------
 
 
-def test_hold_run_out_is_refused_and_its_time_offered_again_at_once(
-    resident_client, other_client, clinic, appointment_type, day_slots
+def test_hold_run_out_is_refused_and_its_time_offered_again_when_it_commits(
+    resident_client, other_client, clinic, appointment_type, day_slots, django_capture_on_commit_callbacks
 ):
     """Without the countdown script the server says it plainly: no "reserved until", no button."""
     slot = day_slots[0]
@@ -73,7 +73,9 @@ def test_hold_run_out_is_refused_and_its_time_offered_again_at_once(
     assert 'id="confirm-button"' in confirm_page and "data-expired=" in confirm_page
     Hold.objects.filter(pk=hold.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))  # not yet swept
 
-    response = resident_client.get(reverse("bookings:confirm", args=[hold.pk]))
+    # The publisher runs when the release commits (R-PUB-3: appearing is the workers' job).
+    with django_capture_on_commit_callbacks(execute=True):
+        response = resident_client.get(reverse("bookings:confirm", args=[hold.pk]))
 
     days_url = reverse("bookings:book_days", args=[clinic.pk, appointment_type.pk])
     assert response.status_code == 302 and response.url == days_url
@@ -92,7 +94,9 @@ def test_hold_run_out_is_refused_and_its_time_offered_again_at_once(
     assert slot.pk in offered
 
 
-def test_released_time_is_offered_to_others_at_once(resident_client, other_client, clinic, appointment_type, day_slots):
+def test_released_time_is_offered_to_others_when_the_release_commits(
+    resident_client, other_client, clinic, appointment_type, day_slots, django_capture_on_commit_callbacks
+):
     slot = day_slots[0]
     hold = hold_via_client(resident_client, slot)
     day = timezone.localtime(slot.start, LOCAL_TZ).date().isoformat()
@@ -100,12 +104,15 @@ def test_released_time_is_offered_to_others_at_once(resident_client, other_clien
     accept_conditions(other_client, clinic)
     assert slot.pk not in slot_inputs(text(other_client.get(times_url)))
 
-    resident_client.post(reverse("bookings:release", args=[hold.pk]))
+    with django_capture_on_commit_callbacks(execute=True):
+        resident_client.post(reverse("bookings:release", args=[hold.pk]))
 
     assert slot.pk in slot_inputs(text(other_client.get(times_url)))
 
 
-def test_overlap_refusal_lets_the_held_time_go_at_once(resident_client, resident, clinic, booked):
+def test_overlap_refusal_lets_the_held_time_go_at_once(
+    resident_client, resident, clinic, booked, django_capture_on_commit_callbacks
+):
     """R-BOOK-2: the confirmation is refused, and the held time is free for others at once, not
     kept from everyone for the rest of the five minutes."""
     overlapping = make_slot(
@@ -115,7 +122,8 @@ def test_overlap_refusal_lets_the_held_time_go_at_once(resident_client, resident
     )
     hold = hold_via_client(resident_client, overlapping)
 
-    response = resident_client.post(reverse("bookings:confirm", args=[hold.pk]))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = resident_client.post(reverse("bookings:confirm", args=[hold.pk]))
 
     assert response.status_code == 302
     assert error_message(ErrorCode.USER_IS_ALREADY_OCCUPIED) in text(resident_client.get(response.url))

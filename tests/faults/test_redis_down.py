@@ -129,8 +129,7 @@ def test_changes_made_while_redis_is_down_succeed_and_their_side_effects_arrive_
     assert InboxMessage.objects.count() == 2  # the summons and the cancellation
     assert not NotificationEvent.objects.exists()  # … their notifications wait in the outbox
     waiting = list(OutboxMessage.objects.values_list("name", flat=True))
-    # The cancelled times are back on the web in their cancellations; the cache bump waits.
-    assert "schedules.free_times.invalidate" in waiting
+    assert "schedules.tasks.slots_publish" in waiting
     assert waiting.count("notifications.tasks.notification_event_record") == 6
     assert not OutboxMessage.objects.filter(sent_at__isnull=False).exists()
 
@@ -204,6 +203,4 @@ def test_a_booking_with_redis_frozen_is_answered_within_seconds_and_its_task_wai
     assert (created.status_code, cancelled.status_code) == (201, 204)
     assert elapsed < 10, elapsed
     assert Booking.objects.get(slot=slot).status == BookingStatus.CANCELLED
-    # The freed time is published in the cancellation itself; the free-times cache bump waits.
-    assert Slot.objects.get(pk=slot.pk).is_published
-    assert OutboxMessage.objects.filter(name="schedules.free_times.invalidate", sent_at__isnull=True).exists()
+    assert OutboxMessage.objects.filter(name="schedules.tasks.slots_publish", sent_at__isnull=True).exists()

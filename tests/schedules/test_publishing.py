@@ -123,7 +123,7 @@ def test_type_change_to_another_web_name_republishes_through_the_publisher(
     assert slot.pk not in offered_ids(clinic=clinic, appointment_type=appointment_type, resident=resident)
 
 
-def test_cancelled_booking_makes_the_time_bookable_again_at_once(
+def test_cancelled_booking_makes_the_time_bookable_again_after_the_publisher_runs(
     clinic, appointment_type, slot, resident, other_resident, django_capture_on_commit_callbacks
 ):
     booking = booking_create(resident=resident, slot_id=slot.pk)
@@ -132,8 +132,8 @@ def test_cancelled_booking_makes_the_time_bookable_again_at_once(
         booking_cancel(actor=resident, booking_id=booking.pk)
         slot.refresh_from_db()
         assert slot.status == SlotStatus.FREE
-        assert slot.is_published is True
-        assert slot.pk in offered_ids(clinic=clinic, appointment_type=appointment_type, resident=other_resident)
+        assert slot.is_published is False
+        assert slot.pk not in offered_ids(clinic=clinic, appointment_type=appointment_type, resident=other_resident)
 
     assert callbacks
     assert slot.pk in offered_ids(clinic=clinic, appointment_type=appointment_type, resident=other_resident)
@@ -287,18 +287,16 @@ def test_time_held_when_its_type_is_removed_from_the_schedule_does_not_come_back
 # --- R-PUB-3: appearing is asynchronous, idempotent and never republishes a taken time ----------
 
 
-def test_freed_hold_is_offered_again_at_once(
+def test_freed_hold_is_not_offered_before_the_publisher_runs(
     clinic, appointment_type, slot, resident, other_resident, django_capture_on_commit_callbacks
 ):
-    """A time a resident lets go is offered in the release's own transaction, not seconds later
-    by a worker; the clinic's cached free times are bumped when it commits."""
     hold = hold_create(resident=resident, slot_id=slot.pk)
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         hold_cancel(resident=resident, hold=hold)
         slot.refresh_from_db()
         assert slot.status == SlotStatus.FREE
-        assert slot.pk in offered_ids(clinic=clinic, appointment_type=appointment_type, resident=other_resident)
+        assert slot.pk not in offered_ids(clinic=clinic, appointment_type=appointment_type, resident=other_resident)
 
     assert callbacks
     assert slot.pk in offered_ids(clinic=clinic, appointment_type=appointment_type, resident=other_resident)
@@ -320,18 +318,17 @@ def test_late_publish_task_does_not_republish_a_time_booked_meanwhile(
     clinic, appointment_type, slot, resident, other_resident, django_capture_on_commit_callbacks
 ):
     booking = booking_create(resident=resident, slot_id=slot.pk)
-    # The cancellation publishes the time at once; what follows its commit is delayed …
+    # The cancellation's publish task is delayed (captured, not yet run) …
     with django_capture_on_commit_callbacks(execute=False) as delayed:
         booking_cancel(actor=resident, booking_id=booking.pk)
     assert delayed
-    # … nothing is left for the sweeper, and another resident books the time …
-    assert slots_publish_pending() == 0
+    # … the sweeper publishes the time, and another resident books it …
+    assert slots_publish_pending() == 1
     taken = booking_create(resident=other_resident, slot_id=slot.pk)
 
-    # … then the delayed work and a late publish task for the slot run.
+    # … then the late task runs.
     for callback in delayed:
         callback()
-    assert slots_publish(slot_ids=[slot.pk]) == 0
 
     slot.refresh_from_db()
     assert slot.status == SlotStatus.BOOKED
@@ -388,7 +385,7 @@ def test_slots_publish_pending_works_in_batches(appointment_type):
     assert Slot.objects.filter(is_published=False).count() == 0
 
 
-def test_expired_hold_release_offers_the_time_again_at_once(
+def test_expired_hold_release_republishes_through_the_publisher(
     clinic, appointment_type, slot, resident, other_resident, django_capture_on_commit_callbacks
 ):
     now = timezone.now()
@@ -396,7 +393,7 @@ def test_expired_hold_release_offers_the_time_again_at_once(
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         assert holds_release_expired(now=hold.expires_at) == 1
-        assert slot.pk in offered_ids(clinic=clinic, appointment_type=appointment_type, resident=other_resident)
+        assert slot.pk not in offered_ids(clinic=clinic, appointment_type=appointment_type, resident=other_resident)
 
     assert callbacks
     hold.refresh_from_db()
