@@ -30,8 +30,10 @@ UPDATE schedules_hold SET state = 'released' WHERE slot_id = :sid AND state = 'a
 -- _insert_booking
 SAVEPOINT booking;
 INSERT INTO bookings_booking (slot_id, resident_id, clinic_id, appointment_type_id, resource_id, start, "end",
-    status, channel, created_by_id, proxy_unit, patient_phone, patient_reason, created_at)
-  SELECT id, :rid, clinic_id, appointment_type_id, resource_id, start, "end", 'active', 'web', :rid, '', '', '', now()
+    status, channel, created_by_id, proxy_unit, patient_phone, patient_reason, calendar_uid, calendar_sequence,
+    referral_source, booking_referral, created_at)
+  SELECT id, :rid, clinic_id, appointment_type_id, resource_id, start, "end", 'active', 'web', :rid, '', '', '',
+         gen_random_uuid()::text || '@tidbok', 0, '', '', now()
   FROM schedules_slot WHERE id = :sid RETURNING id AS bid \gset
 RELEASE SAVEPOINT booking;
 UPDATE schedules_slot SET status = 'booked', is_published = false, published_at = NULL WHERE id = :sid;
@@ -46,9 +48,9 @@ RELEASE SAVEPOINT relation;
 SELECT * FROM clinics_resource WHERE id = :resid LIMIT 21;
 SELECT * FROM clinics_appointmenttype WHERE id = :tid LIMIT 21;
 INSERT INTO bookings_webbookinglogentry (changed_at, status, clinic_id, resident_id, booking_id, previous_resource,
-    previous_type, new_date, new_start, new_resource, new_type, channel, is_late)
+    previous_type, new_date, new_start, new_resource, new_type, channel, changed_by, is_late)
   SELECT now(), 'booked', :cid, :rid, :bid, '', '', (s.start AT TIME ZONE 'Europe/Stockholm')::date,
-         (s.start AT TIME ZONE 'Europe/Stockholm')::time, rs.name, t.internal_name, 'web', false
+         (s.start AT TIME ZONE 'Europe/Stockholm')::time, rs.name, t.internal_name, 'web', '', false
   FROM schedules_slot s JOIN clinics_resource rs ON rs.id = s.resource_id
   JOIN clinics_appointmenttype t ON t.id = s.appointment_type_id WHERE s.id = :sid RETURNING id;
 COMMIT;

@@ -247,9 +247,11 @@ def _bookings(shape: Shape, first_resident: int) -> None:
         cursor.execute(
             """
             INSERT INTO bookings_booking (start, "end", status, channel, proxy_unit, patient_phone, patient_reason,
+                                          calendar_uid, calendar_sequence, referral_source, booking_referral,
                                           created_at, appointment_type_id, clinic_id, created_by_id, resident_id,
                                           resource_id, slot_id)
-            SELECT s.start, s."end", 'active', 'web', '', '', '', now() - interval '3 days',
+            SELECT s.start, s."end", 'active', 'web', '', '', '', gen_random_uuid()::text || '@tidbok', 0, '', '',
+                   now() - interval '3 days',
                    s.appointment_type_id, s.clinic_id, u.id, u.id, s.resource_id, s.id
             FROM (
                 SELECT *, mod(row_number() OVER (ORDER BY start, resource_id), %s) AS k
@@ -271,7 +273,7 @@ def _web_log(shape: Shape, first_resident: int) -> None:
             """
             INSERT INTO bookings_webbookinglogentry (changed_at, status, previous_date, previous_start,
                 previous_resource, previous_type, new_date, new_start, new_resource, new_type, channel,
-                is_late, clinic_id, resident_id)
+                changed_by, is_late, clinic_id, resident_id)
             SELECT at, CASE WHEN mod(n, 5) = 0 THEN 'cancelled' ELSE 'booked' END,
                    CASE WHEN mod(n, 5) = 0 THEN (at + interval '9 days')::date END,
                    CASE WHEN mod(n, 5) = 0 THEN time '09:20' END,
@@ -281,7 +283,7 @@ def _web_log(shape: Shape, first_resident: int) -> None:
                    CASE WHEN mod(n, 5) <> 0 THEN time '09:20' END,
                    CASE WHEN mod(n, 5) <> 0 THEN 'Distriktssköterska 3' ELSE '' END,
                    CASE WHEN mod(n, 5) <> 0 THEN 'Besök DSK' ELSE '' END,
-                   'web', mod(n, 17) = 0, %s + mod(n, %s), u.id
+                   'web', '', mod(n, 17) = 0, %s + mod(n, %s), u.id
             FROM (
                 SELECT n, now() - (n::float / %s) * interval '365 days' AS at
                 FROM generate_series(1, %s) n
