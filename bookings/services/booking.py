@@ -16,7 +16,8 @@ from accounts.services import audit_record, resident_lock
 from clinics.models import RelationSource
 from clinics.selectors import OPEN_SUMMONS_KIND, TypeAccess
 from clinics.services import relation_add
-from core.errors import BookingError, ErrorCode
+from core.errors import BookingError, ErrorCode, ValidationFailed
+from core.params import NUL_MESSAGE, has_nul
 from schedules.models import Hold, HoldState, Slot
 from schedules.selectors import LOCAL_TZ, slot_check_offered
 from schedules.services import hold_create
@@ -176,6 +177,9 @@ def booking_cancel(*, actor: User, booking_id: int, reason: str = "", now: dt.da
     proxy's cancellation is logged with the 24-hour flag (R-LOG-1, R-BOOK-8). A staff
     cancellation is on the audit log in this same transaction, whichever page or API asked
     (R-LOG-4)."""
+    if has_nul(reason):
+        # R-SEC-6: PostgreSQL cannot store it (in the message or the outbox): refused beside the field.
+        raise ValidationFailed({"reason": [NUL_MESSAGE]})
     now = now or timezone.now()
     booking = (
         Booking.objects.select_related("clinic__region", "appointment_type", "resource", "resident")
