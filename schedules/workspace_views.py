@@ -91,9 +91,9 @@ def _render_timebook(
     # A chosen date wins over the older week parameter; neither means today.
     day = cleaned.get("datum") or cleaned.get("vecka") or today
     monday = day - dt.timedelta(days=day.weekday())
-    one_day = cleaned.get("visa") == TIMEBOOK_DAY
+    day_view = cleaned.get("visa") == TIMEBOOK_DAY
     week = timebook_week(
-        actor=request.user, clinic=clinic, monday=monday, resource=resource, only_day=day if one_day else None
+        actor=request.user, clinic=clinic, monday=monday, resource=resource, only_day=day if day_view else None
     )
     change_form = change_form or ChangeTypeForm(clinic=clinic)
     status = 400 if filter_form.errors or change_form.errors else 200
@@ -101,7 +101,7 @@ def _render_timebook(
         # Show the date the page is at, also when it was reached by a week or by default.
         filter_form = TimebookFilterForm(
             clinic=clinic,
-            initial={"resurs": resource, "datum": day, "visa": TIMEBOOK_DAY if one_day else TIMEBOOK_WEEK},
+            initial={"resurs": resource, "datum": day, "visa": TIMEBOOK_DAY if day_view else TIMEBOOK_WEEK},
         )
     return render(
         request,
@@ -111,7 +111,7 @@ def _render_timebook(
             "week": week,
             "grid": timebook_grid(week.days),
             "day": day,
-            "one_day": one_day,
+            "day_view": day_view,
             "previous_day": day - dt.timedelta(days=1),
             "next_day": day + dt.timedelta(days=1),
             "today": today,
