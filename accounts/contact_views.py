@@ -1,4 +1,4 @@
-"""The resident's "Mina uppgifter" pages (R-NOTE-1): thin, the rules are in accounts.contact."""
+"""The resident's "Mina uppgifter" pages (R-NOTE-1): thin, the rules are in accounts.contact_services."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import ValidationFailed
 
-from . import contact as services
+from . import contact_services as services
 from .decorators import resident_required
 from .forms import ContactCodeForm, ContactEmailForm, ContactMobileForm, ContactPreferencesForm
 from .http import AuthenticatedHttpRequest

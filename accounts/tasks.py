@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import contact, invitations, services
+from . import contact_services, invitations, services
 
 
 @shared_task
@@ -16,12 +16,12 @@ def audit_events_purge() -> int:
 # R-NOTE-1: a mail server or gateway that does not answer is tried again, with back-off.
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def contact_email_link_send(user_id: int, nonce: str) -> bool:
-    return contact.contact_email_link_send(user_id=user_id, nonce=nonce)
+    return contact_services.contact_email_link_send(user_id=user_id, nonce=nonce)
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def contact_mobile_code_send(user_id: int, nonce: str) -> bool:
-    return contact.contact_mobile_code_send(user_id=user_id, nonce=nonce)
+    return contact_services.contact_mobile_code_send(user_id=user_id, nonce=nonce)
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)

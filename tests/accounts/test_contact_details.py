@@ -10,7 +10,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import contact as services
+from accounts import contact_services as services
 from accounts.models import ContactDetails
 from core.errors import ValidationFailed
 from core.sms import LocmemBackend
