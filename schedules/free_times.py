@@ -3,7 +3,9 @@
 Under a booking rush thousands of residents ask for the same clinic's free times; the answer
 only changes when a time is published, booked, held, blocked or taken off the web. Each clinic
 has a version in the cache that those changes bump after their commit; a cached list made
-under an older version is never served. The TTL is only a backstop for a change made outside
+under another version is never served. The version is a Redis counter (INCR), never a server's
+clock: app servers whose clocks disagree, or a clock that stands still, still give every bump a
+version no list was ever cached under. The TTL is only a backstop for a change made outside
 the services. Who may see the list (R-VIS-2's type and relation rules) is still decided per
 resident on every request; only the slot rows are shared.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import time
+import secrets
 from collections.abc import Callable, Iterable
 
 from django.core.cache import cache
@@ -33,8 +35,13 @@ def invalidate(clinic_ids: Iterable[int]) -> None:
     """Bump the clinics' versions. Raises if the cache does not answer, so the outbox tries again
     until the bump lands (R-OPS-1): a list cached before the change is never served after
     Redis is back, whatever it kept."""
-    stamp = time.time_ns()
-    raising().set_many({_version_key(clinic_id): stamp for clinic_id in set(clinic_ids)}, timeout=None)
+    counters = raising()
+    for clinic_id in sorted(set(clinic_ids)):
+        key = _version_key(clinic_id)
+        # A counter that was lost (evicted, Redis restarted empty) starts again at a random
+        # point, not at 0, so it does not walk back through versions lists were cached under.
+        counters.add(key, secrets.randbits(62), timeout=None)
+        counters.incr(key)
 
 
 def invalidate_on_commit(clinic_ids: Iterable[int]) -> None:

@@ -5,8 +5,11 @@ nor hide one a publish brought, and the per-resident gate (R-VIS-2) is never sha
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
@@ -146,3 +149,37 @@ def test_each_row_is_written_exactly_as_the_slot_serializer_would(appointment_ty
 
     expected = JSONRenderer().render(SlotSerializer(slot).data)
     assert _slot_json(slot.pk, slot.start, slot.end, resource.name, appointment_type.pk) == expected
+
+
+# An app server whose clock is an hour behind and stands still (a frozen VM clock): every change it
+# makes bumps the clinic's free-times version from its own process.
+_SKEWED_SERVER = """
+import datetime as dt, sys
+import django, time_machine
+django.setup()
+from schedules import free_times
+with time_machine.travel(dt.datetime.fromisoformat(sys.argv[2]), tick=False):
+    free_times.invalidate([int(sys.argv[1])])
+"""
+
+
+def _bump_on_skewed_server(clinic_id: int, clock: dt.datetime) -> None:
+    subprocess.run(
+        [sys.executable, "-c", _SKEWED_SERVER, str(clinic_id), clock.isoformat()], check=True, cwd=settings.BASE_DIR
+    )
+
+
+def test_a_server_with_a_skewed_standing_clock_never_leaves_a_stale_list_served(
+    reader, clinic, appointment_type, two_slots
+):
+    """The version comes from the cache's counter (INCR), not from the clock of the process that
+    made the change: two changes from a server whose clock is behind and stands still still give
+    two versions, so this process, on the right time, never serves the list from between them."""
+    skewed_clock = timezone.now() - dt.timedelta(hours=1)
+    _bump_on_skewed_server(clinic.pk, skewed_clock)
+    assert _listed(reader, clinic, appointment_type) == [s.pk for s in two_slots]
+
+    Slot.objects.filter(pk=two_slots[0].pk).update(is_published=False)
+    _bump_on_skewed_server(clinic.pk, skewed_clock)
+
+    assert _listed(reader, clinic, appointment_type) == [two_slots[1].pk]
