@@ -1,11 +1,12 @@
 """``make bench``: Tidbok under a booking rush, against this machine's own limits.
 
 Builds a synthetic region in a PostgreSQL database of its own (``tidbok_bench``; never the demo or
-test database), serves the portal with gunicorn and production settings (minus HTTPS) on
-127.0.0.1, drives it with wrk, and measures PostgreSQL's own limit on the same booking
-transaction with pgbench. Writes ``bench/results.json`` and prints a table.
+test database), serves the portal as production does (nginx before one or more gunicorn nodes, a
+Celery worker beside them, production settings minus HTTPS) on 127.0.0.1, drives it with wrk, and
+measures PostgreSQL's own limit on the same booking transaction with pgbench. Writes
+``bench/results.json`` and prints a table.
 
-    python -m bench [--scale 1.0] [--quick]
+    python -m bench [--scale 1.0] [--quick] [--nodes 2]
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ HERE = Path(__file__).resolve().parent
 BASE = HERE.parent
 
 # Production settings, minus HTTPS: wrk speaks plain HTTP to 127.0.0.1. All of the load comes from
-# one address, so the per-address booking limit is lifted; the per-resident one stays.
+# one address, so the per-address booking limit is lifted; the per-resident one stays. nginx is
+# the one proxy in front (X-Forwarded-For is believed that far).
 BENCH_ENVIRONMENT = {
     "DJANGO_SETTINGS_MODULE": "tidbok.settings",
     "DEBUG": "0",
@@ -32,6 +34,7 @@ BENCH_ENVIRONMENT = {
     "REDIS_URL": "redis://127.0.0.1:6379/14",
     "CELERY_QUEUE": "tidbok-bench",
     "RATE_LIMIT_BOOKING_ADDRESS": "100000000/min",
+    "TIDBOK_TRUSTED_PROXIES": "1",
 }
 
 
@@ -50,7 +53,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--scale", type=float, help="region size; 1 = 100 clinics, about 1.4 M slots")
     parser.add_argument("--quick", action="store_true", help="a small region and short runs (CI)")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (default: 2 per core)")
+    parser.add_argument("--workers", type=int, default=0, help="gunicorn workers in all (default: 2 per core)")
+    parser.add_argument("--nodes", type=int, default=1, help="gunicorn instances behind nginx, the workers shared out")
     parser.add_argument(
         "--database-url",
         default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tidbok_bench"),
@@ -68,7 +72,7 @@ def main(argv: list[str]) -> int:
     from .run import Plan, run
 
     began = time.perf_counter()
-    plan = Plan.make(args.scale, quick=args.quick)
+    plan = Plan.make(args.scale, quick=args.quick, nodes=args.nodes)
     run(plan, database_url=args.database_url, port=args.port, workers=args.workers, output=args.output)
     print(f"\nmake bench took {time.perf_counter() - began:.0f} s; results in {args.output}")
     return 0

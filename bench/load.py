@@ -8,6 +8,7 @@ import json
 import secrets
 import shutil
 import signal
+import string
 import subprocess
 import sys
 import threading
@@ -181,12 +182,7 @@ def burst_on_one_slot(port: int, residents: list[Resident], slot_id: int) -> Bur
         conn = http.client.HTTPConnection(HOST, port, timeout=60)
         conn.connect()
         body = json.dumps({"slot": slot_id})
-        headers = {
-            "Cookie": f"sessionid={resident.session}; csrftoken={resident.csrf}",
-            "X-CSRFToken": resident.csrf,
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-        }
+        headers = _resident_headers(resident)
         barrier.wait()
         try:
             conn.request("POST", "/api/v1/bookings/", body=body, headers=headers)
@@ -207,6 +203,43 @@ def burst_on_one_slot(port: int, residents: list[Resident], slot_id: int) -> Bur
     for status in statuses:
         counted[status] = counted.get(status, 0) + 1
     return Burst(attempts=len(statuses), statuses=counted)
+
+
+def _resident_headers(resident: Resident) -> dict[str, str]:
+    return {
+        "Cookie": f"sessionid={resident.session}; csrftoken={resident.csrf}",
+        "X-CSRFToken": resident.csrf,
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+    }
+
+
+def _status(port: int, method: str, path: str, resident: Resident) -> int:
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    try:
+        conn.request(method, path, headers=_resident_headers(resident))
+        return conn.getresponse().status
+    except OSError:
+        return 599
+    finally:
+        conn.close()
+
+
+def sessions_on_every_node(nodes: list[Gunicorn], residents: list[Resident]) -> int:
+    """Each resident's own bookings, asked of every node directly with the one session cookie:
+    how many of the answers were 200 (all of them when a session works on whichever node)."""
+    return sum(_status(node.port, "GET", "/api/v1/bookings/", r) == 200 for r in residents for node in nodes)
+
+
+def throttled_after(nodes: list[Gunicorn], resident: Resident) -> int:
+    """One resident's cancellation POSTs (of a booking that is not there), taking turns among the
+    nodes, until the first 429: how many were admitted. The per-resident limit when the nodes
+    count in one place (Redis), a multiple of it when each counted its own."""
+    for attempt in range(1000):
+        node = nodes[attempt % len(nodes)]
+        if _status(node.port, "POST", "/api/v1/bookings/999999999/cancel/", resident) == 429:
+            return attempt
+    raise RuntimeError("a thousand POSTs from one resident were never throttled")
 
 
 class Cancellations:
@@ -250,10 +283,11 @@ class Cancellations:
 
 
 class Gunicorn:
-    """The portal under the production WSGI server, on 127.0.0.1 only."""
+    """The portal under the production WSGI server, on 127.0.0.1 only: one node, listening on
+    ``port`` for everything and on ``priority_port`` for what the proxy sends to its own queue."""
 
-    def __init__(self, port: int, workers: int, log: Path) -> None:
-        self.port, self.workers, self.log = port, workers, log
+    def __init__(self, port: int, priority_port: int, workers: int, log: Path) -> None:
+        self.port, self.priority_port, self.workers, self.log = port, priority_port, workers, log
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -265,28 +299,109 @@ class Gunicorn:
             str(Path(sys.executable).with_name("gunicorn")),
             "tidbok.wsgi:application",
             f"--bind={HOST}:{self.port}",
+            f"--bind={HOST}:{self.priority_port}",
             f"--workers={self.workers}",
             "--backlog=2048",
             "--timeout=60",
         ]
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited; see {self.log}")
-            try:
-                with urllib.request.urlopen(self.url + "/healthz/", timeout=2) as response:
-                    if response.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not answer within a minute; see {self.log}")
+        _wait_for(self.url, self.process, self.log)
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        _stop(self.process)
+
+
+def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    name = log.stem.split("-")[0]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited; see {log}")
+        try:
+            with urllib.request.urlopen(url + "/healthz/", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within a minute; see {log}")
+
+
+def _stop(process: subprocess.Popen[bytes] | None) -> None:
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def nginx_config(*, listen: str, nodes: list[Gunicorn], work: Path) -> str:
+    """nginx's whole configuration for the bench: a process of its own in ``work`` (pid, logs and
+    buffers there, in the foreground), and the portal's server block from deploy/nginx, the same
+    file production uses, with the nodes filled in."""
+    template = (HERE.parent / "deploy" / "nginx" / "tidbok.conf.template").read_text()
+    server = string.Template(template).safe_substitute(
+        TIDBOK_LISTEN=listen,
+        TIDBOK_WEB_SERVERS=" ".join(f"server {HOST}:{node.port};" for node in nodes),
+        TIDBOK_PRIORITY_SERVERS=" ".join(f"server {HOST}:{node.priority_port};" for node in nodes),
+    )
+    temp = " ".join(f"{kind}_temp_path {work / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    return f"""daemon off;
+pid {work / "nginx.pid"};
+error_log {work / "nginx-error.log"} warn;
+# One process: it only passes bytes on, and the cores are the portal's.
+worker_processes 1;
+events {{ worker_connections 8192; }}
+http {{
+    access_log off;
+    {temp}
+{server}
+}}
+"""
+
+
+class Front:
+    """The portal as production runs it: ``nodes`` gunicorn instances behind nginx on ``port``,
+    on one PostgreSQL and one Redis. ``workers`` is the total, shared out among the nodes."""
+
+    def __init__(self, port: int, *, nodes: int, workers: int, work: Path) -> None:
+        self.port, self.work = port, work
+        per_node = max(1, workers // nodes)
+        self.nodes = [
+            Gunicorn(port + 1 + 2 * i, port + 2 + 2 * i, per_node, work / f"gunicorn-{i + 1}.log") for i in range(nodes)
+        ]
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def workers(self) -> int:
+        return sum(node.workers for node in self.nodes)
+
+    def __enter__(self) -> Front:
+        try:
+            for node in self.nodes:
+                node.__enter__()
+            config = self.work / "nginx.conf"
+            config.write_text(nginx_config(listen=f"{HOST}:{self.port}", nodes=self.nodes, work=self.work))
+            log = self.work / "nginx.log"
+            with log.open("wb") as out:
+                self.process = subprocess.Popen(
+                    [shutil.which("nginx") or "/usr/sbin/nginx", "-c", str(config), "-p", str(self.work)],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            _wait_for(self.url, self.process, self.work / "nginx-error.log")
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _stop(self.process)
+        for node in self.nodes:
+            node.__exit__()
