@@ -32,7 +32,6 @@ BENCH_ENVIRONMENT = {
     "SECURE_SSL_REDIRECT": "0",
     "SECURE_HSTS_SECONDS": "0",
     "REDIS_URL": "redis://127.0.0.1:6379/14",
-    "CELERY_QUEUE": "tidbok-bench",
     "RATE_LIMIT_BOOKING_ADDRESS": "100000000/min",
     "TIDBOK_TRUSTED_PROXIES": "1",
 }
@@ -44,6 +43,10 @@ def _configure(database_url: str) -> None:
         sys.exit(f"The bench database must have 'bench' in its name (got {name!r}); it is dropped and rebuilt.")
     for key, value in BENCH_ENVIRONMENT.items():
         os.environ.setdefault(key, value)
+    # Named after the database, so two benches on one machine (another database) share neither
+    # the Celery queue nor a cache key (a throttle counter of a resident with the same id).
+    os.environ.setdefault("CELERY_QUEUE", f"tidbok-{name}")
+    os.environ.setdefault("CACHE_KEY_PREFIX", name)
     os.environ["DATABASE_URL"] = database_url
     sys.path.insert(0, str(BASE))
 

@@ -6,12 +6,15 @@ on every run; one node is the same code with one entry in the list."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
 
 BASE = Path(__file__).resolve().parent.parent
@@ -48,17 +51,39 @@ def quick_bench(tmp_path_factory) -> tuple[dict, str]:
     own: tuple[str, ...] = ("DJANGO_", "DATABASE_", "CELERY_", "DEBUG", "REDIS_", "SECRET_KEY", "SECURE_")
     own += ("ALLOWED_HOSTS", "RATE_LIMIT_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(own)}
-    env["BENCH_DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/tidbok_bench_ci"
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--nodes", "2", "--port", "8799", "--output", str(output)],
-        cwd=BASE,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    # A database, ports, queue and cache keys of this run's own: another run on the same machine
+    # (a second checkout) would otherwise drop the database or take the port under it.
+    database = f"tidbok_bench_ci_{os.getpid()}"
+    env["BENCH_DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{database}"
+    port = _free_ports(2 * 2 + 1)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bench", "--quick", "--nodes", "2", "--port", str(port), "--output", str(output)],
+            cwd=BASE,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    finally:
+        with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     return json.loads(output.read_text()), done.stdout
+
+
+def _free_ports(count: int) -> int:
+    """The first of ``count`` consecutive free ports on 127.0.0.1 (nginx, then each node's two)."""
+    for first in range(20000 + os.getpid() % 20000, 60000, count):
+        try:
+            with contextlib.ExitStack() as stack:
+                for port in range(first, first + count):
+                    sock = stack.enter_context(socket.socket())
+                    sock.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+    raise RuntimeError("no free ports for the bench")
 
 
 def test_results_have_every_metric_as_a_number(quick_bench):

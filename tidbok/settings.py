@@ -176,6 +176,8 @@ if REDIS_URL:
             "BACKEND": "core.cache.FailOpenRedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
+            # Sites (or benches) sharing one Redis database keep their keys apart.
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", ""),
         }
     }
     CELERY_BROKER_URL = REDIS_URL
