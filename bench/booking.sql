@@ -48,9 +48,9 @@ RELEASE SAVEPOINT relation;
 SELECT * FROM clinics_resource WHERE id = :resid LIMIT 21;
 SELECT * FROM clinics_appointmenttype WHERE id = :tid LIMIT 21;
 INSERT INTO bookings_webbookinglogentry (changed_at, status, clinic_id, resident_id, booking_id, previous_resource,
-    previous_type, new_date, new_start, new_resource, new_type, channel, changed_by, is_late)
+    previous_type, new_date, new_start, new_resource, new_type, channel, changed_by, is_late, late_fee_text)
   SELECT now(), 'booked', :cid, :rid, :bid, '', '', (s.start AT TIME ZONE 'Europe/Stockholm')::date,
-         (s.start AT TIME ZONE 'Europe/Stockholm')::time, rs.name, t.internal_name, 'web', '', false
+         (s.start AT TIME ZONE 'Europe/Stockholm')::time, rs.name, t.internal_name, 'web', '', false, ''
   FROM schedules_slot s JOIN clinics_resource rs ON rs.id = s.resource_id
   JOIN clinics_appointmenttype t ON t.id = s.appointment_type_id WHERE s.id = :sid RETURNING id;
 COMMIT;

@@ -273,7 +273,7 @@ def _web_log(shape: Shape, first_resident: int) -> None:
             """
             INSERT INTO bookings_webbookinglogentry (changed_at, status, previous_date, previous_start,
                 previous_resource, previous_type, new_date, new_start, new_resource, new_type, channel,
-                changed_by, is_late, clinic_id, resident_id)
+                changed_by, is_late, late_fee_text, clinic_id, resident_id)
             SELECT at, CASE WHEN mod(n, 5) = 0 THEN 'cancelled' ELSE 'booked' END,
                    CASE WHEN mod(n, 5) = 0 THEN (at + interval '9 days')::date END,
                    CASE WHEN mod(n, 5) = 0 THEN time '09:20' END,
@@ -283,7 +283,7 @@ def _web_log(shape: Shape, first_resident: int) -> None:
                    CASE WHEN mod(n, 5) <> 0 THEN time '09:20' END,
                    CASE WHEN mod(n, 5) <> 0 THEN 'Distriktssköterska 3' ELSE '' END,
                    CASE WHEN mod(n, 5) <> 0 THEN 'Besök DSK' ELSE '' END,
-                   'web', '', mod(n, 17) = 0, %s + mod(n, %s), u.id
+                   'web', '', mod(n, 17) = 0, '', %s + mod(n, %s), u.id
             FROM (
                 SELECT n, now() - (n::float / %s) * interval '365 days' AS at
                 FROM generate_series(1, %s) n

@@ -61,6 +61,9 @@ class BookingSerializer(serializers.ModelSerializer):
                 "can_rebook": {"type": "boolean"},
                 "must_call_to_cancel": {"type": "boolean"},
                 "change_is_late": {"type": "boolean"},
+                "change_deadline": {"type": "string", "format": "date-time"},
+                "too_late_message": {"type": "string"},
+                "late_fee_text": {"type": "string"},
             },
         }
     )
@@ -71,6 +74,10 @@ class BookingSerializer(serializers.ModelSerializer):
             "can_rebook": actions.can_rebook,
             "must_call_to_cancel": actions.must_call_to_cancel,
             "change_is_late": actions.change_is_late,
+            # R-POL-1, R-POL-2: until when the web takes changes, and what a late one costs.
+            "change_deadline": actions.change_deadline.isoformat(),
+            "too_late_message": actions.too_late_message,
+            "late_fee_text": actions.late_fee_text,
         }
 
 

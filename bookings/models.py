@@ -317,6 +317,8 @@ class WebBookingLogEntry(models.Model):
     # acted for ("1177 Vårdguiden på telefon"), as it was named then.
     changed_by = models.CharField(_("changed by"), max_length=200, blank=True)
     is_late = models.BooleanField(_("late (billable)"), default=False)
+    # R-POL-2: the clinic's fee text the resident was shown before confirming a late change.
+    late_fee_text = models.CharField(_("fee text shown"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("web booking log entry")

@@ -18,6 +18,12 @@ from accounts.models import ContactDetails, Role, User
 from accounts.selectors import proxy_memberships, resident_for_personnummer, user_has_clinic_role
 from accounts.services import audit_record
 from clinics.models import ACTIVE_RELATION, PROXY_MARKER, CaseKind, CaseType, ClinicRelation
+from clinics.policy import (
+    booking_notice_start,
+    change_deadline,
+    change_deadline_text,
+    too_late_to_change_message,
+)
 from clinics.selectors import (
     PROXY_CANCEL_TYPE_Q,
     case_type_admits,
@@ -29,7 +35,13 @@ from clinics.selectors import (
 )
 from core.errors import BookingError, ErrorCode, PermissionDeniedError
 from schedules.models import Slot, SlotStatus
-from schedules.selectors import LOCAL_TZ, local_midnight, slot_check_free, visibility_cutoff
+from schedules.selectors import (
+    LOCAL_TZ,
+    check_booking_notice,
+    local_midnight,
+    slot_check_free,
+    visibility_cutoff,
+)
 
 from .audit import audit_residents_shown
 from .models import (
@@ -158,6 +170,13 @@ class BookingActions:
     must_call_to_cancel: bool
     # R-BOOK-8: a change now would be late and may be charged.
     change_is_late: bool
+    # R-POL-1: the web takes changes until then; past it, ``too_late_message`` says whom to call.
+    change_deadline: dt.datetime
+    # The deadline in words while it is still ahead and the type has one ("" otherwise).
+    changes_until: str
+    too_late_message: str
+    # R-POL-2: the clinic's fee text, shown before a late change is confirmed ("" when not late).
+    late_fee_text: str
 
 
 def _manage_admits(*, booking: Booking, resident: User) -> bool:
@@ -180,6 +199,8 @@ def _manage_refusal(
     appointment_type = booking.appointment_type
     if appointment_type.hidden_for_patient or not getattr(appointment_type, flag) or not supported:
         return ErrorCode.APPOINTMENT_IS_NOT_ALLOWED
+    if now >= change_deadline(appointment_type=appointment_type, start=booking.start):
+        return ErrorCode.TOO_LATE_TO_MAKE_APPOINTMENT  # R-POL-1
     if manage_admits is None:
         manage_admits = _manage_admits(booking=booking, resident=resident)
     if not manage_admits:
@@ -215,16 +236,42 @@ def rebook_refusal(
     )
 
 
+def refusal_error(*, booking: Booking, code: ErrorCode, now: dt.datetime) -> BookingError:
+    """The error a refused web change raises: past the type's deadline (R-POL-1) it says until
+    when the web took changes and how to reach the clinic."""
+    deadline = change_deadline(appointment_type=booking.appointment_type, start=booking.start)
+    if code == ErrorCode.TOO_LATE_TO_MAKE_APPOINTMENT and booking.start > now >= deadline:
+        return BookingError(code, too_late_to_change_message(clinic=booking.clinic, deadline=deadline))
+    return BookingError(code)
+
+
+def late_fee_text(*, booking: Booking, changed_at: dt.datetime) -> str:
+    """R-POL-2: the clinic's fee text for a change that R-BOOK-8 calls late, else nothing."""
+    if not is_late_change(previous_start=booking.start, changed_at=changed_at):
+        return ""
+    return booking.appointment_type.late_fee_text
+
+
 def booking_actions(*, booking: Booking, resident: User, now: dt.datetime | None = None) -> BookingActions:
     now = now or timezone.now()
     # Both refusals ask whether the MANAGE case type admits the resident: asked once.
     admits = _manage_admits(booking=booking, resident=resident)
-    can_cancel = cancel_refusal(booking=booking, resident=resident, now=now, manage_admits=admits) is None
+    cancel_code = cancel_refusal(booking=booking, resident=resident, now=now, manage_admits=admits)
+    rebook_code = rebook_refusal(booking=booking, resident=resident, now=now, manage_admits=admits)
+    deadline = change_deadline(appointment_type=booking.appointment_type, start=booking.start)
+    too_late = ErrorCode.TOO_LATE_TO_MAKE_APPOINTMENT in (cancel_code, rebook_code) and booking.start > now
     return BookingActions(
-        can_cancel=can_cancel,
-        can_rebook=rebook_refusal(booking=booking, resident=resident, now=now, manage_admits=admits) is None,
-        must_call_to_cancel=not can_cancel and booking.start > now,
+        can_cancel=cancel_code is None,
+        can_rebook=rebook_code is None,
+        # Past the deadline the page says so itself (``too_late_message``), with the clinic's number.
+        must_call_to_cancel=cancel_code is not None and booking.start > now and not too_late,
         change_is_late=is_late_change(previous_start=booking.start, changed_at=now),
+        change_deadline=deadline,
+        changes_until=change_deadline_text(deadline=deadline)
+        if (cancel_code is None or rebook_code is None) and deadline < booking.start
+        else "",
+        too_late_message=too_late_to_change_message(clinic=booking.clinic, deadline=deadline) if too_late else "",
+        late_fee_text=late_fee_text(booking=booking, changed_at=now),
     )
 
 
@@ -241,7 +288,8 @@ def rebook_candidates(*, booking: Booking, resident: User, now: dt.datetime | No
             status=SlotStatus.FREE,
             is_published=True,
             is_blocked=False,
-            start__gt=now,
+            # R-POL-1: the new time, too, is a booking on the web: not inside the type's notice.
+            start__gt=booking_notice_start(appointment_type=booking.appointment_type, now=now),
             start__lt=visibility_cutoff(appointment_type=booking.appointment_type, now=now),
         )
         .select_related("resource")
@@ -271,11 +319,12 @@ def rebook_check(*, booking: Booking, resident: User, new_slot: Slot, now: dt.da
     """The conditions of :func:`rebook_candidates` for one locked slot, raising what a resident should see."""
     refusal = rebook_refusal(booking=booking, resident=resident, now=now)
     if refusal is not None:
-        raise BookingError(refusal)
+        raise refusal_error(booking=booking, code=refusal, now=now)
     if new_slot.resource_id != booking.resource_id or new_slot.appointment_type_id != booking.appointment_type_id:
         raise BookingError(ErrorCode.APPOINTMENT_IS_NOT_ALLOWED)
     if new_slot.start <= now:
         raise BookingError(ErrorCode.REQUESTED_TIME_HAS_ALREADY_PASSED)
+    check_booking_notice(slot=new_slot, now=now)
     if new_slot.start >= visibility_cutoff(appointment_type=booking.appointment_type, now=now):
         raise BookingError(ErrorCode.APPOINTMENT_IS_NOT_ALLOWED)
     slot_check_free(slot=new_slot, resident=resident, now=now, own_hold=own_hold)
@@ -544,7 +593,7 @@ def basis_for_resident(*, resident: User, basis_id: int) -> BookingBasis:
 _CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _csv_cell(value: str) -> str:
+def csv_cell(value: str) -> str:
     return f"'{value}" if value.startswith(_CSV_FORMULA_START) else value
 
 
@@ -585,7 +634,7 @@ def web_log_csv_row(*, entry: WebBookingLogEntry) -> list[str]:
         gettext("Yes") if entry.is_late else gettext("No"),
         str(entry.booking_basis_id or ""),
     ]
-    return [_csv_cell(str(cell)) for cell in cells]
+    return [csv_cell(str(cell)) for cell in cells]
 
 
 def waitlist_for_clinic(*, clinic) -> QuerySet:

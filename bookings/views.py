@@ -520,6 +520,7 @@ def confirm(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
             request.session.pop(DRAFT_KEY, None)
             return redirect(f"{reverse('bookings:detail', args=[booking.pk])}?kvitto=1")
     rebook_of = held.rebook_of
+    rebook_actions = booking_actions(booking=rebook_of, resident=request.user) if rebook_of is not None else None
     needs_basis = slot.appointment_type.requires_booking_basis and rebook_of is None
     local_start = timezone.localtime(slot.start, LOCAL_TZ)
     return render(
@@ -535,9 +536,10 @@ def confirm(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
             "basis": usable_basis(resident=request.user, appointment_type_id=slot.appointment_type_id)
             if needs_basis
             else None,
-            # R-BOOK-8: moving a visit less than 24 hours away is late, said before, as when cancelling.
-            "change_is_late": rebook_of is not None
-            and booking_actions(booking=rebook_of, resident=request.user).change_is_late,
+            # R-BOOK-8: moving a visit less than 24 hours away is late, said before, as when cancelling,
+            # with the clinic's fee text for it (R-POL-2).
+            "change_is_late": rebook_actions is not None and rebook_actions.change_is_late,
+            "late_fee_text": rebook_actions.late_fee_text if rebook_actions is not None else "",
             "seconds_left": max(0, int((held.expires_at - timezone.now()).total_seconds())),
             "back_url": reverse("bookings:rebook_times", args=[rebook_of.pk, local_start.date().isoformat()])
             if rebook_of

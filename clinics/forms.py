@@ -9,12 +9,14 @@ from django import forms
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
-from .models import AppointmentType, Region
+from .models import AppointmentType, DeadlineUnit, Region
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
-TYPE_TEXT_FIELDS = ("internal_name", "web_name", "web_info")
+TYPE_TEXT_FIELDS = ("internal_name", "web_name", "web_info", "late_fee_text")
+# R-POL-1: whole numbers that may be left empty (meaning none).
+TYPE_POLICY_NUMBER_FIELDS = ("booking_notice_hours", "change_deadline")
 TYPE_FLAG_FIELDS = ("bookable_on_web", "cancellable_on_web", "reschedulable_on_web", "hidden_for_patient")
 TYPE_BOOL_FIELDS = (*TYPE_FLAG_FIELDS, "requires_booking_basis", "discreet")
 
@@ -33,6 +35,20 @@ class AppointmentTypeForm(forms.Form):
     )
     requires_booking_basis = forms.BooleanField(required=False)
     discreet = forms.BooleanField(required=False)
+    booking_notice_hours = forms.IntegerField(
+        required=False,
+        error_messages={"invalid": _("Enter the notice as a whole number of hours, for example 2, or leave it empty.")},
+    )
+    change_deadline = forms.IntegerField(
+        required=False,
+        error_messages={"invalid": _("Enter the deadline as a whole number, for example 24, or leave it empty.")},
+    )
+    change_deadline_unit = forms.ChoiceField(
+        choices=DeadlineUnit.choices,
+        required=False,
+        error_messages={"invalid_choice": _("Choose hours or working days.")},
+    )
+    late_fee_text = forms.CharField(required=False)
     duration_minutes = forms.IntegerField(
         min_value=5,
         max_value=480,
@@ -51,8 +67,10 @@ class AppointmentTypeForm(forms.Form):
 def type_values_from_instance(instance: AppointmentType | None) -> dict[str, Any]:
     """What the edit form shows before anything is posted."""
     if instance is None:
-        return {"duration_minutes": 20, "visibility_days": ""}
+        return {"duration_minutes": 20, "visibility_days": "", "change_deadline_unit": DeadlineUnit.HOURS}
     values: dict[str, Any] = {field: getattr(instance, field) for field in (*TYPE_TEXT_FIELDS, *TYPE_BOOL_FIELDS)}
+    values.update({field: getattr(instance, field) or "" for field in TYPE_POLICY_NUMBER_FIELDS})
+    values["change_deadline_unit"] = instance.change_deadline_unit
     values["visibility_days"] = "" if instance.visibility_days is None else instance.visibility_days
     values["duration_minutes"] = instance.duration_minutes
     return values
@@ -64,6 +82,8 @@ def type_values_from_post(data: QueryDict) -> dict[str, Any]:
     values.update({field: bool(data.get(field)) for field in TYPE_BOOL_FIELDS})
     values["visibility_days"] = data.get("visibility_days", "").strip()
     values["duration_minutes"] = data.get("duration_minutes", "").strip()
+    values.update({field: data.get(field, "").strip() for field in TYPE_POLICY_NUMBER_FIELDS})
+    values["change_deadline_unit"] = data.get("change_deadline_unit", DeadlineUnit.HOURS)
     return values
 
 
@@ -117,6 +137,36 @@ class AppointmentTypeTextForm(_ShownAgainForm):
         _("What residents see, for example “Besök hos sjuksköterska”. Needed for the type to be bookable on the web."),
     )
     duration_minutes = _text(_("Default length (minutes)"), _("The usual length of a visit of this type."))
+    booking_notice_hours = _text(
+        _("Minimum notice for booking (hours)"),
+        _(
+            "Residents can book a time on the web at the latest this many hours before it starts. "
+            "Empty or 0: until it starts."
+        ),
+    )
+    change_deadline = _text(
+        _("Deadline for cancelling and rebooking on the web"),
+        _(
+            "How long before the visit residents can still cancel or rebook on the web; after that they are told to "
+            "call the clinic. Empty or 0: until the visit starts. Staff can always change a booking."
+        ),
+    )
+    change_deadline_unit = forms.ChoiceField(
+        label=_("Deadline counted in"),
+        help_text=_(
+            "Working days leave out weekends and Swedish public holidays, midsummer, Christmas and New Year's Eve."
+        ),
+        choices=DeadlineUnit.choices,
+        required=False,
+    )
+    late_fee_text = _text(
+        _("Fee text for late changes (optional)"),
+        _(
+            "Shown to residents before they confirm a cancellation or rebooking less than 24 hours before the "
+            "visit, for example “Avbokning senare än 24 timmar före besöket debiteras med 200 kr”. At most 200 "
+            "characters."
+        ),
+    )
 
 
 class ResourceTextForm(_ShownAgainForm):

@@ -105,6 +105,17 @@ class CaseType(models.Model):
         return [line.strip().lstrip("•*-").strip() for line in self.conditions_text.splitlines() if line.strip()]
 
 
+class DeadlineUnit(models.TextChoices):
+    HOURS = "hours", _("Hours")
+    WORKING_DAYS = "working_days", _("Working days")
+
+
+MAX_NOTICE_HOURS = 720
+MAX_DEADLINE_HOURS = 720
+MAX_DEADLINE_WORKING_DAYS = 30
+FEE_TEXT_MAX_LENGTH = 200
+
+
 class AppointmentType(models.Model):
     """A tidstyp (R-TYPE-1…7, R-VIS-1)."""
 
@@ -121,6 +132,15 @@ class AppointmentType(models.Model):
     duration_minutes = models.PositiveSmallIntegerField(_("default length (minutes)"), default=20)
     # R-NOTE-2: e-mails and text messages about a discreet type name only the clinic, never the type.
     discreet = models.BooleanField(_("discreet in messages"), default=False)
+    # R-POL-1: residents book at least this many hours ahead (0: until the time starts), and
+    # cancel or rebook on the web until this many hours or working days before the visit.
+    booking_notice_hours = models.PositiveSmallIntegerField(_("minimum notice for booking (hours)"), default=0)
+    change_deadline = models.PositiveSmallIntegerField(_("deadline for changes on the web"), default=0)
+    change_deadline_unit = models.CharField(
+        _("unit of the deadline"), max_length=12, choices=DeadlineUnit.choices, default=DeadlineUnit.HOURS
+    )
+    # R-POL-2: shown before a resident confirms a late change (R-BOOK-8) and kept on its log row.
+    late_fee_text = models.CharField(_("fee text for late changes"), max_length=FEE_TEXT_MAX_LENGTH, blank=True)
 
     class Meta:
         verbose_name = _("appointment type")

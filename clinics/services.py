@@ -15,6 +15,10 @@ from core.errors import DomainError, ErrorCode, PermissionDeniedError, Validatio
 from core.outbox.services import outbox_add
 
 from .models import (
+    FEE_TEXT_MAX_LENGTH,
+    MAX_DEADLINE_HOURS,
+    MAX_DEADLINE_WORKING_DAYS,
+    MAX_NOTICE_HOURS,
     PROXY_MARKER,
     WEB_INFO_MAX_LENGTH,
     AppointmentType,
@@ -24,6 +28,7 @@ from .models import (
     CaseType,
     Clinic,
     ClinicRelation,
+    DeadlineUnit,
     DirectLink,
     RelationSource,
     Resource,
@@ -45,6 +50,11 @@ _TYPE_FIELDS = (
     "duration_minutes",
     # R-NOTE-2: e-mails, text messages and calendar files name only the clinic.
     "discreet",
+    # R-POL-1, R-POL-2: notice for booking, deadline for changes on the web, fee text for late changes.
+    "booking_notice_hours",
+    "change_deadline",
+    "change_deadline_unit",
+    "late_fee_text",
 )
 
 
@@ -152,6 +162,7 @@ def _validate_type(values: dict[str, Any], *, was_hidden: bool, flags_set: set[s
     days = values.get("visibility_days")
     if days is not None and not 1 <= int(days) <= 365:
         errors["visibility_days"] = [_("Days shown ahead must be between 1 and 365, or empty for 60 days.")]
+    errors.update(_validate_policy(values))
     # R-TYPE-2: turning "hidden" on clears the flags; while it stays on they cannot be set.
     if values.get("hidden_for_patient"):
         if was_hidden and flags_set:
@@ -170,6 +181,33 @@ def _validate_type(values: dict[str, Any], *, was_hidden: bool, flags_set: set[s
     if errors:
         raise ValidationFailed(errors)
     return values
+
+
+def _validate_policy(values: dict[str, Any]) -> dict[str, list[Any]]:
+    """R-POL-1, R-POL-2: the notice, the deadline in its unit, and the fee text. Empty numbers mean 0 (none)."""
+    errors: dict[str, list[Any]] = {}
+    values["booking_notice_hours"] = values.get("booking_notice_hours") or 0
+    values["change_deadline"] = values.get("change_deadline") or 0
+    values["change_deadline_unit"] = values.get("change_deadline_unit") or DeadlineUnit.HOURS
+    values["late_fee_text"] = " ".join((values.get("late_fee_text") or "").split())
+    if not 0 <= values["booking_notice_hours"] <= MAX_NOTICE_HOURS:
+        errors["booking_notice_hours"] = [
+            _("The notice must be between 0 and %(max)d hours.") % {"max": MAX_NOTICE_HOURS}
+        ]
+    unit = values["change_deadline_unit"]
+    if unit not in DeadlineUnit.values:
+        errors["change_deadline_unit"] = [_("Choose hours or working days.")]
+    elif unit == DeadlineUnit.HOURS and not 0 <= values["change_deadline"] <= MAX_DEADLINE_HOURS:
+        errors["change_deadline"] = [
+            _("A deadline in hours must be between 0 and %(max)d.") % {"max": MAX_DEADLINE_HOURS}
+        ]
+    elif unit == DeadlineUnit.WORKING_DAYS and not (0 <= values["change_deadline"] <= MAX_DEADLINE_WORKING_DAYS):
+        errors["change_deadline"] = [
+            _("A deadline in working days must be between 0 and %(max)d.") % {"max": MAX_DEADLINE_WORKING_DAYS}
+        ]
+    if len(values["late_fee_text"]) > FEE_TEXT_MAX_LENGTH:
+        errors["late_fee_text"] = [_("The fee text can be at most %(max)d characters.") % {"max": FEE_TEXT_MAX_LENGTH}]
+    return errors
 
 
 @transaction.atomic

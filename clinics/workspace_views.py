@@ -47,6 +47,7 @@ from .models import (
     Resource,
     ResourceKind,
 )
+from .policy import deadline_text
 from .selectors import (
     action_supported,
     appointment_types_for_clinic,
@@ -310,6 +311,7 @@ def _type_form(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int |
         default_days=DEFAULT_VISIBILITY_DAYS,
         today=timezone.localtime(timezone.now(), LOCAL_TZ).date(),
         last_visible_day=_last_visible_day(values.get("visibility_days")),
+        deadline_text=deadline_text(appointment_type=instance) if instance is not None else "",
     )
 
 

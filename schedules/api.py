@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.http import AuthenticatedRequest
 from clinics.models import AppointmentType, Resource
+from clinics.policy import booking_notice_start
 from clinics.selectors import type_access
 from core import params
 from core.api import IsResident
@@ -114,5 +115,7 @@ class FreeTimes(APIView):
         # Every resident who passes the gate above gets the same rows, shared through the cache
         # already rendered: encoding a clinic's two weeks of times costs more than finding them.
         window = f"{appointment_type.pk}:{resource.pk if resource else '-'}:{lower.isoformat()}:{upper.isoformat()}"
-        body = free_times.cached_json_list(clinic_id=clinic.pk, key=window, now=now, load=load)
+        # R-POL-1: the shared list is cut at the type's notice, not at now, when it is served.
+        earliest = booking_notice_start(appointment_type=appointment_type, now=now)
+        body = free_times.cached_json_list(clinic_id=clinic.pk, key=window, now=earliest, load=load)
         return HttpResponse(body, content_type="application/json")

@@ -17,6 +17,7 @@ from accounts.models import Role, User
 from accounts.selectors import user_has_clinic_role
 from accounts.services import audit_record
 from clinics.models import AppointmentType, Clinic, Resource
+from clinics.policy import booking_notice_start, too_late_to_book_message
 from clinics.selectors import TypeAccess, proxy_types_in_regions, type_access, type_bookable_by, visibility_cutoff
 from core.errors import BookingError, ErrorCode, PermissionDeniedError
 from core.localtime import LOCAL_TZ, local_midnight
@@ -85,7 +86,9 @@ def offered_slots(
     access = type_access(appointment_type=appointment_type, clinic=clinic, resident=resident)
     if not access.allowed:
         return Slot.objects.none()
-    lower = max(now, start_from) if start_from else now
+    # R-POL-1: times inside the type's minimum notice are not offered.
+    earliest = booking_notice_start(appointment_type=appointment_type, now=now)
+    lower = max(earliest, start_from) if start_from else earliest
     upper = visibility_cutoff(appointment_type=appointment_type, now=now)
     if until is not None:
         upper = min(upper, until)
@@ -137,12 +140,22 @@ def offered_days(
     return {row["day"]: row["n"] for row in rows}
 
 
+def check_booking_notice(*, slot: Slot, now: dt.datetime) -> None:
+    """R-POL-1: a resident books on the web only a time that starts after the type's notice."""
+    if slot.start <= booking_notice_start(appointment_type=slot.appointment_type, now=now):
+        raise BookingError(
+            ErrorCode.TOO_LATE_TO_MAKE_APPOINTMENT,
+            too_late_to_book_message(appointment_type=slot.appointment_type, clinic=slot.clinic),
+        )
+
+
 def slot_check_offered(*, slot: Slot, resident: User, now: dt.datetime, own_hold: Hold | None = None) -> TypeAccess:
     """The same conditions as :func:`offered_slots`, for one (locked) slot, raising the error
     a resident should see. A slot held by ``own_hold`` counts as free for its holder. Returns
     what the booking rests on (a booking basis or not)."""
     if slot.start <= now:
         raise BookingError(ErrorCode.REQUESTED_TIME_HAS_ALREADY_PASSED)
+    check_booking_notice(slot=slot, now=now)
     access = type_access(appointment_type=slot.appointment_type, clinic=slot.clinic, resident=resident)
     if not access.allowed:
         if slot.appointment_type.requires_booking_basis and not slot.appointment_type.hidden_for_patient:

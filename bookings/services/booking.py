@@ -32,7 +32,14 @@ from ..models import (
     WaitlistEntry,
     WaitlistStatus,
 )
-from ..selectors import booking_for_resident, cancel_refusal, proxy_cancel_refusal, rebook_check, usable_basis
+from ..selectors import (
+    booking_for_resident,
+    cancel_refusal,
+    proxy_cancel_refusal,
+    rebook_check,
+    refusal_error,
+    usable_basis,
+)
 from .comment import validate_patient_comment
 from .common import (
     SCHEDULER_ROLES,
@@ -252,7 +259,7 @@ def _cancel_channel(*, actor: User, booking: Booking, now: dt.datetime) -> tuple
         booking_for_resident(resident=actor, booking_id=booking.pk, now=now)  # R-ACL-2, R-BOOK-5
         refusal = cancel_refusal(booking=booking, resident=actor, now=now)
         if refusal is not None:
-            raise BookingError(refusal)
+            raise refusal_error(booking=booking, code=refusal, now=now)
         return Channel.WEB, None
     if user_has_clinic_role(user=actor, clinic=booking.clinic, roles=SCHEDULER_ROLES):
         return Channel.STAFF, None

@@ -26,7 +26,7 @@ from ..models import (
     LogStatus,
     WebBookingLogEntry,
 )
-from ..selectors import is_late_change
+from ..selectors import is_late_change, late_fee_text
 
 SCHEDULER_ROLES = (Role.SCHEDULER,)
 
@@ -172,9 +172,13 @@ def _log(
     proxy_unit: str = "",
 ) -> WebBookingLogEntry:
     """One log row (R-LOG-1). "Changed by" is the web booking service for a resident's own change
-    and the proxy booker's unit for a proxy's (R-BOOK-4)."""
+    and the proxy booker's unit for a proxy's (R-BOOK-4). A resident's late change keeps the fee
+    text they were shown before confirming it (R-POL-2)."""
     current = new or previous
     assert current is not None
+    fee_text = ""
+    if channel == Channel.WEB and previous is not None:
+        fee_text = late_fee_text(booking=previous, changed_at=changed_at)
     return WebBookingLogEntry.objects.create(
         changed_at=changed_at,
         status=status,
@@ -185,6 +189,7 @@ def _log(
         channel=channel,
         changed_by=proxy_unit if channel == Channel.PROXY else WEB_SERVICE_NAME,
         is_late=previous is not None and is_late_change(previous_start=previous.start, changed_at=changed_at),
+        late_fee_text=fee_text,
         **_log_values(previous, "previous"),
         **_log_values(new, "new"),
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
@@ -41,6 +42,7 @@ from clinics.models import (
     CaseKind,
     CaseType,
     Clinic,
+    DeadlineUnit,
     Region,
     RelationSource,
     Resource,
@@ -51,6 +53,12 @@ from schedules.models import Schedule, Slot, SlotStatus
 from schedules.services import schedule_publish, slots_publish
 
 DEMO_PASSWORD = "tidbok-demo-2026"
+LAKARBESOK_POLICY: dict[str, Any] = {
+    "booking_notice_hours": 2,
+    "change_deadline": 1,
+    "change_deadline_unit": DeadlineUnit.WORKING_DAYS,
+    "late_fee_text": "Avbokning eller ombokning senare än 24 timmar före besöket debiteras med 200 kr.",
+}
 # Demo only: a fixed TOTP secret so the README can say how to get a code (`manage.py demo_totp`).
 DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
@@ -283,7 +291,9 @@ class Command(BaseCommand):
         full = {"bookable_on_web": True, "cancellable_on_web": True, "reschedulable_on_web": True}
         specs = {
             "solna_besok": (solna, "Uppföljning 30 min", "Besök hos distriktssköterska", 15, full, {}),
-            "solna_lakarbesok": (solna, "Läkarbesök 20 min", "Läkarbesök", None, full, {}),
+            # R-POL-1, R-POL-2: book at least 2 hours ahead, change on the web until the end of the working day
+            # before, and a fee text shown before a change less than 24 hours ahead.
+            "solna_lakarbesok": (solna, "Läkarbesök 20 min", "Läkarbesök", None, full, LAKARBESOK_POLICY),
             "solna_prov": (solna, "Provtagning lab", "Provtagning", 1, full, {}),
             "solna_remiss": (
                 solna,
