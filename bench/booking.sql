@@ -31,9 +31,9 @@ UPDATE schedules_hold SET state = 'released' WHERE slot_id = :sid AND state = 'a
 SAVEPOINT booking;
 INSERT INTO bookings_booking (slot_id, resident_id, clinic_id, appointment_type_id, resource_id, start, "end",
     status, channel, created_by_id, proxy_unit, patient_phone, patient_reason, calendar_uid, calendar_sequence,
-    referral_source, booking_referral, created_at)
+    referral_source, booking_referral, meeting_url, created_at)
   SELECT id, :rid, clinic_id, appointment_type_id, resource_id, start, "end", 'active', 'web', :rid, '', '', '',
-         gen_random_uuid()::text || '@tidbok', 0, '', '', now()
+         gen_random_uuid()::text || '@tidbok', 0, '', '', '', now()
   FROM schedules_slot WHERE id = :sid RETURNING id AS bid \gset
 RELEASE SAVEPOINT booking;
 UPDATE schedules_slot SET status = 'booked', is_published = false, published_at = NULL WHERE id = :sid;

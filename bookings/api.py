@@ -32,6 +32,7 @@ from .services import (
     hold_create_for_rebook,
     inbox_mark_read,
 )
+from .video import meeting_join_for_resident
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -48,10 +49,39 @@ class BookingSerializer(serializers.ModelSerializer):
     info = serializers.CharField(source="appointment_type.web_info")
     resource = serializers.CharField(source="resource.name")
     actions = serializers.SerializerMethodField()
+    video_visit = serializers.BooleanField(source="appointment_type.is_video_visit")
+    meeting = serializers.SerializerMethodField(
+        help_text="A video visit's meeting (null for other visits): the link only from 15 minutes before the "
+        "start until 2 hours after (R-BOOK-5), null before; joinable_from says when it can be used"
+    )
 
     class Meta:
         model = Booking
         fields = ["id", "start", "end", "clinic", "clinic_id", "appointment_type", "info", "resource", "actions"]
+        fields += ["video_visit", "meeting"]
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "properties": {
+                "joinable_from": {"type": "string", "format": "date-time"},
+                "joinable_until": {"type": "string", "format": "date-time"},
+                "url": {"type": "string", "format": "uri", "nullable": True},
+                "has_link": {"type": "boolean"},
+            },
+        }
+    )
+    def get_meeting(self, booking: Booking) -> dict | None:
+        meeting = meeting_join_for_resident(booking=booking)
+        if meeting is None:
+            return None
+        return {
+            "joinable_from": serializers.DateTimeField().to_representation(meeting.opens_at),
+            "joinable_until": serializers.DateTimeField().to_representation(meeting.closes_at),
+            "url": meeting.url or None,
+            "has_link": meeting.has_link,
+        }
 
     @extend_schema_field(
         {

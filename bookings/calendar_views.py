@@ -25,6 +25,7 @@ from .selectors import (
     calendar_feed_token_hash,
 )
 from .services import calendar_feed_create, calendar_feed_revoke
+from .video import meeting_urls_for_calendar
 
 
 class CalendarFeedThrottle(SimpleRateThrottle):
@@ -87,7 +88,10 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     if feed is None:
         raise Http404
     with override(calendar_feed_language(feed=feed)):
-        body = ics.bookings_feed_ics(calendar_feed_bookings(feed=feed), name=_("My booked times (Tidbok)"))
+        bookings = list(calendar_feed_bookings(feed=feed))
+        body = ics.bookings_feed_ics(
+            bookings, name=_("My booked times (Tidbok)"), meeting_urls=meeting_urls_for_calendar(bookings=bookings)
+        )
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="tidbok.ics"'
     # A shared cache must never keep one resident's bookings; the answer is always fresh.

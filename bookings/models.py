@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinics.selectors import OPEN_SUMMONS_KIND
+from clinics.video import MEETING_URL_MAX_LENGTH
 
 
 class Channel(models.TextChoices):
@@ -74,6 +75,9 @@ class Booking(models.Model):
     # ``source`` (the slot finder) and ``booking-referral`` (its own reference) parameters.
     referral_source = models.CharField(max_length=100, blank=True)
     booking_referral = models.CharField(max_length=200, blank=True)
+    # A video visit's link (clinics.video): the resident's secret, shown only to them (in the join
+    # window, bookings.video) and to the clinic's staff; never in messages, logs or the FHIR feed.
+    meeting_url = models.CharField(_("meeting link"), max_length=MEETING_URL_MAX_LENGTH, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     ended_by = models.ForeignKey(

@@ -64,6 +64,7 @@ from .services import (
     hold_create_for_rebook,
     inbox_mark_read,
 )
+from .video import meeting_join_for_resident, meeting_url_for_calendar
 
 DRAFT_KEY = "booking_draft"
 # The SMART Scheduling Links deep link's source and booking-referral, kept for the clinic they
@@ -581,7 +582,7 @@ def release(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
 @resident_required
 def my_bookings(request: AuthenticatedHttpRequest) -> HttpResponse:
     bookings = [
-        (booking, booking_actions(booking=booking, resident=request.user))
+        (booking, booking_actions(booking=booking, resident=request.user), meeting_join_for_resident(booking=booking))
         for booking in bookings_for_resident(resident=request.user)
     ]
     return render(request, "bookings/my_bookings.html", {"bookings": bookings})
@@ -596,6 +597,7 @@ def detail(request: AuthenticatedHttpRequest, booking_id: int) -> HttpResponse:
         {
             "booking": booking,
             "actions": booking_actions(booking=booking, resident=request.user),
+            "meeting": meeting_join_for_resident(booking=booking),
             "receipt": request.GET.get("kvitto") == "1",
             # The receipt after a rebooking says so in its heading, not "booked" as for a new time.
             "rebooked": booking.rebooked_from_id is not None,
@@ -606,7 +608,8 @@ def detail(request: AuthenticatedHttpRequest, booking_id: int) -> HttpResponse:
 @resident_required
 def booking_ics(request: AuthenticatedHttpRequest, booking_id: int) -> HttpResponse:
     booking = _booking_or_404(request, booking_id)
-    response = HttpResponse(ics.booking_ics(booking), content_type="text/calendar; charset=utf-8")
+    body = ics.booking_ics(booking, meeting_url=meeting_url_for_calendar(booking=booking))
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="tidbok-{booking.pk}.ics"'
     return response
 

@@ -84,8 +84,16 @@ class AppointmentTypeAdmin(FeedRefreshAdminMixin):
         "hidden_for_patient",
         "visibility_days",
         "requires_booking_basis",
+        "is_video_visit",
     )
-    list_filter = ("bookable_on_web", "cancellable_on_web", "reschedulable_on_web", "hidden_for_patient", "clinic")
+    list_filter = (
+        "bookable_on_web",
+        "cancellable_on_web",
+        "reschedulable_on_web",
+        "hidden_for_patient",
+        "is_video_visit",
+        "clinic",
+    )
     search_fields = ("internal_name", "web_name", "clinic__name")
 
 

@@ -9,6 +9,8 @@ from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 from django.utils.translation import gettext_lazy as _
 
+from .video import MEETING_TEMPLATE_MAX_LENGTH, validate_meeting_url_template
+
 WEB_INFO_MAX_LENGTH = 300
 DEFAULT_VISIBILITY_DAYS = 61  # empty = "60 days ahead" (R-VIS-1): today + 60 is the last day shown
 PROXY_MARKER = "Ombud"
@@ -50,6 +52,15 @@ class Clinic(models.Model):
     reminder_hours = models.PositiveSmallIntegerField(_("reminder, hours before the visit"), default=24)
     second_reminder_hours = models.PositiveSmallIntegerField(
         _("second reminder, hours before the visit"), null=True, blank=True
+    )
+    # Video visits: the region's meeting service address with "{room}" where each booking's own
+    # unguessable room id goes (checked by clinics.video.validate_meeting_url_template). Empty:
+    # staff give each video booking its link by hand.
+    meeting_url_template = models.CharField(
+        _("meeting link template"),
+        max_length=MEETING_TEMPLATE_MAX_LENGTH,
+        blank=True,
+        validators=[validate_meeting_url_template],
     )
 
     class Meta:
@@ -141,6 +152,8 @@ class AppointmentType(models.Model):
     )
     # R-POL-2: shown before a resident confirms a late change (R-BOOK-8) and kept on its log row.
     late_fee_text = models.CharField(_("fee text for late changes"), max_length=FEE_TEXT_MAX_LENGTH, blank=True)
+    # A visit over video: its bookings carry a meeting link the resident joins from the booking page.
+    is_video_visit = models.BooleanField(_("video visit"), default=False)
 
     class Meta:
         verbose_name = _("appointment type")

@@ -13,6 +13,7 @@ from accounts.selectors import user_has_clinic_role, user_is_region_it
 from accounts.services import audit_record
 from core.errors import DomainError, ErrorCode, PermissionDeniedError, ValidationFailed
 from core.outbox.services import outbox_add
+from core.params import NUL_MESSAGE, has_nul
 
 from .models import (
     FEE_TEXT_MAX_LENGTH,
@@ -36,6 +37,7 @@ from .models import (
 )
 from .selectors import action_supported, case_type_admits, case_type_for
 from .signals import appointment_type_web_name_changed
+from .video import meeting_url_template_problem
 
 ADMIN_ROLES = (Role.LOCAL_ADMIN, Role.REGION_IT)
 _FLAG_FIELDS = ("bookable_on_web", "cancellable_on_web", "reschedulable_on_web")
@@ -55,6 +57,8 @@ _TYPE_FIELDS = (
     "change_deadline",
     "change_deadline_unit",
     "late_fee_text",
+    # Its bookings carry a meeting link (clinics.video).
+    "is_video_visit",
 )
 
 
@@ -331,6 +335,26 @@ def clinic_patient_comment_update(*, actor: User, clinic: Clinic, enabled: bool)
     _require_role(actor, clinic, ADMIN_ROLES)
     clinic.patient_comment_on_web = bool(enabled)
     clinic.save(update_fields=["patient_comment_on_web"])
+    return clinic
+
+
+@transaction.atomic
+def clinic_meeting_template_update(*, actor: User, clinic: Clinic, template: str) -> Clinic:
+    """A local admin (or region IT) sets the address video visits' meeting links are made from:
+    https only, with {room} where each booking's own room id goes; empty means staff give each
+    video booking its link by hand. Bookings already made keep the link they have. The change is
+    on the audit log (R-LOG-4) with the new address, which holds no room and so no secret."""
+    _require_role(actor, clinic, ADMIN_ROLES)
+    template = (template or "").strip()
+    # R-SEC-6: PostgreSQL cannot store a NUL byte: refused beside the field.
+    problem = NUL_MESSAGE if has_nul(template) else meeting_url_template_problem(template)
+    if problem is not None:
+        raise ValidationFailed({"meeting_url_template": [problem]})
+    if template == clinic.meeting_url_template:
+        return clinic
+    clinic.meeting_url_template = template
+    clinic.save(update_fields=["meeting_url_template"])
+    audit_record(actor=actor, action="clinic.meeting_template_update", clinic=clinic, obj=clinic, detail=template)
     return clinic
 
 

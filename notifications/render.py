@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 from bookings.ics import booking_ics, clinic_address
 from bookings.models import Booking
 from bookings.services import NotificationKind, NotifiedBy
+from bookings.video import video_visit_note
 from schedules.selectors import LOCAL_TZ
 
 from .models import NotificationEvent
@@ -102,6 +103,8 @@ def _render(event: NotificationEvent) -> Rendered:
         discreet = booking.appointment_type.discreet
         if not discreet and booking.appointment_type.web_name:
             lines.append(gettext("What: %(what)s") % {"what": booking.appointment_type.web_name})
+        if booking.appointment_type.is_video_visit and event.kind != NotificationKind.CANCELLED:
+            lines.append(video_visit_note())  # never the link itself
         previous = event.detail.get("previous_start") if event.kind == NotificationKind.REBOOKED else None
         if previous:
             lines.append(gettext("Before: %(when)s") % {"when": when_text(dt.datetime.fromisoformat(previous))})

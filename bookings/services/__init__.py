@@ -10,8 +10,8 @@ One module per part: ``common`` (the locks, the guarded insert, the web log rows
 (the resident on the web; cancelling for everyone), ``staff`` (staff and proxy bookers book for
 a resident), ``bases`` (booking bases and open summons), ``waitlist`` (the waitlist, the staff
 pages' booking entry point), ``inbox`` (messages and their notifications), ``calendar_feed`` (the
-resident's private calendar address) and ``web_log`` (retention). The public names are
-re-exported here: callers import from ``bookings.services``."""
+resident's private calendar address), ``video`` (a video visit's meeting link set by hand) and
+``web_log`` (retention). The public names are re-exported here: callers import from ``bookings.services``."""
 
 from .bases import BASIS_ISSUER_ROLES, booking_basis_issue, booking_basis_revoke, open_summons_send
 from .booking import (
@@ -27,6 +27,7 @@ from .common import SCHEDULER_ROLES
 from .inbox import clinic_message_send, inbox_mark_read, inbox_message_send
 from .notify import NotificationKind, NotifiedBy, notification_record
 from .staff import booking_create_by_proxy, booking_create_for_resident
+from .video import booking_meeting_link_set
 from .waitlist import booking_book_for_resident, waitlist_add, waitlist_book
 from .web_log import idempotency_purge, web_log_purge
 
@@ -43,6 +44,7 @@ __all__ = [
     "booking_create",
     "booking_create_by_proxy",
     "booking_create_for_resident",
+    "booking_meeting_link_set",
     "booking_rebook",
     "calendar_feed_create",
     "calendar_feed_revoke",

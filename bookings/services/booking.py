@@ -162,6 +162,10 @@ def booking_rebook(
         rebooked_from=old,
         calendar_uid=old.calendar_uid,
         calendar_sequence=old.calendar_sequence + 1,
+        # A video visit keeps its link: it is the same visit moved (same type, R-BOOK-7), and the
+        # resident may already have it in a calendar; a rebooking that moves to another time does
+        # not make the link any less secret. Only a booking without one gets a new room.
+        meeting_url=old.meeting_url,
     )
     _free_slot(old.slot_id)
     _log(status=LogStatus.REBOOKED, changed_at=now, channel=Channel.WEB, previous=old, new=new)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from clinics.models import CaseKind, CaseType
+from clinics.video import meeting_url_from_template
 from core.errors import BookingError, ErrorCode
 from schedules import free_times
 from schedules.models import Hold, HoldState, Slot, SlotStatus
@@ -99,7 +100,16 @@ def _check_one_booking_at_a_time(*, resident: User, slot: Slot, now: dt.datetime
     )
 
 
-def _insert_booking(*, slot: Slot, resident: User, **fields: Any) -> Booking:
+def _meeting_url(slot: Slot, kept: str) -> str:
+    """A video visit's link: the one the booking keeps (a rebooking's), else a new room of its own
+    from the clinic's template ("" when the clinic has none: staff then set it by hand). Every
+    channel books through ``_insert_booking``, so web, staff, proxy, API and FHIR bookings all get it."""
+    if not slot.appointment_type.is_video_visit:
+        return ""
+    return kept or meeting_url_from_template(slot.clinic.meeting_url_template)
+
+
+def _insert_booking(*, slot: Slot, resident: User, meeting_url: str = "", **fields: Any) -> Booking:
     # The slot's clinic, type and resource came with its row lock: the booking reuses them, so
     # neither the log row nor the answer loads them again.
     booking = Booking(
@@ -110,6 +120,7 @@ def _insert_booking(*, slot: Slot, resident: User, **fields: Any) -> Booking:
         resource=slot.resource,
         start=slot.start,
         end=slot.end,
+        meeting_url=_meeting_url(slot, meeting_url),
         **fields,
     )
     try:

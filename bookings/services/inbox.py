@@ -28,6 +28,7 @@ from ..models import (
     MessageKind,
 )
 from ..selectors import inbox_for_resident
+from ..video import video_visit_note
 from .notify import NotificationKind, NotifiedBy, notification_record
 
 logger = logging.getLogger(__name__)
@@ -100,6 +101,8 @@ def _send_booking_message(
                 )
                 % values
             )
+            if booking.appointment_type.is_video_visit:
+                body = f"{body}\n\n{video_visit_note()}"  # never the link itself
         else:
             subject = gettext("Cancelled time: %(what)s %(date)s") % values
             body = (
