@@ -30,30 +30,11 @@ from core.errors import BookingError, PermissionDeniedError, ValidationFailed
 
 from ..factories import AppointmentTypeFactory, reloaded, staff, tomorrow_at
 from ..pages import make_slot
+from .conftest import TEMPLATE
 
 pytestmark = pytest.mark.django_db
 
-TEMPLATE = "https://mote.region.example/{room}"
 ROOM = re.compile(r"^https://mote\.region\.example/([A-Za-z0-9_-]{22,})$")
-
-
-@pytest.fixture
-def video_clinic(clinic):
-    clinic.meeting_url_template = TEMPLATE
-    clinic.save()
-    return clinic
-
-
-@pytest.fixture
-def video_type(video_clinic):
-    return AppointmentTypeFactory(
-        clinic=video_clinic, internal_name="Video läkare", web_name="Videobesök", is_video_visit=True
-    )
-
-
-@pytest.fixture
-def video_booking(resident, video_type, resource):
-    return booking_create(resident=resident, slot_id=make_slot(video_type, resource, tomorrow_at(9, 0, days=3)).pk)
 
 
 def _room(url: str) -> str:
@@ -130,8 +111,8 @@ def test_every_booking_channel_gives_a_video_visit_its_own_unguessable_room(
     slots[2] = make_slot(proxy_video, resource, tomorrow_at(15, 0, days=3))
     token, _created = Token.objects.get_or_create(user=other_resident)
     fhir = Client(HTTP_AUTHORIZATION=f"Bearer {token.key}")
-    parameters = {"resourceType": "Parameters", "parameter": [{"name": "slot", "valueReference": {}}]}
-    parameters["parameter"][0]["valueReference"]["reference"] = f"Slot/{slots[3].pk}"
+    reference = {"reference": f"Slot/{slots[3].pk}"}
+    parameters = {"resourceType": "Parameters", "parameter": [{"name": "slot", "valueReference": reference}]}
     answer = fhir.post("/fhir/r4/Appointment/$book", json.dumps(parameters), content_type="application/fhir+json")
     assert answer.status_code == 201, answer.content[:300]
 
@@ -163,12 +144,12 @@ def test_without_a_template_a_video_visit_waits_for_staff_to_give_the_link(resid
 
 
 def test_rebooking_keeps_the_link_and_a_booking_without_one_gets_a_room(resident, video_booking, video_type, resource):
-    later = make_slot(video_type, resource, tomorrow_at(11, 0, days=3))
+    later = make_slot(video_type, resource, tomorrow_at(11, 0, days=4))
     moved = booking_rebook(resident=resident, booking_id=video_booking.pk, new_slot_id=later.pk)
     assert moved.meeting_url == video_booking.meeting_url
 
     Booking.objects.filter(pk=moved.pk).update(meeting_url="")
-    again = make_slot(video_type, resource, tomorrow_at(13, 0, days=3))
+    again = make_slot(video_type, resource, tomorrow_at(13, 0, days=4))
     renewed = booking_rebook(resident=resident, booking_id=moved.pk, new_slot_id=again.pk)
     _room(renewed.meeting_url)
 
