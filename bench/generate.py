@@ -248,8 +248,8 @@ def _bookings(shape: Shape, first_resident: int) -> None:
             """
             INSERT INTO bookings_booking (start, "end", status, channel, proxy_unit, patient_phone, patient_reason,
                                           calendar_uid, calendar_sequence, referral_source, booking_referral,
-                                          meeting_url, created_at, appointment_type_id, clinic_id, created_by_id, resident_id,
-                                          resource_id, slot_id)
+                                          meeting_url, created_at, appointment_type_id, clinic_id, created_by_id,
+                                          resident_id, resource_id, slot_id)
             SELECT s.start, s."end", 'active', 'web', '', '', '', gen_random_uuid()::text || '@tidbok', 0, '', '',
                    '', now() - interval '3 days',
                    s.appointment_type_id, s.clinic_id, u.id, u.id, s.resource_id, s.id

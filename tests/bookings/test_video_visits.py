@@ -24,7 +24,7 @@ from bookings.services import (
     booking_meeting_link_set,
     booking_rebook,
 )
-from bookings.video import JOIN_BEFORE_START, meeting_join_for_resident
+from bookings.video import meeting_join_for_resident
 from clinics.services import appointment_type_save, clinic_meeting_template_update
 from core.errors import BookingError, PermissionDeniedError, ValidationFailed
 
