@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bookings', '0011_booking_referral'),
+        ('bookings', '0012_web_log_late_fee_text'),
     ]
 
     operations = [

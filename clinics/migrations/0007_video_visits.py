@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('clinics', '0005_notification_settings'),
+        ('clinics', '0006_type_notice_and_change_deadline'),
     ]
 
     operations = [
