@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import formats, timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext
 
 from bookings.ics import booking_ics, clinic_address
 from bookings.models import Booking
 from bookings.services import NotificationKind, NotifiedBy
 from bookings.video import video_visit_note
-from schedules.selectors import LOCAL_TZ
+from core import dates
 
 from .models import NotificationEvent
 
@@ -36,15 +36,6 @@ class Rendered:
     text: str
     html: str
     ics: bytes | None
-
-
-def when_text(moment: dt.datetime) -> str:
-    """ "måndag 26 oktober 2026 kl. 09:00" / "Monday 26 October 2026 at 09:00", in Swedish time."""
-    local = timezone.localtime(moment, LOCAL_TZ)
-    return gettext("%(date)s at %(time)s") % {
-        "date": formats.date_format(local, "l j F Y"),
-        "time": formats.time_format(local, "H:i"),
-    }
 
 
 def _url(path: str) -> str:
@@ -73,7 +64,7 @@ def _headline(event: NotificationEvent, clinic: str) -> str:
 
 
 def _subject(event: NotificationEvent, clinic: str, booking: Booking | None) -> str:
-    date = formats.date_format(timezone.localtime(booking.start, LOCAL_TZ), "j F") if booking else ""
+    date = dates.when(booking.start, "day") if booking else ""
     values = {"clinic": clinic, "date": date}
     if booking is not None and event.kind in (NotificationKind.BOOKED, NotificationKind.SUMMONS):
         return gettext("Booked time %(date)s, %(clinic)s") % values
@@ -98,7 +89,7 @@ def _render(event: NotificationEvent) -> Rendered:
     clinic = event.clinic.name
     lines: list[str] = []
     if booking is not None and event.kind != NotificationKind.CLINIC_MESSAGE:
-        lines.append(gettext("When: %(when)s") % {"when": when_text(booking.start)})
+        lines.append(gettext("When: %(when)s") % {"when": dates.when(booking.start)})
         lines.append(gettext("Where: %(where)s") % {"where": clinic_address(booking)})
         discreet = booking.appointment_type.discreet
         if not discreet and booking.appointment_type.web_name:
@@ -107,7 +98,7 @@ def _render(event: NotificationEvent) -> Rendered:
             lines.append(video_visit_note())  # never the link itself
         previous = event.detail.get("previous_start") if event.kind == NotificationKind.REBOOKED else None
         if previous:
-            lines.append(gettext("Before: %(when)s") % {"when": when_text(dt.datetime.fromisoformat(previous))})
+            lines.append(gettext("Before: %(when)s") % {"when": dates.when(dt.datetime.fromisoformat(previous))})
     if event.kind == NotificationKind.CANCELLED and event.reason:
         lines.append(gettext("The clinic's reason: %(reason)s") % {"reason": event.reason})
 

@@ -22,6 +22,7 @@ from accounts.http import AuthenticatedHttpRequest
 from accounts.models import Role
 from clinics.models import AppointmentType, Clinic
 from clinics.workspace import WorkspaceClinic, clinic_for, staff_required, workspace_clinic
+from core import dates
 from core.errors import DomainError
 
 from . import services
@@ -394,8 +395,7 @@ def slot_new(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    _("The time %(when)s is added. It appears on the web shortly.")
-                    % {"when": timezone.localtime(slot.start, LOCAL_TZ).strftime("%Y-%m-%d %H:%M")},
+                    _("The time %(when)s is added. It appears on the web shortly.") % {"when": dates.when(slot.start)},
                 )
                 return redirect(timebook_url(clinic, resource_id=slot.resource_id, day=local_date(slot.start)))
     else:

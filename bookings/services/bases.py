@@ -22,6 +22,7 @@ from accounts.selectors import user_has_clinic_role
 from accounts.services import audit_record, resident_get_or_create, resident_lock
 from clinics.models import AppointmentType, Clinic
 from clinics.selectors import SUMMONS_TYPE_Q, q_matches
+from core import dates
 from core.errors import BookingError, ErrorCode, PermissionDeniedError, ValidationFailed
 
 from ..models import BasisKind, Booking, BookingBasis, BookingStatus, MessageKind
@@ -204,8 +205,8 @@ def open_summons_send(
         values = {
             "what": appointment_type.web_name,
             "clinic": clinic.name,
-            "first": f"{valid_from:%Y-%m-%d}",
-            "last": f"{valid_until:%Y-%m-%d}",
+            "first": dates.when(valid_from, "date"),
+            "last": dates.when(valid_until, "date"),
         }
         subject = gettext("Book a time: %(what)s") % values
         body = (

@@ -7,12 +7,13 @@ import datetime as dt
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from clinics.models import CaseKind, CaseType
 from clinics.video import meeting_url_from_template
+from core import dates
 from core.errors import BookingError, ErrorCode
 from schedules import free_times
 from schedules.models import Hold, HoldState, Slot, SlotStatus
@@ -84,18 +85,16 @@ def _check_one_booking_at_a_time(*, resident: User, slot: Slot, now: dt.datetime
     )
     if existing is None:
         return
-    local_start = timezone.localtime(existing.start, LOCAL_TZ)
     raise BookingError(
         ErrorCode.ONE_BOOKING_AT_A_TIME,
         _(
-            "You already have a booked time at %(clinic)s: %(type)s on %(date)s at %(time)s. The clinic lets you "
+            "You already have a booked time at %(clinic)s: %(type)s, %(when)s. The clinic lets you "
             "book one time at a time. Cancel or rebook that time if you need another."
         )
         % {
             "clinic": clinic.name,
             "type": existing.appointment_type.web_name,
-            "date": formats.date_format(local_start, "j F Y"),
-            "time": local_start.strftime("%H:%M"),
+            "when": dates.when(existing.start),
         },
     )
 

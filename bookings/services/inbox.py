@@ -18,8 +18,8 @@ from accounts.selectors import user_has_clinic_role
 from accounts.services import audit_record
 from clinics.models import Clinic, RelationSource
 from clinics.services import relation_add
+from core import dates
 from core.errors import BookingError, ErrorCode, PermissionDeniedError, ValidationFailed
-from schedules.selectors import LOCAL_TZ
 
 from ..models import (
     Booking,
@@ -89,14 +89,18 @@ def _send_booking_message(
         return None
     # Residents never see the internal type name (R-TYPE-1).
     what = booking.appointment_type.web_name or gettext("Visit")
-    when = timezone.localtime(booking.start, LOCAL_TZ)
     with translation.override(settings.LANGUAGE_CODE):
-        values = {"what": what, "clinic": booking.clinic.name, "date": f"{when:%Y-%m-%d}", "time": f"{when:%H:%M}"}
+        values = {
+            "what": what,
+            "clinic": booking.clinic.name,
+            "date": dates.when(booking.start, "date"),
+            "when": dates.when(booking.start),
+        }
         if kind == MessageKind.SUMMONS:
             subject = gettext("Booked time: %(what)s %(date)s") % values
             body = (
                 gettext(
-                    "%(clinic)s has booked a time for you: %(what)s on %(date)s at %(time)s. "
+                    "%(clinic)s has booked a time for you: %(what)s, %(when)s. "
                     "You can see the time under your booked times."
                 )
                 % values
@@ -107,8 +111,7 @@ def _send_booking_message(
             subject = gettext("Cancelled time: %(what)s %(date)s") % values
             body = (
                 gettext(
-                    "%(clinic)s has cancelled your time: %(what)s on %(date)s at %(time)s. "
-                    "Contact the clinic if you have questions."
+                    "%(clinic)s has cancelled your time: %(what)s, %(when)s. Contact the clinic if you have questions."
                 )
                 % values
             )

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from clinics.models import AppointmentType, Resource
+from core import dates
 from core.errors import ValidationFailed
 
 from .. import free_times
@@ -64,12 +65,8 @@ def slot_add(
 
 
 def _overlap_message(slot: Slot) -> str:
-    start = timezone.localtime(slot.start, LOCAL_TZ)
-    end = timezone.localtime(slot.end, LOCAL_TZ)
-    return _("The resource already has a time that overlaps this one: %(day)s %(start)s–%(end)s.") % {
-        "day": start.strftime("%Y-%m-%d"),
-        "start": start.strftime("%H:%M"),
-        "end": end.strftime("%H:%M"),
+    return _("The resource already has a time that overlaps this one: %(when)s.") % {
+        "when": dates.span(slot.start, slot.end)
     }
 
 

@@ -328,5 +328,5 @@ def test_times_and_confirm_show_when_the_visit_ends(resident_client, clinic, app
     hold = hold_via_client(resident_client, slot)
     confirm = text(resident_client.get(reverse("bookings:confirm", args=[hold.pk])))
 
-    assert '10:00</span><span class="time-end">–10:30</span>' in times
-    assert "10:00–10:30" in confirm
+    assert '10.00</span><span class="time-end">–10.30</span>' in times
+    assert "kl. 10.00–10.30" in confirm

@@ -61,7 +61,7 @@ def test_with_the_option_a_second_booking_is_refused_naming_the_first_and_nothin
 
     assert refused.value.code == ErrorCode.ONE_BOOKING_AT_A_TIME
     message = str(refused.value.message)
-    assert "Vårdcentralen Solna" in message and "Besök" in message and "09:00" in message
+    assert "Vårdcentralen Solna" in message and "Besök" in message and "kl. 09.00" in message
     assert str(first.start.astimezone(tomorrow_at(9).tzinfo).day) in message
     assert list(Booking.objects.filter(resident=resident).values_list("pk", flat=True)) == [first.pk]
     assert WebBookingLogEntry.objects.count() == 1
@@ -136,7 +136,7 @@ def test_the_web_refuses_at_once_when_the_time_is_chosen(resident_client, clinic
 
     assert response.status_code == 302 and response.url == back
     page = text(resident_client.get(back))
-    assert "Du har redan en bokad tid på Vårdcentralen Solna" in page and "09:00" in page
+    assert "Du har redan en bokad tid på Vårdcentralen Solna" in page and "kl. 09.00" in page
     assert not Hold.objects.filter(resident=resident).exists()
 
 
@@ -152,7 +152,7 @@ def test_the_api_refuses_hold_and_booking_with_the_code(clinic, resident, two_sl
     for response in (hold, booking):
         assert response.status_code == 409
         assert response.json()["code"] == "ONE_BOOKING_AT_A_TIME"
-        assert "09:00" in response.json()["detail"]
+        assert "kl. 09.00" in response.json()["detail"]
     assert Booking.objects.filter(resident=resident).count() == 1
 
 

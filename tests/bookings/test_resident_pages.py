@@ -98,7 +98,7 @@ def test_full_booking_flow(resident_client, resident, clinic, appointment_type, 
 
     # Times.
     times_page = text(resident_client.get(times_url))
-    assert "10:00" in times_page and "10:30" in times_page and "Distriktssköterska" in times_page
+    assert "10.00" in times_page and "10.30" in times_page and "Distriktssköterska" in times_page
     assert slot_inputs(times_page) == {first.pk, second.pk}
 
     # Hold (R-BOOK-3): the time leaves the web at once.

@@ -64,7 +64,7 @@ def anna(db):
 
 
 def hhmm(when: dt.datetime) -> str:
-    return timezone.localtime(when).strftime("%H:%M")
+    return timezone.localtime(when).strftime("%H.%M")
 
 
 def to_confirm(page: Page, clinic, slot) -> None:

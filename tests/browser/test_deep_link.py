@@ -57,7 +57,7 @@ def test_a_deep_link_leads_through_login_and_conditions_to_that_time_held(page: 
     page.get_by_role("button", name="Fortsätt").click()
 
     expect(page.locator("#countdown")).to_contain_text("reserverad för dig")
-    expect(page.locator("main")).to_contain_text(timezone.localtime(wanted.start).strftime("%H:%M"))
+    expect(page.locator("main")).to_contain_text(timezone.localtime(wanted.start).strftime("%H.%M"))
     check_page(page, "deep-link-2-held")
     page.get_by_role("button", name="Boka tiden").click()
 
@@ -79,6 +79,6 @@ def test_a_deep_link_to_a_time_just_taken_offers_the_nearest(page: Page, times):
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Tiden är inte längre ledig")
     check_page(page, "deep-link-taken")
-    page.get_by_role("button").filter(has_text=timezone.localtime(times[2].start).strftime("%H:%M")).click()
+    page.get_by_role("button").filter(has_text=timezone.localtime(times[2].start).strftime("%H.%M")).click()
 
     expect(page.locator("#countdown")).to_contain_text("reserverad för dig")

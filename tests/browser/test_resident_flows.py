@@ -82,7 +82,7 @@ def book_through_pages(page: Page, clinic, slot, *, check: bool = False) -> None
     page.locator("td.has-times a").filter(has=page.locator(".day-number", has_text=str(day))).first.click()
     if check:
         check_page(page, "book-4-times")
-    page.get_by_role("button", name=timezone.localtime(slot.start).strftime("%H:%M")).click()
+    page.get_by_role("button", name=timezone.localtime(slot.start).strftime("%H.%M")).click()
     if check:
         check_page(page, "book-5-confirm")
 
@@ -142,7 +142,7 @@ def test_resident_views_rebooks_and_cancels(page: Page, solna, times, anna):
     check_page(page, "start")
     page.get_by_role("link", name="Mina bokade tider").first.click()
     check_page(page, "my-bookings")
-    page.get_by_role("link", name=timezone.localtime(times[0].start).strftime("%H:%M"), exact=False).first.click()
+    page.get_by_role("link", name=timezone.localtime(times[0].start).strftime("%H.%M"), exact=False).first.click()
     check_page(page, "booking-detail")
     expect(page.get_by_role("link", name="Lägg till i min kalender (.ics)")).to_be_visible()
 
@@ -156,7 +156,7 @@ def test_resident_views_rebooks_and_cancels(page: Page, solna, times, anna):
     day = timezone.localtime(times[2].start).day
     page.locator("td.has-times a").filter(has=page.locator(".day-number", has_text=str(day))).first.click()
     check_page(page, "rebook-times")
-    page.get_by_role("button", name=timezone.localtime(times[2].start).strftime("%H:%M")).click()
+    page.get_by_role("button", name=timezone.localtime(times[2].start).strftime("%H.%M")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Bekräfta den nya tiden")
     page.get_by_role("button", name="Omboka").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Din tid är ombokad")
@@ -203,9 +203,9 @@ def test_one_booking_at_a_time_refuses_a_second_time_and_names_the_first(page: P
     day = timezone.localtime(times[1].start).day
     page.locator("td.has-times a").filter(has=page.locator(".day-number", has_text=str(day))).first.click()
 
-    page.get_by_role("button", name=timezone.localtime(times[1].start).strftime("%H:%M")).click()
+    page.get_by_role("button", name=timezone.localtime(times[1].start).strftime("%H.%M")).click()
 
-    first_time = timezone.localtime(times[0].start).strftime("%H:%M")
+    first_time = timezone.localtime(times[0].start).strftime("%H.%M")
     expect(page.locator(".messages")).to_contain_text("Du har redan en bokad tid på Vårdcentralen Solna")
     expect(page.locator(".messages")).to_contain_text(first_time)
     check_page(page, "one-booking-at-a-time-refused")
@@ -223,12 +223,12 @@ def test_a_time_taken_meanwhile_gives_a_friendly_message_and_the_free_times_agai
     # Someone else books the time while Anna looks at the list.
     booking_create(resident=ResidentFactory(), slot_id=taken.pk)
 
-    page.get_by_role("button", name=timezone.localtime(taken.start).strftime("%H:%M")).click()
+    page.get_by_role("button", name=timezone.localtime(taken.start).strftime("%H.%M")).click()
 
     expect(page.locator(".messages")).to_contain_text("någon annan", ignore_case=True)
     check_page(page, "just-taken")
     assert not Booking.objects.filter(resident=anna).exists()
-    expect(page.get_by_role("button", name=timezone.localtime(times[1].start).strftime("%H:%M"))).to_be_visible()
+    expect(page.get_by_role("button", name=timezone.localtime(times[1].start).strftime("%H.%M"))).to_be_visible()
 
 
 def test_keyboard_only_booking(page: Page, solna, times, anna):
@@ -265,7 +265,7 @@ def test_keyboard_only_booking(page: Page, solna, times, anna):
         if page.evaluate("document.activeElement.closest('td.has-times') !== null"):
             break
     enter_and_wait()
-    tab_to(timezone.localtime(times[0].start).strftime("%H:%M"))
+    tab_to(timezone.localtime(times[0].start).strftime("%H.%M"))
     enter_and_wait()
     tab_to("Boka tiden")
     enter_and_wait()

@@ -303,7 +303,7 @@ def test_preview_shows_the_times_in_the_way_and_a_stalled_publish_can_be_resumed
     page.locator("#id_day_end").fill("10:00")
     page.locator("#id_slot_minutes").fill("30")
     page.locator("button[name=action][value=preview]").click()
-    expect(page.locator("#collisions")).to_contain_text(f"{tomorrow:%Y-%m-%d} 08:15–08:45")
+    expect(page.locator("#collisions")).to_contain_text(f"{tomorrow:%Y-%m-%d} 08.15–08.45")
     check_page(page, "scheduler-schedule-collisions")
 
     page.locator("button[name=action][value=publish]").click()

@@ -64,7 +64,7 @@ def test_a_booking_is_confirmed_by_e_mail_and_sms_in_swedish(
     text, html = _bodies(received)
     for body in (text, html):
         assert "Din tid på Vårdcentralen Solna är bokad." in body
-        assert "När:" in body and "kl. 09:00" in body
+        assert "När:" in body and "kl. 09.00" in body
         assert "Var: Vårdcentralen Solna" in body
         assert f"https://tidbok.example.se/mina-tider/{booking.pk}/" in body  # cancel or rebook here
         assert resident.personnummer not in body
@@ -78,7 +78,7 @@ def test_a_booking_is_confirmed_by_e_mail_and_sms_in_swedish(
     assert sms["headers"]["Authorization"] == "Basic " + base64.b64encode(b"tidbok:gateway-secret").decode()
     assert sms["headers"]["Idempotency-Key"] == sms["fields"]["reference"]
     body = sms["fields"]["message"]
-    assert "Din tid på Vårdcentralen Solna är bokad." in body and "kl. 09:00" in body
+    assert "Din tid på Vårdcentralen Solna är bokad." in body and "kl. 09.00" in body
     assert f"https://tidbok.example.se/mina-tider/{booking.pk}/" in body
     assert resident.personnummer not in body
     assert set(Notification.objects.values_list("state", flat=True)) == {NotificationState.SENT}

@@ -23,6 +23,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from core import dates
 from core.errors import ValidationFailed
 from schedules.models import PublishState, Schedule, Slot
 from schedules.selectors import LOCAL_TZ
@@ -194,7 +195,7 @@ def test_the_pages_show_the_times_in_the_way_and_what_publishing_skipped(
     page = preview.content.decode()
     assert preview.context["preview"] == 2
     assert [slot.pk for slot in preview.context["collisions"].collisions] == [single.pk]
-    assert 'id="collisions"' in page and f"{day:%Y-%m-%d} 08:15–08:45" in page
+    assert 'id="collisions"' in page and f"{day:%Y-%m-%d} 08.15–08.45" in page
     assert "2 tider i schemat överlappar tider som redan finns på resursen och skapas inte." in page
 
     published = client.post(url, {**form, "action": "publish"}, follow=True)
@@ -244,8 +245,9 @@ def test_a_single_time_that_overlaps_is_refused_with_the_time_it_overlaps(
             end=tomorrow_at(9),
         )
     [message] = refused.value.field_errors["start"]
-    day = timezone.localdate() + dt.timedelta(days=1)
-    assert str(message) == f"Resursen har redan en tid som överlappar den här: {day:%Y-%m-%d} 08:15–08:45."
+    with translation.override("sv"):
+        when = f"{dates.when(tomorrow_at(8, 15), 'date')} kl. 08.15–08.45"
+    assert str(message) == f"Resursen har redan en tid som överlappar den här: {when}."
     assert Slot.objects.filter(resource=resource).count() == 1
 
 

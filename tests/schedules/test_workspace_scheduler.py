@@ -196,8 +196,8 @@ def test_timebook_is_a_grid_with_resources_as_columns_and_times_as_rows(sched, c
     columns = re.findall(r'<th scope="col">([^<]*)</th>', page)
     assert columns == [sv("Time"), resource.name, other_resource.name]  # by name
     # One row per start time: both resources' 08:00 times share a row, 09:00 has its own.
-    rows = re.findall(r"<tr>\s*<th scope=\"row\" class=\"nowrap\">(\d\d:\d\d)</th>(.*?)</tr>", page, re.S)
-    assert [start for start, _cells in rows] == ["08:00", "09:00"]
+    rows = re.findall(r"<tr>\s*<th scope=\"row\" class=\"nowrap\">(\d\d\.\d\d)</th>(.*?)</tr>", page, re.S)
+    assert [start for start, _cells in rows] == ["08.00", "09.00"]
     assert f'id="tb-slot-{eight.pk}"' in rows[0][1] and f'id="tb-slot-{parallel.pk}"' in rows[0][1]
     assert f'id="tb-slot-{nine.pk}"' in rows[1][1]
     # Seven day headings in a week, colour class and state text together.
