@@ -173,9 +173,9 @@ def test_timebook_week_grid_navigates_by_date_and_by_week(page: Page, solna, vis
     staff_login(page, sara, next_url=timebook)
     grid = page.locator("table.timebook-grid")
     expect(grid.locator("thead th")).to_have_text([sv("Time"), nurse.name, doctor.name])
-    # Both 08:00 times share a row, one per resource column.
+    # Both 08.00 times share a row, one per resource column.
     eight = grid.locator("tr", has=page.locator(f"#tb-slot-{free.pk}"))
-    expect(eight.locator("th[scope=row]")).to_have_text("08:00")
+    expect(eight.locator("th[scope=row]")).to_have_text("08.00")
     expect(eight.locator(f"#tb-slot-{booked.pk}")).to_be_visible()
     for slot, label in ((free, "Free"), (booked, "Booked"), (held, "Held"), (blocked, "Blocked")):
         expect(page.locator(f"#tb-slot-{slot.pk} .tag")).to_have_text(sv(label))
