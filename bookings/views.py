@@ -3,9 +3,7 @@ service or selector, and turns a DomainError into a message or a 404; no rule li
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
-from collections.abc import Callable
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -38,12 +36,12 @@ from schedules.selectors import (
     nearest_offered_slots,
     offered_days,
     offered_slots,
-    visibility_cutoff,
 )
 from schedules.services import hold_cancel
 
 from . import ics
 from .forms import ConditionsForm, PatientCommentForm
+from .month_calendar import last_visible_day, month_calendar, month_from
 from .selectors import (
     bases_for_resident,
     basis_for_resident,
@@ -189,46 +187,6 @@ def _bookable_type(request: AuthenticatedHttpRequest, clinic: Clinic, type_id: i
     return appointment_type
 
 
-def _month_from(request: HttpRequest, first_free: dt.datetime | None) -> dt.date:
-    """The month asked for, else the month of the first free time, never before this month."""
-    this_month = timezone.localdate().replace(day=1)
-    try:
-        # R-SEC-6: strict YYYY-MM within the calendar core.params allows, so the next month
-        # and the month before can always be computed.
-        return max(params.parse_month(request.GET.get("manad"), name="manad"), this_month)
-    except params.BadParameter:
-        if first_free is None:
-            return this_month
-        return timezone.localtime(first_free, LOCAL_TZ).date().replace(day=1)
-
-
-def _calendar_weeks(
-    first: dt.date, counts: dict[dt.date, int], day_url: Callable[[dt.date], str]
-) -> list[list[dict | None]]:
-    weeks = []
-    for week in calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month):
-        weeks.append(
-            [
-                {"date": day, "count": counts.get(day, 0), "url": day_url(day) if counts.get(day) else ""}
-                if day.month == first.month
-                else None
-                for day in week
-            ]
-        )
-    return weeks
-
-
-def _month_links(request: HttpRequest, first: dt.date, last_visible: dt.date) -> dict:
-    next_month = (first + dt.timedelta(days=32)).replace(day=1)
-    return {
-        "month": first,
-        "previous_month": (first - dt.timedelta(days=1)).replace(day=1)
-        if first > timezone.localdate().replace(day=1)
-        else None,
-        "next_month": next_month if next_month <= last_visible else None,
-    }
-
-
 @resident_required
 def book_days(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int) -> HttpResponse:
     clinic = get_object_or_404(Clinic, pk=clinic_id)
@@ -236,7 +194,7 @@ def book_days(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int) -
         return redirect("bookings:book_conditions", clinic_id=clinic.pk)
     appointment_type = _bookable_type(request, clinic, type_id)
     first_free = offered_slots(clinic=clinic, appointment_type=appointment_type, resident=request.user).first()
-    first = _month_from(request, first_free.start if first_free else None)
+    first = month_from(request, first_free.start if first_free else None)
     next_month = (first + dt.timedelta(days=32)).replace(day=1)
     counts = offered_days(
         clinic=clinic,
@@ -251,23 +209,19 @@ def book_days(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int) -
         {
             "clinic": clinic,
             "appointment_type": appointment_type,
-            "weeks": _calendar_weeks(
-                first,
-                counts,
-                lambda day: reverse("bookings:book_times", args=[clinic.pk, appointment_type.pk, day.isoformat()]),
+            **month_calendar(
+                first=first,
+                counts=counts,
+                day_url=lambda day: reverse(
+                    "bookings:book_times", args=[clinic.pk, appointment_type.pk, day.isoformat()]
+                ),
+                last_visible=last_visible_day(appointment_type),
             ),
-            "total": sum(counts.values()),
-            **_month_links(request, first, _last_visible_day(appointment_type)),
             "back_url": reverse("bookings:book_types", args=[clinic.pk]),
             "step": 3,
             "steps": BOOK_STEPS,
         },
     )
-
-
-def _last_visible_day(appointment_type: AppointmentType) -> dt.date:
-    cutoff = visibility_cutoff(appointment_type=appointment_type) - dt.timedelta(seconds=1)
-    return cutoff.astimezone(LOCAL_TZ).date()
 
 
 @resident_required
@@ -683,7 +637,7 @@ def rebook_days(request: AuthenticatedHttpRequest, booking_id: int) -> HttpRespo
     if not _require_accepted(request, CaseKind.MANAGE, booking.clinic_id):
         return redirect("bookings:rebook_conditions", booking_id=booking.pk)
     first_free = rebook_candidates(booking=booking, resident=request.user).exclude(pk=booking.slot_id).first()
-    first = _month_from(request, first_free.start if first_free else None)
+    first = month_from(request, first_free.start if first_free else None)
     next_month = (first + dt.timedelta(days=32)).replace(day=1)
     counts = rebook_day_counts(
         booking=booking, resident=request.user, start_from=local_midnight(first), until=local_midnight(next_month)
@@ -694,11 +648,12 @@ def rebook_days(request: AuthenticatedHttpRequest, booking_id: int) -> HttpRespo
         {
             "booking": booking,
             "any_free": first_free is not None,
-            "weeks": _calendar_weeks(
-                first, counts, lambda day: reverse("bookings:rebook_times", args=[booking.pk, day.isoformat()])
+            **month_calendar(
+                first=first,
+                counts=counts,
+                day_url=lambda day: reverse("bookings:rebook_times", args=[booking.pk, day.isoformat()]),
+                last_visible=last_visible_day(booking.appointment_type),
             ),
-            "total": sum(counts.values()),
-            **_month_links(request, first, _last_visible_day(booking.appointment_type)),
             "actions": booking_actions(booking=booking, resident=request.user),
             "back_url": reverse("bookings:rebook_conditions", args=[booking.pk]),
             "step": 2,
