@@ -59,11 +59,16 @@ def refuse_unless_post(request: AuthenticatedHttpRequest) -> HttpResponse | None
     return None if request.method == "POST" else HttpResponseNotAllowed(["POST"])
 
 
-def timebook_url(clinic: Clinic, *, resource_id: int | str | None = None, day: dt.date | None = None) -> str:
-    params = {}
+def timebook_url(
+    clinic: Clinic, *, resource_id: int | str | None = None, day: dt.date | None = None, day_view: bool = False
+) -> str:
+    """The timebook at ``day``'s week, or at ``day`` itself in the day view."""
+    params: dict[str, int | str] = {}
     if resource_id:
         params["resurs"] = resource_id
-    if day is not None:
+    if day is not None and day_view:
+        params.update({"visa": TIMEBOOK_DAY, "datum": day.isoformat()})
+    elif day is not None:
         params["vecka"] = iso_week(day)
     query = f"?{urlencode(params)}" if params else ""
     return reverse("workspace:timebook", args=[clinic.pk]) + query
@@ -167,8 +172,17 @@ def slots_change_type(request: AuthenticatedHttpRequest, clinic_id: int) -> Http
                     )
                     % {"count": booked},
                 )
+            # Back to the view the change was made in: the day shown, or the week of the times.
+            shown = TimebookFilterForm(request.POST, clinic=clinic)
+            shown_day = shown.cleaned_data.get("datum") if shown.is_valid() else None
+            day_view = bool(shown_day) and shown.cleaned_data.get("visa") == TIMEBOOK_DAY
             return redirect(
-                timebook_url(clinic, resource_id=request.POST.get("resurs", ""), day=local_date(chosen.first().start))
+                timebook_url(
+                    clinic,
+                    resource_id=request.POST.get("resurs", ""),
+                    day=shown_day if day_view else local_date(chosen.first().start),
+                    day_view=day_view,
+                )
             )
     return _render_timebook(request, clinic, ws, params=request.POST, change_form=form)
 

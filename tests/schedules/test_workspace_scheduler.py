@@ -762,6 +762,32 @@ def test_change_type_of_chosen_times_leaves_booked_ones_alone(sched, clinic, res
     assert booking.status == BookingStatus.ACTIVE and booking.appointment_type == appointment_type
 
 
+def test_change_type_in_the_day_view_returns_to_that_day(sched, clinic, resource, appointment_type):
+    other_type = AppointmentTypeFactory(clinic=clinic, internal_name="Telefontid", web_name="Telefonsamtal")
+    free = SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(8))
+    day = timezone.localtime(free.start, LOCAL_TZ).date()
+    page = text(sched.get(ws_url(clinic, "timebook", f"resurs={resource.pk}&visa=dag&datum={day.isoformat()}")))
+    # The change form carries the view it was shown in.
+    assert '<input type="hidden" name="visa" value="dag">' in page
+    assert f'<input type="hidden" name="datum" value="{day.isoformat()}">' in page
+
+    response = sched.post(
+        ws_url(clinic, "slots_change_type"),
+        {
+            "slot": [free.pk],
+            "appointment_type": other_type.pk,
+            "resurs": resource.pk,
+            "vecka": iso_week(day),
+            "visa": "dag",
+            "datum": day.isoformat(),
+        },
+    )
+
+    assert response.status_code == 302
+    assert response.url == ws_url(clinic, "timebook", f"resurs={resource.pk}&visa=dag&datum={day.isoformat()}")
+    assert Slot.objects.get(pk=free.pk).appointment_type == other_type
+
+
 @pytest.mark.parametrize("field", ["slot", "appointment_type"])
 def test_change_type_errors_show_on_the_timebook(sched, clinic, slot, other_clinic, field):
     foreign_slot = SlotFactory(appointment_type=AppointmentTypeFactory(clinic=other_clinic))
