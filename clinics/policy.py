@@ -9,10 +9,11 @@ import datetime as dt
 from functools import lru_cache
 
 import holidays
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from core import dates
 from core.localtime import LOCAL_TZ, local_midnight
 
 from .models import AppointmentType, Clinic, DeadlineUnit
@@ -78,11 +79,8 @@ def _when(moment: dt.datetime) -> str:
     local = timezone.localtime(moment, LOCAL_TZ)
     if local.time() == dt.time.min:
         # A working-day deadline ends at midnight: said as the end of the day before, not "00:00".
-        return _("the end of %(date)s") % {"date": formats.date_format(local.date() - dt.timedelta(days=1), "l j F Y")}
-    return _("%(date)s at %(time)s") % {
-        "date": formats.date_format(local, "l j F Y"),
-        "time": local.strftime("%H:%M"),
-    }
+        return _("the end of %(date)s") % {"date": dates.when(local.date() - dt.timedelta(days=1), "date")}
+    return dates.when(local)
 
 
 def change_deadline_text(*, deadline: dt.datetime) -> str:
