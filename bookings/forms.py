@@ -188,3 +188,15 @@ class ClinicMessageForm(WorkspaceForm):
             "The resident cannot reply. Below the message they are told to call the clinic on its phone number."
         ),
     )
+
+
+class MeetingLinkForm(WorkspaceForm):
+    """A video visit's meeting link set by hand; ``booking_meeting_link_set`` checks it."""
+
+    meeting_url = forms.CharField(
+        label=_("Link to the video meeting"),
+        help_text=_("Begins with https://. Empty removes the link. Only the resident sees it, on their booking."),
+        required=False,
+        strip=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "url", "spellcheck": "false"}),
+    )

@@ -30,7 +30,7 @@ from .selectors import (
     web_log_changes,
     web_log_read,
 )
-from .services import booking_book_for_resident, booking_cancel
+from .services import booking_book_for_resident, booking_cancel, booking_meeting_link_set
 
 SUPPORT = (Role.SUPPORT,)
 WEB_LOG_DEFAULT_LIMIT = 100
@@ -89,7 +89,11 @@ class StaffBookingSerializer(serializers.ModelSerializer):
             "created_at",
             "ended_at",
             "resident_notified",
+            "meeting_url",
         ]
+        extra_kwargs = {
+            "meeting_url": {"help_text": "A video visit's meeting link: the resident's secret, for the clinic's staff"}
+        }
 
     def get_resident_notified(self, booking: Booking) -> bool:
         return not booking.appointment_type.hidden_for_patient
@@ -188,6 +192,26 @@ class StaffBookingCancel(IdempotentPostMixin, StaffAPIView):
         _clinic_booking_or_404(clinic, booking_id)
         booking_cancel(actor=request.user, booking_id=booking_id)  # audited in its transaction (R-LOG-4)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeetingLinkInput(serializers.Serializer):
+    meeting_url = serializers.CharField(
+        allow_blank=True, max_length=1000, trim_whitespace=False, help_text="https://…; empty removes the link"
+    )
+
+
+class StaffBookingMeetingLink(StaffAPIView):
+    @extend_schema(request=MeetingLinkInput, responses=StaffBookingSerializer)
+    def put(self, request: AuthenticatedRequest, clinic_id: int, booking_id: int) -> Response:
+        """Set, replace or remove a video visit's meeting link; the change is audited (R-LOG-4)."""
+        clinic = scheduler_clinic(request, clinic_id)
+        _clinic_booking_or_404(clinic, booking_id)
+        data = MeetingLinkInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        booking_meeting_link_set(
+            actor=request.user, booking_id=booking_id, meeting_url=data.validated_data["meeting_url"]
+        )
+        return Response(StaffBookingSerializer(_staff_booking(request, booking_id)).data)
 
 
 # --- The web booking log (R-LOG-2, R-LOG-4) -------------------------------------------------------

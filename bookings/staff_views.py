@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from accounts.http import AuthenticatedHttpRequest
 from accounts.personnummer import format_personnummer, normalise_personnummer
 from clinics.models import Clinic
-from clinics.workspace import staff_required
+from clinics.workspace import WorkspaceClinic, staff_required
 from core import params
 from core.errors import DomainError, ValidationFailed
 from core.search_token import SEARCH_TOKEN_PARAM, search_token_load, search_token_store
@@ -30,9 +30,10 @@ from schedules.models import Slot
 from schedules.selectors import free_slots_for_staff
 from schedules.workspace_views import local_date, refuse_unless_post, scheduler_clinic, timebook_url
 
+from .forms import MeetingLinkForm
 from .models import Booking, WaitlistEntry
 from .selectors import booking_for_staff, resident_for_staff_booking, waitlist_for_clinic, waitlist_for_staff
-from .services import REASON_MAX_LENGTH, booking_book_for_resident, waitlist_add
+from .services import REASON_MAX_LENGTH, booking_book_for_resident, booking_meeting_link_set, waitlist_add
 from .services import booking_cancel as booking_cancel_service
 
 FREE_TIMES_SHOWN = 60
@@ -46,19 +47,59 @@ def _clinic_booking_or_404(clinic: Clinic, booking_id: int) -> None:
         raise Http404
 
 
-@staff_required
-def booking_detail(request: AuthenticatedHttpRequest, clinic_id: int, booking_id: int) -> HttpResponse:
-    clinic, ws = scheduler_clinic(request, clinic_id)
-    _clinic_booking_or_404(clinic, booking_id)
+def _booking_page(
+    request: AuthenticatedHttpRequest,
+    clinic: Clinic,
+    ws: WorkspaceClinic,
+    booking_id: int,
+    *,
+    form: MeetingLinkForm | None = None,
+) -> HttpResponse:
     try:
         booking = booking_for_staff(actor=request.user, booking_id=booking_id)  # audited (R-LOG-4)
     except DomainError:
         raise Http404 from None
+    if form is None:
+        form = MeetingLinkForm(initial={"meeting_url": booking.meeting_url}, clinic=clinic)
     return render(
         request,
         "workspace/scheduler/booking_detail.html",
-        {"ws": ws, "booking": booking, "timebook_url": timebook_url(clinic, day=local_date(booking.start))},
+        {
+            "ws": ws,
+            "booking": booking,
+            "timebook_url": timebook_url(clinic, day=local_date(booking.start)),
+            "meeting_form": form,
+        },
+        status=400 if form.errors else 200,
     )
+
+
+@staff_required
+def booking_detail(request: AuthenticatedHttpRequest, clinic_id: int, booking_id: int) -> HttpResponse:
+    clinic, ws = scheduler_clinic(request, clinic_id)
+    _clinic_booking_or_404(clinic, booking_id)
+    return _booking_page(request, clinic, ws, booking_id)
+
+
+@staff_required
+def booking_meeting_link(request: AuthenticatedHttpRequest, clinic_id: int, booking_id: int) -> HttpResponse:
+    """Set, replace or remove a video visit's meeting link (audited in the service, R-LOG-4)."""
+    clinic, ws = scheduler_clinic(request, clinic_id)
+    _clinic_booking_or_404(clinic, booking_id)
+    if refused := refuse_unless_post(request):
+        return refused
+    form = MeetingLinkForm(request.POST, clinic=clinic)
+    if form.is_valid():
+        try:
+            booking_meeting_link_set(
+                actor=request.user, booking_id=booking_id, meeting_url=form.cleaned_data["meeting_url"]
+            )
+        except DomainError as exc:
+            form.add_domain_errors(exc)
+        else:
+            messages.success(request, _("The link to the video meeting is saved."))
+            return redirect("workspace:booking_detail", clinic_id=clinic.pk, booking_id=booking_id)
+    return _booking_page(request, clinic, ws, booking_id, form=form)
 
 
 @staff_required

@@ -21,6 +21,7 @@ urlpatterns = [
     # The staff booking pages: a booking in the timebook, booking for a resident, the waitlist.
     path("tidbok/bokning/<int:booking_id>/", staff_views.booking_detail, name="booking_detail"),
     path("tidbok/bokning/<int:booking_id>/avboka/", staff_views.booking_cancel, name="booking_cancel"),
+    path("tidbok/bokning/<int:booking_id>/motelank/", staff_views.booking_meeting_link, name="booking_meeting_link"),
     path("boka-at-invanare/", staff_views.book_for_resident, name="book_for_resident"),
     path("vantelista/", staff_views.waitlist, name="waitlist"),
     # The resident page: found by a posted personnummer, named by an opaque token (R-SEC-3).

@@ -18,7 +18,7 @@ TYPE_TEXT_FIELDS = ("internal_name", "web_name", "web_info", "late_fee_text")
 # R-POL-1: whole numbers that may be left empty (meaning none).
 TYPE_POLICY_NUMBER_FIELDS = ("booking_notice_hours", "change_deadline")
 TYPE_FLAG_FIELDS = ("bookable_on_web", "cancellable_on_web", "reschedulable_on_web", "hidden_for_patient")
-TYPE_BOOL_FIELDS = (*TYPE_FLAG_FIELDS, "requires_booking_basis", "discreet")
+TYPE_BOOL_FIELDS = (*TYPE_FLAG_FIELDS, "requires_booking_basis", "discreet", "is_video_visit")
 
 
 class AppointmentTypeForm(forms.Form):
@@ -35,6 +35,7 @@ class AppointmentTypeForm(forms.Form):
     )
     requires_booking_basis = forms.BooleanField(required=False)
     discreet = forms.BooleanField(required=False)
+    is_video_visit = forms.BooleanField(required=False)
     booking_notice_hours = forms.IntegerField(
         required=False,
         error_messages={"invalid": _("Enter the notice as a whole number of hours, for example 2, or leave it empty.")},
@@ -194,4 +195,15 @@ class ClinicSearchForm(forms.Form):
     )
     region = forms.ModelChoiceField(
         label=_("Region"), queryset=Region.objects.all(), required=False, empty_label=_("All regions")
+    )
+
+
+class MeetingTemplateTextForm(_ShownAgainForm):
+    meeting_url_template = _text(
+        _("Address of the video meetings"),
+        _(
+            "The region's meeting service, with {room} where each booking's own meeting room goes, for example "
+            "https://mote.region.se/{room}. Must begin with https://. Leave empty to give each video visit its "
+            "link by hand on the booking."
+        ),
     )

@@ -30,6 +30,7 @@ from .forms import (
     AppointmentTypeTextForm,
     CaseTypeTextForm,
     DirectLinkTextForm,
+    MeetingTemplateTextForm,
     ResourceTextForm,
     type_values_from_instance,
     type_values_from_post,
@@ -62,6 +63,7 @@ from .services import (
     case_type_deactivate,
     case_type_update,
     clinic_ensure_case_types,
+    clinic_meeting_template_update,
     clinic_patient_comment_update,
     direct_link_create,
     resource_save,
@@ -325,6 +327,26 @@ def appointment_type_new(request: AuthenticatedHttpRequest, clinic_id: int) -> H
 @GET_POST
 def appointment_type_edit(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int) -> HttpResponse:
     return _type_form(request, clinic_id, type_id)
+
+
+@staff_required
+@GET_POST
+def video_settings(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
+    """The address video visits' meeting links are made from (``clinic_meeting_template_update``)."""
+    clinic, ws = _admin(request, clinic_id)
+    values = {"meeting_url_template": clinic.meeting_url_template}
+    errors: dict[str, list[Any]] = {}
+    if request.method == "POST":
+        values = {"meeting_url_template": request.POST.get("meeting_url_template", "")}
+        try:
+            clinic_meeting_template_update(actor=request.user, clinic=clinic, template=values["meeting_url_template"])
+        except DomainError as error:
+            errors = _refused(request, error)
+        else:
+            messages.success(request, _("The address of the video meetings is saved."))
+            return redirect("workspace:appointment_types", clinic_id=clinic.pk)
+    form = MeetingTemplateTextForm(values=values, errors=errors)
+    return _page(request, "video_settings.html", ws, status=400 if errors else 200, form=form)
 
 
 # --- Resources ----------------------------------------------------------------------------------

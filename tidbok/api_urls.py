@@ -10,6 +10,7 @@ from bookings import proxy_api as bookings_proxy_api
 from bookings import resident_api as bookings_resident_api
 from bookings import staff_api as bookings_staff_api
 from clinics import api as clinics_api
+from clinics import settings_api as clinics_settings_api
 from clinics import staff_api as clinics_staff_api
 from core import schema  # noqa: F401 - registers the bearer scheme with drf-spectacular
 from schedules import api as schedules_api
@@ -52,6 +53,11 @@ urlpatterns = [
     path(f"{STAFF}bookings/", bookings_staff_api.StaffBookingList.as_view(), name="api-staff-bookings"),
     path(f"{STAFF}bookings/<int:booking_id>/", bookings_staff_api.StaffBookingDetail.as_view()),
     path(f"{STAFF}bookings/<int:booking_id>/cancel/", bookings_staff_api.StaffBookingCancel.as_view()),
+    path(f"{STAFF}bookings/<int:booking_id>/meeting-link/", bookings_staff_api.StaffBookingMeetingLink.as_view()),
+    # The local admin's settings: appointment types and the video meetings' address.
+    path(f"{STAFF}appointment-types/", clinics_settings_api.AppointmentTypeList.as_view(), name="api-staff-types"),
+    path(f"{STAFF}appointment-types/<int:type_id>/", clinics_settings_api.AppointmentTypeDetail.as_view()),
+    path(f"{STAFF}video-settings/", clinics_settings_api.VideoSettings.as_view(), name="api-staff-video-settings"),
     # Staff accounts and roles (region IT; the clinic's roles for its local admin too).
     path(f"{STAFF}roles/", clinics_staff_api.ClinicRoles.as_view(), name="api-staff-clinic-roles"),
     path(f"{STAFF}staff-accounts/", clinics_staff_api.StaffAccountList.as_view(), name="api-staff-accounts"),
