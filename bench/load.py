@@ -297,6 +297,7 @@ class Gunicorn:
     def __enter__(self) -> Gunicorn:
         command = [
             str(Path(sys.executable).with_name("gunicorn")),
+            "--config=python:tidbok.gunicorn_conf",
             "tidbok.wsgi:application",
             f"--bind={HOST}:{self.port}",
             f"--bind={HOST}:{self.priority_port}",

@@ -26,6 +26,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from core import metrics
+
 # struct tcp_info: eight one-byte fields, then rto, ato, snd_mss, rcv_mss, unacked (u32 each).
 _UNACKED_OFFSET = 8 + 4 * 4
 RETRY_AFTER_SECONDS = 2
@@ -95,6 +97,7 @@ def queued() -> int:
 
 
 def _busy(request: HttpRequest) -> HttpResponse:
+    metrics.count("tidbok_shed_requests")
     if not request.path.startswith("/api/"):
         response = render(request, "busy.html", status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)

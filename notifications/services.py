@@ -31,6 +31,7 @@ from accounts.services import audit_record
 from bookings.models import Booking, BookingStatus
 from bookings.services import NotificationKind, NotifiedBy
 from clinics.models import Clinic
+from core import metrics
 from core.errors import BookingError, ErrorCode, PermissionDeniedError
 from core.outbox.services import outbox_add
 from core.sms import Sms, send_sms
@@ -169,6 +170,7 @@ def notification_deliver(*, notification_id: int, now: dt.datetime | None = None
         problem = f"{type(error).__name__}: {error}"[:300]
         if notification.attempts >= settings.TIDBOK_NOTIFY_MAX_ATTEMPTS:
             ours.update(state=NotificationState.FAILED, claim=None, last_error=problem)
+            metrics.count("tidbok_notifications", channel=str(notification.channel), outcome="failed")
             logger.warning("notification %s failed after %s attempts", notification_id, notification.attempts)
             return False
         countdown = _backoff(notification.attempts)
@@ -183,6 +185,7 @@ def notification_deliver(*, notification_id: int, now: dt.datetime | None = None
         raise DeliveryDeferred(countdown) from error
     # Recorded after the send.
     ours.update(state=NotificationState.SENT, sent_at=timezone.now(), claim=None, last_error="")
+    metrics.count("tidbok_notifications", channel=str(notification.channel), outcome="sent")
     return True
 
 

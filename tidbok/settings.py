@@ -100,6 +100,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every answer, even one turned away below, is timed and carries its request id.
+    "core.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "core.middleware.RetryAfterMiddleware",
@@ -351,6 +353,10 @@ ALLAUTH_TRUSTED_PROXY_COUNT = TIDBOK_TRUSTED_PROXIES
 # (core.overload): on a 2-core machine serving ~100 bookings a second, 256 is a wait of about
 # two and a half seconds; a burst of a few hundred residents on one time is still answered.
 TIDBOK_SHED_QUEUE = env_int("TIDBOK_SHED_QUEUE", 256)
+# Operations (core.ops_views): /metrics/ answers only with "Authorization: Bearer <this>" (unset:
+# never); /readyz/ says "not ready" once a due outbox message has waited longer than this.
+TIDBOK_METRICS_TOKEN = os.environ.get("TIDBOK_METRICS_TOKEN", "")
+TIDBOK_READY_OUTBOX_LAG_SECONDS = env_int("TIDBOK_READY_OUTBOX_LAG_SECONDS", 300)
 TIDBOK_RATE_LIMITS = {
     "booking_user": os.environ.get("RATE_LIMIT_BOOKING_USER", "30/min"),
     "booking_address": os.environ.get("RATE_LIMIT_BOOKING_ADDRESS", "600/min"),
@@ -521,9 +527,19 @@ TIDBOK_ACCESSIBILITY_EMAIL = os.environ.get("TIDBOK_ACCESSIBILITY_EMAIL", "tillg
 TIDBOK_ACCESSIBILITY_REVIEWED = os.environ.get("TIDBOK_ACCESSIBILITY_REVIEWED", "2026-11-30")
 TIDBOK_LOG_PURGE_BATCH = env_int("TIDBOK_LOG_PURGE_BATCH", 2000)
 
+# One JSON object per line (python-json-logger), each with the request id of the request it was
+# written in and never a personnummer (core.request_log).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "core.request_log.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "core.request_log.RedactingJsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        }
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }

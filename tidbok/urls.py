@@ -1,10 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from core import session_views, views
+from core import ops_views, session_views, views
 
 urlpatterns = [
     path("healthz/", views.healthz, name="healthz"),
+    path("readyz/", ops_views.readyz, name="readyz"),
+    path("metrics/", ops_views.prometheus_metrics, name="metrics"),
     path("session/", session_views.session_status, name="session_status"),
     path("session/keep-alive/", session_views.session_keep_alive, name="session_keep_alive"),
     path("om/", include("core.info_urls")),

@@ -16,6 +16,7 @@ from accounts.services import audit_record, resident_lock
 from clinics.models import RelationSource
 from clinics.selectors import OPEN_SUMMONS_KIND, TypeAccess
 from clinics.services import relation_add
+from core import metrics
 from core.errors import BookingError, ErrorCode, ValidationFailed
 from core.params import NUL_MESSAGE, has_nul
 from schedules.models import Hold, HoldState, Slot
@@ -213,6 +214,7 @@ def booking_cancel(*, actor: User, booking_id: int, reason: str = "", now: dt.da
         status=BookingStatus.CANCELLED, ended_at=now, ended_by=actor, calendar_sequence=booking.calendar_sequence
     )
     booking.status, booking.ended_at, booking.ended_by = BookingStatus.CANCELLED, now, actor
+    metrics.count_on_commit("tidbok_cancellations", channel=str(channel))
     _free_slot(booking.slot_id)
     if booking.booking_basis_id:
         # A cancelled booking gives its use back, even on a revoked basis (which stays revoked).

@@ -14,6 +14,7 @@ from accounts.models import Role, User
 from clinics.models import CaseKind, CaseType
 from clinics.video import meeting_url_from_template
 from core import dates
+from core import metrics
 from core.errors import BookingError, ErrorCode
 from schedules import free_times
 from schedules.models import Hold, HoldState, Slot, SlotStatus
@@ -129,6 +130,7 @@ def _insert_booking(*, slot: Slot, resident: User, meeting_url: str = "", **fiel
         if "booking_resident_no_overlap" in str(exc):
             raise BookingError(ErrorCode.USER_IS_ALREADY_OCCUPIED) from exc
         raise BookingError(ErrorCode.REQUESTED_TIME_IS_ALREADY_RESERVED) from exc
+    metrics.count_on_commit("tidbok_bookings", channel=str(booking.channel))
     # R-PUB-2: the time leaves the web in the booking's own transaction.
     Slot.objects.filter(pk=slot.pk).update(status=SlotStatus.BOOKED, is_published=False, published_at=None)
     free_times.invalidate_on_commit([slot.clinic_id])

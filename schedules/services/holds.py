@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import resident_lock
+from core import metrics
 from core.errors import BookingError, ErrorCode
 
 from .. import free_times
@@ -80,6 +81,7 @@ def hold_create(
     Slot.objects.filter(pk=slot.pk).update(status=SlotStatus.HELD, is_published=False, published_at=None)
     free_times.invalidate_on_commit([slot.clinic_id])
     bulk_refresh_later()  # the held time is busy in the FHIR feed at once, not at the next sweep
+    metrics.count_on_commit("tidbok_holds")
     return Hold.objects.create(
         slot=slot,
         resident=resident,
