@@ -9,5 +9,5 @@ RUN pip install --no-cache-dir . \
  && DEBUG=1 STATIC_ROOT=/app/staticfiles python manage.py collectstatic --noinput -v0
 RUN useradd --create-home tidbok && mkdir -p /app/var && chown tidbok /app/var
 USER tidbok
-EXPOSE 8000
-CMD ["gunicorn", "tidbok.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]
+EXPOSE 8000 8001
+CMD ["gunicorn", "--config=python:tidbok.gunicorn_conf", "tidbok.wsgi", "--bind=0.0.0.0:8000", "--bind=0.0.0.0:8001", "--workers=3"]

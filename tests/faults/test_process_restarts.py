@@ -12,8 +12,9 @@ import uuid
 import pytest
 import yaml
 from django.conf import settings
+from django.db import connection
 
-from .procs import ROOT, VENV_BIN
+from .procs import ROOT, VENV_BIN, database_url
 
 LONG_RUNNING = ("web", "worker", "beat")
 
@@ -103,3 +104,54 @@ def test_worker_health_check_pings_its_own_node_through_the_broker(compose, app_
     assert check() == 0
     worker.kill()
     assert check() != 0
+
+
+# --- the scaled profile: web replicas behind nginx, several workers, one beat -------------------
+
+
+@pytest.mark.parametrize("service", ["web-replica", "proxy"])
+def test_the_scaled_profile_restarts_and_checks_its_services(compose, service):
+    spec = compose["services"][service]
+    assert spec["profiles"] == ["scaled"]
+    assert spec["restart"] == "unless-stopped"
+    assert spec["healthcheck"]["test"][0] in ("CMD", "CMD-SHELL")
+    assert {"interval", "timeout", "retries"} <= spec["healthcheck"].keys()
+
+
+def test_the_scaled_profile_puts_n_replicas_behind_nginx_and_m_workers_beside_one_beat(compose):
+    services = compose["services"]
+    replica, proxy = services["web-replica"], services["proxy"]
+    assert replica["deploy"]["replicas"] == "${WEB_REPLICAS:-2}"
+    assert services["worker"]["deploy"]["replicas"] == "${WORKER_REPLICAS:-1}"
+    assert "deploy" not in services["beat"]  # one beat, or every periodic task is sent twice
+    # The replicas are the single web service's command, behind exactly one proxy they trust.
+    assert replica["command"] == services["web"]["command"]
+    assert "--bind=0.0.0.0:8001" in replica["command"]  # the cancellations' own port
+    assert replica["environment"]["TIDBOK_TRUSTED_PROXIES"] == "1"
+    assert "ports" not in replica
+    # nginx is configured from the repository's template, the one the bench uses.
+    assert "./deploy/nginx/tidbok.conf.template:/etc/nginx/templates/default.conf.template:ro" in proxy["volumes"]
+    assert proxy["environment"]["TIDBOK_WEB_SERVERS"] == "server web-replica:8000;"
+    assert proxy["environment"]["TIDBOK_PRIORITY_SERVERS"] == "server web-replica:8001;"
+    assert proxy["depends_on"]["web-replica"]["condition"] == "service_healthy"
+    assert (ROOT / "deploy" / "nginx" / "tidbok.conf.template").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_replica_readiness_check_fails_while_the_database_refuses_and_liveness_does_not(
+    compose, web_server, postgres_proxy
+):
+    """A replica cut off from PostgreSQL is alive (a restart would not help; it recovers by
+    itself, R-OPS-4) but not ready: nginx and compose see the difference."""
+    ready = _check_command(compose, "web-replica")
+    alive = _check_command(compose, "web")
+    assert ready[-1] == "ready"
+    database = database_url({**connection.settings_dict, "HOST": "127.0.0.1", "PORT": postgres_proxy.port})
+    server = web_server(
+        redis_url=settings.REDIS_URL, database=database, ALLOWED_HOSTS="tidbok.example.se", SECURE_SSL_REDIRECT="1"
+    )
+    env = {"PORT": str(server.port), "ALLOWED_HOSTS": "tidbok.example.se"}
+    assert _run(ready, env) == 0
+    postgres_proxy.stop()
+    assert _run(ready, env) == 1
+    assert _run(alive, env) == 0
