@@ -13,8 +13,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Role, User
 from clinics.models import CaseKind, CaseType
 from clinics.video import meeting_url_from_template
-from core import dates
-from core import metrics
+from core import dates, metrics
 from core.errors import BookingError, ErrorCode
 from schedules import free_times
 from schedules.models import Hold, HoldState, Slot, SlotStatus
