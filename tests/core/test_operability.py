@@ -260,7 +260,7 @@ def test_a_scrape_adds_up_every_gunicorn_worker(tmp_path, transactional_db):
             before = response.read().decode()
         # Twelve at a time, each on its own connection: while one worker answers, others accept
         # (once they have started, which takes a moment on a busy machine).
-        sent, pids = 0, set()
+        sent, pids = 0, set[str]()
         while len(pids) < 2 and time.monotonic() < deadline:
             with ThreadPoolExecutor(max_workers=12) as pool:
                 list(pool.map(lambda _: urllib.request.urlopen(healthz, timeout=10).close(), range(24)))
