@@ -22,6 +22,7 @@ import psycopg
 import redis
 
 from .notify import measure as notify_measure
+from .offer_claim import measure as offer_claim_measure
 
 HERE = Path(__file__).resolve().parent
 BASE = HERE.parent
@@ -44,6 +45,7 @@ class Plan:
     warmup_seconds: float = 2
     notifications: int = 1000  # e-mails delivered for notify_per_s
     nodes: int = 1  # gunicorn instances behind nginx
+    offer_rounds: int = 30  # cancellations whose waitlist offer is timed for offer_claim_p95_ms
 
     @classmethod
     def make(cls, scale: float, *, quick: bool, nodes: int = 1) -> Plan:
@@ -56,6 +58,7 @@ class Plan:
             purge_booking_seconds=10 if quick else 60,
             warmup_seconds=1 if quick else 2,
             notifications=100 if quick else 1000,
+            offer_rounds=10 if quick else 30,
         )
 
 
@@ -429,6 +432,9 @@ def run(plan: Plan, *, database_url: str, port: int, workers: int, output: Path)
         # The notification rate is one worker's alone: the production worker stops for it.
         notify = notify_measure(count=plan.notifications, log=work / "celery-notify.log")
         _step(f"notifications: {notify['per_s']:.0f}/s by one worker to an SMTP sink")
+        # Like the notification rate, one worker's alone, with the production worker stopped.
+        offer = offer_claim_measure(rounds=plan.offer_rounds, log=work / "celery-offer.log")
+        _step(f"waitlist offers: p95 {offer['p95_ms']:.0f} ms from a cancellation to the offer e-mail")
         with worker:
             during = WrkInBackground(
                 server.url,
@@ -459,6 +465,7 @@ def run(plan: Plan, *, database_url: str, port: int, workers: int, output: Path)
         "pg_booking_tps": round(pg["tps"], 1),
         "publish_slots_per_s": round(publish["slots"] / publish["seconds"], 1),
         "notify_per_s": round(notify["per_s"], 1),
+        "offer_claim_p95_ms": round(offer["p95_ms"], 1),
         "purge_rows_per_s": round(purge["rows"] / purge["seconds"], 1),
         "purge_max_lock_ms": round(purge["max_lock_ms"], 2),
         "overload_cancel_p95_ms": round(_cancel_p95_ms(cancels), 1),
@@ -536,6 +543,7 @@ def _report(results: dict[str, Any], **context: Any) -> None:
         ("pg_booking_tps", f"{r['pg_booking_tps']:.0f}", f"pgbench, {plan.connections} clients"),
         ("publish_slots_per_s", f"{r['publish_slots_per_s']:.0f}", f"{plan.publish_resources} resources × 60 days"),
         ("notify_per_s", f"{r['notify_per_s']:.0f}", "e-mails (text, HTML, .ics) by one worker to an SMTP sink"),
+        ("offer_claim_p95_ms", f"{r['offer_claim_p95_ms']:.0f}", "a cancellation until its waitlist offer is sent"),
         ("purge_rows_per_s", f"{r['purge_rows_per_s']:.0f}", f"{context['purge']['rows']:,} rows"),
         ("purge_max_lock_ms", f"{r['purge_max_lock_ms']:.1f}", "longest purge transaction"),
         (

@@ -1,5 +1,5 @@
 """Filters of the support pages in the clinic workspace (R-LOG-2, R-LOG-4), and the resident's
-conditions and patient comment forms (R-CASE-1, R-TYPE-7).
+conditions and patient comment forms (R-CASE-1, R-TYPE-7); the waitlist's (R-WAIT-1, R-WAIT-3).
 
 A filter that does not validate gets a message on its field and is left out; the others
 still apply, so a mistyped personnummer never turns into a server error.
@@ -15,9 +15,9 @@ from django.utils.translation import gettext_lazy as _
 from accounts.forms import ResidentPeriodFilterForm
 from clinics.models import AppointmentType
 from core import params
-from schedules.forms import TypeChoiceField, WorkspaceForm, date_input
+from schedules.forms import WEEKDAY_CHOICES, TypeChoiceField, WorkspaceForm, date_input
 
-from .models import BasisKind, BasisState, LogStatus
+from .models import BasisKind, BasisState, LogStatus, PartOfDay
 from .services import REASON_MAX_LENGTH
 from .services.bases import MAX_BOOKINGS_ALLOWED, NOTE_MAX_LENGTH
 
@@ -199,4 +199,44 @@ class MeetingLinkForm(WorkspaceForm):
         required=False,
         strip=False,
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "url", "spellcheck": "false"}),
+    )
+
+
+class WaitlistJoinForm(WorkspaceForm):
+    """R-WAIT-1: the times that suit a resident who joins a waitlist; every field may stay empty."""
+
+    earliest_date = _date_field(_("Earliest date"))
+    latest_date = _date_field(_("Latest date"))
+    weekdays = forms.MultipleChoiceField(
+        label=_("Weekdays that suit you"),
+        choices=WEEKDAY_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        error_messages={"invalid_choice": _("Choose weekdays from the list.")},
+    )
+    part_of_day = forms.ChoiceField(
+        label=_("Time of day"),
+        choices=[("", _("Any time of day")), *PartOfDay.choices],
+        widget=forms.RadioSelect,
+        required=False,
+        error_messages={"invalid_choice": _("Choose a time of day from the list.")},
+    )
+
+    def wishes(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "earliest_date": data.get("earliest_date"),
+            "latest_date": data.get("latest_date"),
+            "weekdays": [int(day) for day in data.get("weekdays") or []],
+            "part_of_day": data.get("part_of_day") or "",
+        }
+
+
+class WaitlistPriorityForm(forms.Form):
+    priority = forms.IntegerField(
+        label=_("Priority"),
+        error_messages={
+            "required": _("Enter a priority from -9 to 9."),
+            "invalid": _("Enter a priority from -9 to 9."),
+        },
     )

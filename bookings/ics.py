@@ -21,6 +21,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from icalendar import Calendar, Event, vCalAddress, vText, vUri
 
+from clinics.models import Clinic
+
 from .models import Booking, BookingStatus
 
 PRODID = "-//Tidbok//Tidbok//SV"
@@ -28,7 +30,11 @@ Method = Literal["PUBLISH", "REQUEST", "CANCEL"]
 
 
 def clinic_address(booking: Booking) -> str:
-    clinic = booking.clinic
+    return clinic_place(booking.clinic)
+
+
+def clinic_place(clinic: Clinic) -> str:
+    """The clinic's name and address on one line."""
     town = f"{clinic.postal_code} {clinic.town}".strip()
     return ", ".join(part for part in (clinic.name, clinic.street_address, town) if part)
 

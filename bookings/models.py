@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clinics.selectors import OPEN_SUMMONS_KIND
 from clinics.video import MEETING_URL_MAX_LENGTH
+from schedules.models import WEEKDAY_NAMES
 
 
 class Channel(models.TextChoices):
@@ -211,6 +212,11 @@ class WaitlistStatus(models.TextChoices):
     REMOVED = "removed", _("Removed")
 
 
+class PartOfDay(models.TextChoices):
+    MORNING = "morning", _("Morning (before 12)")
+    AFTERNOON = "afternoon", _("Afternoon (from 12)")
+
+
 class WaitlistEntry(models.Model):
     clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="waitlist")
     resident = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="waitlist_entries")
@@ -223,6 +229,15 @@ class WaitlistEntry(models.Model):
     )
     note = models.CharField(_("note"), max_length=500, blank=True)
     status = models.CharField(max_length=10, choices=WaitlistStatus.choices, default=WaitlistStatus.WAITING)
+    # R-WAIT-1: what times suit a resident who joined on the web (empty: any). Staff entries leave
+    # them empty and are offered any time of their type.
+    by_resident = models.BooleanField(default=False)
+    earliest_date = models.DateField(_("earliest date"), null=True, blank=True)
+    latest_date = models.DateField(_("latest date"), null=True, blank=True)
+    weekdays = models.JSONField(_("weekdays"), default=list, blank=True)  # ISO numbers, Monday = 1
+    part_of_day = models.CharField(_("time of day"), max_length=10, choices=PartOfDay.choices, blank=True, default="")
+    # R-WAIT-3: offers go by priority (staff set it; higher first), then first come, first served.
+    priority = models.SmallIntegerField(_("priority"), default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -230,9 +245,62 @@ class WaitlistEntry(models.Model):
         verbose_name = _("waitlist entry")
         verbose_name_plural = _("waitlist entries")
         ordering = ["created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(earliest_date__isnull=True)
+                | Q(latest_date__isnull=True)
+                | Q(latest_date__gte=F("earliest_date")),
+                name="waitlist_dates_in_order",
+            ),
+        ]
+        indexes = [models.Index(fields=["appointment_type", "status"], name="waitlist_type_status_idx")]
 
     def __str__(self) -> str:
         return f"{self.clinic}: {self.resident} ({self.get_status_display()})"
+
+    @property
+    def weekday_names(self) -> list[str]:
+        return [str(WEEKDAY_NAMES[day - 1]) for day in sorted(self.weekdays) if 1 <= day <= 7]
+
+
+class OfferState(models.TextChoices):
+    ACTIVE = "active", _("Waiting for an answer")
+    ACCEPTED = "accepted", _("Booked")
+    DECLINED = "declined", _("Declined")
+    EXPIRED = "expired", _("Expired")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class WaitlistOffer(models.Model):
+    """A freed time held for one waiting resident until they answer or time runs out (R-WAIT-3).
+
+    The token is the offer's address in the link sent to the resident: random, never the
+    personnummer, and worth nothing without logging in as that resident."""
+
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="offers")
+    slot = models.ForeignKey("schedules.Slot", on_delete=models.CASCADE, related_name="waitlist_offers")
+    token = models.CharField(max_length=43, unique=True)
+    state = models.CharField(max_length=10, choices=OfferState.choices, default=OfferState.ACTIVE)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    # When the slot was freed (the start of the chain of offers): how long residents wait for an offer.
+    freed_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    booking = models.ForeignKey(Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("waitlist offer")
+        verbose_name_plural = _("waitlist offers")
+        constraints = [
+            # The database keeps a time offered to one resident at a time, and a resident offered one
+            # time at a time (R-WAIT-3, R-WAIT-4).
+            models.UniqueConstraint(fields=["slot"], condition=Q(state="active"), name="offer_one_active_per_slot"),
+            models.UniqueConstraint(fields=["entry"], condition=Q(state="active"), name="offer_one_active_per_entry"),
+        ]
+        indexes = [models.Index(fields=["expires_at"], condition=Q(state="active"), name="offer_active_expiry_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.slot} offered to {self.entry.resident} ({self.get_state_display()})"
 
 
 class MessageKind(models.TextChoices):

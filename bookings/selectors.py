@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -52,7 +52,9 @@ from .models import (
     CalendarFeed,
     Channel,
     InboxMessage,
+    OfferState,
     WaitlistEntry,
+    WaitlistOffer,
     WaitlistStatus,
     WebBookingLogEntry,
 )
@@ -638,11 +640,13 @@ def web_log_csv_row(*, entry: WebBookingLogEntry) -> list[str]:
 
 
 def waitlist_for_clinic(*, clinic) -> QuerySet:
-    """Residents waiting for a time at the clinic, first come first."""
+    """Residents waiting for a time at the clinic in the order offers go (R-WAIT-3): priority,
+    then first come first."""
     return (
         WaitlistEntry.objects.filter(clinic=clinic, status=WaitlistStatus.WAITING)
         .select_related("resident", "appointment_type")
-        .order_by("created_at", "pk")
+        .prefetch_related(Prefetch("offers", WaitlistOffer.objects.filter(state=OfferState.ACTIVE), "open_offers"))
+        .order_by("-priority", "created_at", "pk")
     )
 
 

@@ -30,10 +30,16 @@ from schedules.models import Slot
 from schedules.selectors import free_slots_for_staff
 from schedules.workspace_views import local_date, refuse_unless_post, scheduler_clinic, timebook_url
 
-from .forms import MeetingLinkForm
+from .forms import MeetingLinkForm, WaitlistPriorityForm
 from .models import Booking, WaitlistEntry
 from .selectors import booking_for_staff, resident_for_staff_booking, waitlist_for_clinic, waitlist_for_staff
-from .services import REASON_MAX_LENGTH, booking_book_for_resident, booking_meeting_link_set, waitlist_add
+from .services import (
+    REASON_MAX_LENGTH,
+    booking_book_for_resident,
+    booking_meeting_link_set,
+    waitlist_add,
+    waitlist_entry_set_priority,
+)
 from .services import booking_cancel as booking_cancel_service
 
 FREE_TIMES_SHOWN = 60
@@ -288,3 +294,25 @@ def waitlist(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
         {"ws": ws, "form": form, "entries": entries},
         status=400 if form.errors else 200,
     )
+
+
+@staff_required
+def waitlist_priority(request: AuthenticatedHttpRequest, clinic_id: int, entry_id: int) -> HttpResponse:
+    """R-WAIT-3: a scheduler moves an entry ahead of (or behind) first come, first served; audited."""
+    clinic, _ws = scheduler_clinic(request, clinic_id)
+    entry = waitlist_for_clinic(clinic=clinic).filter(pk=entry_id).first()
+    if entry is None:
+        raise Http404
+    if refused := refuse_unless_post(request):
+        return refused
+    form = WaitlistPriorityForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationFailed({"priority": [_("Enter a priority from -9 to 9.")]})
+        waitlist_entry_set_priority(actor=request.user, entry_id=entry.pk, priority=form.cleaned_data["priority"])
+    except DomainError as exc:
+        errors = [str(message) for messages_ in exc.field_errors.values() for message in messages_]
+        messages.error(request, errors[0] if errors else str(exc.message))
+    else:
+        messages.success(request, _("The priority is saved."))
+    return redirect("workspace:waitlist", clinic_id=clinic.pk)

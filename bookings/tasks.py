@@ -22,3 +22,8 @@ def web_log_purge() -> int:
 @shared_task
 def idempotency_purge() -> int:
     return services.idempotency_purge()
+
+
+@shared_task
+def waitlist_offers_expire() -> int:
+    return services.waitlist_offers_expire()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import calendar_views, relation_views, views
+from . import calendar_views, relation_views, views, waitlist_views
 
 app_name = "bookings"
 
@@ -12,6 +12,8 @@ urlpatterns = [
     path("mottagning/<int:clinic_id>/boka/tidstyp/", views.book_types, name="book_types"),
     path("mottagning/<int:clinic_id>/boka/<int:type_id>/", views.book_days, name="book_days"),
     path("mottagning/<int:clinic_id>/boka/<int:type_id>/tid/<int:slot_id>/", views.book_slot, name="book_slot"),
+    # R-WAIT-1: before book_times, whose <str:day> would take "ko".
+    path("mottagning/<int:clinic_id>/boka/<int:type_id>/ko/", waitlist_views.join, name="waitlist_join"),
     path("mottagning/<int:clinic_id>/boka/<int:type_id>/<str:day>/", views.book_times, name="book_times"),
     path("boka/reservera/", views.hold, name="hold"),
     path("boka/bekrafta/<int:hold_id>/", views.confirm, name="confirm"),
@@ -26,6 +28,8 @@ urlpatterns = [
     path("mina-tider/<int:booking_id>/omboka/tider/<str:day>/", views.rebook_times, name="rebook_times"),
     path("kalender/", calendar_views.calendar_page, name="calendar"),
     path("kalender/<str:token>.ics", calendar_views.calendar_feed, name="calendar_feed"),
+    path("mina-koplatser/", waitlist_views.my_waitlist, name="my_waitlist"),
+    path("erbjudande/<str:token>/", waitlist_views.offer, name="waitlist_offer"),
     path("inkorg/", views.inbox, name="inbox"),
     path("inkorg/<int:message_id>/", views.message, name="message"),
 ]

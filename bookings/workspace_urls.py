@@ -24,6 +24,7 @@ urlpatterns = [
     path("tidbok/bokning/<int:booking_id>/motelank/", staff_views.booking_meeting_link, name="booking_meeting_link"),
     path("boka-at-invanare/", staff_views.book_for_resident, name="book_for_resident"),
     path("vantelista/", staff_views.waitlist, name="waitlist"),
+    path("vantelista/<int:entry_id>/prioritet/", staff_views.waitlist_priority, name="waitlist_priority"),
     # The resident page: found by a posted personnummer, named by an opaque token (R-SEC-3).
     path("invanare/", resident_views.resident_page, name="resident_page"),
     path("invanare/godkann/", resident_views.resident_approve, name="resident_approve"),

@@ -9,7 +9,7 @@ from django import forms
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
-from .models import AppointmentType, DeadlineUnit, Region
+from .models import AppointmentType, DeadlineUnit, FreedTimes, Region
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -206,4 +206,30 @@ class MeetingTemplateTextForm(_ShownAgainForm):
             "https://mote.region.se/{room}. Must begin with https://. Leave empty to give each video visit its "
             "link by hand on the booking."
         ),
+    )
+
+
+class TypeWaitlistForm(forms.Form):
+    """R-WAIT-1, R-WAIT-2: the type's waitlist settings; the rules are ``appointment_type_waitlist_update``'s."""
+
+    freed_times = forms.ChoiceField(
+        label=_("When a time of this type becomes free"),
+        choices=FreedTimes.choices,
+        widget=forms.RadioSelect,
+        help_text=_("A time becomes free when a booking is cancelled, a block is removed or a new time is added."),
+        error_messages={
+            "required": _("Choose what happens to a freed time."),
+            "invalid_choice": _("Choose what happens to a freed time."),
+        },
+    )
+    offer_minutes = forms.IntegerField(
+        label=_("How long an offer is kept (minutes)"),
+        help_text=_("The time is kept for the resident this long; then it goes to the next person waiting."),
+        error_messages={
+            "required": _("Enter the number of minutes, for example 15."),
+            "invalid": _("Enter the number of minutes as a whole number, for example 15."),
+        },
+    )
+    waitlist_for_residents = forms.BooleanField(
+        label=_("Residents may join the waitlist themselves when they book on the web"), required=False
     )

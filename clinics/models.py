@@ -127,8 +127,19 @@ MAX_DEADLINE_WORKING_DAYS = 30
 FEE_TEXT_MAX_LENGTH = 200
 
 
+class FreedTimes(models.TextChoices):
+    """What happens to a freed time of the type (R-WAIT-2)."""
+
+    PUBLISH = "publish", _("Publish to everyone at once")
+    WAITLIST = "waitlist", _("Offer to the waitlist first")
+
+
+DEFAULT_OFFER_MINUTES = 15
+MIN_OFFER_MINUTES, MAX_OFFER_MINUTES = 1, 1440
+
+
 class AppointmentType(models.Model):
-    """A tidstyp (R-TYPE-1…7, R-VIS-1)."""
+    """A tidstyp (R-TYPE-1…7, R-VIS-1, R-WAIT-1, R-WAIT-2)."""
 
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="appointment_types")
     internal_name = models.CharField(_("name in the timebook"), max_length=100)
@@ -154,6 +165,13 @@ class AppointmentType(models.Model):
     late_fee_text = models.CharField(_("fee text for late changes"), max_length=FEE_TEXT_MAX_LENGTH, blank=True)
     # A visit over video: its bookings carry a meeting link the resident joins from the booking page.
     is_video_visit = models.BooleanField(_("video visit"), default=False)
+    # R-WAIT-1…3: residents may join the type's waitlist from the booking flow; a freed time is
+    # offered to it first, held for each resident offered for this many minutes.
+    waitlist_for_residents = models.BooleanField(_("residents may join the waitlist"), default=False)
+    freed_times = models.CharField(
+        _("freed times"), max_length=10, choices=FreedTimes.choices, default=FreedTimes.PUBLISH
+    )
+    offer_minutes = models.PositiveSmallIntegerField(_("offer held (minutes)"), default=DEFAULT_OFFER_MINUTES)
 
     class Meta:
         verbose_name = _("appointment type")
@@ -179,6 +197,10 @@ class AppointmentType(models.Model):
             models.CheckConstraint(
                 condition=Q(visibility_days__isnull=True) | Q(visibility_days__gte=1),
                 name="appointmenttype_visibility_days_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(offer_minutes__gte=MIN_OFFER_MINUTES, offer_minutes__lte=MAX_OFFER_MINUTES),
+                name="appointmenttype_offer_minutes_range",
             ),
             # R-TYPE-6: a proxy type has all three web flags.
             models.CheckConstraint(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
@@ -20,6 +20,8 @@ from .models import (
     MAX_DEADLINE_HOURS,
     MAX_DEADLINE_WORKING_DAYS,
     MAX_NOTICE_HOURS,
+    MAX_OFFER_MINUTES,
+    MIN_OFFER_MINUTES,
     PROXY_MARKER,
     WEB_INFO_MAX_LENGTH,
     AppointmentType,
@@ -31,10 +33,15 @@ from .models import (
     ClinicRelation,
     DeadlineUnit,
     DirectLink,
+    FreedTimes,
     RelationSource,
     Resource,
     ResourceKind,
 )
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 from .selectors import action_supported, case_type_admits, case_type_for
 from .signals import appointment_type_web_name_changed
 from .video import meeting_url_template_problem
@@ -251,6 +258,44 @@ def appointment_type_save(
         # (schedules republishes the type's free times, in this transaction).
         appointment_type_web_name_changed.send(sender=AppointmentType, appointment_type=appointment_type)
     feed_refresh_later()  # flags, names and days shown ahead decide what the feed offers
+    return appointment_type
+
+
+@transaction.atomic
+def appointment_type_waitlist_update(
+    *,
+    actor: User,
+    appointment_type: AppointmentType,
+    freed_times: str,
+    waitlist_for_residents: bool,
+    offer_minutes: int,
+) -> AppointmentType:
+    """R-WAIT-1, R-WAIT-2: whether residents may join the type's waitlist on the web, whether a
+    freed time is published to everyone at once or offered to the waitlist first, and how long
+    an offer is kept (R-WAIT-3). A staff change, on the audit log in the same transaction."""
+    clinic = appointment_type.clinic
+    _require_role(actor, clinic, ADMIN_ROLES)
+    errors: dict[str, list[StrOrPromise]] = {}
+    if freed_times not in FreedTimes.values:
+        errors["freed_times"] = [_("Choose what happens to a freed time.")]
+    if not MIN_OFFER_MINUTES <= offer_minutes <= MAX_OFFER_MINUTES:
+        errors["offer_minutes"] = [
+            _("The offer must be kept between %(low)s and %(high)s minutes.")
+            % {"low": MIN_OFFER_MINUTES, "high": MAX_OFFER_MINUTES}
+        ]
+    if errors:
+        raise ValidationFailed(errors)
+    appointment_type.freed_times = freed_times
+    appointment_type.waitlist_for_residents = waitlist_for_residents
+    appointment_type.offer_minutes = offer_minutes
+    appointment_type.save(update_fields=["freed_times", "waitlist_for_residents", "offer_minutes"])
+    audit_record(
+        actor=actor,
+        action="appointment_type.waitlist",
+        clinic=clinic,
+        obj=appointment_type,
+        detail=f"{freed_times}, residents may join: {waitlist_for_residents}, offer minutes: {offer_minutes}",
+    )
     return appointment_type
 
 

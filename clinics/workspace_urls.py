@@ -13,6 +13,7 @@ urlpatterns = [
     path("tidstyper/ny/", views.appointment_type_new, name="appointment_type_new"),
     path("tidstyper/<int:type_id>/", views.appointment_type_edit, name="appointment_type_edit"),
     path("videomoten/", views.video_settings, name="video_settings"),
+    path("tidstyper/<int:type_id>/vantelista/", views.appointment_type_waitlist, name="appointment_type_waitlist"),
     path("resurser/", views.resources, name="resources"),
     path("resurser/ny/", views.resource_new, name="resource_new"),
     path("resurser/<int:resource_id>/", views.resource_edit, name="resource_edit"),

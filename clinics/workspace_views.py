@@ -32,6 +32,7 @@ from .forms import (
     DirectLinkTextForm,
     MeetingTemplateTextForm,
     ResourceTextForm,
+    TypeWaitlistForm,
     type_values_from_instance,
     type_values_from_post,
 )
@@ -59,6 +60,7 @@ from .selectors import (
 )
 from .services import (
     appointment_type_save,
+    appointment_type_waitlist_update,
     case_type_activate,
     case_type_deactivate,
     case_type_update,
@@ -347,6 +349,38 @@ def video_settings(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpRes
             return redirect("workspace:appointment_types", clinic_id=clinic.pk)
     form = MeetingTemplateTextForm(values=values, errors=errors)
     return _page(request, "video_settings.html", ws, status=400 if errors else 200, form=form)
+
+
+@staff_required
+@GET_POST
+def appointment_type_waitlist(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int) -> HttpResponse:
+    """R-WAIT-1, R-WAIT-2: publish a freed time to everyone, or offer it to the waitlist first."""
+    clinic, ws = _admin(request, clinic_id)
+    appointment_type = get_object_or_404(AppointmentType, pk=type_id, clinic=clinic)
+    form = TypeWaitlistForm(
+        request.POST or None,
+        initial={
+            "freed_times": appointment_type.freed_times,
+            "offer_minutes": appointment_type.offer_minutes,
+            "waitlist_for_residents": appointment_type.waitlist_for_residents,
+        },
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                appointment_type_waitlist_update(
+                    actor=request.user, appointment_type=appointment_type, **form.cleaned_data
+                )
+            except DomainError as error:
+                appointment_type.refresh_from_db()
+                for field, errors in _refused(request, error).items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(request, _("“%(name)s” is saved.") % {"name": appointment_type.internal_name})
+                return redirect("workspace:appointment_types", clinic_id=clinic.pk)
+        status = 400
+    return _page(request, "appointment_type_waitlist.html", ws, status=status, form=form, type=appointment_type)
 
 
 # --- Resources ----------------------------------------------------------------------------------

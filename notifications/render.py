@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
-from bookings.ics import booking_ics, clinic_address
+from bookings.ics import booking_ics, clinic_address, clinic_place
 from bookings.models import Booking
 from bookings.services import NotificationKind, NotifiedBy
 from bookings.video import video_visit_note
@@ -60,6 +60,10 @@ def _headline(event: NotificationEvent, clinic: str) -> str:
         return gettext("Reminder: you have a time at %(clinic)s.") % {"clinic": clinic}
     if kind == NotificationKind.OPEN_SUMMONS:
         return gettext("%(clinic)s asks you to book a time.") % {"clinic": clinic}
+    if kind == NotificationKind.WAITLIST_OFFER:
+        return gettext("A time at %(clinic)s has become free and is offered to you from the waitlist.") % {
+            "clinic": clinic
+        }
     return gettext("%(clinic)s has sent you a message in Tidbok.") % {"clinic": clinic}
 
 
@@ -76,7 +80,22 @@ def _subject(event: NotificationEvent, clinic: str, booking: Booking | None) -> 
         return gettext("Reminder: time %(date)s, %(clinic)s") % values
     if event.kind == NotificationKind.OPEN_SUMMONS:
         return gettext("Book a time at %(clinic)s") % values
+    if event.kind == NotificationKind.WAITLIST_OFFER:
+        return gettext("A free time for you at %(clinic)s") % values
     return gettext("New message from %(clinic)s") % values
+
+
+def _offer_lines(event: NotificationEvent) -> list[str]:
+    """R-WAIT-3: when, where and what the offered time is, and until when it is kept."""
+    lines = [
+        gettext("When: %(when)s") % {"when": dates.when(dt.datetime.fromisoformat(event.detail["start"]))},
+        gettext("Where: %(where)s") % {"where": clinic_place(event.clinic)},
+    ]
+    if event.detail.get("what"):
+        lines.append(gettext("What: %(what)s") % {"what": event.detail["what"]})
+    until = dt.datetime.fromisoformat(event.detail["expires_at"])
+    lines.append(gettext("Kept for you until %(time)s") % {"time": dates.when(until, "time")})
+    return lines
 
 
 def render(event: NotificationEvent, *, language: str) -> Rendered:
@@ -99,10 +118,15 @@ def _render(event: NotificationEvent) -> Rendered:
         previous = event.detail.get("previous_start") if event.kind == NotificationKind.REBOOKED else None
         if previous:
             lines.append(gettext("Before: %(when)s") % {"when": dates.when(dt.datetime.fromisoformat(previous))})
+    if event.kind == NotificationKind.WAITLIST_OFFER:
+        lines.extend(_offer_lines(event))
     if event.kind == NotificationKind.CANCELLED and event.reason:
         lines.append(gettext("The clinic's reason: %(reason)s") % {"reason": event.reason})
 
-    if event.kind == NotificationKind.OPEN_SUMMONS:
+    if event.kind == NotificationKind.WAITLIST_OFFER:
+        # R-WAIT-3: the offer's own link (a random token, never the personnummer); it asks for login.
+        link_text, link = gettext("Book the time or say no in Tidbok:"), _url(event.detail["path"])
+    elif event.kind == NotificationKind.OPEN_SUMMONS:
         link_text = gettext("Book a time in Tidbok:")
         link = _url(event.detail.get("path") or reverse("clinics:detail", args=[event.clinic_id]))
     elif event.kind == NotificationKind.CLINIC_MESSAGE or (booking is None and event.message_id):

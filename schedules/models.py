@@ -108,6 +108,8 @@ class SlotStatus(models.TextChoices):
     FREE = "free", _("Free")
     HELD = "held", _("Held")
     BOOKED = "booked", _("Booked")
+    # R-WAIT-3: held for one resident on the waitlist while the offer runs; off the web.
+    OFFERED = "offered", _("Offered to the waitlist")
 
 
 class Slot(models.Model):

@@ -174,7 +174,8 @@ def slot_check_free(
 ) -> None:
     """Free, published and unblocked, or held by this resident (R-VIS-2, R-BOOK-3). Clinic staff
     book from the authoritative timebook and need not wait for the publisher."""
-    if slot.is_blocked or slot.status == SlotStatus.BOOKED:
+    # R-WAIT-3: a time offered to the waitlist is the offered resident's alone until the offer ends.
+    if slot.is_blocked or slot.status in (SlotStatus.BOOKED, SlotStatus.OFFERED):
         raise BookingError(ErrorCode.REQUESTED_TIME_IS_ALREADY_RESERVED)
     if slot.status == SlotStatus.HELD:
         if own_hold is not None and own_hold.slot_id == slot.pk and own_hold.state == HoldState.ACTIVE:
@@ -194,6 +195,7 @@ def slot_check_free(
 class TimebookState(StrEnum):
     FREE = "free"
     HELD = "held"
+    OFFERED = "offered"
     BOOKED = "booked"
     BLOCKED = "blocked"
 
@@ -201,6 +203,7 @@ class TimebookState(StrEnum):
 TIMEBOOK_STATE_LABELS = {
     TimebookState.FREE: _("Free"),
     TimebookState.HELD: _("Held"),
+    TimebookState.OFFERED: _("Offered to the waitlist"),
     TimebookState.BOOKED: _("Booked"),
     TimebookState.BLOCKED: _("Blocked"),
 }
@@ -220,6 +223,8 @@ class TimebookEntry:
             return TimebookState.BLOCKED
         if self.slot.status == SlotStatus.HELD:
             return TimebookState.HELD
+        if self.slot.status == SlotStatus.OFFERED:
+            return TimebookState.OFFERED
         return TimebookState.FREE
 
     @property
@@ -471,7 +476,7 @@ def schedule_slot_counts(*, schedule: Schedule) -> ScheduleCounts:
     counts = Slot.objects.filter(schedule=schedule).aggregate(
         booked=Count("id", filter=Q(status=SlotStatus.BOOKED)),
         blocked=Count("id", filter=Q(is_blocked=True) & ~Q(status=SlotStatus.BOOKED)),
-        held=Count("id", filter=Q(status=SlotStatus.HELD, is_blocked=False)),
+        held=Count("id", filter=Q(status__in=[SlotStatus.HELD, SlotStatus.OFFERED], is_blocked=False)),
         free=Count("id", filter=Q(status=SlotStatus.FREE, is_blocked=False)),
     )
     return ScheduleCounts(**counts)

@@ -32,6 +32,7 @@ METRICS = {
     "pg_booking_tps",
     "publish_slots_per_s",
     "notify_per_s",
+    "offer_claim_p95_ms",
     "purge_rows_per_s",
     "purge_max_lock_ms",
     "overload_cancel_p95_ms",

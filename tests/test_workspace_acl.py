@@ -11,7 +11,7 @@ from allauth.mfa.totp.internal.auth import TOTP
 from django.urls import URLPattern, URLResolver, reverse
 
 from accounts.models import Role
-from bookings.models import BookingBasis
+from bookings.models import BookingBasis, WaitlistEntry
 from bookings.services import booking_create
 from notifications.models import Notification, NotificationEvent
 from schedules.models import Block, Schedule
@@ -46,6 +46,7 @@ ALLOWED: dict[str, set[Role]] = {
     "appointment_type_new": ADMIN,
     "appointment_type_edit": ADMIN,
     "video_settings": ADMIN,
+    "appointment_type_waitlist": ADMIN,
     "resources": ADMIN,
     "resource_new": ADMIN,
     "resource_edit": ADMIN,
@@ -65,6 +66,7 @@ ALLOWED: dict[str, set[Role]] = {
     "slots_change_type": {Role.SCHEDULER},
     "book_for_resident": {Role.SCHEDULER},
     "waitlist": {Role.SCHEDULER},
+    "waitlist_priority": {Role.SCHEDULER},
     # support
     "web_log": {Role.SUPPORT},
     "web_log_csv": {Role.SUPPORT},
@@ -167,6 +169,7 @@ class World:
             key=f"acl-{clinic.pk}", kind="booked", resident=resident, clinic=clinic, booking=booking
         )
         failed = Notification.objects.create(event=event, channel="email", to="anna@exempel.se", state="failed")
+        entry = WaitlistEntry.objects.create(clinic=clinic, resident=resident, appointment_type=appointment_type)
         return {
             "clinic_id": clinic.pk,
             "kind": "book",
@@ -180,6 +183,7 @@ class World:
             "membership_id": member.memberships.get().pk,
             "slot_id": proxy_slot.pk,
             "notification_id": failed.pk,
+            "entry_id": entry.pk,
         }
 
     def url(self, name: str, params: list[str], clinic) -> str:

@@ -9,6 +9,7 @@ from bookings import basis_api as bookings_basis_api
 from bookings import proxy_api as bookings_proxy_api
 from bookings import resident_api as bookings_resident_api
 from bookings import staff_api as bookings_staff_api
+from bookings import waitlist_api as bookings_waitlist_api
 from clinics import api as clinics_api
 from clinics import settings_api as clinics_settings_api
 from clinics import staff_api as clinics_staff_api
@@ -73,6 +74,10 @@ urlpatterns = [
     ),
     path(f"{STAFF}staff-accounts/<int:member_id>/invitation/", clinics_staff_api.StaffInvitation.as_view()),
     path(f"{STAFF}web-log/", bookings_staff_api.WebLog.as_view(), name="api-staff-web-log"),
+    # The waitlist (R-WAIT-2, R-WAIT-3): a type's settings, the list in offer order, an entry's priority.
+    path(f"{STAFF}appointment-types/<int:type_id>/waitlist/", bookings_waitlist_api.TypeWaitlistSettings.as_view()),
+    path(f"{STAFF}waitlist/", bookings_waitlist_api.WaitlistList.as_view(), name="api-staff-waitlist"),
+    path(f"{STAFF}waitlist/<int:entry_id>/", bookings_waitlist_api.WaitlistEntryDetail.as_view()),
     path(f"{STAFF}web-log/search/", bookings_staff_api.WebLogSearchView.as_view(), name="api-staff-web-log-search"),
     # Booking bases and open summons (R-TYPE-4, R-REL-1).
     path(f"{STAFF}booking-bases/", bookings_basis_api.BookingBasisList.as_view(), name="api-staff-booking-bases"),

@@ -36,6 +36,12 @@ app.conf.beat_schedule = {
         "task": "schedules.tasks.holds_release_expired",
         "schedule": 30.0,
     },
+    # R-WAIT-3: waitlist offers past their time end and their times go to the next in line. A
+    # sweep, not a countdown per offer, so a lost task delays nothing beyond the next round.
+    "expire-waitlist-offers": {
+        "task": "bookings.tasks.waitlist_offers_expire",
+        "schedule": float(os.environ.get("TIDBOK_OFFER_SWEEP_SECONDS", "15")),
+    },
     # Safety net: any free slot whose publish task was lost (a worker crash) is picked up.
     "publish-pending-slots": {
         "task": "schedules.tasks.slots_publish_pending",

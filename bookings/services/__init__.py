@@ -9,9 +9,10 @@ a lock, the database would still say no, and the caller gets the same clean erro
 One module per part: ``common`` (the locks, the guarded insert, the web log rows), ``booking``
 (the resident on the web; cancelling for everyone), ``staff`` (staff and proxy bookers book for
 a resident), ``bases`` (booking bases and open summons), ``waitlist`` (the waitlist, the staff
-pages' booking entry point), ``inbox`` (messages and their notifications), ``calendar_feed`` (the
-resident's private calendar address), ``video`` (a video visit's meeting link set by hand) and
-``web_log`` (retention). The public names are re-exported here: callers import from ``bookings.services``."""
+pages' booking entry point, residents joining it), ``waitlist_offers`` (freed times offered to the
+waitlist first), ``inbox`` (messages and their notifications), ``calendar_feed`` (the resident's
+private calendar address), ``video`` (a video visit's meeting link set by hand) and ``web_log``
+(retention). The public names are re-exported here: callers import from ``bookings.services``."""
 
 from .bases import BASIS_ISSUER_ROLES, booking_basis_issue, booking_basis_revoke, open_summons_send
 from .booking import (
@@ -28,7 +29,20 @@ from .inbox import clinic_message_send, inbox_mark_read, inbox_message_send
 from .notify import NotificationKind, NotifiedBy, notification_record
 from .staff import booking_create_by_proxy, booking_create_for_resident
 from .video import booking_meeting_link_set
-from .waitlist import booking_book_for_resident, waitlist_add, waitlist_book
+from .waitlist import (
+    booking_book_for_resident,
+    waitlist_add,
+    waitlist_book,
+    waitlist_entry_set_priority,
+    waitlist_join,
+    waitlist_leave,
+)
+from .waitlist_offers import (
+    waitlist_offer_accept,
+    waitlist_offer_decline,
+    waitlist_offer_freed_slots,
+    waitlist_offers_expire,
+)
 from .web_log import idempotency_purge, web_log_purge
 
 __all__ = [
@@ -58,5 +72,12 @@ __all__ = [
     "open_summons_send",
     "waitlist_add",
     "waitlist_book",
+    "waitlist_entry_set_priority",
+    "waitlist_join",
+    "waitlist_leave",
+    "waitlist_offer_accept",
+    "waitlist_offer_decline",
+    "waitlist_offer_freed_slots",
+    "waitlist_offers_expire",
     "web_log_purge",
 ]

@@ -31,6 +31,7 @@ class NotificationKind(models.TextChoices):
     OPEN_SUMMONS = "open_summons", _("Invitation to book")
     CLINIC_MESSAGE = "clinic_message", _("Message from the clinic")
     REMINDER = "reminder", _("Reminder")
+    WAITLIST_OFFER = "waitlist_offer", _("Offer from the waitlist")
 
 
 class NotifiedBy(models.TextChoices):

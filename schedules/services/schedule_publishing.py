@@ -350,7 +350,7 @@ def schedule_remove_type(*, actor: User, schedule: Schedule, now: dt.datetime | 
         .filter(
             schedule=locked,
             appointment_type=locked.appointment_type_id,
-            status__in=[SlotStatus.FREE, SlotStatus.HELD],
+            status__in=[SlotStatus.FREE, SlotStatus.HELD, SlotStatus.OFFERED],
             start__gt=now,
         )
         .order_by("pk")

@@ -8,9 +8,10 @@ from collections.abc import Iterable
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from clinics.models import AppointmentType
+from clinics.models import AppointmentType, FreedTimes
 
 from ..models import Slot, SlotStatus
+from ..signals import slots_freed_for_waitlist
 from .common import _free_times_changed, _publish_later, bulk_refresh_later
 
 # --- Publishing (R-PUB-1, R-PUB-3) -----------------------------------------------------------
@@ -21,9 +22,15 @@ def slots_publish(*, slot_ids: Iterable[int], now: dt.datetime | None = None) ->
     or racing a booking, publishes nothing that has been taken meanwhile."""
     now = now or timezone.now()
     ids = list(slot_ids)
-    published = Slot.objects.filter(
+    pending = Slot.objects.filter(
         pk__in=ids, status=SlotStatus.FREE, is_blocked=False, is_published=False, start__gt=now
-    ).update(is_published=True, published_at=now)
+    )
+    # R-WAIT-2: a type that offers freed times to its waitlist first lets the waitlist claim
+    # them before they reach the web; what nobody claims is published below (R-PUB-1).
+    for_waitlist = list(pending.filter(appointment_type__freed_times=FreedTimes.WAITLIST).values_list("pk", flat=True))
+    if for_waitlist:
+        slots_freed_for_waitlist.send(sender=Slot, slot_ids=for_waitlist, now=now)
+    published = pending.update(is_published=True, published_at=now)
     if published:
         _free_times_changed(ids)
     return published
@@ -53,10 +60,10 @@ def _unpublish(slots: QuerySet[Slot]) -> list[int]:
 
 
 def slot_free(*, slot_id: int) -> None:
-    """A booked or held time is free again. It comes back through the publisher (R-PUB-1),
+    """A booked, held or offered time is free again. It comes back through the publisher (R-PUB-1),
     unless its type has since been taken off its schedule: then it goes (R-PUB-2). The caller
     holds the slot's row lock; both statements only touch a slot that is still taken."""
-    taken = Slot.objects.filter(pk=slot_id, status__in=[SlotStatus.HELD, SlotStatus.BOOKED])
+    taken = Slot.objects.filter(pk=slot_id, status__in=[SlotStatus.HELD, SlotStatus.BOOKED, SlotStatus.OFFERED])
     removed = taken.filter(schedule__removed_at__isnull=False, appointment_type_id=F("schedule__appointment_type_id"))
     if removed.delete()[0]:
         bulk_refresh_later()

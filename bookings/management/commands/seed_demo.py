@@ -23,6 +23,7 @@ from bookings.models import (
     BookingStatus,
     InboxMessage,
     MessageKind,
+    PartOfDay,
     WaitlistEntry,
     WaitlistStatus,
 )
@@ -34,6 +35,7 @@ from bookings.services import (
     inbox_message_send,
     open_summons_send,
     waitlist_add,
+    waitlist_join,
 )
 from clinics.models import (
     AppointmentType,
@@ -43,6 +45,7 @@ from clinics.models import (
     CaseType,
     Clinic,
     DeadlineUnit,
+    FreedTimes,
     Region,
     RelationSource,
     Resource,
@@ -289,8 +292,16 @@ class Command(BaseCommand):
 
     def _types(self, solna: Clinic, bagarmossen: Clinic, kista: Clinic) -> dict[str, AppointmentType]:
         full = {"bookable_on_web": True, "cancellable_on_web": True, "reschedulable_on_web": True}
-        specs = {
-            "solna_besok": (solna, "Uppföljning 30 min", "Besök hos distriktssköterska", 15, full, {}),
+        specs: dict[str, tuple[Clinic, str, str, int | None, dict[str, bool], dict[str, object]]] = {
+            # R-WAIT-1, R-WAIT-2: residents may join its waitlist; a freed time goes to the waitlist first.
+            "solna_besok": (
+                solna,
+                "Uppföljning 30 min",
+                "Besök hos distriktssköterska",
+                15,
+                full,
+                {"freed_times": FreedTimes.WAITLIST, "waitlist_for_residents": True},
+            ),
             # R-POL-1, R-POL-2: book at least 2 hours ahead, change on the web until the end of the working day
             # before, and a fee text shown before a change less than 24 hours ahead.
             "solna_lakarbesok": (solna, "Läkarbesök 20 min", "Läkarbesök", None, full, LAKARBESOK_POLICY),
@@ -479,6 +490,11 @@ class Command(BaseCommand):
                 kind=MessageKind.INFO,
                 subject="Influensavaccination i höst",
                 body="Vårdcentralen Solna vaccinerar mot influensa från 1 november. Boka tid direkt här i Tidbok.",
+            )
+        if not WaitlistEntry.objects.filter(resident=bertil, clinic=solna, status=WaitlistStatus.WAITING).exists():
+            # R-WAIT-1: Bertil joined Solna's waitlist for a nurse's visit on the web, mornings only.
+            waitlist_join(
+                resident=bertil, appointment_type=types["solna_besok"], part_of_day=PartOfDay.MORNING, now=now
             )
         if not WaitlistEntry.objects.filter(
             resident=cecilia, clinic=bagarmossen, status=WaitlistStatus.WAITING
