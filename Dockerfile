@@ -10,4 +10,4 @@ RUN pip install --no-cache-dir . \
 RUN useradd --create-home tidbok && mkdir -p /app/var && chown tidbok /app/var
 USER tidbok
 EXPOSE 8000 8001
-CMD ["gunicorn", "--config=python:tidbok.gunicorn_conf", "tidbok.wsgi", "--bind=0.0.0.0:8000", "--bind=0.0.0.0:8001", "--workers=3"]
+CMD ["gunicorn", "--config=python:tidbok.gunicorn_conf", "tidbok.wsgi", "--bind=0.0.0.0:8001", "--bind=0.0.0.0:8000", "--workers=3"]

@@ -299,8 +299,9 @@ class Gunicorn:
             str(Path(sys.executable).with_name("gunicorn")),
             "--config=python:tidbok.gunicorn_conf",
             "tidbok.wsgi:application",
-            f"--bind={HOST}:{self.port}",
+            # The priority port first: a worker that finds both ready takes a cancellation first.
             f"--bind={HOST}:{self.priority_port}",
+            f"--bind={HOST}:{self.port}",
             f"--workers={self.workers}",
             "--backlog=2048",
             "--timeout=60",
