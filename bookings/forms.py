@@ -7,6 +7,7 @@ still apply, so a mistyped personnummer never turns into a server error.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 from django import forms
@@ -240,3 +241,62 @@ class WaitlistPriorityForm(forms.Form):
             "invalid": _("Enter a priority from -9 to 9."),
         },
     )
+
+
+_MONTH = "%Y-%m"
+
+
+def _month_field(label: StrOrPromise) -> forms.DateField:
+    # params.DateField: a far-off year is refused beside the field, never an overflow later.
+    return params.DateField(
+        label=label,
+        required=False,
+        input_formats=[_MONTH],
+        help_text=_("As YYYY-MM, for example 2026-03."),
+        # Browsers with a month picker post YYYY-MM; the others show a text field with the hint.
+        widget=forms.DateInput(attrs={"type": "month", "autocomplete": "off"}, format=_MONTH),
+        error_messages={"invalid": _("Enter the month as YYYY-MM, for example 2026-03.")},
+    )
+
+
+class AttendanceFiguresForm(WorkspaceForm):
+    """The period and type of the attendance figures (R-ATT-2); empty means the last twelve months
+    and every type. Read from the query string: the figures name no resident."""
+
+    fran = _month_field(_("From month"))
+    till = _month_field(_("To month"))
+    typ = TypeChoiceField(
+        label=_("Appointment type"),
+        queryset=AppointmentType.objects.none(),
+        required=False,
+        empty_label=_("All types"),
+        error_messages={"invalid_choice": _("Choose one of the clinic's appointment types.")},
+    )
+
+    def __init__(self, *args, max_months: int, default_period: tuple[dt.date, dt.date], **kwargs) -> None:
+        self.max_months = max_months
+        self.default_first, self.default_last = default_period
+        super().__init__(*args, **kwargs)
+
+    def clean(self) -> dict:
+        """Fill what was left empty: the last month defaults to this one, the first to eleven before
+        the last. The period must run forwards and be at most ``max_months`` long; the error goes
+        beside the month that was typed."""
+        cleaned = super().clean() or {}
+        if "fran" not in cleaned or "till" not in cleaned:
+            return cleaned  # a month that does not parse has its own error already
+        typed_last = cleaned["till"] is not None
+        last = cleaned["till"] or self.default_last
+        first = cleaned["fran"] or _months_before(last, 11)
+        months = (last.year - first.year) * 12 + last.month - first.month + 1
+        if months < 1:
+            self.add_error("till" if typed_last else "fran", _("The last month cannot be before the first."))
+        elif months > self.max_months:
+            self.add_error("till" if typed_last else "fran", _("Choose at most %(n)d months.") % {"n": self.max_months})
+        cleaned["fran"], cleaned["till"] = first, last
+        return cleaned
+
+
+def _months_before(month: dt.date, n: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 - n
+    return dt.date(index // 12, index % 12 + 1, 1)

@@ -402,6 +402,29 @@ class WebBookingLogEntry(models.Model):
         return f"{self.changed_at:%Y-%m-%d %H:%M} {self.get_status_display()} {self.resident}"
 
 
+class AttendanceState(models.TextChoices):
+    ARRIVED = "arrived", _("Arrived")
+    LATE = "late", _("Arrived late")
+    NO_SHOW = "no_show", _("Did not come")
+
+
+class Attendance(models.Model):
+    """Reception's mark on a booking (R-ATT-1): arrived, late or did not come. One per booking; a
+    mark may be changed or undone on the day it was made, and is final after that."""
+
+    booking = models.OneToOneField(Booking, on_delete=models.CASCADE, primary_key=True, related_name="attendance")
+    state = models.CharField(_("attendance"), max_length=10, choices=AttendanceState.choices)
+    marked_at = models.DateTimeField()
+    marked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("attendance")
+        verbose_name_plural = _("attendances")
+
+    def __str__(self) -> str:
+        return f"{self.booking_id}: {self.get_state_display()}"
+
+
 class CalendarFeed(models.Model):
     """A resident's private calendar feed (R-NOTE-5). The secret token is in the feed's address
     and nowhere else: only its SHA-256 is stored, so a copy of the database cannot read anyone's

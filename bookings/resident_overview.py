@@ -17,12 +17,13 @@ from clinics.models import Clinic, ClinicRelation
 from clinics.services import COMMUNICATION_ROLES
 from core.errors import PermissionDeniedError
 
-from .models import Booking, BookingStatus, InboxMessage
+from .models import AttendanceState, Booking, BookingStatus, InboxMessage
 from .selectors import bookings_for_resident
 
 # Visits stay on the page as long as the resident can still see them (R-BOOK-5).
 SHOWN_AFTER_START = dt.timedelta(hours=2)
 MESSAGES_SHOWN = 20
+NO_SHOWS_SHOWN = 20
 
 
 @dataclass
@@ -33,6 +34,9 @@ class ResidentAtClinic:
     # The bookings the resident sees on the web now (R-BOOK-5): withdrawing the approval may hide them.
     visible_ids: set[int] = field(default_factory=set)
     messages: list[InboxMessage] = field(default_factory=list)
+    # R-ATT-2: the visits here reception marked "did not come", newest first, and how many in all.
+    no_shows: list[Booking] = field(default_factory=list)
+    no_show_count: int = 0
 
     @property
     def approved(self) -> bool:
@@ -61,6 +65,8 @@ def resident_at_clinic_for_staff(
         .filter(resident=resident, clinic=clinic, status=BookingStatus.ACTIVE, start__gte=now - SHOWN_AFTER_START)
         .order_by("start")
     )
+    # Only this clinic's: staff see their own clinic's figures of a resident (R-ACL-1).
+    no_shows = Booking.objects.filter(resident=resident, clinic=clinic, attendance__state=AttendanceState.NO_SHOW)
     return ResidentAtClinic(
         resident=resident,
         relation=ClinicRelation.objects.filter(resident=resident, clinic=clinic).first(),
@@ -71,6 +77,8 @@ def resident_at_clinic_for_staff(
         messages=list(
             InboxMessage.objects.filter(resident=resident, clinic=clinic).order_by("-created_at")[:MESSAGES_SHOWN]
         ),
+        no_shows=list(no_shows.select_related("appointment_type").order_by("-start")[:NO_SHOWS_SHOWN]),
+        no_show_count=no_shows.count(),
     )
 
 

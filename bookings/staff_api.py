@@ -271,6 +271,7 @@ class WebLogEntrySerializer(serializers.ModelSerializer):
             "channel",
             "changed_by",
             "is_late",
+            "late_fee_text",
             "booking",
             "booking_basis",
         ]

@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from . import basis_views, resident_views, staff_views, workspace_views
+from . import attendance_views, basis_views, resident_views, staff_views, workspace_views
 
 urlpatterns = [
     path("logg/", workspace_views.web_log, name="web_log"),
@@ -22,6 +22,15 @@ urlpatterns = [
     path("tidbok/bokning/<int:booking_id>/", staff_views.booking_detail, name="booking_detail"),
     path("tidbok/bokning/<int:booking_id>/avboka/", staff_views.booking_cancel, name="booking_cancel"),
     path("tidbok/bokning/<int:booking_id>/motelank/", staff_views.booking_meeting_link, name="booking_meeting_link"),
+    # Reception's attendance marks from the timebook's day view (R-ATT-1) and the figures (R-ATT-2).
+    path("tidbok/bokning/<int:booking_id>/narvaro/", attendance_views.attendance_mark_view, name="attendance_mark"),
+    path(
+        "tidbok/bokning/<int:booking_id>/narvaro/angra/",
+        attendance_views.attendance_undo_view,
+        name="attendance_undo",
+    ),
+    path("narvaro/", attendance_views.attendance_figures_page, name="attendance_figures"),
+    path("narvaro.csv", attendance_views.attendance_figures_csv, name="attendance_figures_csv"),
     path("boka-at-invanare/", staff_views.book_for_resident, name="book_for_resident"),
     path("vantelista/", staff_views.waitlist, name="waitlist"),
     path("vantelista/<int:entry_id>/prioritet/", staff_views.waitlist_priority, name="waitlist_priority"),

@@ -341,7 +341,13 @@ def _require_scheduler_read(actor: User, clinic: Clinic) -> None:
 
 # The timebook shows each slot's booking. Bookings sit above schedules (a booking points at its
 # slot), so they are read through the slot's reverse relation ``bookings``, never by importing them.
-_SLOT_BOOKINGS = ("bookings__resident", "bookings__created_by", "bookings__appointment_type")
+_SLOT_BOOKINGS = (
+    "bookings__resident",
+    "bookings__created_by",
+    "bookings__appointment_type",
+    # Reception's mark on the visit (R-ATT-1), shown and set in the day view.
+    "bookings__attendance",
+)
 
 
 def _active_bookings(slots: list[Slot]) -> dict[int, Any]:

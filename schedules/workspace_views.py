@@ -121,6 +121,8 @@ def _render_timebook(
             "previous_day": day - dt.timedelta(days=1),
             "next_day": day + dt.timedelta(days=1),
             "today": today,
+            # Reception marks "did not come" only once a time has started (R-ATT-1).
+            "now": timezone.now(),
             "resource": resource,
             "filter_form": filter_form,
             "change_form": change_form,

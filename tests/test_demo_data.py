@@ -1,9 +1,18 @@
 from django.core.management import call_command
 
 from accounts.models import Membership, Role, User
-from bookings.models import BasisKind, Booking, BookingStatus, Channel, InboxMessage, WaitlistEntry
+from bookings.models import (
+    Attendance,
+    AttendanceState,
+    BasisKind,
+    Booking,
+    BookingStatus,
+    Channel,
+    InboxMessage,
+    WaitlistEntry,
+)
 from bookings.selectors import bases_for_resident
-from clinics.models import AppointmentType, CaseKind, CaseType, Clinic
+from clinics.models import AppointmentType, CaseKind, CaseType, Clinic, DeadlineUnit
 from notifications.models import NotificationEvent
 from notifications.services import reminders_due
 from schedules.models import Slot
@@ -90,3 +99,17 @@ def test_the_demo_shows_a_reminder_on_make_run(db, django_capture_on_commit_call
         assert reminders_due() >= 1
     reminder = NotificationEvent.objects.get(kind="reminder", resident=anna)
     assert set(reminder.notifications.values_list("channel", "state")) == {("email", "sent"), ("sms", "sent")}
+
+
+def test_demo_shows_notice_deadlines_fee_text_and_attendance(db):
+    """R-POL-1, R-POL-2: a type with a working-day deadline, a notice and a fee text; R-ATT-1, R-ATT-2: past
+    visits marked by reception, so the figures page has something to show and Bertil has no-shows."""
+    call_command("seed_demo")
+    call_command("seed_demo")
+
+    policy = AppointmentType.objects.get(clinic__name="Vårdcentralen Solna", web_name="Läkarbesök")
+    assert policy.change_deadline_unit == DeadlineUnit.WORKING_DAYS and policy.change_deadline == 1
+    assert policy.booking_notice_hours and policy.late_fee_text
+    marks = Attendance.objects.filter(booking__clinic__name="Vårdcentralen Solna")
+    assert marks.count() == 8
+    assert marks.filter(state=AttendanceState.NO_SHOW, booking__resident__personnummer="199207081143").count() == 2

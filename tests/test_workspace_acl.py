@@ -67,6 +67,12 @@ ALLOWED: dict[str, set[Role]] = {
     "book_for_resident": {Role.SCHEDULER},
     "waitlist": {Role.SCHEDULER},
     "waitlist_priority": {Role.SCHEDULER},
+    # reception marks attendance from the timebook's day view (R-ATT-1)
+    "attendance_mark": {Role.SCHEDULER},
+    "attendance_undo": {Role.SCHEDULER},
+    # the attendance and no-show figures: local admins and schedulers (R-ATT-2)
+    "attendance_figures": ISSUERS,
+    "attendance_figures_csv": ISSUERS,
     # support
     "web_log": {Role.SUPPORT},
     "web_log_csv": {Role.SUPPORT},

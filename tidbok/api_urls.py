@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from accounts import api as accounts_api
 from bookings import api as bookings_api
+from bookings import attendance_api as bookings_attendance_api
 from bookings import basis_api as bookings_basis_api
 from bookings import proxy_api as bookings_proxy_api
 from bookings import resident_api as bookings_resident_api
@@ -59,6 +60,9 @@ urlpatterns = [
     path(f"{STAFF}appointment-types/", clinics_settings_api.AppointmentTypeList.as_view(), name="api-staff-types"),
     path(f"{STAFF}appointment-types/<int:type_id>/", clinics_settings_api.AppointmentTypeDetail.as_view()),
     path(f"{STAFF}video-settings/", clinics_settings_api.VideoSettings.as_view(), name="api-staff-video-settings"),
+    # Reception's attendance marks and the clinic's no-show figures (R-ATT-1, R-ATT-2).
+    path(f"{STAFF}bookings/<int:booking_id>/attendance/", bookings_attendance_api.BookingAttendance.as_view()),
+    path(f"{STAFF}attendance-figures/", bookings_attendance_api.AttendanceFiguresView.as_view()),
     # Staff accounts and roles (region IT; the clinic's roles for its local admin too).
     path(f"{STAFF}roles/", clinics_staff_api.ClinicRoles.as_view(), name="api-staff-clinic-roles"),
     path(f"{STAFF}staff-accounts/", clinics_staff_api.StaffAccountList.as_view(), name="api-staff-accounts"),

@@ -378,6 +378,7 @@ SPECTACULAR_SETTINGS = {
         "WebLogStatusEnum": "bookings.models.LogStatus",
         "BookingStatusEnum": "bookings.models.BookingStatus",
         "MessageKindEnum": "bookings.models.MessageKind",
+        "AttendanceStateEnum": "bookings.models.AttendanceState",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -11,9 +11,11 @@ One module per part: ``common`` (the locks, the guarded insert, the web log rows
 a resident), ``bases`` (booking bases and open summons), ``waitlist`` (the waitlist, the staff
 pages' booking entry point, residents joining it), ``waitlist_offers`` (freed times offered to the
 waitlist first), ``inbox`` (messages and their notifications), ``calendar_feed`` (the resident's
-private calendar address), ``video`` (a video visit's meeting link set by hand) and ``web_log``
-(retention). The public names are re-exported here: callers import from ``bookings.services``."""
+private calendar address), ``video`` (a video visit's meeting link set by hand), ``attendance``
+(reception's marks, R-ATT-1) and ``web_log`` (retention). The public names are re-exported here:
+callers import from ``bookings.services``."""
 
+from .attendance import attendance_mark, attendance_undo
 from .bases import BASIS_ISSUER_ROLES, booking_basis_issue, booking_basis_revoke, open_summons_send
 from .booking import (
     booking_cancel,
@@ -51,6 +53,8 @@ __all__ = [
     "SCHEDULER_ROLES",
     "NotificationKind",
     "NotifiedBy",
+    "attendance_mark",
+    "attendance_undo",
     "booking_basis_issue",
     "booking_basis_revoke",
     "booking_book_for_resident",

@@ -18,9 +18,12 @@ from django.utils import timezone
 from accounts.models import ContactDetails, Membership, Role, User
 from accounts.services import resident_get_or_create
 from bookings.models import (
+    Attendance,
+    AttendanceState,
     Booking,
     BookingBasis,
     BookingStatus,
+    Channel,
     InboxMessage,
     MessageKind,
     PartOfDay,
@@ -136,6 +139,7 @@ class Command(BaseCommand):
 
         residents = self._residents()
         self._relations_and_bookings(residents, solna, bagarmossen, kista, types, scheduler, now)
+        self._attendance_history(residents, solna, types, resources, scheduler, now)
         self._resident_without_home_region(kista)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {Slot.objects.count()} slots."))
 
@@ -198,6 +202,68 @@ class Command(BaseCommand):
         region-only e-services tell her why they are not offered and whom to call (R-CASE-3)."""
         dagny, _ = resident_get_or_create(personnummer=UNKNOWN_REGION_RESIDENT, first_name="Dagny", last_name="Dahl")
         relation_add(resident=dagny, clinic=kista, source=RelationSource.START_PAGE)
+
+    def _attendance_history(self, residents, solna, types, resources, scheduler, now) -> None:
+        """Three months of Solna's past visits with reception's marks (R-ATT-1), so that the attendance
+        figures (R-ATT-2) show something and Bertil's resident page lists his no-shows. Written as
+        the timebook would hold them: the booking services only book times that have not passed."""
+        if Attendance.objects.filter(booking__clinic=solna).exists():
+            return
+        anna, bertil, cecilia = residents
+        # (who, type, how it went) per visit; None: not marked; "late_cancel": cancelled 3 hours before.
+        months: dict[int, list[tuple[User, str, str | None]]] = {
+            3: [
+                (anna, "solna_prov", "arrived"),
+                (bertil, "solna_lakarbesok", "no_show"),
+                (cecilia, "solna_prov", "late"),
+            ],
+            2: [
+                (anna, "solna_lakarbesok", "arrived"),
+                (bertil, "solna_prov", "no_show"),
+                (cecilia, "solna_lakarbesok", "late_cancel"),
+                (anna, "solna_prov", "arrived"),
+            ],
+            1: [(anna, "solna_prov", "late"), (bertil, "solna_lakarbesok", "arrived"), (cecilia, "solna_prov", None)],
+        }
+        where = {"solna_prov": resources["solna_prov"], "solna_lakarbesok": resources["solna_lakare"]}
+        this_month = timezone.localtime(now).date().replace(day=1)
+        for back, visits in months.items():
+            month = this_month
+            for _step in range(back):
+                month = (month - dt.timedelta(days=1)).replace(day=1)
+            day = month + dt.timedelta(days=(1 - month.weekday()) % 7 + 7)  # the second Tuesday
+            for n, (resident, key, outcome) in enumerate(visits):
+                start = timezone.make_aware(dt.datetime.combine(day, dt.time(7 + n, 0)))
+                self._past_visit(resident, types[key], where[key], start, outcome, scheduler)
+
+    def _past_visit(self, resident, appointment_type, resource, start, outcome, scheduler) -> None:
+        slot = Slot.objects.create(
+            clinic=resource.clinic,
+            resource=resource,
+            appointment_type=appointment_type,
+            start=start,
+            end=start + dt.timedelta(minutes=20),
+            status=SlotStatus.FREE if outcome == "late_cancel" else SlotStatus.BOOKED,
+        )
+        cancelled = outcome == "late_cancel"
+        booking = Booking.objects.create(
+            slot=slot,
+            resident=resident,
+            clinic=resource.clinic,
+            appointment_type=appointment_type,
+            resource=resource,
+            start=start,
+            end=slot.end,
+            channel=Channel.WEB,
+            created_by=resident,
+            status=BookingStatus.CANCELLED if cancelled else BookingStatus.ACTIVE,
+            ended_at=start - dt.timedelta(hours=3) if cancelled else None,
+            ended_by=resident if cancelled else None,
+        )
+        if outcome in AttendanceState.values:
+            Attendance.objects.create(
+                booking=booking, state=outcome, marked_at=start + dt.timedelta(minutes=10), marked_by=scheduler
+            )
 
     # --- Clinics and their settings ----------------------------------------------------------------
 
