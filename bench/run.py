@@ -83,8 +83,11 @@ def _recreate_database(database_url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+_BEGAN = time.monotonic()
+
+
 def _step(title: str) -> None:
-    print(f"· {title}", flush=True)
+    print(f"· {time.monotonic() - _BEGAN:4.0f} s  {title}", flush=True)
 
 
 def _machine() -> str:
@@ -268,21 +271,25 @@ def _purge() -> dict[str, float]:
     return {"rows": rows, "seconds": time.perf_counter() - began, "max_lock_ms": longest * 1000}
 
 
-def _overload(plan: Plan, server: Any, booked_by: list[Any], data: Path) -> tuple[Any, list[tuple[int, float]]]:
+def _overload(plan: Plan, server: Any, booked_by: list[Any], data: Path) -> tuple[Any, list[tuple[int, float]], int]:
     """OVERLOAD_CONNECTIONS residents book at once, far more than the workers serve, while
-    residents from the booking phase cancel their bookings one after another."""
+    residents from the booking phase cancel their bookings one after another. Also answers how
+    many turned-away requests the nodes counted in the site-wide metric (core.metrics)."""
     from bookings.models import Booking, BookingStatus
+    from core import metrics
 
     from .load import Cancellations, wrk
 
     by_user = {r.user_id: r for r in booked_by}
     own = Booking.objects.filter(resident_id__in=list(by_user), status=BookingStatus.ACTIVE)
     cancellations = [(by_user[user_id], pk) for user_id, pk in own.values_list("resident_id", "pk")]
+    shed_before = metrics.shared_total("tidbok_shed_requests")
     cancelling = Cancellations(server.port, cancellations)
     result = wrk(server.url, path="/", mode="book", data=data, seconds=plan.seconds, connections=OVERLOAD_CONNECTIONS)
     answers = cancelling.stop()
+    shed = metrics.shared_total("tidbok_shed_requests") - shed_before
     _step(f"overload: {result.statuses}, {result.timeouts} timeouts; {len(answers)} cancellations meanwhile")
-    return result, answers
+    return result, answers, shed
 
 
 def _explain() -> tuple[str, int]:
@@ -448,7 +455,7 @@ def run(plan: Plan, *, database_url: str, port: int, workers: int, output: Path)
             purge = _purge()
             during_purge = during.stop()
             _step(f"purged {purge['rows']:,} log rows in {purge['seconds']:.1f} s while booking")
-            overload, cancels = _overload(plan, server, book_residents, overload_bookings)
+            overload, cancels, shed_counted = _overload(plan, server, book_residents, overload_bookings)
     plan_text, offered = _explain()
 
     results: dict[str, Any] = {
@@ -469,6 +476,8 @@ def run(plan: Plan, *, database_url: str, port: int, workers: int, output: Path)
         "purge_rows_per_s": round(purge["rows"] / purge["seconds"], 1),
         "purge_max_lock_ms": round(purge["max_lock_ms"], 2),
         "overload_cancel_p95_ms": round(_cancel_p95_ms(cancels), 1),
+        "overload_503": overload.count(503),
+        "overload_shed_counted": shed_counted,
         "worker_backlog_s": round(backlog_s, 1),
         "nodes": plan.nodes,
         "sessions_on_every_node": sessions,
@@ -561,6 +570,12 @@ def _report(results: dict[str, Any], **context: Any) -> None:
             f"{over.count(201)}/{over.count(503)}/{over.count(429)}",
             f"201/503/429; {over.timeouts} timeouts, {over.server_errors - over.count(503)} other 5xx, "
             f"{missing} without Retry-After, p99 {over.p99_ms:.0f} ms",
+        ),
+        (
+            "overload_shed_counted",
+            f"{r['overload_shed_counted']}",
+            f"goal ≥ {r['overload_503']}: every 503 above (and any shed after wrk stopped), counted by whichever "
+            "node shed it (metrics)",
         ),
         (
             "cancellations meanwhile",

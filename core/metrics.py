@@ -87,6 +87,18 @@ def count_on_commit(name: str, **labels: str) -> None:
     transaction.on_commit(lambda: count(name, **labels))
 
 
+def shared_total(name: str) -> int:
+    """A site-wide counter's value over all its labels (0 when Redis does not answer)."""
+    client = redis_client()
+    if client is None:
+        return 0
+    try:
+        counted: dict[bytes, bytes] = client.hgetall(_key(name))  # type: ignore[assignment]
+    except REDIS_ERRORS:
+        return 0
+    return sum(int(n) for n in counted.values())
+
+
 def celery_queue_depth() -> int | None:
     """Tasks waiting in the Celery queue (a Redis list of the queue's name); None without Redis."""
     client = redis_client()
