@@ -1,4 +1,7 @@
+import datetime as dt
+
 from django.core.management import call_command
+from django.utils import timezone
 
 from accounts.models import Membership, Role, User
 from bookings.models import (
@@ -12,6 +15,7 @@ from bookings.models import (
     WaitlistEntry,
 )
 from bookings.selectors import bases_for_resident
+from bookings.video import meeting_join_for_resident
 from clinics.models import AppointmentType, CaseKind, CaseType, Clinic, DeadlineUnit
 from notifications.models import NotificationEvent
 from notifications.services import reminders_due
@@ -113,3 +117,20 @@ def test_demo_shows_notice_deadlines_fee_text_and_attendance(db):
     marks = Attendance.objects.filter(booking__clinic__name="Vårdcentralen Solna")
     assert marks.count() == 8
     assert marks.filter(state=AttendanceState.NO_SHOW, booking__resident__personnummer="199207081143").count() == 2
+
+
+def test_anna_has_a_video_visit_she_can_join_soon_after_make_run(db):
+    """The README's demo: a video type at Solna, and Anna's video visit starting about ten minutes
+    after seeding, with a meeting link of its own, so "Anslut till videomötet" shows almost at once."""
+    call_command("seed_demo")
+
+    anna = User.objects.get(email="anna@example.se")
+    [video] = Booking.objects.filter(
+        resident=anna, status=BookingStatus.ACTIVE, appointment_type__is_video_visit=True
+    ).select_related("clinic")
+    assert video.clinic.name == "Vårdcentralen Solna"
+    assert video.meeting_url.startswith("https://mote.regionstockholm.example/")
+    minutes = (video.start - timezone.now()).total_seconds() / 60
+    assert 0 < minutes <= 25
+    join = meeting_join_for_resident(booking=video, now=video.start - dt.timedelta(minutes=15))
+    assert join is not None and join.is_open

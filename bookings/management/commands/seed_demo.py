@@ -55,8 +55,9 @@ from clinics.models import (
     ResourceKind,
 )
 from clinics.services import communication_approve, relation_add
+from core.errors import ValidationFailed
 from schedules.models import Schedule, Slot, SlotStatus
-from schedules.services import schedule_publish, slots_publish
+from schedules.services import schedule_publish, slot_add, slots_publish
 
 DEMO_PASSWORD = "tidbok-demo-2026"
 LAKARBESOK_POLICY: dict[str, Any] = {
@@ -104,6 +105,11 @@ CONDITIONS_MANAGE = (
 )
 
 
+DEMO_MEETING_TEMPLATE = "https://mote.regionstockholm.example/{room}"
+VIDEO = {"is_video_visit": True}
+VIDEO_LENGTH = dt.timedelta(minutes=20)
+
+
 class Command(BaseCommand):
     help = "Load demo data (safe to run more than once)."
 
@@ -128,6 +134,7 @@ class Command(BaseCommand):
             (resources["solna_lakare"], types["solna_lakarbesok"], 8, 12),
             (resources["solna_lakare"], types["solna_remiss"], 13, 16),
             (resources["solna_dsk"], types["solna_halsosamtal"], 15, 17),
+            (resources["solna_video"], types["solna_video"], 13, 16),
             (resources["solna_prov"], types["solna_prov"], 7, 10),
             (resources["bagarmossen_dsk"], types["bagarmossen_vacc"], 8, 16),
             (resources["kista_bvc"], types["kista_bvc"], 9, 15),
@@ -140,6 +147,7 @@ class Command(BaseCommand):
         residents = self._residents()
         self._relations_and_bookings(residents, solna, bagarmossen, kista, types, scheduler, now)
         self._attendance_history(residents, solna, types, resources, scheduler, now)
+        self._video_visit_soon(residents[0], types["solna_video"], resources["solna_video"], scheduler, now)
         self._resident_without_home_region(kista)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {Slot.objects.count()} slots."))
 
@@ -282,6 +290,8 @@ class Command(BaseCommand):
                 "longitude": Decimal("18.000900"),
                 "opening_hours": hours,
                 "patient_comment_on_web": True,
+                # Video visits get a meeting room of their own from the region's (made-up) meeting service.
+                "meeting_url_template": DEMO_MEETING_TEMPLATE,
             },
         )
         bagarmossen, _ = Clinic.objects.update_or_create(
@@ -381,6 +391,7 @@ class Command(BaseCommand):
                 {"requires_booking_basis": True},
             ),
             "solna_ombud": (solna, "Ombud 1177 akut", "Besök bokat av 1177", 2, full, {}),
+            "solna_video": (solna, "Videobesök läkare 20 min", "Videobesök med läkare", None, full, VIDEO),
             # Not offered on the web: residents book it only through an open summons.
             "solna_halsosamtal": (solna, "Hälsosamtal 50 år", "Hälsosamtal", None, {}, {}),
             "solna_hidden": (solna, "Mottagningsbesök intern", "", None, {}, {"hidden_for_patient": True}),
@@ -423,6 +434,7 @@ class Command(BaseCommand):
             "solna_dsk": (solna, "Distriktssköterska", ResourceKind.POSITION),
             "solna_lakare": (solna, "Anna Lindqvist, läkare", ResourceKind.PRACTITIONER),
             "solna_prov": (solna, "Biomedicinsk analytiker", ResourceKind.POSITION),
+            "solna_video": (solna, "Erik Holm, läkare", ResourceKind.PRACTITIONER),
             "bagarmossen_dsk": (bagarmossen, "Distriktssköterska", ResourceKind.POSITION),
             "kista_bvc": (kista, "Barnsjuksköterska", ResourceKind.POSITION),
         }
@@ -459,6 +471,34 @@ class Command(BaseCommand):
             schedule_publish(actor=actor, schedule=schedule, now=now)
 
     # --- Residents' relations, bookings and messages ---------------------------------------------
+
+    def _video_visit_soon(
+        self, anna: User, video: AppointmentType, resource: Resource, scheduler: User, now: dt.datetime
+    ) -> None:
+        """Solna booked Anna a video visit that starts about ten minutes after `make run`, so her
+        booking page offers "Anslut till videomötet" almost at once. A new one on each run once the
+        last has left her pages (R-BOOK-5: 2 hours after its start)."""
+        if Booking.objects.filter(
+            resident=anna, appointment_type=video, status=BookingStatus.ACTIVE, start__gt=now - dt.timedelta(hours=2)
+        ).exists():
+            return
+        soon = now.replace(second=0, microsecond=0) + dt.timedelta(minutes=10)
+        slot = (
+            Slot.objects.filter(
+                appointment_type=video, status=SlotStatus.FREE, start__gte=now + dt.timedelta(minutes=5)
+            )
+            .filter(start__lte=now + dt.timedelta(minutes=25))
+            .first()
+        )
+        if slot is None:
+            try:
+                slot = slot_add(
+                    actor=scheduler, resource=resource, appointment_type=video, start=soon, end=soon + VIDEO_LENGTH
+                )
+            except ValidationFailed:  # the afternoon's video times overlap: the next free one then
+                slot = Slot.objects.filter(appointment_type=video, status=SlotStatus.FREE, start__gt=now).first()
+        if slot is not None:
+            booking_create_for_resident(actor=scheduler, resident=anna, slot_id=slot.pk, now=now)
 
     def _relations_and_bookings(self, residents, solna, bagarmossen, kista, types, scheduler, now) -> None:
         anna, bertil, cecilia = residents
