@@ -196,7 +196,10 @@ class MeetingLinkForm(WorkspaceForm):
 
     meeting_url = forms.CharField(
         label=_("Link to the video meeting"),
-        help_text=_("Begins with https://. Empty removes the link. Only the resident sees it, on their booking."),
+        help_text=_(
+            "Begins with https://. Empty removes the link. The resident sees it on their booking; messages never "
+            "contain it."
+        ),
         required=False,
         strip=False,
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "url", "spellcheck": "false"}),
