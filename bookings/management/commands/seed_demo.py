@@ -106,7 +106,7 @@ CONDITIONS_MANAGE = (
 
 
 DEMO_MEETING_TEMPLATE = "https://mote.regionstockholm.example/{room}"
-VIDEO = {"is_video_visit": True}
+VIDEO: dict[str, object] = {"is_video_visit": True}
 VIDEO_LENGTH = dt.timedelta(minutes=20)
 
 
