@@ -23,8 +23,9 @@ def _local_day(moment: dt.datetime) -> dt.date:
 
 
 def _locked_booking(*, actor: User, booking_id: int) -> Booking:
-    """The booking, locked so that two marks of it from two desks are made one after the other;
-    only reception (schedulers) of its clinic may mark it (R-ACL-1)."""
+    """The booking, locked so that a mark and an undo of it from two desks happen one after the other
+    and the audit log tells them in that order (tests/bookings/test_attendance_concurrency.py); only
+    reception (schedulers) of its clinic may mark it (R-ACL-1)."""
     booking = (
         Booking.objects.select_for_update(of=("self",))
         .select_related("clinic", "resident")

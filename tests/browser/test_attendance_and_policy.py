@@ -196,22 +196,26 @@ def test_figures_page_with_chart_and_its_error_state(page: Page, solna, lisa, hi
     check_page(page, f"attendance-figures-error-{language}")
 
 
-def test_resident_page_lists_the_no_shows(page: Page, solna, sara, anna, history):
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_resident_page_lists_the_no_shows(page: Page, solna, sara, anna, history, language):
     staff_login(page, sara, next_url=f"/personal/{solna.pk}/invanare/")
+    choose_language(page, language)
     page.locator("#id_personnummer").fill(anna.personnummer)
     page.locator("main form button[type=submit]").click()
     expect(page.locator("#no-shows li")).to_have_count(3)
-    check_page(page, "resident-page-no-shows")
+    check_page(page, f"resident-page-no-shows-{language}")
 
 
-def test_admin_sets_a_working_day_deadline(page: Page, solna, lisa, doctor_type):
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_admin_sets_a_working_day_deadline(page: Page, solna, lisa, doctor_type, language):
     staff_login(page, lisa, next_url=f"/personal/{solna.pk}/tidstyper/{doctor_type.pk}/")
+    choose_language(page, language)
     page.locator("#change_deadline").fill("1")
     page.locator("#change_deadline_unit").select_option("working_days")
     page.locator("#booking_notice_hours").fill("tva")
     page.locator("#type-form button[type=submit]").click()
     expect(page.locator("#booking_notice_hours")).to_have_attribute("aria-invalid", "true")
-    check_page(page, "admin-type-policy-error")
+    check_page(page, f"admin-type-policy-error-{language}")
     page.locator("#booking_notice_hours").fill("2")
     page.locator("#type-form button[type=submit]").click()
     page.wait_for_url(f"**/personal/{solna.pk}/tidstyper/")
