@@ -372,10 +372,19 @@ class WebBookingLogEntry(models.Model):
 
     changed_at = models.DateTimeField(db_index=True)
     status = models.CharField(max_length=10, choices=LogStatus.choices)
-    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="web_log")
-    resident = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    booking = models.ForeignKey(Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    booking_basis = models.ForeignKey(BookingBasis, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # No foreign-key constraints in the database (db_constraint=False), only Django's on_delete:
+    # on PostgreSQL the log is partitioned by day (R-LOG-3), and with constraints every partition
+    # made or taken off would lock the tables they point at, bookings among them, against writes.
+    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="web_log", db_constraint=False)
+    resident = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    booking = models.ForeignKey(
+        Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_constraint=False
+    )
+    booking_basis = models.ForeignKey(
+        BookingBasis, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_constraint=False
+    )
     previous_date = models.DateField(null=True, blank=True)
     previous_start = models.TimeField(null=True, blank=True)
     previous_resource = models.CharField(max_length=100, blank=True)

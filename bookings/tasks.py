@@ -20,6 +20,11 @@ def web_log_purge() -> int:
 
 
 @shared_task
+def web_log_partitions_ensure() -> int:
+    return services.web_log_partitions_ensure()
+
+
+@shared_task
 def idempotency_purge() -> int:
     return services.idempotency_purge()
 

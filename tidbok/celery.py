@@ -67,6 +67,11 @@ app.conf.beat_schedule = {
         "task": "accounts.tasks.audit_events_purge",
         "schedule": crontab(minute=35, hour=3),
     },
+    # R-LOG-3: on PostgreSQL the web booking log's day partitions are made a few days ahead.
+    "make-web-booking-log-partitions": {
+        "task": "bookings.tasks.web_log_partitions_ensure",
+        "schedule": crontab(minute=5, hour="*/6"),
+    },
     "purge-web-booking-log": {
         "task": "bookings.tasks.web_log_purge",
         "schedule": crontab(minute=15, hour=3),

@@ -45,7 +45,7 @@ from .waitlist_offers import (
     waitlist_offer_freed_slots,
     waitlist_offers_expire,
 )
-from .web_log import idempotency_purge, web_log_purge
+from .web_log import idempotency_purge, web_log_partitions_ensure, web_log_purge
 
 __all__ = [
     "BASIS_ISSUER_ROLES",
@@ -83,5 +83,6 @@ __all__ = [
     "waitlist_offer_decline",
     "waitlist_offer_freed_slots",
     "waitlist_offers_expire",
+    "web_log_partitions_ensure",
     "web_log_purge",
 ]

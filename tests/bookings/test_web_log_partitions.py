@@ -1,0 +1,163 @@
+"""R-LOG-3 on PostgreSQL: the web booking log is partitioned by day, and the purge drops whole
+days, deletes the boundary day's older rows one by one (31 days exact to the second), and never
+waits on bookings nor keeps a booking waiting behind it for long."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import psycopg
+import pytest
+from django.db import connection
+
+from bookings import tasks
+from bookings.models import Booking, BookingStatus, Channel, LogStatus, WebBookingLogEntry
+from bookings.services import booking_create, web_log_partitions_ensure, web_log_purge
+from bookings.services import web_log as web_log_services
+from tidbok.celery import app
+
+from ..factories import SlotFactory
+
+RETENTION = dt.timedelta(days=31)
+# Noon UTC: the cutoff falls in the middle of its day, so that day is the boundary day.
+PURGE_AT = dt.datetime(2026, 3, 20, 12, 0, tzinfo=dt.UTC)
+CUTOFF = PURGE_AT - RETENTION
+
+
+def _row(clinic, resident, changed_at: dt.datetime) -> WebBookingLogEntry:
+    return WebBookingLogEntry.objects.create(
+        changed_at=changed_at, status=LogStatus.BOOKED, clinic=clinic, resident=resident, channel=Channel.WEB
+    )
+
+
+def _partition_of(entry: WebBookingLogEntry) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tableoid::regclass::text FROM bookings_webbookinglogentry WHERE id = %s AND changed_at = %s",
+            [entry.pk, entry.changed_at],
+        )
+        return cursor.fetchone()[0]
+
+
+def _day_partitions() -> set[str]:
+    return set(web_log_services._day_partitions().values())
+
+
+@pytest.mark.django_db
+def test_r_log_3_purge_drops_whole_days_and_keeps_the_boundary_exact(clinic, resident):
+    web_log_partitions_ensure(now=CUTOFF, since=CUTOFF.date() - dt.timedelta(days=3))
+    whole_days = [_row(clinic, resident, CUTOFF - dt.timedelta(days=d, hours=1)) for d in (1, 2, 2, 3)]
+    unpartitioned = _row(clinic, resident, CUTOFF - dt.timedelta(days=20))  # a day nobody made
+    boundary_older = [_row(clinic, resident, CUTOFF - dt.timedelta(minutes=m)) for m in (1, 60 * 11)]
+    at_cutoff = _row(clinic, resident, CUTOFF)
+    boundary_younger = _row(clinic, resident, CUTOFF + dt.timedelta(minutes=1))
+    next_day = _row(clinic, resident, CUTOFF + dt.timedelta(days=1))
+    assert _partition_of(unpartitioned) == web_log_services.DEFAULT_PARTITION
+    assert _partition_of(boundary_older[0]) == _partition_of(at_cutoff) == "bookings_webbookinglogentry_p20260217"
+    batches: list[tuple[int, float]] = []
+
+    purged = web_log_purge(now=PURGE_AT, on_batch=lambda rows, seconds: batches.append((rows, seconds)))
+
+    assert purged == len(whole_days) + 1 + len(boundary_older) == sum(rows for rows, _s in batches)
+    kept = {at_cutoff.pk, boundary_younger.pk, next_day.pk}
+    assert set(WebBookingLogEntry.objects.values_list("pk", flat=True)) == kept
+    partitions = _day_partitions()
+    assert not {f"bookings_webbookinglogentry_p202602{d}" for d in (14, 15, 16)} & partitions  # dropped whole
+    assert {"bookings_webbookinglogentry_p20260217", "bookings_webbookinglogentry_p20260218"} <= partitions
+    with connection.cursor() as cursor:  # taken off the log and dropped, not left beside it
+        cursor.execute("SELECT count(*) FROM pg_class WHERE relkind = 'r' AND relname LIKE '%%_p202602%%'")
+        assert cursor.fetchone()[0] == len(
+            {p for p in partitions if p.startswith("bookings_webbookinglogentry_p202602")}
+        )
+
+
+@pytest.mark.django_db
+def test_r_log_3_rows_a_missing_day_caught_move_into_its_partition_when_made(clinic, resident):
+    day = dt.date(2026, 5, 4)
+    entry = _row(clinic, resident, dt.datetime(2026, 5, 4, 23, 59, tzinfo=dt.UTC))
+    assert _partition_of(entry) == web_log_services.DEFAULT_PARTITION
+
+    made = web_log_partitions_ensure(now=dt.datetime(2026, 5, 4, tzinfo=dt.UTC), since=day)
+
+    assert made == 1 + 2  # the day and the two ahead of it (TIDBOK_LOG_PARTITION_DAYS_AHEAD)
+    assert _partition_of(entry) == "bookings_webbookinglogentry_p20260504"
+    assert list(WebBookingLogEntry.objects.filter(pk=entry.pk).values_list("changed_at", flat=True)) == [
+        entry.changed_at
+    ]
+    assert web_log_partitions_ensure(now=dt.datetime(2026, 5, 4, tzinfo=dt.UTC), since=day) == 0
+
+
+def _other_connection() -> psycopg.Connection:
+    settings = connection.settings_dict
+    return psycopg.connect(
+        dbname=settings["NAME"], user=settings["USER"], host=settings["HOST"], port=settings["PORT"] or 5432
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_log_3_the_purge_takes_no_lock_on_bookings(clinic, resident, appointment_type):
+    """A booking row locked and changed by an open transaction holds up neither the purge nor
+    the days it makes (the log has no foreign-key constraints that would lock bookings)."""
+    booking = booking_create(resident=resident, slot_id=SlotFactory(appointment_type=appointment_type).pk)
+    # The purge makes the days around PURGE_AT itself, while the booking is locked.
+    web_log_partitions_ensure(now=CUTOFF, since=CUTOFF.date() - dt.timedelta(days=2))
+    old = [_row(clinic, resident, CUTOFF - dt.timedelta(days=d)) for d in (1, 2)]
+    with _other_connection() as other:
+        other.execute("SET lock_timeout = '5s'")
+        other.execute("SELECT id FROM bookings_booking WHERE id = %s FOR UPDATE", [booking.pk])
+        other.execute("UPDATE bookings_booking SET patient_reason = 'x' WHERE id = %s", [booking.pk])
+
+        began = time.perf_counter()
+        purged = web_log_purge(now=PURGE_AT)
+        took = time.perf_counter() - began
+        other.rollback()
+
+    assert purged == len(old)
+    assert took < 2  # never near the other transaction's lock wait
+    assert not WebBookingLogEntry.objects.filter(pk__in=[e.pk for e in old]).exists()
+    assert Booking.objects.filter(pk=booking.pk, status=BookingStatus.ACTIVE).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_log_3_a_booking_writing_the_log_is_not_kept_waiting_by_a_day_drop(clinic, resident, monkeypatch):
+    """Negative control for the day drop's short lock: while another transaction has written a
+    log row (as a booking does), dropping a day cannot get the log's lock. It waits at most
+    LOCK_TIMEOUT_MS per try, and after its tries the old rows go row by row instead: the
+    purge finishes, exact, and the writer was never blocked."""
+    monkeypatch.setattr(web_log_services, "LOCK_ATTEMPTS", 3)
+    web_log_partitions_ensure(now=PURGE_AT, since=CUTOFF.date() - dt.timedelta(days=2))
+    old = [_row(clinic, resident, CUTOFF - dt.timedelta(days=d)) for d in (1, 2)]
+    young = _row(clinic, resident, CUTOFF + dt.timedelta(minutes=1))
+    batches: list[tuple[int, float]] = []
+    with _other_connection() as writer:
+        writer.execute(
+            "INSERT INTO bookings_webbookinglogentry (changed_at, status, clinic_id, resident_id, previous_resource, "
+            "previous_type, new_resource, new_type, channel, changed_by, is_late) "
+            "VALUES (now(), 'booked', %s, %s, '', '', '', '', 'web', '', false)",
+            [clinic.pk, resident.pk],
+        )
+
+        purged = web_log_purge(now=PURGE_AT, on_batch=lambda rows, seconds: batches.append((rows, seconds)))
+        writer.commit()
+
+    assert purged == len(old)
+    assert set(WebBookingLogEntry.objects.filter(changed_at__lt=PURGE_AT).values_list("pk", flat=True)) == {young.pk}
+    waits = [seconds for rows, seconds in batches if rows == 0]
+    assert len(waits) == 3 and all(seconds < 1 for seconds in waits)
+    assert WebBookingLogEntry.objects.filter(changed_at__gte=PURGE_AT).count() == 1  # the writer's row
+
+
+@pytest.mark.django_db
+def test_r_log_3_beat_makes_the_days_ahead_through_the_task():
+    entry = next(e for e in app.conf.beat_schedule.values() if e["task"] == "bookings.tasks.web_log_partitions_ensure")
+    assert entry["schedule"].hour  # runs several times a day, long before a day begins
+    today = dt.datetime.now(dt.UTC).date()
+    for day in range(3):
+        with connection.cursor() as cursor:  # as if beat had not run for days
+            cursor.execute(
+                f'DROP TABLE IF EXISTS "bookings_webbookinglogentry_p{today + dt.timedelta(days=day):%Y%m%d}"'
+            )
+
+    assert tasks.web_log_partitions_ensure.delay().get() == 3
+    assert {today + dt.timedelta(days=d) for d in range(3)} <= set(web_log_services._day_partitions())
