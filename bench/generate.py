@@ -9,6 +9,7 @@ schema afterwards is exactly what the migrations made (and the foreign keys are 
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +20,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Membership, Role, User
+from bookings.services import web_log_partitions_ensure
 from clinics.models import AppointmentType, Area, Audience, CaseKind, CaseType, Clinic, Region, Resource
 
 BIG_TABLES = ("accounts_user", "schedules_slot", "bookings_booking", "bookings_webbookinglogentry")
@@ -265,7 +267,10 @@ def _bookings(shape: Shape, first_resident: int) -> None:
 
 
 def _web_log(shape: Shape, first_resident: int) -> None:
-    """A year of the web booking log, evenly spread, mostly bookings and some cancellations."""
+    """A year of the web booking log, evenly spread, mostly bookings and some cancellations, in
+    its day partitions (made first: rows the default partition caught would be moved one day at
+    a time)."""
+    web_log_partitions_ensure(since=(timezone.now() - dt.timedelta(days=366)).date())
     with connection.cursor() as cursor:
         cursor.execute("SELECT min(id), count(*) FROM clinics_clinic")
         first_clinic, clinics = cursor.fetchone()

@@ -67,6 +67,9 @@ class Plan:
 PREPARED_RATE = 800
 # (resident, slot) pairs prepared per second of pgbench.
 PG_PREPARED_RATE = 6000
+# The minimal booking transaction (booking_min.sql) runs for about the same time at this rate,
+# on the pairs booking.sql left: a fixed count, so it never runs out of free slots.
+PG_MIN_RATE = 3000
 PG_RESIDENT_POOL = 20_000
 # Overload: far more residents at once than the workers serve, and residents prepared for the
 # fast refusals (a 503 costs a few milliseconds).
@@ -143,8 +146,25 @@ def _pg_pairs(first_resident: int, slot_ids: list[int]) -> None:
         cursor.execute("ANALYZE bench_pg_pairs")
 
 
-def _pgbench(database_url: str, *, clients: int, seconds: float) -> dict[str, float]:
+def _pgbench_min(database_url: str, *, clients: int, seconds: float, pairs: int) -> dict[str, float]:
+    """pg_min_booking_tps: the minimal booking transaction on the pairs booking.sql left over."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT last_value FROM bench_pg_pair")
+        left = pairs - cursor.fetchone()[0]
+    per_client = min(left, round(seconds * PG_MIN_RATE)) // clients
+    if per_client < 1:
+        raise RuntimeError(f"no (resident, slot) pairs left for the minimal booking transaction ({left})")
+    return _pgbench(database_url, clients=clients, seconds=seconds, script="booking_min.sql", per_client=per_client)
+
+
+def _pgbench(
+    database_url: str, *, clients: int, seconds: float, script: str = "booking.sql", per_client: int = 0
+) -> dict[str, float]:
+    """pgbench running ``script`` for ``seconds``, or ``per_client`` transactions per client."""
     url = urlparse(database_url)
+    length = f"--transactions={per_client}" if per_client else f"--time={max(1, round(seconds))}"
     command = [
         "pgbench",
         "--no-vacuum",
@@ -153,8 +173,8 @@ def _pgbench(database_url: str, *, clients: int, seconds: float) -> dict[str, fl
         f"--username={url.username}",
         f"--client={clients}",
         "--jobs=2",
-        f"--time={max(1, round(seconds))}",
-        f"--file={HERE / 'booking.sql'}",
+        length,
+        f"--file={HERE / script}",
         url.path.lstrip("/"),
     ]
     result = subprocess.run(command, capture_output=True, text=True)
@@ -434,6 +454,8 @@ def run(plan: Plan, *, database_url: str, port: int, workers: int, output: Path)
             _step(f"the worker caught up with the booking phases {backlog_s:.1f} s after them")
             pg = _pgbench(database_url, clients=plan.connections, seconds=plan.seconds)
             _step(f"pgbench, the same booking transaction: {pg['tps']:.0f} tps")
+            pg_min = _pgbench_min(database_url, clients=plan.connections, seconds=plan.seconds, pairs=n_pg)
+            _step(f"pgbench, the minimal booking transaction: {pg_min['tps']:.0f} tps")
             publish = _publish(plan, work)
             _step(f"published {publish['slots']:,} slots in {publish['seconds']:.1f} s")
         # The notification rate is one worker's alone: the production worker stops for it.
@@ -470,6 +492,7 @@ def run(plan: Plan, *, database_url: str, port: int, workers: int, output: Path)
         "contended_successes": burst.successes,
         "contended_5xx": burst.server_errors,
         "pg_booking_tps": round(pg["tps"], 1),
+        "pg_min_booking_tps": round(pg_min["tps"], 1),
         "publish_slots_per_s": round(publish["slots"] / publish["seconds"], 1),
         "notify_per_s": round(notify["per_s"], 1),
         "offer_claim_p95_ms": round(offer["p95_ms"], 1),
@@ -550,6 +573,7 @@ def _report(results: dict[str, Any], **context: Any) -> None:
             f"goal {r['throttle_limit_per_resident']}: one resident's limit, counted on every node",
         ),
         ("pg_booking_tps", f"{r['pg_booking_tps']:.0f}", f"pgbench, {plan.connections} clients"),
+        ("pg_min_booking_tps", f"{r['pg_min_booking_tps']:.0f}", "lock slot, insert booking, mark slot, log row"),
         ("publish_slots_per_s", f"{r['publish_slots_per_s']:.0f}", f"{plan.publish_resources} resources × 60 days"),
         ("notify_per_s", f"{r['notify_per_s']:.0f}", "e-mails (text, HTML, .ics) by one worker to an SMTP sink"),
         ("offer_claim_p95_ms", f"{r['offer_claim_p95_ms']:.0f}", "a cancellation until its waitlist offer is sent"),

@@ -30,6 +30,7 @@ METRICS = {
     "contended_successes",
     "contended_5xx",
     "pg_booking_tps",
+    "pg_min_booking_tps",
     "publish_slots_per_s",
     "notify_per_s",
     "offer_claim_p95_ms",
