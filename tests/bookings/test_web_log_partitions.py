@@ -5,11 +5,13 @@ waits on bookings nor keeps a booking waiting behind it for long."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.utils import timezone
 
 from bookings import tasks
 from bookings.models import Booking, BookingStatus, Channel, LogStatus, WebBookingLogEntry
@@ -130,16 +132,25 @@ def test_r_log_3_a_booking_writing_the_log_is_not_kept_waiting_by_a_day_drop(cli
     old = [_row(clinic, resident, CUTOFF - dt.timedelta(days=d)) for d in (1, 2)]
     young = _row(clinic, resident, CUTOFF + dt.timedelta(minutes=1))
     batches: list[tuple[int, float]] = []
-    with _other_connection() as writer:
-        writer.execute(
-            "INSERT INTO bookings_webbookinglogentry (changed_at, status, clinic_id, resident_id, previous_resource, "
-            "previous_type, new_resource, new_type, channel, changed_by, is_late) "
-            "VALUES (now(), 'booked', %s, %s, '', '', '', '', 'web', '', false)",
-            [clinic.pk, resident.pk],
-        )
+    written, release = threading.Event(), threading.Event()
 
+    def booking_writes_its_log_row() -> None:  # its own connection, as another request's
+        try:
+            with transaction.atomic():
+                _row(clinic, resident, timezone.now())
+                written.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=booking_writes_its_log_row)
+    writer.start()
+    assert written.wait(30)
+    try:
         purged = web_log_purge(now=PURGE_AT, on_batch=lambda rows, seconds: batches.append((rows, seconds)))
-        writer.commit()
+    finally:
+        release.set()
+        writer.join()
 
     assert purged == len(old)
     assert set(WebBookingLogEntry.objects.filter(changed_at__lt=PURGE_AT).values_list("pk", flat=True)) == {young.pk}
