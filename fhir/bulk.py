@@ -11,6 +11,9 @@ write an outbox row named :data:`REFRESH_ASK` (``schedules.services.bulk_refresh
 the outbox relay runs here, so the lower apps never import this package. The asks
 are folded together: one refresh is queued until it starts, and a beat entry refreshes
 every minute as the safety net (and to let times enter the visibility window, R-VIS-1).
+A refresh starts at most once every ``TIDBOK_BULK_REFRESH_SECONDS`` (a minute), across all
+workers: one asked for sooner is put off until then (:func:`refresh_wait`), so a booking rush
+costs one rewrite a minute, not one per change.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import math
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,6 +40,10 @@ from . import builders, selectors
 from .models import BulkPublishFile
 
 PENDING_KEY = "fhir:bulk-publish:pending"
+# When the latest refresh started (kept TIDBOK_BULK_REFRESH_SECONDS), and a refresh put off
+# until then (one is enough, however many ask meanwhile).
+STARTED_KEY = "fhir:bulk-publish:started"
+POSTPONED_KEY = "fhir:bulk-publish:postponed"
 # A queued refresh that never ran (a lost task, a rolled-back transaction) stops folding
 # further asks after this long; the beat entry covers the gap meanwhile.
 PENDING_SECONDS = 60
@@ -87,6 +96,26 @@ def _refresh_ask() -> None:
         with contextlib.suppress(Exception):
             cache.delete(PENDING_KEY)
         raise
+
+
+def refresh_wait() -> float:
+    """0 when a refresh may start now, which this claims; else the seconds until one may.
+    The claim is an add to the cache that expires after TIDBOK_BULK_REFRESH_SECONDS, so two
+    workers never both start within that time. With the cache down it answers 0 (fail open):
+    refreshing too often is only slower."""
+    interval = settings.TIDBOK_BULK_REFRESH_SECONDS
+    now = time.time()
+    if interval <= 0 or cache.add(STARTED_KEY, now, timeout=interval):
+        return 0.0
+    started = cache.get(STARTED_KEY)
+    # Never 0 here: the claim was refused, so the interval has not passed on the cache's clock.
+    return max(started + interval - now, 1.0) if isinstance(started, float) else 1.0
+
+
+def postpone_first(wait: float) -> bool:
+    """Whether the caller is the first to put a refresh off for ``wait`` seconds (and so
+    queues it); a later one finds it queued."""
+    return bool(cache.add(POSTPONED_KEY, "1", timeout=math.ceil(wait) + 1))
 
 
 def _resources(now: dt.datetime, base_url: str) -> dict[str, Iterator[dict[str, Any]]]:

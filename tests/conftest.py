@@ -54,6 +54,13 @@ def _sms_in_memory(settings):
 
 
 @pytest.fixture(autouse=True)
+def _bulk_refresh_every_time(settings):
+    """Tests check the FHIR bulk files after each change, refreshed by eager tasks one after
+    another; the once-a-minute limit has its own tests (tests/fhir/test_bulk_refresh_rate.py)."""
+    settings.TIDBOK_BULK_REFRESH_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _eager_celery():
     """Tasks run inline when their transaction commits; tests marked ``worker`` use a real one."""
     celery_app.conf.task_always_eager = True

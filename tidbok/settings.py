@@ -515,6 +515,9 @@ TIDBOK_PUBLIC_URL = os.environ.get("TIDBOK_PUBLIC_URL", "http://127.0.0.1:8000" 
 # How long the SMART bulk files report a Location or Schedule that left them (a Slot's removal is
 # reported until its start): an aggregator polling with _since less often reloads everything.
 TIDBOK_BULK_DELETED_DAYS = env_int("TIDBOK_BULK_DELETED_DAYS", 62)
+# The SMART bulk files are rewritten at most once in this many seconds, however many changes ask:
+# under a booking rush a refresh per change would take a worker's whole time.
+TIDBOK_BULK_REFRESH_SECONDS = env_int("TIDBOK_BULK_REFRESH_SECONDS", 60)
 TIDBOK_LOG_RETENTION_DAYS = 31
 
 # Who runs this Tidbok, and where residents turn: the footer's pages (contact, personal data, accessibility
