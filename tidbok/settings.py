@@ -507,7 +507,7 @@ if not 0 <= TIDBOK_SESSION_WARNING_SECONDS < TIDBOK_SESSION_IDLE_SECONDS:
 TIDBOK_HOLD_MINUTES = env_int("TIDBOK_HOLD_MINUTES", 5)
 # Background schedule publishing (R-OPS-3): slots per committed batch; a run without a heartbeat
 # for this long lost its worker and is resumed; a run that died this often fails instead.
-TIDBOK_PUBLISH_BATCH_SIZE = env_int("TIDBOK_PUBLISH_BATCH_SIZE", 500)
+TIDBOK_PUBLISH_BATCH_SIZE = env_int("TIDBOK_PUBLISH_BATCH_SIZE", 2000)
 TIDBOK_PUBLISH_STALE_SECONDS = env_int("TIDBOK_PUBLISH_STALE_SECONDS", 120)
 TIDBOK_PUBLISH_MAX_ATTEMPTS = env_int("TIDBOK_PUBLISH_MAX_ATTEMPTS", 5)
 # Where residents reach Tidbok, for links made without a request (SMART Scheduling Links deep links).

@@ -8,7 +8,7 @@ import logging
 import uuid
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -19,7 +19,7 @@ from core.errors import DomainError, PermissionDeniedError, ValidationFailed
 from core.queue import enqueue_on_commit
 
 from .. import free_times
-from ..models import PublishState, Schedule, Slot, SlotStatus, publish_stale_q
+from ..models import Block, PublishState, Schedule, Slot, SlotStatus, publish_stale_q
 from .common import _require_scheduler, bulk_refresh_later
 from .overlap import Times, _resource_lock, schedule_collisions
 from .patterns import SchedulePattern, _blocked_ranges, _future_times, _is_blocked, schedule_create
@@ -40,11 +40,19 @@ def _schedule_insert_slots(
     timebook that already has times in it and expects the pattern to fill around them, and the
     preview has listed those collisions beforehand. A time of this same schedule that already
     exists (a rerun) is kept as it is. ``publish_at`` puts the new free, unblocked times on the
-    web in this same transaction (the background run does; it is the worker of R-PUB-3)."""
+    web in this same transaction (the background run does; it is the worker of R-PUB-3); the
+    caller then asks once for the caches to follow (:func:`_published_times_changed`).
+
+    The times go in as one set: on PostgreSQL one INSERT … SELECT over the arrays of starts
+    and ends that works out each slot's block in SQL; elsewhere (SQLite) one bulk insert."""
     _resource_lock(schedule.resource_id)
     free = schedule_collisions(resource_id=schedule.resource_id, times=times, schedule=schedule)
     if not free.free:
         return 0, free.skipped
+    # ON CONFLICT DO NOTHING: this schedule's own time made by an earlier run is kept, never
+    # duplicated; on PostgreSQL the exclusion constraint is the last line behind the check above.
+    if connection.vendor == "postgresql":
+        return _insert_set(schedule, free.free, publish_at), free.skipped
     first, last = free.free[0][0], free.free[-1][0]
     blocks = _blocked_ranges(schedule.resource_id, first, free.free[-1][1])
     slots = []
@@ -66,14 +74,48 @@ def _schedule_insert_slots(
         )
     in_range = Slot.objects.filter(schedule=schedule, start__gte=first, start__lte=last)
     existing = in_range.count()
-    # ON CONFLICT DO NOTHING: this schedule's own time made by an earlier run is kept, never
-    # duplicated; on PostgreSQL the exclusion constraint is the last line behind the check above.
     Slot.objects.bulk_create(slots, batch_size=2000, ignore_conflicts=True)
-    created = in_range.count() - existing
-    if created and publish_at is not None:
-        free_times.invalidate_on_commit([schedule.clinic_id])
-        bulk_refresh_later()
-    return created, free.skipped
+    return in_range.count() - existing, free.skipped
+
+
+def _insert_set(schedule: Schedule, times: Times, publish_at: dt.datetime | None) -> int:
+    """The free ``times`` as slots, in one statement; returns how many were new."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {Slot._meta.db_table} (clinic_id, resource_id, appointment_type_id, schedule_id, start, "end",
+                status, is_blocked, is_published, published_at, created_at)
+            SELECT %(clinic)s, %(resource)s, %(type)s, %(schedule)s, t.start, t."end", %(free)s, t.blocked,
+                   %(publish)s AND NOT t.blocked, CASE WHEN %(publish)s AND NOT t.blocked THEN %(at)s::timestamptz END, now()
+            FROM (
+                SELECT u.start, u."end", EXISTS (
+                    SELECT 1 FROM {Block._meta.db_table} b
+                    WHERE b.resource_id = %(resource)s AND b.start < u."end" AND b."end" > u.start
+                ) AS blocked
+                FROM unnest(%(starts)s::timestamptz[], %(ends)s::timestamptz[]) AS u(start, "end")
+            ) t
+            ON CONFLICT DO NOTHING
+            """,
+            {
+                "clinic": schedule.clinic_id,
+                "resource": schedule.resource_id,
+                "type": schedule.appointment_type_id,
+                "schedule": schedule.pk,
+                "free": SlotStatus.FREE.value,
+                "publish": publish_at is not None,
+                "at": publish_at,
+                "starts": [start for start, _end in times],
+                "ends": [end for _start, end in times],
+            },
+        )
+        return cursor.rowcount
+
+
+def _published_times_changed(clinic_id: int) -> None:
+    """New times are on the web: once per publish run, not per batch or slot, the clinic's cached
+    free times and the FHIR bulk files follow after the commit (through the outbox)."""
+    free_times.invalidate_on_commit([clinic_id])
+    bulk_refresh_later()
 
 
 @transaction.atomic
@@ -255,16 +297,22 @@ def schedule_publish_run(
                     publish_cursor=batch[-1][0],
                     publish_heartbeat_at=timezone.now(),
                 )
-        mine.update(
-            publish_state=PublishState.DONE,
-            published_at=now,
-            publish_done=F("publish_total"),
-            publish_token="",
-            publish_heartbeat_at=timezone.now(),
-        )
+        with transaction.atomic():
+            if mine.update(
+                publish_state=PublishState.DONE,
+                published_at=now,
+                publish_done=F("publish_total"),
+                publish_token="",
+                publish_heartbeat_at=timezone.now(),
+            ):
+                # Every batch of the run, this execution's and any before a crash, at once.
+                _published_times_changed(schedule.clinic_id)
     except DomainError:
         logger.warning("publishing schedule %s was refused", schedule_id, exc_info=True)
-        mine.update(publish_state=PublishState.FAILED, publish_token="")
+        with transaction.atomic():
+            mine.update(publish_state=PublishState.FAILED, publish_token="")
+            if created:
+                _published_times_changed(schedule.clinic_id)
     # Anything else (the database went away, a bug) leaves the run as it is: its heartbeat goes
     # stale and the sweep resumes it from the cursor, up to TIDBOK_PUBLISH_MAX_ATTEMPTS times.
     return created

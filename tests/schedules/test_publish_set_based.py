@@ -1,0 +1,60 @@
+"""A background publish (R-SCHED-1, R-PUB-1, R-OPS-3) makes each batch's slots as one set and tells
+the caches once per publish, not per batch or slot: one bump of the clinic's free-times version
+and one ask for the FHIR bulk files, after the run's last commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from core.outbox.models import OutboxMessage
+from schedules import free_times
+from schedules.models import Block, PublishState, Schedule, Slot
+from schedules.services import (
+    BULK_REFRESH_ASK,
+    schedule_create,
+    schedule_publish_run,
+    schedule_publish_start,
+    schedule_slot_times,
+)
+
+from ..factories import schedule_pattern
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def queued(scheduler, resource, appointment_type, django_capture_on_commit_callbacks) -> Schedule:
+    schedule = schedule_create(
+        actor=scheduler,
+        pattern=schedule_pattern(resource, appointment_type, days=14, day_end=dt.time(16), slot_minutes=10),
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        assert schedule_publish_start(actor=scheduler, schedule=schedule) is None
+    return schedule
+
+
+def test_r_pub_1_a_publish_of_many_batches_tells_the_caches_once(queued):
+    OutboxMessage.objects.all().delete()
+
+    made = schedule_publish_run(schedule_id=queued.pk, batch_size=100)
+
+    assert made == 14 * 48 and Slot.objects.filter(schedule=queued, is_published=True).count() == made
+    names = list(OutboxMessage.objects.values_list("name", flat=True))
+    assert names.count(free_times.INVALIDATE) == 1
+    assert names.count(BULK_REFRESH_ASK) == 1
+    assert Schedule.objects.get(pk=queued.pk).publish_state == PublishState.DONE
+
+
+def test_r_sched_2_times_under_a_block_are_made_blocked_and_stay_off_the_web(queued, resource):
+    first = min(start for start, _end in schedule_slot_times(queued))
+    Block.objects.create(clinic=resource.clinic, resource=resource, start=first, end=first + dt.timedelta(minutes=25))
+
+    schedule_publish_run(schedule_id=queued.pk, batch_size=100)
+
+    slots = Slot.objects.filter(schedule=queued).order_by("start")
+    blocked = [s for s in slots if s.is_blocked]
+    assert [s.start for s in blocked] == [first, first + dt.timedelta(minutes=10), first + dt.timedelta(minutes=20)]
+    assert not any(s.is_published or s.published_at for s in blocked)
+    assert all(s.is_published and s.published_at for s in slots if not s.is_blocked)
