@@ -86,7 +86,8 @@ def _insert_set(schedule: Schedule, times: Times, publish_at: dt.datetime | None
             INSERT INTO {Slot._meta.db_table} (clinic_id, resource_id, appointment_type_id, schedule_id, start, "end",
                 status, is_blocked, is_published, published_at, created_at)
             SELECT %(clinic)s, %(resource)s, %(type)s, %(schedule)s, t.start, t."end", %(free)s, t.blocked,
-                   %(publish)s AND NOT t.blocked, CASE WHEN %(publish)s AND NOT t.blocked THEN %(at)s::timestamptz END, now()
+                   %(publish)s AND NOT t.blocked,
+                   CASE WHEN %(publish)s AND NOT t.blocked THEN %(at)s::timestamptz END, now()
             FROM (
                 SELECT u.start, u."end", EXISTS (
                     SELECT 1 FROM {Block._meta.db_table} b
