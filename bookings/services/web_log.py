@@ -1,7 +1,7 @@
 """Retention: the web booking log (R-LOG-3) and the stored first answers of idempotent POSTs.
 
 On PostgreSQL the web booking log is partitioned by day (UTC) on ``changed_at`` (migration
-0015): one partition per day, made a few days ahead, and a default partition that catches a
+0016): one partition per day, made a few days ahead, and a default partition that catches a
 row for a day nobody made yet (a beat that did not run) so a booking never fails for want of
 a partition. A purge takes the days that lie wholly before the cutoff off the log and drops
 them, catalogue changes that take milliseconds however many rows the day holds, and deletes row

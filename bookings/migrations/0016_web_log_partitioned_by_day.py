@@ -55,7 +55,7 @@ def partition_by_day(apps, schema_editor) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("bookings", "0014_waitlist_offers"),
+        ("bookings", "0015_attendance"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
         ("clinics", "0001_initial"),
     ]
