@@ -17,6 +17,8 @@ class BookingAdmin(ReadOnlyAdminMixin, ResidentDataAdmin):
     date_hierarchy = "start"
     raw_id_fields = ("slot", "resident", "created_by", "ended_by", "booking_basis", "waitlist_entry", "rebooked_from")
     list_select_related = ("resident", "clinic", "appointment_type", "resource", "created_by")
+    # A video visit's link is the resident's secret (bookings.video): not on the operators' pages either.
+    exclude = ("meeting_url",)
 
 
 @admin.register(BookingBasis)

@@ -33,8 +33,9 @@ def booking_meeting_link_set(*, actor: User, booking_id: int, meeting_url: str) 
         raise ValidationFailed({"meeting_url": [problem]})
     if not booking.appointment_type.is_video_visit:
         raise ValidationFailed({"meeting_url": [_("The time is not a video visit, so it has no meeting link.")]})
-    # The resident first, as every booking change locks: a rebooking running now copies the link
-    # either before or after this change, never half of it.
+    # The resident first, in the order every booking change locks (no deadlock with a rebooking): a
+    # rebooking running now has either copied the link already — this then finds the booking moved
+    # and refuses — or waits and carries the new link over. Never written to a booking already moved.
     resident_lock(resident=booking.resident)
     booking.refresh_from_db(fields=["status", "meeting_url", "calendar_sequence"])
     if booking.status != BookingStatus.ACTIVE:

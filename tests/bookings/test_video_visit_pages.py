@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 from icalendar import Calendar
 from rest_framework.authtoken.models import Token
 
-from accounts.models import Role
+from accounts.models import Role, User
 from bookings.models import Booking, InboxMessage
 from bookings.services import booking_create, booking_create_for_resident
 from core import dates
@@ -183,3 +183,11 @@ def test_a_proxy_booker_never_sees_the_link(client, resident, video_clinic, vide
     )
     assert response.status_code == 200
     assert video_booking.meeting_url.rsplit("/", 1)[1] not in response.content.decode()
+
+
+def test_the_django_admin_never_shows_the_link(client, video_booking):
+    root = User.objects.create_superuser("root", "root@tidbok.test", "a-long-admin-password-2026")
+    login(client, root)
+    page = client.get(f"/admin/bookings/booking/{video_booking.pk}/change/")
+    assert page.status_code == 200
+    assert video_booking.meeting_url.rsplit("/", 1)[1] not in page.content.decode()
