@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from clinics.models import AppointmentType, Clinic, Resource
+from clinics.policy import booking_notice_start
 from clinics.selectors import q_matches, visibility_cutoff, web_bookable_types_for_all
 from schedules.models import Slot, SlotStatus
 from schedules.selectors import OFFERED_SLOT_Q
@@ -39,14 +40,27 @@ def _window_q(now: dt.datetime) -> Q:
     return window
 
 
+def _notice_q(now: dt.datetime) -> Q:
+    """R-POL-1 for every type at once: a time inside its type's minimum notice for booking is no
+    longer offered on the web, so it leaves the feed as a started time does."""
+    hours = set(public_types().values_list("booking_notice_hours", flat=True))
+    notice = Q(pk__in=[])
+    for n in hours:
+        earliest = booking_notice_start(appointment_type=AppointmentType(booking_notice_hours=n), now=now)
+        notice |= Q(appointment_type__booking_notice_hours=n, start__gt=earliest)
+    return notice
+
+
 def public_slots(now: dt.datetime | None = None) -> QuerySet[Slot]:
-    """Future slots of published types inside the visibility window that are either offered on the
-    web (free: free, published, not blocked) or taken (busy: booked, held or blocked). A free time
-    the publisher has not reached yet is not shown at all (R-PUB-3)."""
+    """Future slots of published types inside the visibility window and outside their type's
+    notice for booking, that are either offered on the web (free: free, published, not blocked) or
+    taken (busy: booked, held or blocked). A free time the publisher has not reached yet is not
+    shown at all (R-PUB-3)."""
     now = now or timezone.now()
     return (
         Slot.objects.filter(appointment_type__in=public_types(), start__gt=now)
         .filter(_window_q(now))
+        .filter(_notice_q(now))
         .filter(FREE_Q | BUSY_Q)
     )
 

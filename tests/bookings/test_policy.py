@@ -21,6 +21,7 @@ from clinics.models import AppointmentType, CaseKind, DeadlineUnit
 from clinics.policy import change_deadline, is_working_day
 from core.errors import BookingError, ErrorCode
 from core.localtime import LOCAL_TZ
+from fhir.selectors import public_slots
 from schedules.selectors import offered_slots
 
 from ..factories import AppointmentTypeFactory, tomorrow_at
@@ -353,3 +354,30 @@ def test_r_pol_1_bad_deadline_is_refused_beside_the_field(admin_client_ws, clini
     assert f'id="{field}_error"' in response.content.decode()
     fee_type.refresh_from_db()
     assert (fee_type.change_deadline, fee_type.booking_notice_hours, fee_type.late_fee_text) == (0, 0, FEE)
+
+
+def test_r_pol_1_staff_api_sets_the_deadline_and_refuses_one_out_of_range(admin_client_ws, clinic, fee_type):
+    url = f"/api/v1/staff/clinics/{clinic.pk}/appointment-types/{fee_type.pk}/"
+
+    refused = admin_client_ws.patch(
+        url, {"change_deadline": 31, "change_deadline_unit": "working_days"}, content_type="application/json"
+    )
+    saved = admin_client_ws.patch(
+        url, {"change_deadline": 2, "change_deadline_unit": "working_days"}, content_type="application/json"
+    )
+
+    assert refused.status_code == 400 and "change_deadline" in refused.json()["errors"]
+    assert saved.status_code == 200 and saved.json()["change_deadline_unit"] == "working_days"
+    fee_type.refresh_from_db()
+    assert (fee_type.change_deadline, fee_type.change_deadline_unit) == (2, DeadlineUnit.WORKING_DAYS)
+
+
+def test_r_pol_1_the_fhir_feed_leaves_out_times_inside_the_notice(time_machine, client, notice_type, resource):
+    time_machine.move_to(local(2027, 2, 3, 8, 0), tick=False)
+    too_soon = make_slot(notice_type, resource, local(2027, 2, 3, 9, 50))
+    in_time = make_slot(notice_type, resource, local(2027, 2, 3, 10, 20))
+    other = make_slot(AppointmentTypeFactory(clinic=notice_type.clinic), resource, local(2027, 2, 3, 8, 30))
+
+    assert set(public_slots()) == {in_time, other}
+    assert client.get(f"/fhir/r4/Slot/{too_soon.pk}").status_code == 404
+    assert client.get(f"/fhir/r4/Slot/{in_time.pk}").status_code == 200
