@@ -1,10 +1,19 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_site import ReadOnlyAdminMixin
 from clinics.admin_site import ResidentDataAdmin
 from core.models import IdempotencyRecord
 
-from .models import Booking, BookingBasis, CalendarFeed, InboxMessage, WaitlistEntry, WebBookingLogEntry
+from .models import (
+    Booking,
+    BookingBasis,
+    CalendarFeed,
+    InboxMessage,
+    WaitlistEntry,
+    WaitlistOffer,
+    WebBookingLogEntry,
+)
 
 
 @admin.register(Booking)
@@ -35,10 +44,26 @@ class BookingBasisAdmin(ReadOnlyAdminMixin, ResidentDataAdmin):
 class WaitlistEntryAdmin(ReadOnlyAdminMixin, ResidentDataAdmin):
     """Read-only: the waitlist changes through bookings.services (R-SEC-1)."""
 
-    list_display = ("resident", "clinic", "appointment_type", "status", "created_at")
-    list_filter = ("status", "clinic")
+    list_display = ("resident", "clinic", "appointment_type", "status", "priority", "by_resident", "created_at")
+    list_filter = ("status", "by_resident", "clinic")
     search_fields = ("resident__last_name", "note")
     raw_id_fields = ("resident", "appointment_type")
+
+
+@admin.register(WaitlistOffer)
+class WaitlistOfferAdmin(ReadOnlyAdminMixin, ResidentDataAdmin):
+    """Read-only: offers are made, answered and expired by bookings.services (R-WAIT-3). The token
+    is the offer's link: never shown here."""
+
+    list_display = ("slot", "resident", "state", "expires_at", "created_at", "answered_at")
+    list_filter = ("state",)
+    exclude = ("token",)
+    raw_id_fields = ("entry", "slot", "booking")
+    list_select_related = ("entry__resident", "slot__resource")
+
+    @admin.display(description=_("resident"))
+    def resident(self, offer: WaitlistOffer) -> object:
+        return offer.entry.resident
 
 
 @admin.register(InboxMessage)

@@ -302,6 +302,15 @@ class WaitlistOffer(models.Model):
     def __str__(self) -> str:
         return f"{self.slot} offered to {self.entry.resident} ({self.get_state_display()})"
 
+    # The resident and clinic the admin's audit records for a page showing this offer (R-LOG-4).
+    @property
+    def resident_id(self) -> int:
+        return self.entry.resident_id
+
+    @property
+    def clinic_id(self) -> int:
+        return self.entry.clinic_id
+
 
 class MessageKind(models.TextChoices):
     SUMMONS = "summons", _("Summons")

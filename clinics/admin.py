@@ -85,6 +85,7 @@ class AppointmentTypeAdmin(FeedRefreshAdminMixin):
         "visibility_days",
         "requires_booking_basis",
         "is_video_visit",
+        "freed_times",
     )
     list_filter = (
         "bookable_on_web",
@@ -92,6 +93,7 @@ class AppointmentTypeAdmin(FeedRefreshAdminMixin):
         "reschedulable_on_web",
         "hidden_for_patient",
         "is_video_visit",
+        "freed_times",
         "clinic",
     )
     search_fields = ("internal_name", "web_name", "clinic__name")

@@ -70,9 +70,12 @@ def waitlist_book(*, actor: User, entry_id: int, slot_id: int, now: dt.datetime 
     slot_clinic_id = Slot.objects.filter(pk=slot_id).values_list("clinic_id", flat=True).first()
     if slot_clinic_id != entry.clinic_id:
         raise BookingError(ErrorCode.NOT_FOUND)
-    return booking_create_for_resident(
+    booking = booking_create_for_resident(
         actor=actor, resident=entry.resident, slot_id=slot_id, waitlist_entry=entry, now=now
     )
+    # R-WAIT-3: booked by the clinic, the entry leaves the waitlist, so a time offered to it goes on.
+    waitlist_offer_withdraw_for_entry(entry_id=entry.pk, now=now or timezone.now())
+    return booking
 
 
 @transaction.atomic

@@ -17,7 +17,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from accounts.models import AuditEvent, Role, User
-from bookings.models import Booking, BookingBasis, InboxMessage, WaitlistEntry, WebBookingLogEntry
+from bookings.models import Booking, BookingBasis, InboxMessage, WaitlistEntry, WaitlistOffer, WebBookingLogEntry
 from bookings.services import booking_create
 from clinics.models import ClinicRelation, RelationSource
 from schedules.models import Block, Hold, Schedule, Slot
@@ -187,7 +187,9 @@ def one_of_each(booked, clinic, appointment_type, resource, scheduler):
     Block.objects.create(clinic=clinic, resource=resource, start=start, end=start + dt.timedelta(hours=1))
     hold_create(resident=resident, slot_id=SlotFactory(appointment_type=appointment_type, resource=resource).pk)
     BookingBasis.objects.create(clinic=clinic, resident=resident, appointment_type=appointment_type)
-    WaitlistEntry.objects.create(clinic=clinic, resident=resident, appointment_type=appointment_type)
+    entry = WaitlistEntry.objects.create(clinic=clinic, resident=resident, appointment_type=appointment_type)
+    offered = SlotFactory(appointment_type=appointment_type, resource=resource, start=start + dt.timedelta(hours=2))
+    WaitlistOffer.objects.create(entry=entry, slot=offered, token="admin-test-token", expires_at=start)
     InboxMessage.objects.create(clinic=clinic, resident=resident, kind="info", subject="Hej", body="Hej")
     ClinicRelation.objects.get_or_create(
         clinic=clinic, resident=resident, defaults={"source": RelationSource.START_PAGE, "on_start_page": True}
@@ -206,6 +208,7 @@ READ_ONLY_IN_THE_ADMIN = [
     WaitlistEntry,
     InboxMessage,
     ClinicRelation,
+    WaitlistOffer,
 ]
 
 

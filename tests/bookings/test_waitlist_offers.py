@@ -24,6 +24,7 @@ from bookings.services import (
     booking_cancel,
     booking_create,
     booking_create_for_resident,
+    waitlist_book,
     waitlist_join,
     waitlist_leave,
     waitlist_offer_accept,
@@ -333,3 +334,19 @@ def test_r_wait_3_a_time_booked_from_an_offer_and_cancelled_is_not_offered_to_th
     slot.refresh_from_db()
     assert slot.status == SlotStatus.FREE and slot.is_published
     assert tomorrow_at(8) <= slot.start
+
+
+def test_r_wait_3_an_entry_booked_by_the_clinic_passes_its_running_offer_on(
+    waitlist_type, slot, resource, scheduler, django_capture_on_commit_callbacks
+):
+    booked, next_in_line = _waiting(waitlist_type), _waiting(waitlist_type)
+    _free_by_cancelling(slot, django_capture_on_commit_callbacks)
+    assert _offer(slot).entry == booked
+    other_time = SlotFactory(
+        appointment_type=waitlist_type, resource=resource, start=slot.start + dt.timedelta(hours=3)
+    )
+
+    waitlist_book(actor=scheduler, entry_id=booked.pk, slot_id=other_time.pk)
+
+    assert WaitlistOffer.objects.get(entry=booked).state == OfferState.WITHDRAWN
+    assert _offer(slot).entry == next_in_line
