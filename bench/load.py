@@ -331,8 +331,10 @@ def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
 
 
 def _stop(process: subprocess.Popen[bytes] | None) -> None:
+    # SIGINT is a quick shutdown for gunicorn and nginx alike: the measuring is over, and a
+    # graceful one would first serve whatever the overload phase left queued.
     if process is not None and process.poll() is None:
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(signal.SIGINT)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
