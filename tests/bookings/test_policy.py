@@ -381,3 +381,12 @@ def test_r_pol_1_the_fhir_feed_leaves_out_times_inside_the_notice(time_machine, 
     assert set(public_slots()) == {in_time, other}
     assert client.get(f"/fhir/r4/Slot/{too_soon.pk}").status_code == 404
     assert client.get(f"/fhir/r4/Slot/{in_time.pk}").status_code == 200
+
+
+def test_r_pol_1_the_booking_calendar_says_how_late_a_time_can_be_booked(client, resident, clinic, notice_type):
+    client.force_login(resident)
+    accept_conditions(client, clinic)
+
+    page = text(client.get(reverse("bookings:book_days", args=[clinic.pk, notice_type.pk])))
+
+    assert "Tider kan bokas på webben senast 2 timmar innan de börjar." in page
