@@ -12,13 +12,17 @@ from __future__ import annotations
 from django.http import HttpRequest
 from rest_framework.request import Request
 
+from .acting import Acting
 from .models import User
 
 
 class AuthenticatedHttpRequest(HttpRequest):
-    """A page request from a logged-in user."""
+    """A page request from a logged-in user. For a resident, ``acting`` and ``patient`` say whom
+    they act for on this request (:class:`accounts.middleware.ActingForMiddleware`)."""
 
     user: User
+    acting: Acting
+    patient: User
 
 
 class AuthenticatedRequest(Request):

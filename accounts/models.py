@@ -178,3 +178,59 @@ class ContactDetails(models.Model):
 
     def __str__(self) -> str:
         return f"contact details #{self.pk}"
+
+
+class ActingAs(models.TextChoices):
+    """Whose right someone uses when they act for another resident (R-GUARD-4, R-POA-1)."""
+
+    SELF = "", _("themselves")
+    GUARDIAN = "guardian", _("guardian")
+    ATTORNEY = "attorney", _("attorney")
+
+
+class Custody(models.Model):
+    """A guardian's custody (vårdnad) of a child, as the population register said at the guardian's
+    last login (R-GUARD-1). Never typed in by anyone: :func:`accounts.services.custody_refresh`
+    replaces a guardian's rows with the register's answer. Whether the guardian may act for the
+    child now (the regional age limit, R-GUARD-3) is decided on every request from the birth date."""
+
+    guardian = models.ForeignKey(User, on_delete=models.CASCADE, related_name="custodies")
+    child = models.ForeignKey(User, on_delete=models.CASCADE, related_name="guardians")
+    child_birth_date = models.DateField(_("birth date"))
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("custody")
+        verbose_name_plural = _("custodies")
+        constraints = [models.UniqueConstraint(fields=["guardian", "child"], name="custody_unique_guardian_child")]
+
+    def __str__(self) -> str:
+        return f"custody #{self.pk}"
+
+
+class PowerOfAttorney(models.Model):
+    """Fullmakt (R-POA-1): the grantor lets the grantee see, book, cancel and rebook for them — at
+    every clinic or only the chosen ones — until ``valid_until`` (inclusive, local date). It counts
+    only once the grantee has accepted and until either of them ends it."""
+
+    grantor = models.ForeignKey(User, on_delete=models.CASCADE, related_name="attorneys_given")
+    grantee = models.ForeignKey(User, on_delete=models.CASCADE, related_name="attorneys_held")
+    all_clinics = models.BooleanField(_("at every clinic"), default=True)
+    clinics = models.ManyToManyField("clinics.Clinic", blank=True, related_name="+", verbose_name=_("clinics"))
+    valid_until = models.DateField(_("valid until"))
+    created_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("power of attorney")
+        verbose_name_plural = _("powers of attorney")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(grantor=models.F("grantee")), name="poa_not_to_oneself"),
+        ]
+        indexes = [models.Index(fields=["grantee", "ended_at"]), models.Index(fields=["grantor", "ended_at"])]
+
+    def __str__(self) -> str:
+        return f"power of attorney #{self.pk}"

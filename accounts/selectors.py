@@ -93,6 +93,12 @@ AUDIT_ACTION_LABELS = {
     "staff.deactivated": _("Deactivated a staff account"),
     "staff.reactivated": _("Activated a staff account again"),
     "staff.second_factor_reset": _("Reset a staff member's second factor"),
+    # Residents' own changes to who may act for them (R-GUARD-1, R-POA-1), kept with the rest.
+    "custody.registered": _("The population register listed a child in the guardian's custody"),
+    "custody.ended": _("The population register no longer lists the child in the guardian's custody"),
+    "power_of_attorney.granted": _("The resident gave a power of attorney"),
+    "power_of_attorney.accepted": _("The attorney accepted a power of attorney"),
+    "power_of_attorney.ended": _("A power of attorney was ended"),
 }
 _ROLE_LABELS = {"superuser": _("Superuser"), "staff": _("Staff (Django admin)")}
 

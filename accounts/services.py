@@ -15,7 +15,7 @@ from rest_framework.authtoken.models import Token
 
 from core.authentication import token_is_expired
 
-from .models import REGION_ROLES, AuditEvent, Membership, User
+from .models import REGION_ROLES, AuditEvent, Custody, Membership, User
 from .personnummer import is_coordination_number, normalise_personnummer
 from .population_register import COUNTY_CODES, PersonRecord, population_register
 
@@ -66,11 +66,7 @@ def resident_register_refresh(*, resident: User, claimed_region: object = None) 
     names the account, never the personnummer. Returns the register's record (None if none)."""
     if not resident.personnummer:
         return None
-    record = None
-    try:
-        record = population_register().lookup(personnummer=resident.personnummer)
-    except Exception as exc:  # any failure of an outside register, whatever it raises, must not stop a login
-        logger.warning("population register unavailable at login (user id %s): %s", resident.pk, type(exc).__name__)
+    record = _register_lookup(personnummer=resident.personnummer, user_id=resident.pk)
     claim = str(claimed_region).strip() if isinstance(claimed_region, str | int) else ""
     if claim.isdigit() and len(claim) == 1:
         claim = f"0{claim}"  # a provider sending the county code as a number
@@ -89,7 +85,47 @@ def resident_register_refresh(*, resident: User, claimed_region: object = None) 
                 changed.append(name)
     if changed:
         resident.save(update_fields=changed)
+    if record is not None:
+        custody_refresh(guardian=resident, record=record)
     return record
+
+
+def custody_refresh(*, guardian: User, record: PersonRecord, now: dt.datetime | None = None) -> list[Custody]:
+    """R-GUARD-1: the guardian's children as the register lists them now, replacing what it said
+    before (a custody that ended is gone at once). A child who has never used Tidbok gets a
+    resident row from the register — name and home region, never anything the guardian typed — so
+    that bookings can name the child as the patient. Audited when custody appears or ends."""
+    now = now or timezone.now()
+    kept = []
+    with transaction.atomic():
+        for entry in record.children_in_custody:
+            child, _created = resident_get_or_create(
+                personnummer=entry.personnummer, first_name=entry.first_name[:150], last_name=entry.last_name[:150]
+            )
+            if not child.home_region_code:
+                child_record = _register_lookup(personnummer=child.personnummer or "", user_id=child.pk)
+                region = child_record.home_region_code if child_record is not None else record.home_region_code
+                if region in COUNTY_CODES:
+                    child.home_region_code = region
+                    child.save(update_fields=["home_region_code"])
+            custody, created = Custody.objects.update_or_create(
+                guardian=guardian, child=child, defaults={"child_birth_date": entry.birth_date, "refreshed_at": now}
+            )
+            if created:
+                audit_record(actor=guardian, action="custody.registered", resident=child, obj=custody)
+            kept.append(custody)
+        for ended in Custody.objects.filter(guardian=guardian).exclude(pk__in=[c.pk for c in kept]):
+            audit_record(actor=guardian, action="custody.ended", resident=ended.child, detail="not in the register")
+            ended.delete()
+    return kept
+
+
+def _register_lookup(*, personnummer: str, user_id: int) -> PersonRecord | None:
+    try:
+        return population_register().lookup(personnummer=personnummer)
+    except Exception as exc:  # an outside register failing must not stop the guardian's login
+        logger.warning("population register unavailable (user id %s): %s", user_id, type(exc).__name__)
+        return None
 
 
 def resident_password_remove(*, resident: User) -> None:

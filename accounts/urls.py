@@ -7,6 +7,7 @@ urlpatterns = [
     path("logga-in/test/", views.dev_login, name="dev_login"),
     path("utloggad/", views.logged_out, name="resident_logged_out"),
     path("appar/", views.app_tokens, name="app_tokens"),
+    path("boka-for/", views.acting_choose, name="acting_choose"),
     path("mina-uppgifter/", contact_views.contact_details, name="contact_details"),
     path("mina-uppgifter/e-post/", contact_views.contact_email, name="contact_email"),
     path(

@@ -13,14 +13,17 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
+from core import params
 from core.authentication import token_expires_at
 from core.errors import ValidationFailed
 
 from . import eid
+from .acting import ACTING_SESSION_KEY, acting_resolve
 from .decorators import resident_required
 from .forms import DevLoginForm
+from .http import AuthenticatedHttpRequest
 from .models import User
 from .services import app_token_current, app_tokens_revoke, resident_get_or_create, resident_register_refresh
 
@@ -116,3 +119,24 @@ def logout(request: HttpRequest) -> HttpResponse:
 def logged_out(request: HttpRequest) -> HttpResponse:
     """Where the provider sends the resident back after logging out there too."""
     return render(request, "accounts/logged_out.html")
+
+
+@require_POST
+@resident_required
+def acting_choose(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """ "Boka för" (R-GUARD-2, R-POA-1): act for oneself, a child or a grantor from now on. The
+    choice is checked here and again on every later request."""
+    patient_id = params.optional_id(request.POST.get("patient", ""))
+    acting = acting_resolve(actor=request.user, patient_id=patient_id) if patient_id is not None else None
+    if acting is None:
+        messages.error(request, _("You cannot act for that person."))
+        return redirect("bookings:start")
+    if acting.is_self:
+        request.session.pop(ACTING_SESSION_KEY, None)
+        messages.success(request, _("You now book for yourself."))
+    else:
+        request.session[ACTING_SESSION_KEY] = acting.patient.pk
+        messages.success(
+            request, _("You now book for %(name)s.") % {"name": acting.patient.get_full_name() or _("a resident")}
+        )
+    return redirect("bookings:start")

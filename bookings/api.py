@@ -5,10 +5,13 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.acting import Acting, acting_options, acting_resolve
 from accounts.http import AuthenticatedRequest
+from core import params
 from core.api import BOOKING_THROTTLES, IsResident
 from core.idempotency import IdempotentPostMixin
 from core.overload import shed_when_queued
@@ -16,12 +19,10 @@ from schedules.api import SlotSerializer
 from schedules.models import Hold, HoldState
 from schedules.services import hold_cancel
 
+from .acting import acting_booking, acting_bookings, acting_inbox
 from .models import Booking, InboxMessage
 from .selectors import (
     booking_actions,
-    booking_for_resident,
-    bookings_for_resident,
-    inbox_for_resident,
     rebook_candidates,
 )
 from .services import (
@@ -33,6 +34,29 @@ from .services import (
     inbox_mark_read,
 )
 from .video import meeting_join_for_resident
+
+PATIENT_PARAMETER = OpenApiParameter(
+    "patient",
+    int,
+    OpenApiParameter.QUERY,
+    required=False,
+    description="Act for this resident (a child or a grantor, see /api/v1/acting-for/); 404 when not allowed.",
+)
+_PATIENT_HELP = "Act for this resident (R-GUARD-2, R-POA-1); 404 when not allowed. Empty: yourself."
+
+
+def _acting(request: AuthenticatedRequest, patient_id: object = None) -> Acting:
+    """Whom the caller acts for in this request, named explicitly each time (R-GUARD-2, R-GUARD-3,
+    R-POA-1): the resident themself, or a patient they may act for now; anyone else is 404."""
+    raw = patient_id if patient_id is not None else request.query_params.get("patient")
+    if raw in (None, ""):
+        return Acting(actor=request.user, patient=request.user)
+    patient_id = params.optional_id(str(raw))
+    acting = acting_resolve(actor=request.user, patient_id=patient_id) if patient_id is not None else None
+    if acting is None:
+        raise NotFound()
+    return acting
+
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -98,7 +122,7 @@ class BookingSerializer(serializers.ModelSerializer):
         }
     )
     def get_actions(self, booking: Booking) -> dict:
-        actions = booking_actions(booking=booking, resident=self.context["request"].user)
+        actions = booking_actions(booking=booking, resident=self.context["patient"])
         return {
             "can_cancel": actions.can_cancel,
             "can_rebook": actions.can_rebook,
@@ -112,6 +136,7 @@ class BookingSerializer(serializers.ModelSerializer):
 
 
 class BookingInput(serializers.Serializer):
+    patient = serializers.IntegerField(required=False, help_text=_PATIENT_HELP)
     slot = serializers.IntegerField()
     hold = serializers.IntegerField(required=False)
     phone = serializers.CharField(required=False, allow_blank=True, max_length=32)
@@ -119,12 +144,17 @@ class BookingInput(serializers.Serializer):
 
 
 class RebookInput(serializers.Serializer):
+    patient = serializers.IntegerField(required=False, help_text=_PATIENT_HELP)
     slot = serializers.IntegerField()
     hold = serializers.IntegerField(required=False)
 
 
-def _own_hold(request: AuthenticatedRequest, hold_id: int | None) -> Hold | None:
-    return None if hold_id is None else get_object_or_404(Hold, pk=hold_id, resident=request.user)
+def _own_hold(acting: Acting, hold_id: int | None) -> Hold | None:
+    return None if hold_id is None else get_object_or_404(Hold, pk=hold_id, resident=acting.patient)
+
+
+def _context(request: AuthenticatedRequest, acting: Acting) -> dict:
+    return {"request": request, "patient": acting.patient}
 
 
 @extend_schema_view(
@@ -135,41 +165,53 @@ class BookingList(IdempotentPostMixin, APIView):
     permission_classes = [IsResident]
     throttle_classes = BOOKING_THROTTLES
 
-    @extend_schema(responses=BookingSerializer(many=True))
+    @extend_schema(responses=BookingSerializer(many=True), parameters=[PATIENT_PARAMETER])
     def get(self, request: AuthenticatedRequest) -> Response:
-        bookings = bookings_for_resident(resident=request.user)
-        return Response(BookingSerializer(bookings, many=True, context={"request": request}).data)
+        acting = _acting(request)
+        bookings = acting_bookings(acting=acting)
+        return Response(BookingSerializer(bookings, many=True, context=_context(request, acting)).data)
 
     def post_once(self, request: AuthenticatedRequest) -> Response:
         data = BookingInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
+        acting = _acting(request, values.get("patient", ""))
         booking = booking_create(
-            resident=request.user,
+            resident=acting.patient,
+            actor=request.user,
             slot_id=values["slot"],
-            hold=_own_hold(request, values.get("hold")),
+            hold=_own_hold(acting, values.get("hold")),
             phone=values.get("phone", ""),
             reason=values.get("reason", ""),
         )
         # The new booking comes back with its clinic, type and resource already attached.
-        return Response(BookingSerializer(booking, context={"request": request}).data, status=status.HTTP_201_CREATED)
+        body = BookingSerializer(booking, context=_context(request, acting)).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class BookingDetail(APIView):
     permission_classes = [IsResident]
 
-    @extend_schema(responses=BookingSerializer)
+    @extend_schema(responses=BookingSerializer, parameters=[PATIENT_PARAMETER])
     def get(self, request: AuthenticatedRequest, booking_id: int) -> Response:
-        booking = booking_for_resident(resident=request.user, booking_id=booking_id)
-        return Response(BookingSerializer(booking, context={"request": request}).data)
+        acting = _acting(request)
+        booking = acting_booking(acting=acting, booking_id=booking_id)
+        return Response(BookingSerializer(booking, context=_context(request, acting)).data)
 
 
-@extend_schema_view(post=extend_schema(request=None, responses={204: None}, parameters=[IDEMPOTENCY_HEADER]))
+class PatientInput(serializers.Serializer):
+    patient = serializers.IntegerField(required=False, help_text=_PATIENT_HELP)
+
+
+@extend_schema_view(post=extend_schema(request=PatientInput, responses={204: None}, parameters=[IDEMPOTENCY_HEADER]))
 class BookingCancel(IdempotentPostMixin, APIView):
     permission_classes = [IsResident]
 
     def post_once(self, request: AuthenticatedRequest, booking_id: int) -> Response:
-        booking_for_resident(resident=request.user, booking_id=booking_id)  # someone else's: 404
+        data = PatientInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        acting = _acting(request, data.validated_data.get("patient", ""))
+        acting_booking(acting=acting, booking_id=booking_id)  # someone else's: 404
         booking_cancel(actor=request.user, booking_id=booking_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -177,10 +219,11 @@ class BookingCancel(IdempotentPostMixin, APIView):
 class RebookCandidates(APIView):
     permission_classes = [IsResident]
 
-    @extend_schema(responses=SlotSerializer(many=True))
+    @extend_schema(responses=SlotSerializer(many=True), parameters=[PATIENT_PARAMETER])
     def get(self, request: AuthenticatedRequest, booking_id: int) -> Response:
-        booking = booking_for_resident(resident=request.user, booking_id=booking_id)
-        slots = rebook_candidates(booking=booking, resident=request.user)
+        acting = _acting(request)
+        booking = acting_booking(acting=acting, booking_id=booking_id)
+        slots = rebook_candidates(booking=booking, resident=acting.patient)
         if booking.slot_id is not None:
             slots = slots.exclude(pk=booking.slot_id)
         return Response(SlotSerializer(slots[:500], many=True).data)
@@ -197,14 +240,17 @@ class BookingRebook(IdempotentPostMixin, APIView):
     def post_once(self, request: AuthenticatedRequest, booking_id: int) -> Response:
         data = RebookInput(data=request.data)
         data.is_valid(raise_exception=True)
+        acting = _acting(request, data.validated_data.get("patient", ""))
+        acting_booking(acting=acting, booking_id=booking_id)  # someone else's, or outside the power: 404
         new = booking_rebook(
-            resident=request.user,
+            resident=acting.patient,
+            actor=request.user,
             booking_id=booking_id,
             new_slot_id=data.validated_data["slot"],
-            hold=_own_hold(request, data.validated_data.get("hold")),
+            hold=_own_hold(acting, data.validated_data.get("hold")),
         )
-        new = booking_for_resident(resident=request.user, booking_id=new.pk)
-        return Response(BookingSerializer(new, context={"request": request}).data, status=status.HTTP_201_CREATED)
+        new = acting_booking(acting=acting, booking_id=new.pk)
+        return Response(BookingSerializer(new, context=_context(request, acting)).data, status=status.HTTP_201_CREATED)
 
 
 class MessageSerializer(serializers.ModelSerializer):
@@ -222,17 +268,22 @@ class MessageSerializer(serializers.ModelSerializer):
 class Inbox(APIView):
     permission_classes = [IsResident]
 
-    @extend_schema(responses=MessageSerializer(many=True))
+    @extend_schema(responses=MessageSerializer(many=True), parameters=[PATIENT_PARAMETER])
     def get(self, request: AuthenticatedRequest) -> Response:
-        return Response(MessageSerializer(inbox_for_resident(resident=request.user)[:200], many=True).data)
+        return Response(MessageSerializer(acting_inbox(acting=_acting(request))[:200], many=True).data)
 
 
 class InboxRead(APIView):
     permission_classes = [IsResident]
 
-    @extend_schema(request=None, responses=MessageSerializer)
+    @extend_schema(request=PatientInput, responses=MessageSerializer)
     def post(self, request: AuthenticatedRequest, message_id: int) -> Response:
-        return Response(MessageSerializer(inbox_mark_read(resident=request.user, message_id=message_id)).data)
+        data = PatientInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        acting = _acting(request, data.validated_data.get("patient", ""))
+        if not acting_inbox(acting=acting).filter(pk=message_id).exists():
+            raise NotFound()
+        return Response(MessageSerializer(inbox_mark_read(resident=acting.patient, message_id=message_id)).data)
 
 
 # --- Holds: a time set aside while the resident confirms (R-BOOK-3, R-BOOK-7) ---------------------
@@ -245,6 +296,7 @@ class HoldSerializer(serializers.ModelSerializer):
 
 
 class HoldInput(serializers.Serializer):
+    patient = serializers.IntegerField(required=False, help_text=_PATIENT_HELP)
     slot = serializers.IntegerField()
     rebook_of = serializers.IntegerField(required=False, help_text="A booking of yours to move to this time")
 
@@ -259,19 +311,42 @@ class HoldList(APIView):
         data = HoldInput(data=request.data)
         data.is_valid(raise_exception=True)
         slot_id = data.validated_data["slot"]
+        acting = _acting(request, data.validated_data.get("patient", ""))
         if "rebook_of" in data.validated_data:
-            booking = booking_for_resident(resident=request.user, booking_id=data.validated_data["rebook_of"])
-            hold = hold_create_for_rebook(resident=request.user, slot_id=slot_id, booking=booking)
+            booking = acting_booking(acting=acting, booking_id=data.validated_data["rebook_of"])
+            hold = hold_create_for_rebook(resident=acting.patient, slot_id=slot_id, booking=booking, actor=request.user)
         else:
-            hold = hold_create_for_booking(resident=request.user, slot_id=slot_id)
+            hold = hold_create_for_booking(resident=acting.patient, slot_id=slot_id, actor=request.user)
         return Response(HoldSerializer(hold).data, status=status.HTTP_201_CREATED)
 
 
 class HoldDetail(APIView):
     permission_classes = [IsResident]
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None}, parameters=[PATIENT_PARAMETER])
     def delete(self, request: AuthenticatedRequest, hold_id: int) -> Response:
-        hold = get_object_or_404(Hold, pk=hold_id, resident=request.user, state=HoldState.ACTIVE)
-        hold_cancel(resident=request.user, hold=hold)
+        acting = _acting(request)
+        hold = get_object_or_404(Hold, pk=hold_id, resident=acting.patient, state=HoldState.ACTIVE)
+        hold_cancel(resident=acting.patient, hold=hold)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Whom the caller may act for (R-GUARD-2, R-POA-1) -------------------------------------------
+
+
+class ActingOptionSerializer(serializers.Serializer):
+    patient = serializers.IntegerField(source="patient.pk", help_text="Send as `patient` to act for this resident")
+    name = serializers.CharField(source="patient.get_full_name")
+    acting_as = serializers.CharField(help_text="'' yourself, 'guardian' or 'attorney'")
+    clinics = serializers.ListField(
+        child=serializers.IntegerField(), source="clinic_ids", allow_null=True, help_text="null: every clinic"
+    )
+
+
+class ActingForList(APIView):
+    permission_classes = [IsResident]
+
+    @extend_schema(responses=ActingOptionSerializer(many=True))
+    def get(self, request: AuthenticatedRequest) -> Response:
+        options = acting_options(actor=request.user)
+        return Response(ActingOptionSerializer(options, many=True).data)

@@ -56,20 +56,21 @@ def _feed_address(request: HttpRequest, token: str) -> str:
 @require_http_methods(["GET", "POST"])
 def calendar_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Make, remake or turn off the private calendar address. A new address is shown on the answer
-    to the POST that made it and never again: only its hash is kept."""
+    to the POST that made it and never again: only its hash is kept. Acting for someone else, it is
+    their address (R-GUARD-2, R-POA-1), and it works only while one may still act for them."""
     address = ""
     if request.method == "POST":
         action = request.POST.get("action", "")
         if action == "revoke":
-            if calendar_feed_revoke(resident=request.user):
+            if calendar_feed_revoke(resident=request.patient):
                 messages.success(
                     request, _("Your calendar address is turned off. Calendars that used it get no more updates.")
                 )
             return redirect("bookings:calendar")
         if action != "create":
             return redirect("bookings:calendar")
-        address = _feed_address(request, calendar_feed_create(resident=request.user))
-    feed = calendar_feed_for_resident(resident=request.user)
+        address = _feed_address(request, calendar_feed_create(resident=request.patient, created_by=request.user))
+    feed = calendar_feed_for_resident(resident=request.patient)
     return render(request, "bookings/calendar.html", {"feed": feed, "address": address})
 
 

@@ -1,11 +1,19 @@
 from django.http import HttpRequest
 
-from .selectors import inbox_unread_count
+from accounts.acting import acting_options
+
+from .acting import acting_inbox
 
 
 def resident_nav(request: HttpRequest) -> dict:
-    """The unread count in the resident's navigation (one indexed count per page)."""
+    """The unread count in the resident's navigation (one indexed count per page), and whom they
+    act for with the "Boka för" choices (R-GUARD-2, R-POA-1)."""
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or not user.is_resident:
+    acting = getattr(request, "acting", None)
+    if user is None or not user.is_authenticated or not user.is_resident or acting is None:
         return {}
-    return {"nav_unread": inbox_unread_count(resident=user)}
+    return {
+        "nav_unread": acting_inbox(acting=acting).filter(read_at__isnull=True).count(),
+        "acting": acting,
+        "acting_options": acting_options(actor=user),
+    }

@@ -14,7 +14,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import ResidentPeriodFilterForm
-from clinics.models import AppointmentType
+from clinics.models import AppointmentType, Clinic
 from core import params
 from schedules.forms import WEEKDAY_CHOICES, TypeChoiceField, WorkspaceForm, date_input
 
@@ -37,6 +37,43 @@ def _date_field(label: StrOrPromise) -> forms.DateField:
         widget=forms.DateInput(attrs={"type": "date"}, format=_ISO_DATE),
         error_messages={"invalid": _("Enter the date as YYYY-MM-DD.")},
     )
+
+
+# R-POA-1: the scope of a power of attorney.
+ALL_CLINICS, CHOSEN_CLINICS = "all", "chosen"
+
+
+class PowerOfAttorneyForm(forms.Form):
+    personnummer = forms.CharField(
+        label=_("Personal identity number of the person you give the power of attorney"),
+        help_text=_("12 digits, for example 19920708-1143"),
+        max_length=13,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric", "spellcheck": "false"}),
+        error_messages={"required": _("Enter a personal identity number.")},
+    )
+    scope = forms.ChoiceField(
+        label=_("Where may they act for you?"),
+        choices=[(ALL_CLINICS, _("At every clinic")), (CHOSEN_CLINICS, _("Only at the clinics I choose"))],
+        initial=ALL_CLINICS,
+        widget=forms.RadioSelect,
+    )
+    clinics = forms.ModelMultipleChoiceField(
+        label=_("Clinics"),
+        help_text=_("Only if you chose some clinics: the clinics on your start page."),
+        queryset=Clinic.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": _("Choose among the clinics shown.")},
+    )
+    valid_until = _date_field(_("Last day"))
+
+    def __init__(self, *args, clinics, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        clinics_field = self.fields["clinics"]
+        assert isinstance(clinics_field, forms.ModelMultipleChoiceField)
+        clinics_field.queryset = clinics
+        self.fields["valid_until"].required = True
+        self.fields["valid_until"].help_text = _("For example 2027-06-30")
 
 
 class DateRangeFilterForm(ResidentPeriodFilterForm):

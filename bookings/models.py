@@ -8,6 +8,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import ActingAs
 from clinics.selectors import OPEN_SUMMONS_KIND
 from clinics.video import MEETING_URL_MAX_LENGTH
 from schedules.models import WEEKDAY_NAMES
@@ -21,6 +22,26 @@ class Channel(models.TextChoices):
 
 # What staff see as "changed by" for a resident's own change on the web (R-BOOK-4).
 WEB_SERVICE_NAME = "Webbtidbok"
+
+
+# R-GUARD-4, R-POA-1: how staff read who changed a booking for the patient, by what was done.
+_ACTING_LABELS = {
+    ("booked", ActingAs.GUARDIAN): _("Booked by guardian %(name)s"),
+    ("booked", ActingAs.ATTORNEY): _("Booked by attorney %(name)s"),
+    ("rebooked", ActingAs.GUARDIAN): _("Rebooked by guardian %(name)s"),
+    ("rebooked", ActingAs.ATTORNEY): _("Rebooked by attorney %(name)s"),
+    ("cancelled", ActingAs.GUARDIAN): _("Cancelled by guardian %(name)s"),
+    ("cancelled", ActingAs.ATTORNEY): _("Cancelled by attorney %(name)s"),
+}
+
+
+def acting_display(acting_as: str, actor, status: str = "booked") -> str:
+    """ "Bokad av vårdnadshavare Anna Andersson": the actor by name, never by personnummer."""
+    label = _ACTING_LABELS.get((status, ActingAs(acting_as)))
+    if label is None or actor is None:
+        return ""
+    # Never the username: a resident's is made of their personnummer.
+    return label % {"name": actor.get_full_name() or _("a resident")}
 
 
 class BookingStatus(models.TextChoices):
@@ -55,6 +76,11 @@ class Booking(models.Model):
         blank=True,
     )
     proxy_unit = models.CharField(max_length=200, blank=True)
+    # R-GUARD-4, R-POA-1: a web booking made by someone acting for the patient (``resident``):
+    # ``created_by`` is that guardian or attorney, this says which.
+    acting_as = models.CharField(
+        max_length=10, choices=ActingAs.choices, default=ActingAs.SELF, db_default=ActingAs.SELF, blank=True
+    )
     # R-TYPE-7
     patient_phone = models.CharField(_("phone"), max_length=32, blank=True)
     patient_reason = models.CharField(_("reason"), max_length=500, blank=True)
@@ -116,8 +142,11 @@ class Booking(models.Model):
 
     @property
     def changed_by_display(self) -> str:
-        """What staff see in "changed by" (R-BOOK-4)."""
+        """What staff see in "changed by" (R-BOOK-4): for a booking a guardian or attorney made for
+        the patient, who (by name, never by personnummer) and as what (R-GUARD-4, R-POA-1)."""
         if self.channel == Channel.WEB:
+            if self.acting_as and self.created_by is not None:
+                return f"{WEB_SERVICE_NAME} – {acting_display(self.acting_as, self.created_by)}"
             return WEB_SERVICE_NAME
         if self.channel == Channel.PROXY:
             return f"{self.created_by} ({self.proxy_unit})" if self.proxy_unit else str(self.created_by)
@@ -317,6 +346,9 @@ class MessageKind(models.TextChoices):
     OPEN_SUMMONS = "open_summons", _("Open summons")
     CANCELLATION = "cancellation", _("Cancellation")
     INFO = "info", _("Message")
+    # R-POA-1: a power of attorney offered, accepted or ended, and what an attorney did; no clinic
+    # sends these.
+    POWER_OF_ATTORNEY = "attorney", _("Power of attorney")
 
 
 class NotifyState(models.TextChoices):
@@ -330,7 +362,10 @@ class NotifyState(models.TextChoices):
 
 class InboxMessage(models.Model):
     resident = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="inbox")
-    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="messages")
+    # Empty only for Tidbok's own messages about a power of attorney (R-POA-1).
+    clinic = models.ForeignKey(
+        "clinics.Clinic", on_delete=models.CASCADE, related_name="messages", null=True, blank=True
+    )
     kind = models.CharField(max_length=20, choices=MessageKind.choices)
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("message"))
@@ -406,6 +441,18 @@ class WebBookingLogEntry(models.Model):
     # "Ändrad av" (R-LOG-1, R-BOOK-4): the web booking service, or the unit a proxy booker
     # acted for ("1177 Vårdguiden på telefon"), as it was named then.
     changed_by = models.CharField(_("changed by"), max_length=200, blank=True)
+    # R-GUARD-4, R-POA-1: the guardian or attorney who made the change for the resident (the patient).
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,  # as the log's other keys: the partitioned table holds no constraints
+    )
+    acting_as = models.CharField(
+        max_length=10, choices=ActingAs.choices, default=ActingAs.SELF, db_default=ActingAs.SELF, blank=True
+    )
     is_late = models.BooleanField(_("late (billable)"), default=False)
     # R-POL-2: the clinic's fee text the resident was shown before confirming a late change.
     late_fee_text = models.CharField(_("fee text shown"), max_length=200, blank=True)
@@ -418,6 +465,11 @@ class WebBookingLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.changed_at:%Y-%m-%d %H:%M} {self.get_status_display()} {self.resident}"
+
+    @property
+    def acting_display(self) -> str:
+        """R-GUARD-4, R-POA-1: the guardian or attorney who made this change, for staff."""
+        return acting_display(self.acting_as, self.actor, self.status) if self.acting_as else ""
 
 
 class AttendanceState(models.TextChoices):
@@ -451,6 +503,11 @@ class CalendarFeed(models.Model):
     resident = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed")
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField()
+    # A guardian or attorney who made the address for the resident: the feed answers only while
+    # they may still act for them (R-GUARD-2, R-POA-1). Empty: the resident's own.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("calendar feed")

@@ -21,9 +21,9 @@ from .selectors import bookings_hidden_by_removing
 @resident_required
 def remove_clinic(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     clinic = get_object_or_404(Clinic, pk=clinic_id)
-    if not start_page_clinics(resident=request.user).filter(pk=clinic.pk).exists():
+    if not start_page_clinics(resident=request.patient).filter(pk=clinic.pk).exists():
         raise Http404
-    hidden, stay_visible = bookings_hidden_by_removing(resident=request.user, clinic=clinic)
+    hidden, stay_visible = bookings_hidden_by_removing(resident=request.patient, clinic=clinic)
     return render(
         request,
         "bookings/remove_clinic.html",

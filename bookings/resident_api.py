@@ -61,8 +61,20 @@ class ClinicMessageSerializer(serializers.ModelSerializer):
         fields = ["id", "kind", "subject", "created_at", "read_at"]
 
 
+class RepresentativeSerializer(serializers.Serializer):
+    """R-POA-2: someone who may act for the resident now."""
+
+    person = StaffResidentSerializer()
+    acting_as = serializers.CharField(help_text="'guardian' or 'attorney'")
+    until = serializers.DateField(help_text="The last day they may act")
+    clinics = serializers.ListField(
+        child=serializers.CharField(), source="clinic_names", help_text="Empty: every clinic"
+    )
+
+
 class ResidentAtClinicSerializer(serializers.Serializer):
     resident = StaffResidentSerializer()
+    representatives = RepresentativeSerializer(many=True)
     has_relation = serializers.BooleanField()
     approved_for_communication = serializers.BooleanField(source="approved")
     bookings = serializers.SerializerMethodField()

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from accounts.acting import Representative, representatives_of
 from accounts.models import User
 from accounts.selectors import resident_for_personnummer, user_has_clinic_role
 from accounts.services import audit_record
@@ -37,6 +38,8 @@ class ResidentAtClinic:
     # R-ATT-2: the visits here reception marked "did not come", newest first, and how many in all.
     no_shows: list[Booking] = field(default_factory=list)
     no_show_count: int = 0
+    # R-POA-2: the guardians and attorneys who may act for the resident now.
+    representatives: list[Representative] = field(default_factory=list)
 
     @property
     def approved(self) -> bool:
@@ -61,7 +64,7 @@ def resident_at_clinic_for_staff(
         return None
     audit_record(actor=actor, action="resident.view", clinic=clinic, resident=resident)
     bookings = list(
-        Booking.objects.select_related("appointment_type", "resource")
+        Booking.objects.select_related("appointment_type", "resource", "created_by")
         .filter(resident=resident, clinic=clinic, status=BookingStatus.ACTIVE, start__gte=now - SHOWN_AFTER_START)
         .order_by("start")
     )
@@ -79,6 +82,7 @@ def resident_at_clinic_for_staff(
         ),
         no_shows=list(no_shows.select_related("appointment_type").order_by("-start")[:NO_SHOWS_SHOWN]),
         no_show_count=no_shows.count(),
+        representatives=representatives_of(patient=resident, now=now),
     )
 
 

@@ -14,6 +14,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from accounts.acting import acting_resolve
 from accounts.models import ContactDetails, Role, User
 from accounts.selectors import proxy_memberships, resident_for_personnummer, user_has_clinic_role
 from accounts.services import audit_record
@@ -89,7 +90,7 @@ def is_late_change(*, previous_start: dt.datetime, changed_at: dt.datetime) -> b
 def bookings_for_resident(*, resident: User, now: dt.datetime | None = None) -> QuerySet[Booking]:
     """Active bookings of non-hidden types at clinics the resident has an active relation with,
     until two hours after their start; the clinic's MANAGE case type is active, or the resident
-    made the booking on the web."""
+    made the booking on the web — themself, or a guardian or attorney for them (R-GUARD-4, R-POA-1)."""
     now = now or timezone.now()
     relation = ClinicRelation.objects.filter(ACTIVE_RELATION, resident=resident, clinic=OuterRef("clinic"))
     manage = CaseType.objects.filter(clinic=OuterRef("clinic"), kind=CaseKind.MANAGE, is_active=True)
@@ -101,7 +102,7 @@ def bookings_for_resident(*, resident: User, now: dt.datetime | None = None) -> 
             start__gt=now - VIEW_AFTER_START,
         )
         .filter(Exists(relation))
-        .filter(Exists(manage) | Q(channel=Channel.WEB, created_by=resident))
+        .filter(Exists(manage) | Q(channel=Channel.WEB, created_by=resident) | Q(channel=Channel.WEB, acting_as__gt=""))
         .select_related("clinic", "appointment_type", "resource")
         .order_by("start")
     )
@@ -145,11 +146,20 @@ def calendar_feed_for_token(*, token: str) -> CalendarFeed | None:
     """The feed of this secret token, of a resident who can still log in; None for anything else."""
     if not _FEED_TOKEN.match(token):
         return None
-    return (
+    feed = (
         CalendarFeed.objects.filter(token_hash=calendar_feed_token_hash(token), resident__is_active=True)
-        .select_related("resident")
+        .select_related("resident", "created_by")
         .first()
     )
+    # A guardian's or attorney's address for the resident answers only while they may act for them.
+    if (
+        feed is not None
+        and feed.created_by is not None
+        and feed.created_by_id != feed.resident_id
+        and acting_resolve(actor=feed.created_by, patient_id=feed.resident_id) is None
+    ):
+        return None
+    return feed
 
 
 def calendar_feed_language(*, feed: CalendarFeed) -> str:
@@ -160,8 +170,16 @@ def calendar_feed_language(*, feed: CalendarFeed) -> str:
 
 def calendar_feed_bookings(*, feed: CalendarFeed, now: dt.datetime | None = None) -> QuerySet[Booking]:
     """What the feed lists: exactly the bookings the resident sees on the start page and under
-    My booked times (R-BOOK-5, R-TYPE-2, R-REL), so a calendar never shows more than the portal."""
-    return bookings_for_resident(resident=feed.resident, now=now)
+    My booked times (R-BOOK-5, R-TYPE-2, R-REL), so a calendar never shows more than the portal — to an
+    attorney, only the clinics their power of attorney covers (R-POA-1)."""
+    bookings = bookings_for_resident(resident=feed.resident, now=now)
+    if feed.created_by is not None and feed.created_by_id != feed.resident_id:
+        acting = acting_resolve(actor=feed.created_by, patient_id=feed.resident_id, now=now)
+        if acting is None:
+            return bookings.none()
+        if acting.clinic_ids is not None:
+            bookings = bookings.filter(clinic_id__in=acting.clinic_ids)
+    return bookings
 
 
 @dataclass(frozen=True)
@@ -365,7 +383,7 @@ def web_log_for_clinic(
     residents' data and is written to the audit log (R-LOG-4)."""
     if not user_has_clinic_role(user=actor, clinic=clinic, roles=(Role.SUPPORT,)):
         raise PermissionDeniedError()
-    rows = WebBookingLogEntry.objects.filter(clinic=clinic).select_related("resident", "booking_basis")
+    rows = WebBookingLogEntry.objects.filter(clinic=clinic).select_related("resident", "booking_basis", "actor")
     if date_from:
         rows = rows.filter(changed_at__gte=local_midnight(date_from))
     if date_to and date_to < dt.date.max:  # the last day the calendar has bounds nothing
@@ -632,7 +650,8 @@ def web_log_csv_row(*, entry: WebBookingLogEntry) -> list[str]:
         *(change.previous for change in changes),
         *(change.new for change in changes),
         entry.get_channel_display(),
-        entry.changed_by,
+        # R-GUARD-4, R-POA-1: who acted for the resident, by name.
+        " – ".join(filter(None, [entry.changed_by, entry.acting_display])),
         gettext("Yes") if entry.is_late else gettext("No"),
         str(entry.booking_basis_id or ""),
     ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import calendar_views, relation_views, views, waitlist_views
+from . import attorney_views, calendar_views, relation_views, views, waitlist_views
 
 app_name = "bookings"
 
@@ -30,6 +30,8 @@ urlpatterns = [
     path("kalender/<str:token>.ics", calendar_views.calendar_feed, name="calendar_feed"),
     path("mina-koplatser/", waitlist_views.my_waitlist, name="my_waitlist"),
     path("erbjudande/<str:token>/", waitlist_views.offer, name="waitlist_offer"),
+    path("fullmakter/", attorney_views.attorneys, name="attorneys"),
+    path("fullmakter/<int:power_id>/", attorney_views.attorney_change, name="attorney_change"),
     path("inkorg/", views.inbox, name="inbox"),
     path("inkorg/<int:message_id>/", views.message, name="message"),
 ]

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from accounts.acting import children_of
 from accounts.decorators import resident_required
 from accounts.http import AuthenticatedHttpRequest
 from clinics.models import AppointmentType, CaseKind, Clinic
@@ -40,15 +41,14 @@ from schedules.selectors import (
 from schedules.services import hold_cancel
 
 from . import ics
+from .acting import acting_booking, acting_bookings, acting_inbox
 from .forms import ConditionsForm, PatientCommentForm
 from .month_calendar import last_visible_day, month_calendar, month_from
 from .selectors import (
     bases_for_resident,
     basis_for_resident,
     booking_actions,
-    booking_for_resident,
     bookings_for_resident,
-    inbox_for_resident,
     inbox_unread_count,
     rebook_candidates,
     rebook_day_counts,
@@ -84,7 +84,7 @@ def _accepted_key(kind: CaseKind, clinic_id: int) -> str:
 
 def _booking_or_404(request: AuthenticatedHttpRequest, booking_id: int):
     try:
-        return booking_for_resident(resident=request.user, booking_id=booking_id)
+        return acting_booking(acting=request.acting, booking_id=booking_id)
     except DomainError:
         raise Http404 from None
 
@@ -100,8 +100,8 @@ def _conditions(
 ):
     """Show a case type's conditions text; the resident confirms before the flow starts (R-CASE-1)."""
     case_type = case_type_for(clinic=clinic, kind=kind)
-    if not case_type_admits(case_type=case_type, resident=request.user):
-        raise Http404  # R-CASE-3: not offered to this resident
+    if not case_type_admits(case_type=case_type, resident=request.patient) or not request.acting.covers(clinic.pk):
+        raise Http404  # R-CASE-3: not offered to this resident; R-POA-1: nor outside an attorney's clinics
     form = ConditionsForm(request.POST if request.method == "POST" else None, auto_id="%s")
     if form.is_valid():
         request.session[_accepted_key(kind, clinic.pk)] = True
@@ -127,7 +127,7 @@ def book_conditions(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpRe
     # From a booking basis or summons ("?typ="): on to that type's days once the conditions are read.
     type_id = params.optional_id(request.GET.get("typ", ""))
     next_url = reverse("bookings:book_types", args=[clinic.pk])
-    if type_id is not None and bookable_types(clinic=clinic, resident=request.user).filter(pk=type_id).exists():
+    if type_id is not None and bookable_types(clinic=clinic, resident=request.patient).filter(pk=type_id).exists():
         next_url = reverse("bookings:book_days", args=[clinic.pk, type_id])
     # A deep link to one time comes back to that time after the conditions (``nasta``).
     after = request.GET.get("nasta", "")
@@ -150,11 +150,11 @@ def basis_book(request: AuthenticatedHttpRequest, basis_id: int) -> HttpResponse
     (R-CASE-1). An open summons also opens a type the case type does not offer them; there is
     no conditions text to read then, and the flow starts at the days."""
     try:
-        basis = basis_for_resident(resident=request.user, basis_id=basis_id)
+        basis = basis_for_resident(resident=request.patient, basis_id=basis_id)
     except DomainError:
         raise Http404 from None
     clinic = basis.clinic
-    if case_type_admits(case_type=case_type_for(clinic=clinic, kind=CaseKind.BOOK), resident=request.user):
+    if case_type_admits(case_type=case_type_for(clinic=clinic, kind=CaseKind.BOOK), resident=request.patient):
         url = reverse("bookings:book_conditions", args=[clinic.pk])
         return redirect(f"{url}?typ={basis.appointment_type_id}")
     request.session[_accepted_key(CaseKind.BOOK, clinic.pk)] = True
@@ -166,7 +166,7 @@ def book_types(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpRespons
     clinic = get_object_or_404(Clinic, pk=clinic_id)
     if not _require_accepted(request, CaseKind.BOOK, clinic.pk):
         return redirect("bookings:book_conditions", clinic_id=clinic.pk)
-    types = bookable_types(clinic=clinic, resident=request.user)
+    types = bookable_types(clinic=clinic, resident=request.patient)
     return render(
         request,
         "bookings/book_types.html",
@@ -181,7 +181,7 @@ def book_types(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpRespons
 
 
 def _bookable_type(request: AuthenticatedHttpRequest, clinic: Clinic, type_id: int) -> AppointmentType:
-    appointment_type = bookable_types(clinic=clinic, resident=request.user).filter(pk=type_id).first()
+    appointment_type = bookable_types(clinic=clinic, resident=request.patient).filter(pk=type_id).first()
     if appointment_type is None:
         raise Http404
     return appointment_type
@@ -193,13 +193,13 @@ def book_days(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int) -
     if not _require_accepted(request, CaseKind.BOOK, clinic.pk):
         return redirect("bookings:book_conditions", clinic_id=clinic.pk)
     appointment_type = _bookable_type(request, clinic, type_id)
-    first_free = offered_slots(clinic=clinic, appointment_type=appointment_type, resident=request.user).first()
+    first_free = offered_slots(clinic=clinic, appointment_type=appointment_type, resident=request.patient).first()
     first = month_from(request, first_free.start if first_free else None)
     next_month = (first + dt.timedelta(days=32)).replace(day=1)
     counts = offered_days(
         clinic=clinic,
         appointment_type=appointment_type,
-        resident=request.user,
+        resident=request.patient,
         start_from=local_midnight(first),
         until=local_midnight(next_month),
     )
@@ -237,7 +237,7 @@ def book_times(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int, 
     slots = offered_slots(
         clinic=clinic,
         appointment_type=appointment_type,
-        resident=request.user,
+        resident=request.patient,
         start_from=local_midnight(date),
         until=local_midnight(date + dt.timedelta(days=1)),
     )
@@ -291,9 +291,11 @@ def hold(request: AuthenticatedHttpRequest) -> HttpResponse:
         return redirect("bookings:book_conditions", clinic_id=clinic_id)
     try:
         if rebook_of is not None:
-            new_hold = hold_create_for_rebook(resident=request.user, slot_id=slot_id, booking=rebook_of)
+            new_hold = hold_create_for_rebook(
+                resident=request.patient, slot_id=slot_id, booking=rebook_of, actor=request.user
+            )
         else:
-            new_hold = hold_create_for_booking(resident=request.user, slot_id=slot_id)
+            new_hold = hold_create_for_booking(resident=request.patient, slot_id=slot_id, actor=request.user)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect(back)
@@ -331,11 +333,11 @@ def book_slot(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int, s
     slot = Slot.objects.filter(pk=slot_id, clinic=clinic, appointment_type=appointment_type).first()
     refusal = ""
     if slot is not None:
-        own = Hold.objects.filter(slot=slot, resident=request.user, state=HoldState.ACTIVE).first()
+        own = Hold.objects.filter(slot=slot, resident=request.patient, state=HoldState.ACTIVE).first()
         if own is not None:  # the page reloaded: the time is already theirs to confirm
             return redirect("bookings:confirm", hold_id=own.pk)
         try:
-            held = hold_create_for_booking(resident=request.user, slot_id=slot.pk)
+            held = hold_create_for_booking(resident=request.patient, slot_id=slot.pk, actor=request.user)
         except DomainError as exc:
             # Taken or gone: said below with the nearest times. Any other refusal is said as it is.
             if exc.code not in (
@@ -355,7 +357,11 @@ def book_slot(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int, s
             "wanted": wanted if slot is not None else None,
             "refusal": refusal,
             "slots": nearest_offered_slots(
-                clinic=clinic, appointment_type=appointment_type, resident=request.user, wanted=wanted, n=NEAREST_TIMES
+                clinic=clinic,
+                appointment_type=appointment_type,
+                resident=request.patient,
+                wanted=wanted,
+                n=NEAREST_TIMES,
             ),
             "step": 4,
         },
@@ -368,7 +374,7 @@ def _carry_draft(request: AuthenticatedHttpRequest, new_hold: Hold) -> None:
     draft = request.session.get(DRAFT_KEY)
     if not draft:
         return
-    old = Hold.objects.filter(pk=draft.get("hold"), resident=request.user).select_related("slot").first()
+    old = Hold.objects.filter(pk=draft.get("hold"), resident=request.patient).select_related("slot").first()
     same_flow = (
         old is not None
         and old.pk != new_hold.pk
@@ -399,11 +405,11 @@ def _own_active_hold(request: AuthenticatedHttpRequest, hold_id: int) -> Hold | 
     swept by the worker is released here, so its time is offered again at once (R-BOOK-3)."""
     held = (
         Hold.objects.select_related("slot__clinic", "slot__appointment_type", "slot__resource", "rebook_of")
-        .filter(pk=hold_id, resident=request.user, state=HoldState.ACTIVE)
+        .filter(pk=hold_id, resident=request.patient, state=HoldState.ACTIVE)
         .first()
     )
     if held is not None and held.expires_at <= timezone.now():
-        hold_cancel(resident=request.user, hold=held)
+        hold_cancel(resident=request.patient, hold=held)
         return None
     return held
 
@@ -411,10 +417,10 @@ def _own_active_hold(request: AuthenticatedHttpRequest, hold_id: int) -> Hold | 
 def _already_booked(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse | None:
     """Back (or the form sent again) after the hold became a booking: that booking, not a
     message that the reservation ran out, which reads as if the booking failed."""
-    converted = Hold.objects.filter(pk=hold_id, resident=request.user, state=HoldState.CONVERTED).first()
+    converted = Hold.objects.filter(pk=hold_id, resident=request.patient, state=HoldState.CONVERTED).first()
     if converted is None:
         return None
-    booking = bookings_for_resident(resident=request.user).filter(slot_id=converted.slot_id).first()
+    booking = bookings_for_resident(resident=request.patient).filter(slot_id=converted.slot_id).first()
     if booking is None:
         return None
     return render(request, "bookings/already_booked.html", {"booking": booking})
@@ -432,7 +438,7 @@ def confirm(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
         if request.method == "POST":
             _keep_draft(request, hold_id, request.POST.get("phone", ""), request.POST.get("reason", ""))
         messages.error(request, DomainError(ErrorCode.HOLD_EXPIRED).message)
-        return _back_to_times(Hold.objects.filter(pk=hold_id, resident=request.user).select_related("slot").first())
+        return _back_to_times(Hold.objects.filter(pk=hold_id, resident=request.patient).select_related("slot").first())
     slot = held.slot
     form = PatientCommentForm(
         request.POST if request.method == "POST" else None, auto_id="%s", initial=_draft_for(request, held)
@@ -443,13 +449,18 @@ def confirm(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
         try:
             if held.rebook_of is not None:
                 booking = booking_rebook(
-                    resident=request.user, booking_id=held.rebook_of.pk, new_slot_id=slot.pk, hold=held
+                    resident=request.patient,
+                    booking_id=held.rebook_of.pk,
+                    new_slot_id=slot.pk,
+                    hold=held,
+                    actor=request.user,
                 )
                 messages.success(request, _("Your time is rebooked."))
             else:
                 source, referral = _referral_for(request, slot.clinic_id)
                 booking = booking_create(
-                    resident=request.user,
+                    resident=request.patient,
+                    actor=request.user,
                     slot_id=slot.pk,
                     hold=held,
                     phone=phone,
@@ -468,14 +479,14 @@ def confirm(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
             # so its time is let go at once rather than kept from everyone until it runs out. Say so
             # kindly and go back to the free times; what the resident typed goes with the next time
             # they choose in this flow.
-            hold_cancel(resident=request.user, hold=held)
+            hold_cancel(resident=request.patient, hold=held)
             messages.error(request, exc.message)
             return _back_to_times(held)
         else:
             request.session.pop(DRAFT_KEY, None)
             return redirect(f"{reverse('bookings:detail', args=[booking.pk])}?kvitto=1")
     rebook_of = held.rebook_of
-    rebook_actions = booking_actions(booking=rebook_of, resident=request.user) if rebook_of is not None else None
+    rebook_actions = booking_actions(booking=rebook_of, resident=request.patient) if rebook_of is not None else None
     needs_basis = slot.appointment_type.requires_booking_basis and rebook_of is None
     local_start = timezone.localtime(slot.start, LOCAL_TZ)
     return render(
@@ -488,7 +499,7 @@ def confirm(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
             "appointment_type": slot.appointment_type,
             "form": form,
             "ask_comment": slot.clinic.patient_comment_on_web and rebook_of is None,
-            "basis": usable_basis(resident=request.user, appointment_type_id=slot.appointment_type_id)
+            "basis": usable_basis(resident=request.patient, appointment_type_id=slot.appointment_type_id)
             if needs_basis
             else None,
             # R-BOOK-8: moving a visit less than 24 hours away is late, said before, as when cancelling,
@@ -520,10 +531,10 @@ def _back_to_times(held: Hold | None) -> HttpResponse:
 @require_POST
 @resident_required
 def release(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
-    held = Hold.objects.filter(pk=hold_id, resident=request.user).select_related("slot").first()
+    held = Hold.objects.filter(pk=hold_id, resident=request.patient).select_related("slot").first()
     if held is None:
         raise Http404
-    hold_cancel(resident=request.user, hold=held)
+    hold_cancel(resident=request.patient, hold=held)
     messages.info(request, _("The time is no longer reserved for you."))
     if "back" in request.POST:  # the back link of the confirm page: the day's times again
         return redirect(_same_site_path(request, request.POST["back"]))
@@ -536,8 +547,12 @@ def release(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
 @resident_required
 def my_bookings(request: AuthenticatedHttpRequest) -> HttpResponse:
     bookings = [
-        (booking, booking_actions(booking=booking, resident=request.user), meeting_join_for_resident(booking=booking))
-        for booking in bookings_for_resident(resident=request.user)
+        (
+            booking,
+            booking_actions(booking=booking, resident=request.patient),
+            meeting_join_for_resident(booking=booking),
+        )
+        for booking in acting_bookings(acting=request.acting)
     ]
     return render(request, "bookings/my_bookings.html", {"bookings": bookings})
 
@@ -550,7 +565,7 @@ def detail(request: AuthenticatedHttpRequest, booking_id: int) -> HttpResponse:
         "bookings/detail.html",
         {
             "booking": booking,
-            "actions": booking_actions(booking=booking, resident=request.user),
+            "actions": booking_actions(booking=booking, resident=request.patient),
             "meeting": meeting_join_for_resident(booking=booking),
             "receipt": request.GET.get("kvitto") == "1",
             # The receipt after a rebooking says so in its heading, not "booked" as for a new time.
@@ -572,7 +587,7 @@ def booking_ics(request: AuthenticatedHttpRequest, booking_id: int) -> HttpRespo
 def cancel_conditions(request: AuthenticatedHttpRequest, booking_id: int) -> HttpResponse:
     """The MANAGE conditions text before a cancellation, as before a rebooking (R-CASE-1)."""
     booking = _booking_or_404(request, booking_id)
-    if not booking_actions(booking=booking, resident=request.user).can_cancel:
+    if not booking_actions(booking=booking, resident=request.patient).can_cancel:
         raise Http404
     return _conditions(
         request,
@@ -587,7 +602,7 @@ def cancel_conditions(request: AuthenticatedHttpRequest, booking_id: int) -> Htt
 @resident_required
 def cancel(request: AuthenticatedHttpRequest, booking_id: int) -> HttpResponse:
     booking = _booking_or_404(request, booking_id)
-    actions = booking_actions(booking=booking, resident=request.user)
+    actions = booking_actions(booking=booking, resident=request.patient)
     if actions.can_cancel and not _require_accepted(request, CaseKind.MANAGE, booking.clinic_id):
         # R-CASE-1: the conditions text comes before the cancellation, also for a form posted
         # without the page before it.
@@ -618,7 +633,7 @@ def cancel(request: AuthenticatedHttpRequest, booking_id: int) -> HttpResponse:
 @resident_required
 def rebook_conditions(request: AuthenticatedHttpRequest, booking_id: int) -> HttpResponse:
     booking = _booking_or_404(request, booking_id)
-    if not booking_actions(booking=booking, resident=request.user).can_rebook:
+    if not booking_actions(booking=booking, resident=request.patient).can_rebook:
         raise Http404
     return _conditions(
         request,
@@ -636,11 +651,11 @@ def rebook_days(request: AuthenticatedHttpRequest, booking_id: int) -> HttpRespo
     booking = _booking_or_404(request, booking_id)
     if not _require_accepted(request, CaseKind.MANAGE, booking.clinic_id):
         return redirect("bookings:rebook_conditions", booking_id=booking.pk)
-    first_free = rebook_candidates(booking=booking, resident=request.user).exclude(pk=booking.slot_id).first()
+    first_free = rebook_candidates(booking=booking, resident=request.patient).exclude(pk=booking.slot_id).first()
     first = month_from(request, first_free.start if first_free else None)
     next_month = (first + dt.timedelta(days=32)).replace(day=1)
     counts = rebook_day_counts(
-        booking=booking, resident=request.user, start_from=local_midnight(first), until=local_midnight(next_month)
+        booking=booking, resident=request.patient, start_from=local_midnight(first), until=local_midnight(next_month)
     )
     return render(
         request,
@@ -654,7 +669,7 @@ def rebook_days(request: AuthenticatedHttpRequest, booking_id: int) -> HttpRespo
                 day_url=lambda day: reverse("bookings:rebook_times", args=[booking.pk, day.isoformat()]),
                 last_visible=last_visible_day(booking.appointment_type),
             ),
-            "actions": booking_actions(booking=booking, resident=request.user),
+            "actions": booking_actions(booking=booking, resident=request.patient),
             "back_url": reverse("bookings:rebook_conditions", args=[booking.pk]),
             "step": 2,
             "steps": REBOOK_STEPS,
@@ -672,7 +687,7 @@ def rebook_times(request: AuthenticatedHttpRequest, booking_id: int, day: str) -
     except params.BadParameter:
         raise Http404 from None
     slots = (
-        rebook_candidates(booking=booking, resident=request.user)
+        rebook_candidates(booking=booking, resident=request.patient)
         .exclude(pk=booking.slot_id)
         .filter(start__gte=local_midnight(date), start__lt=local_midnight(date + dt.timedelta(days=1)))
     )
@@ -683,7 +698,7 @@ def rebook_times(request: AuthenticatedHttpRequest, booking_id: int, day: str) -
             "booking": booking,
             "date": date,
             "slots": slots,
-            "actions": booking_actions(booking=booking, resident=request.user),
+            "actions": booking_actions(booking=booking, resident=request.patient),
             "back_url": f"{reverse('bookings:rebook_days', args=[booking.pk])}?manad={date:%Y-%m}",
             "step": 3,
             "steps": REBOOK_STEPS,
@@ -696,28 +711,30 @@ def rebook_times(request: AuthenticatedHttpRequest, booking_id: int, day: str) -
 
 @resident_required
 def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
-    return render(request, "bookings/inbox.html", {"inbox": inbox_for_resident(resident=request.user)})
+    return render(request, "bookings/inbox.html", {"inbox": acting_inbox(acting=request.acting)})
 
 
 @resident_required
 def message(request: AuthenticatedHttpRequest, message_id: int) -> HttpResponse:
+    if not acting_inbox(acting=request.acting).filter(pk=message_id).exists():
+        raise Http404
     try:
-        item = inbox_mark_read(resident=request.user, message_id=message_id)
+        item = inbox_mark_read(resident=request.patient, message_id=message_id)
     except DomainError:
         raise Http404 from None
     visible_booking = None
     if item.booking_id:
-        visible_booking = bookings_for_resident(resident=request.user).filter(pk=item.booking_id).first()
+        visible_booking = acting_bookings(acting=request.acting).filter(pk=item.booking_id).first()
     # An open summons: "Boka tid" while it can still be used.
     summons = None
     if item.booking_basis_id:
-        summons = next((b for b in bases_for_resident(resident=request.user) if b.pk == item.booking_basis_id), None)
+        summons = next((b for b in bases_for_resident(resident=request.patient) if b.pk == item.booking_basis_id), None)
     return render(request, "bookings/message.html", {"item": item, "booking": visible_booking, "summons": summons})
 
 
 @resident_required
 def start(request: AuthenticatedHttpRequest) -> HttpResponse:
-    resident = request.user
+    resident = request.patient
     clinics = list(start_page_clinics(resident=resident).select_related("region"))
     notices = [notice for clinic in clinics if (notice := region_notice(clinic=clinic, resident=resident))]
     return render(
@@ -727,8 +744,10 @@ def start(request: AuthenticatedHttpRequest) -> HttpResponse:
             "clinics": clinics,
             "bookable_clinic_ids": clinics_open_for_booking(clinics=clinics, resident=resident),
             "region_notices": notices,
-            "bookings": bookings_for_resident(resident=resident)[:5],
+            "bookings": acting_bookings(acting=request.acting)[:5],
             "bases": bases_for_resident(resident=resident),
             "unread": inbox_unread_count(resident=resident),
+            # R-GUARD-3: the guardian's children and the age limit, on the guardian's own start page.
+            "children": children_of(guardian=request.user) if request.acting.is_self else [],
         },
     )

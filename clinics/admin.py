@@ -10,7 +10,7 @@ from rest_framework.authtoken.models import TokenProxy
 
 from accounts.admin import MembershipInline
 from accounts.admin_site import ReadOnlyAdminMixin
-from accounts.models import AuditEvent, ContactDetails, User
+from accounts.models import AuditEvent, ContactDetails, Custody, PowerOfAttorney, User
 
 from .admin_site import ResidentDataAdmin
 from .models import AppointmentType, CaseType, Clinic, ClinicRelation, DirectLink, Region, Resource
@@ -205,3 +205,25 @@ class ContactDetailsAdmin(ReadOnlyAdminMixin, ResidentDataAdmin):
     list_display = ("user", "email_verified_at", "mobile_verified_at", "language")
     raw_id_fields = ("user",)
     list_select_related = ("user",)
+
+
+@admin.register(Custody)
+class CustodyAdmin(ReadOnlyAdminMixin, ResidentDataAdmin):
+    """Read-only: custody comes from the population register alone (R-GUARD-1)."""
+
+    resident_field = "child"
+    clinic_field = None
+    list_display = ("guardian", "child", "child_birth_date", "refreshed_at")
+    raw_id_fields = ("guardian", "child")
+    list_select_related = ("guardian", "child")
+
+
+@admin.register(PowerOfAttorney)
+class PowerOfAttorneyAdmin(ReadOnlyAdminMixin, ResidentDataAdmin):
+    """Read-only: only the two residents give, accept and end a power of attorney (R-POA-1)."""
+
+    resident_field = "grantor"
+    clinic_field = None
+    list_display = ("grantor", "grantee", "all_clinics", "valid_until", "accepted_at", "ended_at")
+    raw_id_fields = ("grantor", "grantee", "ended_by")
+    list_select_related = ("grantor", "grantee")

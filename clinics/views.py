@@ -19,7 +19,8 @@ from .services import relation_add, relation_add_through_contact_card, relation_
 
 
 def _viewer(request: HttpRequest):
-    return request.user if request.user.is_authenticated and request.user.is_resident else None
+    # The patient the resident acts for (R-GUARD-2): the child's region and relations decide.
+    return getattr(request, "patient", None)
 
 
 def search(request: HttpRequest) -> HttpResponse:
@@ -60,7 +61,7 @@ def detail(request: HttpRequest, clinic_id: int) -> HttpResponse:
 @resident_required
 def add_to_start_page(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     clinic = get_object_or_404(Clinic, pk=clinic_id)
-    relation_add(resident=request.user, clinic=clinic, source=RelationSource.START_PAGE)
+    relation_add(resident=request.patient, clinic=clinic, source=RelationSource.START_PAGE)
     messages.success(request, _("%(clinic)s is now on your start page.") % {"clinic": clinic.name})
     return redirect("clinics:detail", clinic_id=clinic.pk)
 
@@ -69,7 +70,7 @@ def add_to_start_page(request: AuthenticatedHttpRequest, clinic_id: int) -> Http
 @resident_required
 def remove_from_start_page(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     clinic = get_object_or_404(Clinic, pk=clinic_id)
-    relation = relation_remove(resident=request.user, clinic=clinic)
+    relation = relation_remove(resident=request.patient, clinic=clinic)
     if relation is not None and relation.approved_for_communication:
         messages.info(
             request,
@@ -91,7 +92,7 @@ def contact_card_login(request: AuthenticatedHttpRequest, clinic_id: int, kind: 
     clinic = get_object_or_404(Clinic, pk=clinic_id)
     if kind not in CaseKind.values:
         raise Http404
-    if relation_add_through_contact_card(resident=request.user, clinic=clinic, kind=CaseKind(kind)) is None:
+    if relation_add_through_contact_card(resident=request.patient, clinic=clinic, kind=CaseKind(kind)) is None:
         # Not offered to this resident after all (their region, say): the card says why.
         return redirect("clinics:detail", clinic_id=clinic.pk)
     if kind == CaseKind.BOOK:
@@ -103,7 +104,7 @@ def contact_card_login(request: AuthenticatedHttpRequest, clinic_id: int, kind: 
 def direct_link(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
     """A clinic's direct link (R-CLINIC-1): logging in through it creates the relation (R-REL-1)."""
     link = get_object_or_404(DirectLink.objects.select_related("clinic"), token=token)
-    relation_add(resident=request.user, clinic=link.clinic, source=RelationSource.DIRECT_LINK)
+    relation_add(resident=request.patient, clinic=link.clinic, source=RelationSource.DIRECT_LINK)
     if link.kind == CaseKind.BOOK:
         return redirect("bookings:book_conditions", clinic_id=link.clinic_id)
     return redirect("bookings:my_bookings")

@@ -3,7 +3,8 @@ import datetime as dt
 from django.core.management import call_command
 from django.utils import timezone
 
-from accounts.models import Membership, Role, User
+from accounts.acting import acting_resolve, children_of
+from accounts.models import ActingAs, Membership, Role, User
 from bookings.models import (
     Attendance,
     AttendanceState,
@@ -59,6 +60,21 @@ def test_demo_data_covers_the_settings_and_is_safe_to_load_twice(db):
     proxy = Booking.objects.get(channel=Channel.PROXY, status=BookingStatus.ACTIVE)
     assert proxy.created_by == User.objects.get(email="ombud@tidbok.test") and proxy.proxy_unit
     assert Slot.objects.filter(appointment_type__internal_name__contains="Ombud", status="free").exists()
+
+
+def test_demo_shows_a_guardian_either_side_of_the_age_limit_and_a_power_of_attorney(db):
+    """R-GUARD-1…4, R-POA-1 in the demo: Anna may book for Alva (8), not for Vidar (15), and has
+    booked Alva a time at the child health centre; Cecilia has given Bertil a power of attorney."""
+    call_command("seed_demo")
+
+    anna, bertil, cecilia = (User.objects.get(first_name=name) for name in ("Anna", "Bertil", "Cecilia"))
+    allowed = {access.child.first_name: access.allowed for access in children_of(guardian=anna)}
+    assert allowed == {"Alva": True, "Vidar": False}
+    alva_booking = Booking.objects.get(resident__first_name="Alva", status=BookingStatus.ACTIVE)
+    assert (alva_booking.created_by, alva_booking.acting_as) == (anna, ActingAs.GUARDIAN)
+    assert alva_booking.clinic.name == "Barnavårdscentralen Kista"
+    attorney = acting_resolve(actor=bertil, patient_id=cecilia.pk)
+    assert attorney is not None and attorney.acting_as == ActingAs.ATTORNEY
 
 
 def test_demo_conditions_promise_web_cancellation_only_where_the_web_can_cancel(db):

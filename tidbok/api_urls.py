@@ -35,6 +35,7 @@ urlpatterns = [
     path("v1/clinics/<int:clinic_id>/free-times/", schedules_api.FreeTimes.as_view(), name="api-free-times"),
     path("v1/relations/", clinics_api.RelationList.as_view(), name="api-relations"),
     path("v1/relations/<int:clinic_id>/", clinics_api.RelationDetail.as_view()),
+    path("v1/acting-for/", bookings_api.ActingForList.as_view(), name="api-acting-for"),
     path("v1/holds/", bookings_api.HoldList.as_view(), name="api-holds"),
     path("v1/holds/<int:hold_id>/", bookings_api.HoldDetail.as_view()),
     path("v1/bookings/", bookings_api.BookingList.as_view(), name="api-bookings"),

@@ -120,6 +120,7 @@ MIDDLEWARE = [
     "core.middleware.SessionIdleTimeoutMiddleware",
     "core.middleware.NoStoreMiddleware",
     "accounts.middleware.RequireStaffMFAMiddleware",
+    "accounts.middleware.ActingForMiddleware",
 ]
 
 ROOT_URLCONF = "tidbok.urls"
@@ -310,6 +311,27 @@ _DEMO_REGISTER = "accounts.population_register.DemoPopulationRegister"
 TIDBOK_POPULATION_REGISTER = os.environ.get("TIDBOK_POPULATION_REGISTER", _DEMO_REGISTER if TIDBOK_DEV_LOGIN else "")
 if TIDBOK_POPULATION_REGISTER == _DEMO_REGISTER and not DEBUG:
     raise ImproperlyConfigured("TIDBOK_POPULATION_REGISTER may name the demo register only together with DEBUG")
+
+# R-GUARD-3: guardians act for a child until the child turns this age (at local midnight of that
+# birthday); 13 is the common 1177 practice. A region may choose another age:
+# TIDBOK_GUARDIAN_AGE_LIMIT_BY_REGION="03:16,14:18" (län code of the child's home region, age).
+TIDBOK_GUARDIAN_AGE_LIMIT = env_int("TIDBOK_GUARDIAN_AGE_LIMIT", 13)
+
+
+def _age_limits(name: str) -> dict[str, int]:
+    limits = {}
+    for item in env_list(name, []):
+        code, _sep, age = item.partition(":")
+        if not (code.strip().isdigit() and len(code.strip()) == 2 and age.strip().isdigit()):
+            raise ImproperlyConfigured(f"{name} must look like 03:16,14:18, not {item!r}")
+        limits[code.strip()] = int(age)
+    return limits
+
+
+TIDBOK_GUARDIAN_AGE_LIMIT_BY_REGION = _age_limits("TIDBOK_GUARDIAN_AGE_LIMIT_BY_REGION")
+_ALL_AGE_LIMITS = [TIDBOK_GUARDIAN_AGE_LIMIT, *TIDBOK_GUARDIAN_AGE_LIMIT_BY_REGION.values()]
+if not all(0 <= age <= 18 for age in _ALL_AGE_LIMITS):
+    raise ImproperlyConfigured("guardian age limits must be between 0 and 18")
 
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 # R-SEC-7: audit events (staff access to residents' data) are kept at least this many days;

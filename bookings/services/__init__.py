@@ -10,12 +10,13 @@ One module per part: ``common`` (the locks, the guarded insert, the web log rows
 (the resident on the web; cancelling for everyone), ``staff`` (staff and proxy bookers book for
 a resident), ``bases`` (booking bases and open summons), ``waitlist`` (the waitlist, the staff
 pages' booking entry point, residents joining it), ``waitlist_offers`` (freed times offered to the
-waitlist first), ``inbox`` (messages and their notifications), ``calendar_feed`` (the resident's
-private calendar address), ``video`` (a video visit's meeting link set by hand), ``attendance``
-(reception's marks, R-ATT-1) and ``web_log`` (retention). The public names are re-exported here:
-callers import from ``bookings.services``."""
+waitlist first), ``inbox`` (messages and their notifications), ``attorney`` (powers of attorney
+between residents), ``calendar_feed`` (the resident's private calendar address), ``video`` (a video
+visit's meeting link set by hand), ``attendance`` (reception's marks, R-ATT-1) and ``web_log``
+(retention). The public names are re-exported here: callers import from ``bookings.services``."""
 
 from .attendance import attendance_mark, attendance_undo
+from .attorney import power_of_attorney_accept, power_of_attorney_end, power_of_attorney_grant
 from .bases import BASIS_ISSUER_ROLES, booking_basis_issue, booking_basis_revoke, open_summons_send
 from .booking import (
     booking_cancel,
@@ -74,6 +75,9 @@ __all__ = [
     "inbox_message_send",
     "notification_record",
     "open_summons_send",
+    "power_of_attorney_accept",
+    "power_of_attorney_end",
+    "power_of_attorney_grant",
     "waitlist_add",
     "waitlist_book",
     "waitlist_entry_set_priority",

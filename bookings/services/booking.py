@@ -10,6 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.acting import Acting
 from accounts.models import Membership, User
 from accounts.selectors import proxy_membership, user_has_clinic_role
 from accounts.services import audit_record, resident_lock
@@ -41,9 +42,11 @@ from ..selectors import (
     refusal_error,
     usable_basis,
 )
+from .attorney import attorney_action_message
 from .comment import validate_patient_comment
 from .common import (
     SCHEDULER_ROLES,
+    _acting,
     _check_no_overlap,
     _check_one_booking_at_a_time,
     _check_own_hold,
@@ -68,13 +71,17 @@ def booking_create(
     reason: str = "",
     referral_source: str = "",
     booking_referral: str = "",
+    actor: User | None = None,
     now: dt.datetime | None = None,
 ) -> Booking:
     """A resident books a time on the web (R-VIS-2, R-BOOK-1…4, R-TYPE-4, R-TYPE-7, R-REL-1, R-LOG-1),
-    at most one at a time where the clinic's BOOK case type says so."""
+    at most one at a time where the clinic's BOOK case type says so. ``actor``: a guardian or
+    attorney booking for ``resident``, the patient (R-GUARD-4, R-POA-1); every rule is the patient's,
+    overlap (R-BOOK-2) too."""
     now = now or timezone.now()
     resident_lock(resident=resident)
     slot = _lock_slots([slot_id])[slot_id]
+    acting = _acting(actor=actor, patient=resident, clinic_id=slot.clinic_id, now=now)
     _check_own_hold(hold=hold, resident=resident, slot=slot, now=now)
     access = slot_check_offered(slot=slot, resident=resident, now=now, own_hold=hold)
     phone, reason = validate_patient_comment(slot.clinic, phone, reason)
@@ -88,7 +95,8 @@ def booking_create(
         slot=slot,
         resident=resident,
         channel=Channel.WEB,
-        created_by=resident,
+        created_by=acting.actor,
+        acting_as=acting.acting_as,
         patient_phone=phone,
         patient_reason=reason,
         booking_basis=basis,
@@ -102,7 +110,8 @@ def booking_create(
             basis.consumed_at = now
         basis.save(update_fields=["uses", "consumed_at"])
     relation_add(resident=resident, clinic=slot.clinic, source=RelationSource.BOOKING)
-    _log(status=LogStatus.BOOKED, changed_at=now, channel=Channel.WEB, previous=None, new=booking)
+    _log(status=LogStatus.BOOKED, changed_at=now, channel=Channel.WEB, previous=None, new=booking, acting=acting)
+    attorney_action_message(acting=acting, booking=booking, status=LogStatus.BOOKED)
     notification_record(
         NotificationKind.BOOKED,
         resident_id=resident.pk,
@@ -132,13 +141,21 @@ def _basis_for(*, resident: User, slot: Slot, access: TypeAccess) -> BookingBasi
 
 @transaction.atomic
 def booking_rebook(
-    *, resident: User, booking_id: int, new_slot_id: int, hold: Hold | None = None, now: dt.datetime | None = None
+    *,
+    resident: User,
+    booking_id: int,
+    new_slot_id: int,
+    hold: Hold | None = None,
+    actor: User | None = None,
+    now: dt.datetime | None = None,
 ) -> Booking:
     """R-BOOK-7: take the new slot and free the old one in one transaction, or change nothing.
-    The booking basis and waitlist origin move with the booking (R-TYPE-4)."""
+    The booking basis and waitlist origin move with the booking (R-TYPE-4). ``actor``: a guardian
+    or attorney rebooking for ``resident`` (R-GUARD-4, R-POA-1)."""
     now = now or timezone.now()
     resident_lock(resident=resident)
     old = booking_for_resident(resident=resident, booking_id=booking_id, now=now)
+    acting = _acting(actor=actor, patient=resident, clinic_id=old.clinic_id, now=now)
     if old.slot_id == new_slot_id:
         raise BookingError(ErrorCode.APPOINTMENT_IS_NOT_ALLOWED, _("Choose a different time from the one you have."))
     slots = _lock_slots([new_slot_id] + ([old.slot_id] if old.slot_id else []))
@@ -150,12 +167,13 @@ def booking_rebook(
         state=HoldState.RELEASED
     )
     # The old booking ends first so the overlap constraint does not see both as active.
-    Booking.objects.filter(pk=old.pk).update(status=BookingStatus.REBOOKED, ended_at=now, ended_by=resident)
+    Booking.objects.filter(pk=old.pk).update(status=BookingStatus.REBOOKED, ended_at=now, ended_by=acting.actor)
     new = _insert_booking(
         slot=new_slot,
         resident=resident,
         channel=Channel.WEB,
-        created_by=resident,
+        created_by=acting.actor,
+        acting_as=acting.acting_as,
         patient_phone=old.patient_phone,
         patient_reason=old.patient_reason,
         booking_basis_id=old.booking_basis_id,
@@ -169,7 +187,8 @@ def booking_rebook(
         meeting_url=old.meeting_url,
     )
     _free_slot(old.slot_id)
-    _log(status=LogStatus.REBOOKED, changed_at=now, channel=Channel.WEB, previous=old, new=new)
+    _log(status=LogStatus.REBOOKED, changed_at=now, channel=Channel.WEB, previous=old, new=new, acting=acting)
+    attorney_action_message(acting=acting, booking=new, status=LogStatus.REBOOKED)
     notification_record(
         NotificationKind.REBOOKED,
         resident_id=resident.pk,
@@ -205,7 +224,7 @@ def booking_cancel(*, actor: User, booking_id: int, reason: str = "", now: dt.da
     if booking.slot_id:
         _lock_slots([booking.slot_id])
 
-    channel, proxy = _cancel_channel(actor=actor, booking=booking, now=now)
+    channel, proxy, acting = _cancel_channel(actor=actor, booking=booking, now=now)
     if booking.status != BookingStatus.ACTIVE:
         raise BookingError(ErrorCode.NOT_FOUND)
     # R-NOTE-5: the cancellation is a new version of the calendar event (read under the resident's lock).
@@ -237,7 +256,17 @@ def booking_cancel(*, actor: User, booking_id: int, reason: str = "", now: dt.da
     if channel == Channel.WEB and booking.waitlist_entry_id:
         WaitlistEntry.objects.filter(pk=booking.waitlist_entry_id).update(status=WaitlistStatus.WAITING)
     unit = proxy.unit_name if proxy is not None else ""
-    _log(status=LogStatus.CANCELLED, changed_at=now, channel=channel, previous=booking, new=None, proxy_unit=unit)
+    _log(
+        status=LogStatus.CANCELLED,
+        changed_at=now,
+        channel=channel,
+        previous=booking,
+        new=None,
+        proxy_unit=unit,
+        acting=acting,
+    )
+    if acting is not None:
+        attorney_action_message(acting=acting, booking=booking, status=LogStatus.CANCELLED)
     if proxy is not None:
         audit_record(
             actor=actor,
@@ -258,33 +287,40 @@ def booking_cancel(*, actor: User, booking_id: int, reason: str = "", now: dt.da
     return booking
 
 
-def _cancel_channel(*, actor: User, booking: Booking, now: dt.datetime) -> tuple[Channel, Membership | None]:
-    """Who cancels: the resident on the web, clinic staff, or a proxy booker (with the membership
-    they act through, for its unit)."""
-    if actor.pk == booking.resident_id:
-        booking_for_resident(resident=actor, booking_id=booking.pk, now=now)  # R-ACL-2, R-BOOK-5
-        refusal = cancel_refusal(booking=booking, resident=actor, now=now)
+def _cancel_channel(
+    *, actor: User, booking: Booking, now: dt.datetime
+) -> tuple[Channel, Membership | None, Acting | None]:
+    """Who cancels: the resident on the web — themself, or a guardian or attorney for them (R-GUARD-2,
+    R-POA-1) —, clinic staff, or a proxy booker (with the membership they act through, for its unit)."""
+    if actor.is_resident:
+        # A resident only ever cancels for themself or someone they may act for now.
+        acting = _acting(actor=actor, patient=booking.resident, clinic_id=booking.clinic_id, now=now)
+        booking_for_resident(resident=booking.resident, booking_id=booking.pk, now=now)  # R-ACL-2, R-BOOK-5
+        refusal = cancel_refusal(booking=booking, resident=booking.resident, now=now)
         if refusal is not None:
             raise refusal_error(booking=booking, code=refusal, now=now)
-        return Channel.WEB, None
+        return Channel.WEB, None, acting
     if user_has_clinic_role(user=actor, clinic=booking.clinic, roles=SCHEDULER_ROLES):
-        return Channel.STAFF, None
+        return Channel.STAFF, None, None
     membership = proxy_membership(user=actor, clinic=booking.clinic)
     if membership is not None:
         refusal = proxy_cancel_refusal(booking=booking, now=now)
         if refusal is not None:
             raise BookingError(refusal)
-        return Channel.PROXY, membership
+        return Channel.PROXY, membership, None
     # Someone else's booking: indistinguishable from one that does not exist (R-ACL-1, R-ACL-2).
     raise BookingError(ErrorCode.NOT_FOUND)
 
 
-def hold_create_for_booking(*, resident: User, slot_id: int, now: dt.datetime | None = None) -> Hold:
+def hold_create_for_booking(
+    *, resident: User, slot_id: int, actor: User | None = None, now: dt.datetime | None = None
+) -> Hold:
     """Hold a time for a new booking (R-BOOK-3): the slot must be offered to the resident
     (R-VIS-2), and where the clinic allows one booking at a time the resident is told at once,
-    not only after confirming."""
+    not only after confirming. ``actor``: a guardian or attorney holding it for the resident."""
 
     def check(slot: Slot, at: dt.datetime) -> None:
+        _acting(actor=actor, patient=resident, clinic_id=slot.clinic_id, now=at)
         access = slot_check_offered(slot=slot, resident=resident, now=at)
         day = timezone.localtime(slot.start, LOCAL_TZ).date()
         on_basis = access.needs_basis or (
@@ -296,13 +332,16 @@ def hold_create_for_booking(*, resident: User, slot_id: int, now: dt.datetime | 
     return hold_create(resident=resident, slot_id=slot_id, check=check, now=now)
 
 
-def hold_create_for_rebook(*, resident: User, slot_id: int, booking: Booking, now: dt.datetime | None = None) -> Hold:
+def hold_create_for_rebook(
+    *, resident: User, slot_id: int, booking: Booking, actor: User | None = None, now: dt.datetime | None = None
+) -> Hold:
     """Hold a time to move ``booking`` to (R-BOOK-3, R-BOOK-7). The hold is schedules'; whether
     the booking may move there is the rebooking's rule, checked under the hold's locks: the
     booking is still the resident's to manage (R-BOOK-5, R-REL-2) and the new time passes the
     rebooking checks."""
 
     def check(slot: Slot, at: dt.datetime) -> None:
+        _acting(actor=actor, patient=resident, clinic_id=slot.clinic_id, now=at)
         booking_for_resident(resident=resident, booking_id=booking.pk, now=at)
         rebook_check(booking=booking, resident=resident, new_slot=slot, now=at)
 

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.acting import Acting, acting_check
 from accounts.models import Role, User
 from clinics.models import CaseKind, CaseType
 from clinics.video import meeting_url_from_template
@@ -158,6 +159,15 @@ def _check_own_hold(
     hold.state = HoldState.ACTIVE
 
 
+def _acting(*, actor: User | None, patient: User, clinic_id: int, now: dt.datetime) -> Acting:
+    """Who acts for the patient in this change, checked under the patient's lock (R-GUARD-2,
+    R-GUARD-3, R-POA-1): a power of attorney ended, or custody over, a moment ago refuses it here
+    and nothing is written. No actor, or the patient, is the resident acting for themself."""
+    if actor is None or actor.pk == patient.pk:
+        return Acting(actor=patient, patient=patient)
+    return acting_check(actor=actor, patient=patient, clinic_id=clinic_id, now=now)
+
+
 # --- Web booking log (R-LOG-1, R-BOOK-8) ------------------------------------------------------
 
 
@@ -181,10 +191,12 @@ def _log(
     previous: Booking | None,
     new: Booking | None,
     proxy_unit: str = "",
+    acting: Acting | None = None,
 ) -> WebBookingLogEntry:
     """One log row (R-LOG-1). "Changed by" is the web booking service for a resident's own change
-    and the proxy booker's unit for a proxy's (R-BOOK-4). A resident's late change keeps the fee
-    text they were shown before confirming it (R-POL-2)."""
+    and the proxy booker's unit for a proxy's (R-BOOK-4); a guardian or attorney acting for the
+    resident is the row's actor (R-GUARD-4, R-POA-1). A resident's late change keeps the fee text
+    they were shown before confirming it (R-POL-2)."""
     current = new or previous
     assert current is not None
     fee_text = ""
@@ -199,6 +211,8 @@ def _log(
         booking_basis_id=current.booking_basis_id,
         channel=channel,
         changed_by=proxy_unit if channel == Channel.PROXY else WEB_SERVICE_NAME,
+        actor=acting.actor if acting is not None and not acting.is_self else None,
+        acting_as=acting.acting_as if acting is not None else "",
         is_late=previous is not None and is_late_change(previous_start=previous.start, changed_at=changed_at),
         late_fee_text=fee_text,
         **_log_values(previous, "previous"),

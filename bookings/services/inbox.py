@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 def inbox_message_send(
     *,
     resident: User,
-    clinic: Clinic,
+    clinic: Clinic | None,
     kind: MessageKind,
     subject: str,
     body: str,
@@ -47,9 +47,10 @@ def inbox_message_send(
     booking_basis: BookingBasis | None = None,
     notify: bool = True,
 ) -> InboxMessage:
-    """A message in the resident's inbox. ``notify``: tell them by e-mail and SMS that a message
-    from the clinic is waiting (R-NOTE-2); a caller that tells them about the booking itself (a
-    summons, a cancellation) passes False and records its own notification."""
+    """A message in the resident's inbox, from ``clinic`` (None: from Tidbok itself). ``notify``:
+    tell them by e-mail and SMS that a message from the clinic is waiting (R-NOTE-2); a caller that
+    tells them about the booking itself (a summons, a cancellation) passes False and records its
+    own notification."""
     message = InboxMessage.objects.create(
         resident=resident,
         clinic=clinic,
@@ -59,6 +60,8 @@ def inbox_message_send(
         booking=booking,
         booking_basis=booking_basis,
     )
+    if clinic is None:
+        return message  # Tidbok's own message (R-POA-1): no clinic relation, no clinic's notification
     # R-REL-1: a summons, timed or open, creates the relation (guide 001).
     if kind in (MessageKind.SUMMONS, MessageKind.OPEN_SUMMONS):
         relation_add(resident=resident, clinic=clinic, source=RelationSource.SUMMONS)

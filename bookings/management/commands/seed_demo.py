@@ -15,8 +15,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import ContactDetails, Membership, Role, User
-from accounts.services import resident_get_or_create
+from accounts.models import ContactDetails, Membership, PowerOfAttorney, Role, User
+from accounts.population_register import DemoPopulationRegister
+from accounts.services import custody_refresh, resident_get_or_create
 from bookings.models import (
     Attendance,
     AttendanceState,
@@ -37,6 +38,8 @@ from bookings.services import (
     booking_create_for_resident,
     inbox_message_send,
     open_summons_send,
+    power_of_attorney_accept,
+    power_of_attorney_grant,
     waitlist_add,
     waitlist_join,
 )
@@ -83,6 +86,9 @@ RESIDENTS = [
     ("199207081143", "Bertil", "Berg", "01", "bertil@example.se"),
     ("194701015127", "Cecilia", "Carlsson", "03", ""),
 ]
+# Anna's children in the demo register: Alva (born 2018) is under the guardians' age limit, Vidar (2011) over it.
+DEMO_CHILD_UNDER_LIMIT = "201806122386"
+DEMO_CHILD_OVER_LIMIT = "201103042436"
 # Not in the demo population register (accounts/demo_population.json): her home region is unknown.
 UNKNOWN_REGION_RESIDENT = "199003742484"
 CONDITIONS_BOOK = (
@@ -145,6 +151,7 @@ class Command(BaseCommand):
         slots_publish(slot_ids=Slot.objects.filter(status=SlotStatus.FREE).values_list("pk", flat=True), now=now)
 
         residents = self._residents()
+        self._acting_for_others(residents, kista, types, now)
         self._relations_and_bookings(residents, solna, bagarmossen, kista, types, scheduler, now)
         self._attendance_history(residents, solna, types, resources, scheduler, now)
         self._video_visit_soon(residents[0], types["solna_video"], resources["solna_video"], scheduler, now)
@@ -204,6 +211,39 @@ class Command(BaseCommand):
             )
             residents.append(user)
         return residents
+
+    def _acting_for_others(self, residents: list[User], kista: Clinic, types, now: dt.datetime) -> None:
+        """R-GUARD-1…4: Anna's custody of Alva (8) and Vidar (15) from the demo register, as her
+        login reads it — Alva under the age limit, Vidar over it — and a time Anna booked for Alva
+        at the child health centre. R-POA-1: Cecilia has given Bertil a power of attorney for every
+        clinic, and he has accepted it."""
+        anna, bertil, cecilia = residents
+        record = DemoPopulationRegister().lookup(personnummer=anna.personnummer or "")
+        assert record is not None, "Anna is in the demo register"
+        custody_refresh(guardian=anna, record=record, now=now)
+        alva = User.objects.get(personnummer=DEMO_CHILD_UNDER_LIMIT)
+        relation_add(resident=alva, clinic=kista, source=RelationSource.START_PAGE)
+        has_booking = Booking.objects.filter(resident=alva, status=BookingStatus.ACTIVE).exists()
+        slot = (
+            Slot.objects.filter(
+                appointment_type=types["kista_bvc"],
+                status=SlotStatus.FREE,
+                is_published=True,
+                start__gte=now + dt.timedelta(days=6),
+            )
+            .order_by("start")
+            .first()
+        )
+        if not has_booking and slot is not None:
+            booking_create(resident=alva, actor=anna, slot_id=slot.pk, now=now)
+        if not PowerOfAttorney.objects.filter(grantor=cecilia, grantee=bertil, ended_at__isnull=True).exists():
+            power = power_of_attorney_grant(
+                grantor=cecilia,
+                personnummer=bertil.personnummer or "",
+                valid_until=timezone.localdate(now) + dt.timedelta(days=365),
+                now=now,
+            )
+            power_of_attorney_accept(grantee=bertil, power_id=power.pk, now=now)
 
     def _resident_without_home_region(self, kista: Clinic) -> None:
         """A samordningsnummer the population register does not know: no region, so Kista's
