@@ -32,6 +32,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from accounts.services import resident_lock
 from clinics.models import FreedTimes, RelationSource
+from clinics.policy import booking_notice_start, too_late_to_book_message
 from clinics.services import relation_add
 from core import dates
 from core.errors import BookingError, ErrorCode
@@ -109,6 +110,8 @@ def _offer_next(*, slot: Slot, now: dt.datetime) -> WaitlistOffer | None:
     appointment_type = slot.appointment_type
     if appointment_type.freed_times != FreedTimes.WAITLIST or appointment_type.hidden_for_patient:
         return None
+    if slot.start <= booking_notice_start(appointment_type=appointment_type, now=now):
+        return None  # R-POL-1: too soon to book on the web, so too soon to offer
     for entry in _candidates(slot=slot):
         try:
             with transaction.atomic():
@@ -244,6 +247,11 @@ def waitlist_offer_accept(*, resident: User, token: str, now: dt.datetime | None
         raise BookingError(ErrorCode.REQUESTED_TIME_IS_ALREADY_RESERVED, OFFER_ENDED)
     if slot.start <= now:
         raise BookingError(ErrorCode.REQUESTED_TIME_HAS_ALREADY_PASSED)
+    if slot.start <= booking_notice_start(appointment_type=slot.appointment_type, now=now):
+        raise BookingError(
+            ErrorCode.TOO_LATE_TO_MAKE_APPOINTMENT,
+            too_late_to_book_message(appointment_type=slot.appointment_type, clinic=slot.clinic),
+        )
     if slot.is_blocked:
         raise BookingError(ErrorCode.REQUESTED_TIME_IS_ALREADY_RESERVED)
     _check_no_overlap(resident=resident, slot=slot)

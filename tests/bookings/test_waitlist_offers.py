@@ -350,3 +350,32 @@ def test_r_wait_3_an_entry_booked_by_the_clinic_passes_its_running_offer_on(
 
     assert WaitlistOffer.objects.get(entry=booked).state == OfferState.WITHDRAWN
     assert _offer(slot).entry == next_in_line
+
+
+def test_r_wait_3_a_time_inside_the_types_minimum_notice_is_not_offered_and_cannot_be_confirmed(
+    waitlist_type, resource, django_capture_on_commit_callbacks
+):
+    """R-POL-1 holds for offers too: a time too soon to book on the web is published, not offered."""
+    entry = _waiting(waitlist_type)
+    soon = SlotFactory(appointment_type=waitlist_type, resource=resource, start=timezone.now() + dt.timedelta(hours=3))
+    later = SlotFactory(appointment_type=waitlist_type, resource=resource, start=soon.start + dt.timedelta(days=2))
+    booker = ResidentFactory()
+    bookings = [booking_create(resident=booker, slot_id=slot.pk) for slot in (soon, later)]
+    waitlist_type.booking_notice_hours = 4
+    waitlist_type.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_cancel(actor=booker, booking_id=bookings[0].pk)
+    assert not WaitlistOffer.objects.filter(slot=soon).exists()
+    soon.refresh_from_db()
+    assert soon.status == SlotStatus.FREE
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_cancel(actor=booker, booking_id=bookings[1].pk)
+    offer = _offer(later)
+
+    # The clinic lengthens the notice while the offer runs: the offer cannot book past it either.
+    waitlist_type.booking_notice_hours = 24 * 7
+    waitlist_type.save()
+    with pytest.raises(BookingError) as refused:
+        waitlist_offer_accept(resident=entry.resident, token=offer.token)
+
+    assert refused.value.code == ErrorCode.TOO_LATE_TO_MAKE_APPOINTMENT
