@@ -73,6 +73,7 @@ class PowerOfAttorneyForm(forms.Form):
         assert isinstance(clinics_field, forms.ModelMultipleChoiceField)
         clinics_field.queryset = clinics
         self.fields["valid_until"].required = True
+        self.fields["valid_until"].error_messages["required"] = _("Enter the last day of the power of attorney.")
         self.fields["valid_until"].help_text = _("For example 2027-06-30")
 
 

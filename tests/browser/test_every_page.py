@@ -99,6 +99,7 @@ SHOWN_BY_FLOW_TESTS = {
     "bookings:waitlist_join": "waitlist-2-join",
     "bookings:my_waitlist": "waitlist-4-mine",
     "bookings:waitlist_offer": "waitlist-6-offer",
+    "bookings:attorneys": "attorneys-1-errors",
     "workspace:attendance_figures": "attendance-figures-sv",
 }
 
@@ -127,7 +128,7 @@ NOT_PAGES = {
     "workspace:slots_change_type", "workspace:block_delete", "workspace:schedule_remove_type",
     "workspace:booking_basis_revoke", "workspace:resident_approve", "workspace:notification_resend",
     "workspace:booking_meeting_link", "workspace:waitlist_priority", "workspace:attendance_mark",
-    "workspace:attendance_undo", "workspace:attendance_figures_csv",
+    "workspace:attendance_undo", "workspace:attendance_figures_csv", "bookings:attorney_change",
 }  # fmt: skip
 
 # The portal's and the workspace's own addresses (the API, FHIR, the Django admin, allauth's
