@@ -72,7 +72,8 @@ def test_a_guardian_books_for_her_child_in_swedish_and_english(page: Page, brows
     expect(page.get_by_role("heading", level=1)).to_have_text("Din tid är bokad")
     check_page(page, "guardian-4-receipt")
 
-    booking = Booking.objects.get(slot=slot, status=BookingStatus.ACTIVE)
+    booking = Booking.objects.select_related("resident", "created_by").get(slot=slot, status=BookingStatus.ACTIVE)
+    assert booking.created_by is not None and booking.acting_as == "guardian"
     assert (booking.resident.personnummer, booking.created_by.personnummer) == (ALVA, ANNA)
     page.get_by_role("button", name="English").click()
     expect(page.locator("#acting-who")).to_have_text("You are acting for Alva Andersson (as guardian)")
