@@ -100,7 +100,7 @@ def _send_booking_message(
             "when": dates.when(booking.start),
         }
         if kind == MessageKind.SUMMONS:
-            subject = gettext("Booked time: %(what)s %(date)s") % values
+            subject = gettext("Booked time: %(what)s, %(date)s") % values
             body = (
                 gettext(
                     "%(clinic)s has booked a time for you: %(what)s, %(when)s. "
@@ -111,7 +111,7 @@ def _send_booking_message(
             if booking.appointment_type.is_video_visit:
                 body = f"{body}\n\n{video_visit_note()}"  # never the link itself
         else:
-            subject = gettext("Cancelled time: %(what)s %(date)s") % values
+            subject = gettext("Cancelled time: %(what)s, %(date)s") % values
             body = (
                 gettext(
                     "%(clinic)s has cancelled your time: %(what)s, %(when)s. Contact the clinic if you have questions."
