@@ -6,6 +6,7 @@ the workspace, the screenshot that shows it, so a new page without one fails."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -23,6 +24,8 @@ from ..pages import make_slot
 from .conftest import check_page, dev_login, make_staff_login_ready, staff_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+THIS = Path(__file__).name
 
 # URL name → the screenshot (test-artifacts/screenshots/<name>-360.png and -1280.png) a flow test
 # in tests/browser/ takes of it.
@@ -159,6 +162,13 @@ def test_every_page_has_a_screenshot():
     assert own - shown - NOT_PAGES == set(), "pages without a screenshot"
     assert (shown | NOT_PAGES) - own == set(), "names that are no longer pages"
     assert shown & NOT_PAGES == set()
+    # Each screenshot named above is taken by a browser test (a name in an f-string or a
+    # parametrised list is found by its fixed part).
+    sources = "".join(path.read_text() for path in Path(__file__).parent.glob("test_*.py") if path.name != THIS)
+    missing = [
+        name for name in SHOWN_BY_FLOW_TESTS.values() if name.removesuffix("-sv").removesuffix("-en") not in sources
+    ]
+    assert missing == [], "screenshots no browser test takes"
 
 
 def _shoot(page: Page, url_name: str) -> None:
