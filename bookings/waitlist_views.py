@@ -35,16 +35,16 @@ def join(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int) -> Htt
     and the resident may book (R-WAIT-1)."""
     clinic = get_object_or_404(Clinic, pk=clinic_id)
     appointment_type = (
-        bookable_types(clinic=clinic, resident=request.user).filter(pk=type_id, waitlist_for_residents=True).first()
+        bookable_types(clinic=clinic, resident=request.patient).filter(pk=type_id, waitlist_for_residents=True).first()
     )
-    if appointment_type is None:
-        raise Http404
+    if appointment_type is None or not request.acting.covers(clinic.pk):
+        raise Http404  # R-POA-1: an attorney only at the clinics the power covers
     form = WaitlistJoinForm(request.POST or None, clinic=clinic)
     status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
-                waitlist_join(resident=request.user, appointment_type=appointment_type, **form.wishes())
+                waitlist_join(resident=request.patient, appointment_type=appointment_type, **form.wishes())
             except DomainError as error:
                 form.add_domain_errors(error)
             else:
@@ -75,7 +75,7 @@ def my_waitlist(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             entry_id = params.parse_id(request.POST.get("entry", ""), name="entry")
-            waitlist_leave(resident=request.user, entry_id=entry_id)
+            waitlist_leave(resident=request.patient, entry_id=entry_id)
         except (params.BadParameter, DomainError):
             messages.error(request, _("You are not on that waitlist any more."))
         else:
@@ -85,8 +85,8 @@ def my_waitlist(request: AuthenticatedHttpRequest) -> HttpResponse:
         request,
         "bookings/my_waitlist.html",
         {
-            "entries": waitlist_entries_for_resident(resident=request.user),
-            "offers": waitlist_offers_open_for_resident(resident=request.user),
+            "entries": waitlist_entries_for_resident(resident=request.patient),
+            "offers": waitlist_offers_open_for_resident(resident=request.patient),
         },
     )
 
@@ -97,7 +97,7 @@ def my_waitlist(request: AuthenticatedHttpRequest) -> HttpResponse:
 def offer(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
     """The offer's link (R-WAIT-3): shown only to the resident it was made to, after login; one
     press books the time or passes it on. Opening the link changes nothing (a GET)."""
-    found = waitlist_offer_for_resident(resident=request.user, token=token[:64])
+    found = waitlist_offer_for_resident(resident=request.patient, token=token[:64])
     if found is None:
         raise Http404
     error = ""
@@ -105,11 +105,11 @@ def offer(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
         action = request.POST.get("action", "")
         try:
             if action == "accept":
-                booking = waitlist_offer_accept(resident=request.user, token=found.token)
+                booking = waitlist_offer_accept(resident=request.patient, token=found.token, actor=request.patient)
                 messages.success(request, _("The time is booked."))
                 return redirect("bookings:detail", booking_id=booking.pk)
             if action == "decline":
-                waitlist_offer_decline(resident=request.user, token=found.token)
+                waitlist_offer_decline(resident=request.patient, token=found.token)
                 messages.success(request, _("You said no to the time. You are still on the waitlist."))
                 return redirect("bookings:my_waitlist")
             raise ValidationFailed({"action": [_("Choose to book the time or to say no.")]})

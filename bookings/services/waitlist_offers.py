@@ -52,7 +52,8 @@ from ..models import (
     WaitlistOffer,
     WaitlistStatus,
 )
-from .common import _check_no_overlap, _insert_booking, _lock_slots, _log
+from .attorney import attorney_action_message
+from .common import _acting, _check_no_overlap, _insert_booking, _lock_slots, _log
 from .inbox import inbox_message_send
 from .notify import NotificationKind, NotifiedBy, notification_record
 
@@ -232,14 +233,19 @@ def _offer_for(*, resident: User, token: str, lock: bool = False) -> WaitlistOff
 
 
 @transaction.atomic
-def waitlist_offer_accept(*, resident: User, token: str, now: dt.datetime | None = None) -> Booking:
+def waitlist_offer_accept(
+    *, resident: User, token: str, actor: User | None = None, now: dt.datetime | None = None
+) -> Booking:
     """R-WAIT-3, R-WAIT-4: the offered resident books the time. Two confirmations, a confirmation
     after the offer ran out (by the server's clock, whether or not the sweep has run) and a staff
-    booking of the same time end with one booking: all queue on the slot's row lock."""
+    booking of the same time end with one booking: all queue on the slot's row lock. ``actor``: a
+    guardian or attorney accepting for the resident, checked under the resident's lock (R-GUARD-4,
+    R-POA-1)."""
     now = now or timezone.now()
     resident_lock(resident=resident)
     slot_id = _offer_for(resident=resident, token=token).slot_id
     slot = _lock_slots([slot_id])[slot_id]
+    acting = _acting(actor=actor, patient=resident, clinic_id=slot.clinic_id, now=now)
     offer = _offer_for(resident=resident, token=token, lock=True)
     if offer.state == OfferState.EXPIRED or (offer.state == OfferState.ACTIVE and offer.expires_at <= now):
         raise BookingError(ErrorCode.HOLD_EXPIRED, OFFER_EXPIRED)
@@ -256,12 +262,18 @@ def waitlist_offer_accept(*, resident: User, token: str, now: dt.datetime | None
         raise BookingError(ErrorCode.REQUESTED_TIME_IS_ALREADY_RESERVED)
     _check_no_overlap(resident=resident, slot=slot)
     booking = _insert_booking(
-        slot=slot, resident=resident, channel=Channel.WEB, created_by=resident, waitlist_entry=offer.entry
+        slot=slot,
+        resident=resident,
+        channel=Channel.WEB,
+        created_by=acting.actor,
+        acting_as=acting.acting_as,
+        waitlist_entry=offer.entry,
     )
     WaitlistOffer.objects.filter(pk=offer.pk).update(state=OfferState.ACCEPTED, answered_at=now, booking=booking)
     WaitlistEntry.objects.filter(pk=offer.entry_id).update(status=WaitlistStatus.BOOKED)
     relation_add(resident=resident, clinic=slot.clinic, source=RelationSource.BOOKING)
-    _log(status=LogStatus.BOOKED, changed_at=now, channel=Channel.WEB, previous=None, new=booking)
+    _log(status=LogStatus.BOOKED, changed_at=now, channel=Channel.WEB, previous=None, new=booking, acting=acting)
+    attorney_action_message(acting=acting, booking=booking, status=LogStatus.BOOKED)
     notification_record(
         NotificationKind.BOOKED,
         resident_id=resident.pk,

@@ -14,13 +14,30 @@ from django.utils import timezone
 
 from accounts.acting import ACTING_SESSION_KEY
 from accounts.models import ActingAs, Custody, User
-from bookings.models import Booking, BookingStatus, CalendarFeed, InboxMessage, MessageKind, WebBookingLogEntry
-from bookings.services import booking_create, inbox_message_send
+from bookings.models import (
+    Booking,
+    BookingStatus,
+    CalendarFeed,
+    InboxMessage,
+    MessageKind,
+    OfferState,
+    WaitlistOffer,
+    WebBookingLogEntry,
+)
+from bookings.services import booking_cancel, booking_create, inbox_message_send, waitlist_offer_accept
 from bookings.services.calendar_feed import calendar_feed_create
-from clinics.models import Area, CaseKind, CaseType
+from clinics.models import Area, CaseKind, CaseType, FreedTimes
 from core.errors import BookingError
 
-from ..factories import ClinicFactory, RegionFactory, ResidentFactory, ResourceFactory, make_personnummer, tomorrow_at
+from ..factories import (
+    ClinicFactory,
+    RegionFactory,
+    ResidentFactory,
+    ResourceFactory,
+    WaitlistEntryFactory,
+    make_personnummer,
+    tomorrow_at,
+)
 from ..pages import found, hold_via_client, make_slot, sv_gettext, text
 from ..workspace import login as workspace_login
 from ..workspace import ws_url
@@ -193,3 +210,27 @@ def test_a_form_for_another_patient_than_the_chosen_one_is_refused(guardian_clie
     assert response.status_code == 403
     assert not CalendarFeed.objects.exists()
     assert not InboxMessage.objects.exists()
+
+
+def test_a_guardian_accepts_a_waitlist_offer_for_the_child_who_is_the_patient_R_GUARD_4(
+    resident, child, appointment_type, resource, django_capture_on_commit_callbacks
+):
+    """A freed time offered to the child's waitlist place (R-WAIT-3): the guardian's acceptance
+    books it for the child, with the guardian as actor; once custody ends it is refused."""
+    appointment_type.freed_times = FreedTimes.WAITLIST
+    appointment_type.waitlist_for_residents = True
+    appointment_type.save()
+    WaitlistEntryFactory(clinic=appointment_type.clinic, appointment_type=appointment_type, resident=child)
+    slot = make_slot(appointment_type, resource, tomorrow_at(10, days=3))
+    booker = ResidentFactory(personnummer=make_personnummer(dt.date(1970, 1, 1)))
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_cancel(actor=booker, booking_id=booking_create(resident=booker, slot_id=slot.pk).pk)
+    offer = WaitlistOffer.objects.get(slot=slot, state=OfferState.ACTIVE)
+
+    stranger = ResidentFactory(personnummer=make_personnummer(dt.date(1971, 1, 1)))
+    with pytest.raises(BookingError):
+        waitlist_offer_accept(resident=child, token=offer.token, actor=stranger)
+    booking = waitlist_offer_accept(resident=child, token=offer.token, actor=resident)
+
+    assert (booking.resident_id, booking.created_by_id, booking.acting_as) == (child.pk, resident.pk, "guardian")
+    assert WebBookingLogEntry.objects.get(booking=booking).actor_id == resident.pk
