@@ -217,6 +217,9 @@ CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TIMEZONE = "Europe/Stockholm"
+# Workers and beat log through LOGGING below (JSON lines, never a personnummer) like the web
+# processes, instead of Celery's own plain-text handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # The outbox (core.outbox): a beat sweep every TIDBOK_OUTBOX_SWEEP_SECONDS (tidbok/celery.py)
 # sends what the after-commit relay could not; sent rows are kept this many days, then purged.
 TIDBOK_OUTBOX_KEEP_DAYS = env_int("TIDBOK_OUTBOX_KEEP_DAYS", 2)

@@ -302,6 +302,13 @@ def test_the_production_logging_is_json_with_the_request_id():
     assert any(isinstance(f, RequestIdFilter) for h in handlers for f in h.filters)
 
 
+def test_workers_and_beat_log_through_the_same_json_configuration():
+    """Celery leaves the root logger to LOGGING instead of putting its plain-text handler there."""
+    from tidbok.celery import app
+
+    assert app.conf.worker_hijack_root_logger is False
+
+
 def test_each_request_has_an_id_in_its_answer_and_its_log_lines(client, json_log):
     given = client.get("/healthz/", HTTP_X_REQUEST_ID="0123456789abcdef0123456789abcdef")
     assert given["X-Request-ID"] == "0123456789abcdef0123456789abcdef"
