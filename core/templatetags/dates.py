@@ -14,8 +14,9 @@ register = template.Library()
 
 @register.filter(name="when")
 def when_filter(value: dt.datetime | dt.date | dt.time | None, name: dates.Format = "when") -> str:
-    # An empty value (a booking not yet ended, say) shows nothing, as Django's |date does.
-    if value in (None, ""):
+    # Like Django's |date, a filter fails quietly: an empty value (a booking not yet ended, say)
+    # or one that is not a moment shows nothing rather than breaking the page.
+    if not isinstance(value, dt.date | dt.time):
         return ""
     return dates.when(value, name)
 

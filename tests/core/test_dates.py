@@ -79,15 +79,19 @@ def test_a_span_names_the_day_once_and_both_days_when_it_crosses_midnight():
 def test_templates_write_dates_through_the_same_function(language):
     template = Template(
         "{% load dates %}"
-        '{{ start|when }}|{{ start|when:"date" }}|{{ start|when:"time" }}|{% span start end %}|{{ none|when }}'
+        '{{ start|when }}|{{ start|when:"date" }}|{{ start|when:"time" }}|{% span start end %}'
+        "|{{ none|when }}|{{ text|when }}"
     )
     with translation.override(language):
-        rendered = template.render(Context({"start": FRIDAY_NINE, "end": FRIDAY_HALF_NINE, "none": None}))
+        rendered = template.render(
+            Context({"start": FRIDAY_NINE, "end": FRIDAY_HALF_NINE, "none": None, "text": "2026-12-04"})
+        )
         expected = [
             dates.when(FRIDAY_NINE),
             dates.when(FRIDAY_NINE, "date"),
             dates.when(FRIDAY_NINE, "time"),
             dates.span(FRIDAY_NINE, FRIDAY_HALF_NINE),
+            "",
             "",
         ]
     assert rendered.split("|") == expected
