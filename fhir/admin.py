@@ -8,7 +8,6 @@ class BulkPublishFileAdmin(admin.ModelAdmin):
     """Read-only: the files are written by the ``bulk_publish_refresh`` task."""
 
     list_display = ("resource_type", "generated_at")
-    exclude = ("ndjson", "index")
     readonly_fields = ("resource_type", "generated_at")
 
     def has_add_permission(self, request) -> bool:

@@ -1,7 +1,8 @@
 """The SMART Scheduling Links files behind ``/fhir/r4/$bulk-publish`` (R-PUB).
 
-The ``bulk_publish_refresh`` task writes one NDJSON file per resource type into
-:class:`~fhir.models.BulkPublishFile`; the endpoints only serve what is stored. Each line's
+The ``bulk_publish_refresh`` task writes one NDJSON file per resource type, in parts of at most
+``TIDBOK_BULK_PART_LINES`` lines (:class:`~fhir.models.BulkPublishPart`, each its own output in
+the manifest), streaming the slots part by part; the endpoints only serve what is stored. Each line's
 ``meta.lastUpdated`` is the time its content last changed, kept in the file's index beside a
 digest of the content, so ``_since`` needs neither parsing nor a slot query.
 
@@ -21,9 +22,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import itertools
 import json
 import logging
 import math
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -37,7 +40,7 @@ from clinics.models import Clinic
 from core.outbox.services import outbox_add, outbox_step
 
 from . import builders, selectors
-from .models import BulkPublishFile
+from .models import BulkPublishFile, BulkPublishPart
 
 PENDING_KEY = "fhir:bulk-publish:pending"
 # When the latest refresh started (kept TIDBOK_BULK_REFRESH_SECONDS), and a refresh put off
@@ -139,39 +142,65 @@ def _digest(resource: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:24]
 
 
-def _kept_until(kind: str, entry: list[str], removed_at: dt.datetime) -> str:
+def _kept_until(kind: str, start: str, removed_at: dt.datetime) -> str:
     """How long a removal is reported: a Slot until its start (an aggregator drops past times
     itself), anything else for TIDBOK_BULK_DELETED_DAYS."""
-    if kind == "Slot" and len(entry) > 3 and entry[3]:
-        return entry[3]
+    if kind == "Slot" and start:
+        return start
     return builders.utc_instant(removed_at + dt.timedelta(days=settings.TIDBOK_BULK_DELETED_DAYS))
 
 
+def _previous(stored: BulkPublishFile) -> dict[str, tuple[str, str, str]]:
+    """The last refresh's index as ``id: (lastUpdated, digest, start)``, read one part at a time.
+    The instants are interned: a refresh stamps many lines alike and many slots share a start,
+    and this is the one thing a refresh holds for every line at once."""
+    before: dict[str, tuple[str, str, str]] = {}
+    for index in stored.parts.order_by("number").values_list("index", flat=True).iterator(chunk_size=1):
+        for entry in index:
+            start = sys.intern(entry[3]) if len(entry) > 3 else ""
+            before[entry[0]] = (sys.intern(entry[1]), entry[2], start)
+    return before
+
+
 def _write(stored: BulkPublishFile, resources: Iterator[dict[str, Any]], now: dt.datetime) -> int:
-    before = {entry[0]: entry for entry in stored.index}
+    """Write the lines part by part as they stream in (never the whole file in memory or in one
+    value), drop the parts left over from a longer file, and keep the tombstones."""
+    before = _previous(stored)
+    tombstones = {t[0]: t for t in stored.deleted}
     stamp = builders.utc_instant(now)
-    lines: list[str] = []
-    index: list[list[str]] = []
-    for resource in resources:
-        rid, digest = resource["id"], _digest(resource)
-        previous = before.pop(rid, None)
-        updated = previous[1] if previous and previous[2] == digest else stamp
-        line = {"resourceType": resource["resourceType"], "id": rid, "meta": {"lastUpdated": updated}}
-        line.update({k: v for k, v in resource.items() if k not in line})
-        lines.append(json.dumps(line, separators=(",", ":"), ensure_ascii=False))
-        start = builders.utc_instant(dt.datetime.fromisoformat(resource["start"])) if "start" in resource else ""
-        index.append([rid, updated, digest, start])
-    # What is left of the old index has left the file: a tombstone each, dated now. A resource
-    # back in the file loses its tombstone (its line is new since then); spent ones are dropped.
-    present = {entry[0] for entry in index}
-    tombstones = [t for t in stored.deleted if t[0] not in present and t[0] not in before and t[2] > stamp]
-    tombstones += [[rid, stamp, _kept_until(stored.resource_type, e, now)] for rid, e in before.items()]
-    stored.ndjson = "".join(f"{line}\n" for line in lines)
-    stored.index = index
-    stored.deleted = [t for t in tombstones if t[2] > stamp]
+    size = max(settings.TIDBOK_BULK_PART_LINES, 1)
+    number = total = 0
+    while True:
+        lines: list[str] = []
+        index: list[list[str]] = []
+        for resource in itertools.islice(resources, size):
+            rid, digest = resource["id"], _digest(resource)
+            previous = before.pop(rid, None)
+            tombstones.pop(rid, None)  # back in the file: its line is new since the removal
+            updated = previous[0] if previous and previous[1] == digest else stamp
+            line = {"resourceType": resource["resourceType"], "id": rid, "meta": {"lastUpdated": updated}}
+            line.update({k: v for k, v in resource.items() if k not in line})
+            lines.append(json.dumps(line, separators=(",", ":"), ensure_ascii=False))
+            start = builders.utc_instant(dt.datetime.fromisoformat(resource["start"])) if "start" in resource else ""
+            index.append([rid, updated, digest, start])
+        if number and not lines:
+            break
+        number += 1
+        total += len(lines)
+        BulkPublishPart.objects.update_or_create(
+            file=stored, number=number, defaults={"ndjson": "".join(f"{line}\n" for line in lines), "index": index}
+        )
+        if len(lines) < size:
+            break
+    stored.parts.filter(number__gt=number).delete()
+    # What is left of the old index has left the file: a tombstone each, dated now (replacing an
+    # older one of the same resource); spent ones are dropped.
+    kept = [t for rid, t in tombstones.items() if rid not in before and t[2] > stamp]
+    kept += [[rid, stamp, _kept_until(stored.resource_type, e[2], now)] for rid, e in before.items()]
+    stored.deleted = [t for t in kept if t[2] > stamp]
     stored.generated_at = now
-    stored.save(update_fields=["ndjson", "index", "deleted", "generated_at"])
-    return len(lines)
+    stored.save(update_fields=["deleted", "generated_at"])
+    return total
 
 
 def refresh(*, now: dt.datetime | None = None) -> dict[str, int]:

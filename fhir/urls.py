@@ -35,6 +35,11 @@ urlpatterns = [
     re_path(rf"^Appointment/{_ID.format('appointment_id')}/?$", appointments.appointment_read, name="appointment-read"),
     re_path(r"^\$bulk-publish/?$", fhir.bulk_manifest, name="bulk-publish"),
     re_path(r"^\$bulk-publish/(?P<resource_type>[A-Za-z]+)\.ndjson$", fhir.bulk_file, name="bulk-file"),
+    re_path(
+        r"^\$bulk-publish/(?P<resource_type>[A-Za-z]+)\.(?P<part>[0-9]{1,6})\.ndjson$",
+        fhir.bulk_file,
+        name="bulk-file-part",
+    ),
     re_path(r"^\$bulk-publish/deleted/(?P<resource_type>[A-Za-z]+)\.ndjson$", fhir.bulk_deleted, name="bulk-deleted"),
     re_path(r"^", fhir.not_found),
 ]

@@ -40,7 +40,7 @@ from .builders import (
     slot_resource,
     utc_instant,
 )
-from .models import BulkPublishFile
+from .models import BulkPublishFile, BulkPublishPart
 from .selectors import BUSY_Q, FREE_Q, clinic_phones, public_schedules, public_slots
 from .service_types import code_system
 
@@ -387,9 +387,14 @@ def _since(request: HttpRequest) -> dt.datetime | None:
     return None if raw is None else parse_instant(raw)
 
 
-def _bulk_url(request: HttpRequest, name: str, resource_type: str, since: dt.datetime | None) -> str:
+def _bulk_url(request: HttpRequest, name: str, resource_type: str, since: dt.datetime | None, part: int = 1) -> str:
+    """A file's absolute URL; a part after the first has its number in the name (the first keeps
+    the URL the files had before they were split)."""
     query = f"?{urlencode({'_since': utc_instant(since)})}" if since else ""
-    return request.build_absolute_uri(reverse(name, kwargs={"resource_type": resource_type})) + query
+    kwargs: dict[str, Any] = {"resource_type": resource_type}
+    if part > 1:
+        name, kwargs["part"] = f"{name}-part", part
+    return request.build_absolute_uri(reverse(name, kwargs=kwargs)) + query
 
 
 def _bulk_headers(response: HttpResponse) -> HttpResponse:
@@ -408,7 +413,7 @@ def bulk_manifest(request: HttpRequest) -> HttpResponse:
 
     check_params(request, {"_since"})
     since = _since(request)
-    files = {f.resource_type: f for f in BulkPublishFile.objects.defer("ndjson", "index")}
+    files = {f.resource_type: f for f in BulkPublishFile.objects.all()}
     if not set(BULK_RESOURCE_TYPES) <= set(files):
         refresh_later()
         response = outcome_response(503, "transient", "The published times are being prepared; try again shortly.")
@@ -416,13 +421,22 @@ def bulk_manifest(request: HttpRequest) -> HttpResponse:
         return response
     # SMART's per-output extension: the regions (ISO 3166-2) whose clinics the files cover, so a
     # regional finder can skip what is not its own. Every file covers the clinics of the Locations.
-    location_index = BulkPublishFile.objects.filter(resource_type="Location").values_list("index", flat=True).first()
-    location_ids = [int(entry[0]) for entry in location_index or []]
+    location_ids = [
+        int(entry[0])
+        for index in BulkPublishPart.objects.filter(file__resource_type="Location").values_list("index", flat=True)
+        for entry in index
+    ]
     codes = Clinic.objects.filter(pk__in=location_ids).values_list("region__code", flat=True).distinct()
     states = sorted({region_state(code) for code in codes})
+    # Each stored part is an output of its type, in line order (FHIR Bulk Data allows several).
+    parts = BulkPublishPart.objects.filter(file__in=files.values()).values_list("file__resource_type", "number")
+    numbers: dict[str, list[int]] = {kind: [] for kind in BULK_RESOURCE_TYPES}
+    for kind, number in parts.order_by("number"):
+        numbers[kind].append(number)
     output = [
-        {"type": kind, "url": _bulk_url(request, "fhir:bulk-file", kind, since), "extension": {"state": states}}
+        {"type": kind, "url": _bulk_url(request, "fhir:bulk-file", kind, since, part), "extension": {"state": states}}
         for kind in BULK_RESOURCE_TYPES
+        for part in numbers[kind]
     ]
     body: dict[str, Any] = {
         "transactionTime": utc_instant(min(f.generated_at for f in files.values())),
@@ -453,12 +467,15 @@ def _stored_file(resource_type: str) -> BulkPublishFile:
 
 @gzip_page
 @fhir_view
-def bulk_file(request: HttpRequest, resource_type: str) -> HttpResponse:
-    """One stored NDJSON file, as written; with ``_since``, only the lines changed strictly after
-    that instant."""
+def bulk_file(request: HttpRequest, resource_type: str, part: str = "1") -> HttpResponse:
+    """One stored part of a NDJSON file, as written; with ``_since``, only its lines changed
+    strictly after that instant."""
     check_params(request, {"_since"})
     since = _since(request)
-    stored = _stored_file(resource_type)
+    stored = BulkPublishPart.objects.filter(file=_stored_file(resource_type), number=int(part)).first()
+    if stored is None:
+        # A part a longer file had: the manifest no longer lists it.
+        raise FhirError(404, "not-found", f"There is no part {int(part)} of the bulk file for {resource_type}.")
     text = stored.ndjson
     if since is not None:
         cutoff = utc_instant(since)

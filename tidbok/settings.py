@@ -543,6 +543,9 @@ TIDBOK_BULK_DELETED_DAYS = env_int("TIDBOK_BULK_DELETED_DAYS", 62)
 # The SMART bulk files are rewritten at most once in this many seconds, however many changes ask:
 # under a booking rush a refresh per change would take a worker's whole time.
 TIDBOK_BULK_REFRESH_SECONDS = env_int("TIDBOK_BULK_REFRESH_SECONDS", 60)
+# Lines per stored part of a SMART bulk file, each listed in the manifest as its own output: one
+# value with every Slot outgrew PostgreSQL's 1 GB field limit, and a part is what a refresh holds.
+TIDBOK_BULK_PART_LINES = env_int("TIDBOK_BULK_PART_LINES", 50_000)
 TIDBOK_LOG_RETENTION_DAYS = 31
 
 # Who runs this Tidbok, and where residents turn: the footer's pages (contact, personal data, accessibility
