@@ -39,12 +39,12 @@ def _public_url(settings):
 
 def _feed(client, since: str | None = None) -> tuple[dict, dict[str, list[dict]]]:
     manifest = client.get("/fhir/r4/$bulk-publish", {"_since": since} if since else {}).json()
-    files = {}
+    files: dict[str, list[dict]] = {}
     for output in manifest["output"]:
         lines = [json.loads(line) for line in client.get(output["url"]).content.decode().splitlines()]
         for line in lines:
             MODELS[line["resourceType"]].model_validate(line)
-        files[output["type"]] = lines
+        files.setdefault(output["type"], []).extend(lines)  # a type may come in several parts
     return manifest, files
 
 
@@ -67,7 +67,9 @@ def _world():
     return clinics
 
 
-def test_every_line_meets_the_smart_profiles_and_every_reference_resolves(client):
+@pytest.mark.parametrize("part_lines", [50_000, 3])
+def test_every_line_meets_the_smart_profiles_and_every_reference_resolves(client, settings, part_lines):
+    settings.TIDBOK_BULK_PART_LINES = part_lines  # the feed is the same whether split into parts or not
     _world()
     bulk.refresh()
 
