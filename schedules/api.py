@@ -10,15 +10,18 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.acting import acting_resolve
 from accounts.http import AuthenticatedRequest
 from clinics.models import AppointmentType, Resource
 from clinics.policy import booking_notice_start
 from clinics.selectors import type_access
 from core import params
 from core.api import IsResident
+from core.params import optional_id
 
 from . import free_times
 from .models import Slot
@@ -79,6 +82,11 @@ class FreeTimes(APIView):
             OpenApiParameter("resource", int),
             OpenApiParameter("date_from", dt.date),
             OpenApiParameter("date_to", dt.date),
+            OpenApiParameter(
+                "patient",
+                int,
+                description="Free times for this resident (a child or a grantor); 404 when not allowed",
+            ),
         ],
         responses=SlotSerializer(many=True),
     )
@@ -93,7 +101,13 @@ class FreeTimes(APIView):
         resource = None
         if "resource" in params:
             resource = get_object_or_404(Resource, pk=params["resource"], clinic=clinic)
-        access = type_access(appointment_type=appointment_type, clinic=clinic, resident=request.user)
+        # The audience and area are the patient's: a child's region, not the guardian's (R-GUARD-2).
+        raw_patient = request.query_params.get("patient", "")
+        acting = acting_resolve(actor=request.user, patient_id=optional_id(raw_patient)) if raw_patient else None
+        if raw_patient and (acting is None or not acting.covers(clinic.pk)):
+            raise NotFound()
+        patient = acting.patient if acting is not None else request.user
+        access = type_access(appointment_type=appointment_type, clinic=clinic, resident=patient)
         if not access.allowed:
             return Response([])
         now = timezone.now()

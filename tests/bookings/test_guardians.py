@@ -30,6 +30,7 @@ from clinics.models import Area, CaseKind, CaseType, FreedTimes
 from core.errors import BookingError
 
 from ..factories import (
+    AppointmentTypeFactory,
     ClinicFactory,
     RegionFactory,
     ResidentFactory,
@@ -234,3 +235,21 @@ def test_a_guardian_accepts_a_waitlist_offer_for_the_child_who_is_the_patient_R_
 
     assert (booking.resident_id, booking.created_by_id, booking.acting_as) == (child.pk, resident.pk, "guardian")
     assert WebBookingLogEntry.objects.get(booking=booking).actor_id == resident.pk
+
+
+def test_the_free_times_api_answers_for_an_explicit_patient_by_their_region_R_GUARD_2(client, resident, child):
+    """The clinic's BOOK case type admits its region only; the guardian lives elsewhere, the child
+    there: with ``patient`` the child's times are listed, a stranger as patient is 404."""
+    uppsala = ClinicFactory(region=RegionFactory(code="03", name="Region Uppsala"))
+    CaseType.objects.filter(clinic=uppsala, kind=CaseKind.BOOK).update(area=Area.REGION)
+    child.home_region_code = "03"
+    child.save(update_fields=["home_region_code"])
+    visit = AppointmentTypeFactory(clinic=uppsala)
+    slot = make_slot(visit, ResourceFactory(clinic=uppsala), tomorrow_at(10, days=3))
+    client.force_login(resident)
+    url = f"/api/v1/clinics/{uppsala.pk}/free-times/?type={visit.pk}"
+
+    assert client.get(url).json() == []
+    assert [row["id"] for row in client.get(f"{url}&patient={child.pk}").json()] == [slot.pk]
+    stranger = ResidentFactory(personnummer=make_personnummer(dt.date(1970, 1, 1)))
+    assert client.get(f"{url}&patient={stranger.pk}").status_code == 404
