@@ -6,6 +6,7 @@ from clinics.admin_site import ResidentDataAdmin
 from core.models import IdempotencyRecord
 
 from .models import (
+    Attendance,
     Booking,
     BookingBasis,
     CalendarFeed,
@@ -85,6 +86,18 @@ class WebBookingLogEntryAdmin(ReadOnlyAdminMixin, ResidentDataAdmin):
     search_fields = ("resident__last_name",)
     date_hierarchy = "changed_at"
     raw_id_fields = ("resident", "booking", "booking_basis")
+
+
+@admin.register(Attendance)
+class AttendanceAdmin(ReadOnlyAdminMixin, ResidentDataAdmin):
+    """Read-only: reception marks, changes and undoes attendance through bookings.services, which
+    keep the same-day rule and the audit log (R-ATT-1)."""
+
+    list_display = ("booking", "state", "marked_at", "marked_by")
+    list_filter = ("state",)
+    date_hierarchy = "marked_at"
+    raw_id_fields = ("booking", "marked_by")
+    list_select_related = ("booking__resident", "marked_by")
 
 
 @admin.register(CalendarFeed)

@@ -494,6 +494,15 @@ class Attendance(models.Model):
     def __str__(self) -> str:
         return f"{self.booking_id}: {self.get_state_display()}"
 
+    # The resident and clinic the admin's audit records for a page showing this mark (R-LOG-4).
+    @property
+    def resident_id(self) -> int:
+        return self.booking.resident_id
+
+    @property
+    def clinic_id(self) -> int:
+        return self.booking.clinic_id
+
 
 class CalendarFeed(models.Model):
     """A resident's private calendar feed (R-NOTE-5). The secret token is in the feed's address

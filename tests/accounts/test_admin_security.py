@@ -17,7 +17,16 @@ from django.contrib import admin
 from django.urls import reverse
 
 from accounts.models import AuditEvent, Role, User
-from bookings.models import Booking, BookingBasis, InboxMessage, WaitlistEntry, WaitlistOffer, WebBookingLogEntry
+from bookings.models import (
+    Attendance,
+    AttendanceState,
+    Booking,
+    BookingBasis,
+    InboxMessage,
+    WaitlistEntry,
+    WaitlistOffer,
+    WebBookingLogEntry,
+)
 from bookings.services import booking_create
 from clinics.models import ClinicRelation, RelationSource
 from schedules.models import Block, Hold, Schedule, Slot
@@ -158,6 +167,22 @@ def test_admin_pages_with_residents_on_them_are_audited(client, superuser, booke
     assert AuditEvent.objects.filter(action="admin.list").count() == len(booked)
 
 
+def test_attendance_marks_in_the_admin_are_audited_by_resident_and_clinic(client, superuser, booked, scheduler):
+    """R-ATT-1, R-LOG-4: a mark names its booking's resident, so its admin pages are on record."""
+    booking = booked[0]
+    Attendance.objects.create(
+        booking=booking, state=AttendanceState.ARRIVED, marked_at=booking.start, marked_by=scheduler
+    )
+    login_with_second_factor(client, superuser)
+    AuditEvent.objects.all().delete()
+
+    assert client.get("/admin/bookings/attendance/").status_code == 200
+    listed = AuditEvent.objects.get(actor=superuser, action="admin.list")
+    assert (listed.resident_id, listed.clinic_id) == (booking.resident_id, booking.clinic_id)
+    assert client.get(f"/admin/bookings/attendance/{booking.pk}/change/").status_code == 200
+    assert AuditEvent.objects.get(actor=superuser, action="admin.read").resident_id == booking.resident_id
+
+
 def test_an_admin_page_without_residents_records_nothing(client, superuser, clinic):
     login_with_second_factor(client, superuser)
     AuditEvent.objects.all().delete()
@@ -191,6 +216,9 @@ def one_of_each(booked, clinic, appointment_type, resource, scheduler):
     offered = SlotFactory(appointment_type=appointment_type, resource=resource, start=start + dt.timedelta(hours=2))
     WaitlistOffer.objects.create(entry=entry, slot=offered, token="admin-test-token", expires_at=start)
     InboxMessage.objects.create(clinic=clinic, resident=resident, kind="info", subject="Hej", body="Hej")
+    Attendance.objects.create(
+        booking=booked[0], state=AttendanceState.NO_SHOW, marked_at=booked[0].start, marked_by=scheduler
+    )
     ClinicRelation.objects.get_or_create(
         clinic=clinic, resident=resident, defaults={"source": RelationSource.START_PAGE, "on_start_page": True}
     )
@@ -209,6 +237,8 @@ READ_ONLY_IN_THE_ADMIN = [
     InboxMessage,
     ClinicRelation,
     WaitlistOffer,
+    # A mark changes only on its day and through reception's pages (R-ATT-1).
+    Attendance,
 ]
 
 
