@@ -6,6 +6,9 @@
 Runs the requests through Django's test client (the same middleware and views gunicorn serves)
 once to warm up, then again under pyinstrument, and prints the time per request and the profile.
 New residents are created for the bookings; the database is the bench's own.
+
+``booking_statements`` (``make bench``'s ``booking_queries``) lists the SQL statements one web
+booking sends the same way, in-process.
 """
 
 from __future__ import annotations
@@ -67,6 +70,37 @@ def main(argv: list[str]) -> int:
     print(f"{what}: {elapsed / count * 1000:.2f} ms per request, in-process, one at a time (with the profiler)")
     print(profiler.output_text(unicode=True, color=False))
     return 0
+
+
+def booking_statements() -> list[str]:
+    """The SQL statements one resident's ``POST /api/v1/bookings/`` sends, session to answer,
+    ``BEGIN`` and ``COMMIT`` and the outbox's relay after the commit included: a second booking,
+    after one that warmed the process up as gunicorn's workers are, each by a resident whose
+    session has already served a page (as the bench's residents' have)."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import User
+
+    from .generate import free_slots, next_resident_number, residents_insert
+
+    first = next_resident_number()
+    residents_insert(first, 2)
+    slots = free_slots(2)
+    statements: list[str] = []
+    for user, slot in zip(
+        User.objects.filter(username__in=[f"bench-{first}", f"bench-{first + 1}"]), slots, strict=True
+    ):
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.force_login(user)
+        client.get("/api/v1/bookings/")
+        with CaptureQueriesContext(connection) as captured:
+            status = client.post("/api/v1/bookings/", {"slot": slot}, content_type="application/json").status_code
+        if status != 201:
+            raise RuntimeError(f"the counted booking answered {status}, expected 201")
+        statements = [query["sql"] for query in captured.captured_queries]
+    return statements
 
 
 def _run(request: Callable[[int], int], indexes: range, expected: int) -> None:

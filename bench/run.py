@@ -24,6 +24,7 @@ import redis
 
 from .notify import measure as notify_measure
 from .offer_claim import measure as offer_claim_measure
+from .profile import booking_statements
 
 HERE = Path(__file__).resolve().parent
 BASE = HERE.parent
@@ -481,6 +482,8 @@ def run(plan: Plan, *, database_url: str, port: int, workers: int, output: Path)
             during_purge = during.stop()
             _step(f"purged {purge['rows']:,} log rows in {purge['seconds']:.1f} s while booking")
             overload, cancels, shed_counted = _overload(plan, server, book_residents, overload_bookings)
+    statements = booking_statements()
+    _step(f"one web booking sent {len(statements)} SQL statements: " + "; ".join(s[:40] for s in statements))
     plan_text, offered = _explain()
 
     results: dict[str, Any] = {
@@ -491,6 +494,7 @@ def run(plan: Plan, *, database_url: str, port: int, workers: int, output: Path)
         "booking_rps": round(booked / booking.duration_s, 1),
         "booking_p95_ms": round(booking.p95_ms, 2),
         "booking_errors": booking.requests - booked + booking.socket_errors + booking.timeouts,
+        "booking_queries": len(statements),
         "contended_attempts": burst.attempts,
         "contended_successes": burst.successes,
         "contended_5xx": burst.server_errors,
@@ -563,6 +567,7 @@ def _report(results: dict[str, Any], **context: Any) -> None:
         ("booking_rps", f"{r['booking_rps']:.0f}", "goal ≥ 333"),
         ("booking_p95_ms", f"{r['booking_p95_ms']:.1f}", ""),
         ("booking_errors", f"{r['booking_errors']}", "goal 0"),
+        ("booking_queries", f"{r['booking_queries']}", "SQL statements of one web booking; goal ≤ 8"),
         ("worker_backlog_s", f"{r['worker_backlog_s']:.1f}", "the worker's catching up after the booking phases"),
         (
             "contended attempts/successes/5xx",

@@ -6,6 +6,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
@@ -407,13 +408,26 @@ def clinic_meeting_template_update(*, actor: User, clinic: Clinic, template: str
 
 
 def relation_add(*, resident: User, clinic: Clinic, source: RelationSource) -> ClinicRelation:
-    """R-REL-1: every way of creating a relation also puts the clinic on the start page."""
-    relation, created = ClinicRelation.objects.get_or_create(
-        resident=resident, clinic=clinic, defaults={"source": source, "on_start_page": True}
+    """R-REL-1: every way of creating a relation also puts the clinic on the start page.
+
+    One statement (every booking asks this): an insert that, where the relation is there, puts
+    it back on the start page instead; its source and approval stay, and ``updated_at`` moves
+    only when it was off. PostgreSQL and SQLite both take ``ON CONFLICT … DO UPDATE … RETURNING``."""
+    now = timezone.now()
+    table = ClinicRelation._meta.db_table
+    (relation,) = ClinicRelation.objects.raw(
+        f"""
+        INSERT INTO {table} (resident_id, clinic_id, on_start_page, approved_for_communication, source,
+                             created_at, updated_at)
+        VALUES (%s, %s, true, false, %s, %s, %s)
+        ON CONFLICT (resident_id, clinic_id) DO UPDATE SET
+            on_start_page = true,
+            updated_at = CASE WHEN {table}.on_start_page THEN {table}.updated_at ELSE excluded.updated_at END
+        RETURNING *
+        """,
+        [resident.pk, clinic.pk, source, now, now],
     )
-    if not created and not relation.on_start_page:
-        relation.on_start_page = True
-        relation.save(update_fields=["on_start_page", "updated_at"])
+    relation.resident, relation.clinic = resident, clinic
     return relation
 
 

@@ -24,6 +24,7 @@ METRICS = {
     "availability_p95_ms",
     "availability_p99_ms",
     "booking_rps",
+    "booking_queries",
     "booking_p95_ms",
     "booking_errors",
     "contended_attempts",
@@ -109,6 +110,8 @@ def test_the_rush_is_correct_whatever_the_speed(quick_bench):
     assert results["contended_5xx"] == 0
     assert results["booking_errors"] == 0
     assert results["booking_rps"] > 0 and results["availability_rps"] > 0 and results["pg_booking_tps"] > 0
+    # Counted in-process on a real booking: at least the session, the slot and the insert.
+    assert results["booking_queries"] >= 3
 
 
 def test_scaled_out_the_nodes_share_sessions_and_limits(quick_bench):

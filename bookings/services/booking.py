@@ -89,11 +89,11 @@ def booking_create(
     _check_no_overlap(resident=resident, slot=slot)
     if basis is None:
         _check_one_booking_at_a_time(resident=resident, slot=slot, now=now)
-    # Someone else's hold that ran out without being swept gives way here.
-    Hold.objects.filter(slot=slot, state=HoldState.ACTIVE).exclude(resident=resident).update(state=HoldState.RELEASED)
     booking = _insert_booking(
         slot=slot,
         resident=resident,
+        # Someone else's hold that ran out without being swept gives way here.
+        release_others_holds=True,
         channel=Channel.WEB,
         created_by=acting.actor,
         acting_as=acting.acting_as,

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Case, Exists, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -69,11 +70,12 @@ def _check_one_booking_at_a_time(*, resident: User, slot: Slot, now: dt.datetime
     open summons is neither counted nor checked (callers skip the check for one): the basis is
     the clinic's own permission for that booking (R-TYPE-4), and it limits the bookings itself."""
     clinic = slot.clinic
-    if not CaseType.objects.filter(clinic=clinic, kind=CaseKind.BOOK, one_booking_at_a_time=True).exists():
-        return
+    # Whether the clinic limits bookings at all is asked in the same query as the booking.
+    limits = CaseType.objects.filter(clinic=clinic, kind=CaseKind.BOOK, one_booking_at_a_time=True)
     existing = (
         Booking.objects.select_related("appointment_type")
         .filter(
+            Exists(limits),
             resident=resident,
             clinic=clinic,
             status=BookingStatus.ACTIVE,
@@ -109,7 +111,12 @@ def _meeting_url(slot: Slot, kept: str) -> str:
     return kept or meeting_url_from_template(slot.clinic.meeting_url_template)
 
 
-def _insert_booking(*, slot: Slot, resident: User, meeting_url: str = "", **fields: Any) -> Booking:
+def _insert_booking(
+    *, slot: Slot, resident: User, meeting_url: str = "", release_others_holds: bool = False, **fields: Any
+) -> Booking:
+    """The booking of ``slot``; its active holds are converted, or with ``release_others_holds``
+    only the resident's own, and anyone else's (one that ran out without being swept) released,
+    in the same statement."""
     # The slot's clinic, type and resource came with its row lock: the booking reuses them, so
     # neither the log row nor the answer loads them again.
     booking = Booking(
@@ -124,7 +131,9 @@ def _insert_booking(*, slot: Slot, resident: User, meeting_url: str = "", **fiel
         **fields,
     )
     try:
-        with transaction.atomic():
+        # No savepoint of its own: a refused insert ends the whole booking (every caller raises
+        # the error out of its transaction), so the savepoint's two statements would buy nothing.
+        with transaction.atomic(savepoint=False):
             booking.save()
     except IntegrityError as exc:
         if "booking_resident_no_overlap" in str(exc):
@@ -134,7 +143,10 @@ def _insert_booking(*, slot: Slot, resident: User, meeting_url: str = "", **fiel
     # R-PUB-2: the time leaves the web in the booking's own transaction.
     Slot.objects.filter(pk=slot.pk).update(status=SlotStatus.BOOKED, is_published=False, published_at=None)
     free_times.invalidate_on_commit([slot.clinic_id])
-    Hold.objects.filter(slot=slot, state=HoldState.ACTIVE).update(state=HoldState.CONVERTED)
+    state: Any = HoldState.CONVERTED
+    if release_others_holds:
+        state = Case(When(resident=resident, then=Value(HoldState.CONVERTED)), default=Value(HoldState.RELEASED))
+    Hold.objects.filter(slot=slot, state=HoldState.ACTIVE).update(state=state)
     bulk_refresh_later()
     return booking
 

@@ -1,0 +1,88 @@
+"""How many SQL statements one web booking costs (issue: a booking rush at the hardware's limit).
+The count is pinned so a new query on the hot path is a decision, not an accident; the rules the
+statements check stay pinned by their own tests (R-BOOK-1…4, R-REL-1, R-LOG-1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from bookings.models import Booking, WebBookingLogEntry
+from bookings.services import booking_create, hold_create_for_booking
+from clinics.models import ClinicRelation, RelationSource
+from schedules.models import Hold, HoldState, SlotStatus
+
+from ..factories import SlotFactory, tomorrow_at
+
+pytestmark = pytest.mark.django_db
+
+# The session, the user, the staff membership check, the transaction (a savepoint inside the
+# test's own), the resident and slot locks, the case type, the booking basis, the overlap and
+# one-at-a-time checks, the booking, the slot, the holds, the relation, the log row, three outbox
+# rows, the transaction's end and the answer's MANAGE case type. The outbox's relay after the commit
+# is not in it: a test's transaction never commits (the bench's booking_queries counts it).
+WEB_BOOKING_STATEMENTS = 20
+
+
+def test_a_web_booking_sends_a_pinned_number_of_statements(resident_client, slot, django_assert_max_num_queries):
+    resident_client.get("/api/v1/bookings/")  # the session has served a page, as a resident's has
+
+    with django_assert_max_num_queries(WEB_BOOKING_STATEMENTS):
+        answer = resident_client.post("/api/v1/bookings/", {"slot": slot.pk}, content_type="application/json")
+
+    assert answer.status_code == 201, answer.content
+    booking = Booking.objects.get(pk=answer.json()["id"])
+    assert booking.slot_id == slot.pk
+    slot.refresh_from_db()
+    assert slot.status == SlotStatus.BOOKED and not slot.is_published
+    assert ClinicRelation.objects.get(resident=booking.resident, clinic=slot.clinic).on_start_page  # R-REL-1
+    assert WebBookingLogEntry.objects.filter(booking=booking).count() == 1  # R-LOG-1
+
+
+def test_a_booking_converts_its_own_hold_in_one_statement(resident, appointment_type, resource):
+    """R-BOOK-3: the resident's own hold becomes the booking, in the one UPDATE of the holds."""
+    slot = SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(10, days=3))
+    own = hold_create_for_booking(resident=resident, slot_id=slot.pk)
+
+    with CaptureQueriesContext(connection) as captured:
+        booking_create(resident=resident, slot_id=slot.pk, hold=own)
+
+    own.refresh_from_db()
+    assert own.state == HoldState.CONVERTED
+    assert sum('UPDATE "schedules_hold"' in q["sql"] for q in captured.captured_queries) == 1
+
+
+def test_a_booking_releases_someone_elses_run_out_hold(resident, other_resident, appointment_type, resource):
+    """R-BOOK-3: another resident's hold that ran out but was not swept yet gives way to the
+    booking, released (not converted: the booking is not theirs) in the same one UPDATE."""
+    slot = SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(10, days=3))
+    theirs = hold_create_for_booking(resident=other_resident, slot_id=slot.pk)
+    Hold.objects.filter(pk=theirs.pk).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
+
+    with CaptureQueriesContext(connection) as captured:
+        booking = booking_create(resident=resident, slot_id=slot.pk)
+
+    theirs.refresh_from_db()
+    assert theirs.state == HoldState.RELEASED and booking.resident_id == resident.pk
+    assert sum('UPDATE "schedules_hold"' in q["sql"] for q in captured.captured_queries) == 1
+
+
+def test_a_booking_puts_an_existing_relation_back_on_the_start_page_keeping_its_source(resident, slot):
+    """R-REL-1: booking where a relation exists (taken off the start page) puts the clinic back on
+    it; the relation's source and approval for communication stay as they were."""
+    ClinicRelation.objects.create(
+        resident=resident,
+        clinic=slot.clinic,
+        source=RelationSource.SUMMONS,
+        on_start_page=False,
+        approved_for_communication=True,
+    )
+    booking_create(resident=resident, slot_id=slot.pk)
+
+    relation = ClinicRelation.objects.get(resident=resident, clinic=slot.clinic)
+    assert relation.on_start_page and relation.approved_for_communication
+    assert relation.source == RelationSource.SUMMONS
