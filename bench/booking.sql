@@ -26,24 +26,24 @@ SELECT DISTINCT 1 AS a FROM clinics_appointmenttype t
 SELECT 1 AS a FROM bookings_booking b WHERE b.resident_id = :rid AND b.status = 'active'
   AND b."end" > (SELECT start FROM schedules_slot WHERE id = :sid)
   AND b.start < (SELECT "end" FROM schedules_slot WHERE id = :sid) LIMIT 1;
-UPDATE schedules_hold SET state = 'released' WHERE slot_id = :sid AND state = 'active' AND NOT resident_id = :rid;
--- _insert_booking
-SAVEPOINT booking;
+-- _insert_booking (no savepoint: a refused insert ends the booking)
 INSERT INTO bookings_booking (slot_id, resident_id, clinic_id, appointment_type_id, resource_id, start, "end",
     status, channel, created_by_id, proxy_unit, patient_phone, patient_reason, calendar_uid, calendar_sequence,
     referral_source, booking_referral, meeting_url, created_at)
   SELECT id, :rid, clinic_id, appointment_type_id, resource_id, start, "end", 'active', 'web', :rid, '', '', '',
          gen_random_uuid()::text || '@tidbok', 0, '', '', '', now()
   FROM schedules_slot WHERE id = :sid RETURNING id AS bid \gset
-RELEASE SAVEPOINT booking;
 UPDATE schedules_slot SET status = 'booked', is_published = false, published_at = NULL WHERE id = :sid;
-UPDATE schedules_hold SET state = 'converted' WHERE slot_id = :sid AND state = 'active';
--- relation_add
-SELECT * FROM clinics_clinicrelation WHERE clinic_id = :cid AND resident_id = :rid LIMIT 21;
-SAVEPOINT relation;
+-- the resident's own hold converted, anyone else's released, in one statement
+UPDATE schedules_hold SET state = CASE WHEN resident_id = :rid THEN 'converted' ELSE 'released' END
+  WHERE slot_id = :sid AND state = 'active';
+-- relation_add: one upsert
 INSERT INTO clinics_clinicrelation (resident_id, clinic_id, on_start_page, approved_for_communication, source,
-    created_at, updated_at) VALUES (:rid, :cid, true, false, 'booking', now(), now()) RETURNING id;
-RELEASE SAVEPOINT relation;
+    created_at, updated_at) VALUES (:rid, :cid, true, false, 'booking', now(), now())
+  ON CONFLICT (resident_id, clinic_id) DO UPDATE SET on_start_page = true,
+    updated_at = CASE WHEN clinics_clinicrelation.on_start_page THEN clinics_clinicrelation.updated_at
+                 ELSE excluded.updated_at END
+  RETURNING *;
 -- _log: the resource and type names, then the row
 SELECT * FROM clinics_resource WHERE id = :resid LIMIT 21;
 SELECT * FROM clinics_appointmenttype WHERE id = :tid LIMIT 21;
