@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from django.core.cache import cache
 
 from core.cache import raising
-from core.outbox.services import outbox_add, outbox_step
+from core.outbox.services import outbox_add_many, outbox_step
 
 TTL_SECONDS = 300
 INVALIDATE = "schedules.free_times.invalidate"
@@ -48,9 +48,14 @@ def invalidate_on_commit(clinic_ids: Iterable[int]) -> None:
     """After the current transaction commits, so a reader never caches the state before it; as a
     row of the transaction's outbox, so a cache outage delays the bump but never loses it or
     fails the change (R-OPS-1)."""
+    outbox_add_many(messages=invalidation(clinic_ids))
+
+
+def invalidation(clinic_ids: Iterable[int]) -> list[tuple[str, list[object]]]:
+    """The outbox row that bumps these clinics' versions (none for no clinic), for a caller that
+    adds it together with rows of its own."""
     ids = sorted(set(clinic_ids))
-    if ids:
-        outbox_add(name=INVALIDATE, args=[ids])
+    return [(INVALIDATE, [ids])] if ids else []
 
 
 def cached_json_list(

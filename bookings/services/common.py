@@ -17,10 +17,9 @@ from clinics.models import CaseKind, CaseType
 from clinics.video import meeting_url_from_template
 from core import dates, metrics
 from core.errors import BookingError, ErrorCode
-from schedules import free_times
 from schedules.models import Hold, HoldState, Slot, SlotStatus
 from schedules.selectors import LOCAL_TZ
-from schedules.services import bulk_refresh_later, slot_free
+from schedules.services import slot_free, times_changed_later
 
 from ..models import (
     WEB_SERVICE_NAME,
@@ -142,12 +141,11 @@ def _insert_booking(
     metrics.count_on_commit("tidbok_bookings", channel=str(booking.channel))
     # R-PUB-2: the time leaves the web in the booking's own transaction.
     Slot.objects.filter(pk=slot.pk).update(status=SlotStatus.BOOKED, is_published=False, published_at=None)
-    free_times.invalidate_on_commit([slot.clinic_id])
     state: Any = HoldState.CONVERTED
     if release_others_holds:
         state = Case(When(resident=resident, then=Value(HoldState.CONVERTED)), default=Value(HoldState.RELEASED))
     Hold.objects.filter(slot=slot, state=HoldState.ACTIVE).update(state=state)
-    bulk_refresh_later()
+    times_changed_later([slot.clinic_id])
     return booking
 
 

@@ -97,9 +97,16 @@ def _relay_after_commit(pk: int) -> None:
 
 def outbox_add(*, name: str, args: Sequence[Any] = ()) -> OutboxMessage:
     """R-OPS-1: ``name(*args)`` is to happen once the current transaction commits."""
-    message = OutboxMessage.objects.create(name=name, args=list(args))
-    _relay_after_commit(message.pk)
-    return message
+    return outbox_add_many(messages=[(name, args)])[0]
+
+
+def outbox_add_many(*, messages: Sequence[tuple[str, Sequence[Any]]]) -> list[OutboxMessage]:
+    """:func:`outbox_add` for several ``(name, args)`` at once, in one INSERT (a booking asks
+    for two or three things after its commit; nothing when ``messages`` is empty)."""
+    rows = OutboxMessage.objects.bulk_create(OutboxMessage(name=name, args=list(args)) for name, args in messages)
+    for row in rows:
+        _relay_after_commit(row.pk)
+    return rows
 
 
 def outbox_add_task(task: Task, *args: Any) -> OutboxMessage:

@@ -10,7 +10,7 @@ schedule, at once or in a worker, R-OPS-3; taking a type off it, R-SCHED-2), ``s
 slots, type changes, blocks, R-SCHED-2, R-PUB-2) and ``holds`` (R-BOOK-3). The public names are
 re-exported here: callers import from ``schedules.services``."""
 
-from .common import BULK_REFRESH_ASK, SCHEDULER_ROLES, bulk_refresh_later
+from .common import BULK_REFRESH_ASK, SCHEDULER_ROLES, bulk_refresh_later, times_changed_later
 from .holds import hold_cancel, hold_create, hold_release, holds_release_expired
 from .overlap import Collisions, Times, schedule_collisions
 from .patterns import (
@@ -73,4 +73,5 @@ __all__ = [
     "slots_publish",
     "slots_publish_pending",
     "slots_republish_for_type",
+    "times_changed_later",
 ]

@@ -8,7 +8,7 @@ from typing import Any
 from accounts.models import Role, User
 from accounts.selectors import user_has_clinic_role
 from core.errors import PermissionDeniedError
-from core.outbox.services import outbox_add
+from core.outbox.services import outbox_add, outbox_add_many
 from core.queue import enqueue_on_commit
 
 from .. import free_times
@@ -44,3 +44,10 @@ def bulk_refresh_later() -> None:
     """The FHIR bulk publication (``/fhir/r4/$bulk-publish``) follows after the commit, through
     the outbox (R-OPS-1); the step folds asks together (see :mod:`fhir.bulk`)."""
     outbox_add(name=BULK_REFRESH_ASK)
+
+
+def times_changed_later(clinic_ids: Iterable[int]) -> None:
+    """Times of these clinics came onto or went off the web: their cached free times and the FHIR
+    bulk files follow after the commit, both asked in one outbox INSERT (every booking and hold
+    asks this)."""
+    outbox_add_many(messages=[*free_times.invalidation(clinic_ids), (BULK_REFRESH_ASK, [])])

@@ -16,10 +16,9 @@ from accounts.services import resident_lock
 from core import metrics
 from core.errors import BookingError, ErrorCode
 
-from .. import free_times
 from ..models import Hold, HoldState, Slot, SlotStatus
 from ..selectors import slot_check_offered
-from .common import bulk_refresh_later
+from .common import times_changed_later
 from .web_publishing import slot_free
 
 logger = logging.getLogger(__name__)
@@ -79,8 +78,7 @@ def hold_create(
     for old in [*own_holds, *Hold.objects.filter(slot=slot, state=HoldState.ACTIVE).exclude(resident=resident)]:
         hold_release(hold=old)
     Slot.objects.filter(pk=slot.pk).update(status=SlotStatus.HELD, is_published=False, published_at=None)
-    free_times.invalidate_on_commit([slot.clinic_id])
-    bulk_refresh_later()  # the held time is busy in the FHIR feed at once, not at the next sweep
+    times_changed_later([slot.clinic_id])  # the held time is busy in the FHIR feed at once, not at the next sweep
     metrics.count_on_commit("tidbok_holds")
     return Hold.objects.create(
         slot=slot,

@@ -18,9 +18,8 @@ from accounts.services import audit_record
 from core.errors import DomainError, PermissionDeniedError, ValidationFailed
 from core.queue import enqueue_on_commit
 
-from .. import free_times
 from ..models import Block, PublishState, Schedule, Slot, SlotStatus, publish_stale_q
-from .common import _require_scheduler, bulk_refresh_later
+from .common import _require_scheduler, times_changed_later
 from .overlap import Times, _resource_lock, schedule_collisions
 from .patterns import SchedulePattern, _blocked_ranges, _future_times, _is_blocked, schedule_create
 
@@ -115,8 +114,7 @@ def _insert_set(schedule: Schedule, times: Times, publish_at: dt.datetime | None
 def _published_times_changed(clinic_id: int) -> None:
     """New times are on the web: once per publish run, not per batch or slot, the clinic's cached
     free times and the FHIR bulk files follow after the commit (through the outbox)."""
-    free_times.invalidate_on_commit([clinic_id])
-    bulk_refresh_later()
+    times_changed_later([clinic_id])
 
 
 @transaction.atomic
@@ -407,6 +405,5 @@ def schedule_remove_type(*, actor: User, schedule: Schedule, now: dt.datetime | 
     removed, _details = Slot.objects.filter(pk__in=list(free.values_list("pk", flat=True))).delete()
     locked.removed_at = schedule.removed_at = now
     locked.save(update_fields=["removed_at"])
-    free_times.invalidate_on_commit([locked.clinic_id])
-    bulk_refresh_later()
+    times_changed_later([locked.clinic_id])
     return removed

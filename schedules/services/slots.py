@@ -19,7 +19,7 @@ from core.errors import ValidationFailed
 from .. import free_times
 from ..models import Block, Slot, SlotStatus
 from ..selectors import LOCAL_TZ
-from .common import _publish_later, _require_scheduler, bulk_refresh_later
+from .common import _publish_later, _require_scheduler, times_changed_later
 from .overlap import _resource_lock, schedule_collisions
 from .patterns import _blocked_ranges, _is_blocked
 from .web_publishing import _unpublish
@@ -139,8 +139,7 @@ def block_create(
     Slot.objects.filter(resource=resource, start__lt=end, end__gt=start).update(
         is_blocked=True, is_published=False, published_at=None
     )
-    free_times.invalidate_on_commit([resource.clinic_id])
-    bulk_refresh_later()
+    times_changed_later([resource.clinic_id])
     booked_kept = Slot.objects.filter(resource=resource, start__lt=end, end__gt=start, status=SlotStatus.BOOKED).count()
     return BlockCreated(block=block, booked_kept=booked_kept)
 
