@@ -86,9 +86,8 @@ def booking_create(
     access = slot_check_offered(slot=slot, resident=resident, now=now, own_hold=hold)
     phone, reason = validate_patient_comment(slot.clinic, phone, reason)
     basis = _basis_for(resident=resident, slot=slot, access=access)
-    _check_no_overlap(resident=resident, slot=slot)
-    if basis is None:
-        _check_one_booking_at_a_time(resident=resident, slot=slot, now=now)
+    # One query: no overlap (R-BOOK-2) and, without a basis, one booking at a time.
+    _check_no_overlap(resident=resident, slot=slot, one_at_a_time_now=now if basis is None else None)
     booking = _insert_booking(
         slot=slot,
         resident=resident,

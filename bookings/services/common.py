@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Exists, Value, When
+from django.db.models import BooleanField, Case, Exists, ExpressionWrapper, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -50,14 +50,45 @@ def _lock_slots(slot_ids: list[int]) -> dict[int, Slot]:
     return found
 
 
-def _check_no_overlap(*, resident: User, slot: Slot, ignore: Booking | None = None) -> None:
-    overlapping = Booking.objects.filter(
-        resident=resident, status=BookingStatus.ACTIVE, start__lt=slot.end, end__gt=slot.start
-    )
+def _check_no_overlap(
+    *, resident: User, slot: Slot, ignore: Booking | None = None, one_at_a_time_now: dt.datetime | None = None
+) -> None:
+    """R-BOOK-2: the resident has no other active booking at the same time. With
+    ``one_at_a_time_now`` the clinic's one-booking-at-a-time rule is asked in the same query
+    (:func:`_check_one_booking_at_a_time`); an overlap is still the refusal given first."""
+    overlap = Q(start__lt=slot.end, end__gt=slot.start)
+    wanted = overlap if one_at_a_time_now is None else overlap | _one_at_a_time_q(slot=slot, now=one_at_a_time_now)
+    bookings = Booking.objects.filter(wanted, resident=resident, status=BookingStatus.ACTIVE)
     if ignore is not None:
-        overlapping = overlapping.exclude(pk=ignore.pk)
-    if overlapping.exists():
+        bookings = bookings.exclude(pk=ignore.pk)
+    if one_at_a_time_now is None:
+        if bookings.exists():
+            raise BookingError(ErrorCode.USER_IS_ALREADY_OCCUPIED)
+        return
+    found = (
+        bookings.select_related("appointment_type")
+        .annotate(overlaps=ExpressionWrapper(overlap, output_field=BooleanField()))
+        .order_by("-overlaps", "start")
+        .first()
+    )
+    if found is None:
+        return
+    if found.overlaps:
         raise BookingError(ErrorCode.USER_IS_ALREADY_OCCUPIED)
+    raise _one_at_a_time_refusal(slot=slot, existing=found)
+
+
+def _one_at_a_time_q(*, slot: Slot, now: dt.datetime) -> Q:
+    """The resident's bookings that refuse another at ``slot``'s clinic under "one active booking
+    at a time per resident" (none where the clinic's BOOK case type does not say so)."""
+    limits = CaseType.objects.filter(clinic=slot.clinic, kind=CaseKind.BOOK, one_booking_at_a_time=True)
+    return Q(
+        Exists(limits),
+        clinic=slot.clinic,
+        start__gt=now,
+        appointment_type__hidden_for_patient=False,
+        booking_basis__isnull=True,
+    )
 
 
 def _check_one_booking_at_a_time(*, resident: User, slot: Slot, now: dt.datetime) -> None:
@@ -68,33 +99,25 @@ def _check_one_booking_at_a_time(*, resident: User, slot: Slot, now: dt.datetime
     see them (R-TYPE-2), so the refusal could not name them. A booking on a booking basis or an
     open summons is neither counted nor checked (callers skip the check for one): the basis is
     the clinic's own permission for that booking (R-TYPE-4), and it limits the bookings itself."""
-    clinic = slot.clinic
-    # Whether the clinic limits bookings at all is asked in the same query as the booking.
-    limits = CaseType.objects.filter(clinic=clinic, kind=CaseKind.BOOK, one_booking_at_a_time=True)
     existing = (
         Booking.objects.select_related("appointment_type")
-        .filter(
-            Exists(limits),
-            resident=resident,
-            clinic=clinic,
-            status=BookingStatus.ACTIVE,
-            start__gt=now,
-            appointment_type__hidden_for_patient=False,
-            booking_basis__isnull=True,
-        )
+        .filter(_one_at_a_time_q(slot=slot, now=now), resident=resident, status=BookingStatus.ACTIVE)
         .order_by("start")
         .first()
     )
-    if existing is None:
-        return
-    raise BookingError(
+    if existing is not None:
+        raise _one_at_a_time_refusal(slot=slot, existing=existing)
+
+
+def _one_at_a_time_refusal(*, slot: Slot, existing: Booking) -> BookingError:
+    return BookingError(
         ErrorCode.ONE_BOOKING_AT_A_TIME,
         _(
             "You already have a booked time at %(clinic)s: %(type)s, %(when)s. The clinic lets you "
             "book one time at a time. Cancel or rebook that time if you need another."
         )
         % {
-            "clinic": clinic.name,
+            "clinic": slot.clinic.name,
             "type": existing.appointment_type.web_name,
             "when": dates.when(existing.start),
         },
