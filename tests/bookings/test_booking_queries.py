@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from bookings.models import Booking, WebBookingLogEntry
 from bookings.services import booking_create, hold_create_for_booking
-from clinics.models import ClinicRelation, RelationSource
+from clinics.models import CaseKind, CaseType, ClinicRelation, RelationSource
+from core.errors import BookingError, ErrorCode
 from schedules.models import Hold, HoldState, SlotStatus
 
 from ..factories import SlotFactory, tomorrow_at
@@ -87,3 +88,22 @@ def test_a_booking_puts_an_existing_relation_back_on_the_start_page_keeping_its_
     relation = ClinicRelation.objects.get(resident=resident, clinic=slot.clinic)
     assert relation.on_start_page and relation.approved_for_communication
     assert relation.source == RelationSource.SUMMONS
+
+
+def test_an_overlap_is_refused_before_the_one_at_a_time_rule_in_the_one_query(clinic, resident, appointment_type):
+    """R-BOOK-2 before the one-at-a-time option: a time that overlaps the resident's booking at a
+    clinic that allows one booking at a time is refused as an overlap, not as a second booking;
+    a later time there is refused by the option, naming the first."""
+    CaseType.objects.filter(clinic=clinic, kind=CaseKind.BOOK).update(one_booking_at_a_time=True)
+    first = booking_create(resident=resident, slot_id=SlotFactory(appointment_type=appointment_type).pk)
+    same_time = SlotFactory(appointment_type=appointment_type, start=first.start)
+    later = SlotFactory(appointment_type=appointment_type, start=first.start + dt.timedelta(days=1))
+
+    with pytest.raises(BookingError) as overlapping:
+        booking_create(resident=resident, slot_id=same_time.pk)
+    with pytest.raises(BookingError) as second:
+        booking_create(resident=resident, slot_id=later.pk)
+
+    assert overlapping.value.code == ErrorCode.USER_IS_ALREADY_OCCUPIED
+    assert second.value.code == ErrorCode.ONE_BOOKING_AT_A_TIME
+    assert Booking.objects.filter(resident=resident).count() == 1
