@@ -15,6 +15,7 @@ from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext
 
 from accounts.models import Role
+from clinics.forms import TypeWaitlistForm
 from clinics.models import AppointmentType, Area, Audience, CaseKind, CaseType, DirectLink, Resource, ResourceKind
 from clinics.services import clinic_patient_comment_update
 from core.errors import PermissionDeniedError
@@ -27,6 +28,7 @@ from ..factories import (
     login_with_second_factor,
     staff,
 )
+from ..pages import found, sv, text
 
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
@@ -127,6 +129,24 @@ def test_edit_case_type_shows_field_errors_and_saves_nothing(admin_client, clini
     assert "Ny text" in content  # what was typed is kept
     after = CaseType.objects.get(pk=before.pk)
     assert (after.conditions_text, after.audience, after.area) == (before.conditions_text, before.audience, before.area)
+
+
+def test_a_radio_group_shows_its_hint_and_names_it_with_its_error(admin_client, clinic):
+    """The freed-times group (R-WAIT-2) is drawn by the shared group partial: its hint is on the page
+    and the fieldset names the hint, and the error beside it, as _field.html ties one widget (WCAG 1.3.1)."""
+    appointment_type = AppointmentTypeFactory(clinic=clinic)
+    page = url("appointment_type_waitlist", clinic, type_id=appointment_type.pk)
+    hint = sv(TypeWaitlistForm.base_fields["freed_times"].help_text)
+
+    shown = text(admin_client.get(page))
+    assert f'<p class="hint" id="id_freed_times_helptext">{hint}</p>' in shown
+    assert found(r"<fieldset [^>]*>", shown)[0].endswith(' aria-describedby="id_freed_times_helptext">')
+
+    refused = admin_client.post(page, {"freed_times": "lottery", "offer_minutes": "15"})
+    assert refused.status_code == 400
+    fieldset = found(r"<fieldset [^>]*>", text(refused))[0]
+    assert 'aria-describedby="id_freed_times_helptext id_freed_times_error"' in fieldset
+    assert 'id="id_freed_times_error"' in text(refused)
 
 
 def test_active_case_type_cannot_lose_its_conditions_text(admin_client, clinic):
