@@ -5,10 +5,11 @@ appear is left to the ``slots_publish`` task (R-PUB-3), enqueued when the transa
 
 One module per part, along the sections of the rules: ``common`` (the scheduler check, asking for
 publishing later), ``web_publishing`` (R-PUB-1, R-PUB-3), ``patterns`` (a schedule's pattern,
-R-SCHED-1), ``overlap`` (no overlapping times, R-OPS-6), ``schedule_publishing`` (publishing a
-schedule, at once or in a worker, R-OPS-3; taking a type off it, R-SCHED-2), ``slots`` (single
-slots, type changes, blocks, R-SCHED-2, R-PUB-2) and ``holds`` (R-BOOK-3). The public names are
-re-exported here: callers import from ``schedules.services``."""
+R-SCHED-1), ``overlap`` (no overlapping times, R-OPS-6), ``slot_insert`` (a schedule's times
+made as slots in one statement), ``schedule_publishing`` (publishing a schedule, at once or in a
+worker, R-OPS-3; taking a type off it, R-SCHED-2), ``slots`` (single slots, type changes, blocks,
+R-SCHED-2, R-PUB-2) and ``holds`` (R-BOOK-3). The public names are re-exported here: callers
+import from ``schedules.services``."""
 
 from .common import BULK_REFRESH_ASK, SCHEDULER_ROLES, bulk_refresh_later, times_changed_later
 from .holds import hold_cancel, hold_create, hold_release, holds_release_expired

@@ -1,0 +1,96 @@
+"""Making a schedule's slots: the free times of a pattern go in as one set, blocked where a block
+covers them (R-SCHED-1, R-OPS-6). Publishing (``schedule_publishing``) calls this at once or
+batch by batch."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connection
+
+from ..models import Block, Schedule, Slot, SlotStatus
+from .overlap import Times, _resource_lock, schedule_collisions
+from .patterns import _blocked_ranges, _is_blocked
+
+
+def _schedule_insert_slots(
+    schedule: Schedule, times: Times, *, publish_at: dt.datetime | None = None
+) -> tuple[int, int]:
+    """Insert the schedule's slots at ``times`` (blocked where a block covers them) in the
+    caller's transaction; returns (how many are new, how many were skipped).
+
+    R-OPS-6: a time that overlaps a slot already on the resource (a single slot, another
+    schedule's time) is skipped, not made and not an error: a scheduler lays a pattern over a
+    timebook that already has times in it and expects the pattern to fill around them, and the
+    preview has listed those collisions beforehand. A time of this same schedule that already
+    exists (a rerun) is kept as it is. ``publish_at`` puts the new free, unblocked times on the
+    web in this same transaction (the background run does; it is the worker of R-PUB-3); the
+    caller then asks once for the caches to follow (:func:`_published_times_changed`).
+
+    The times go in as one set: on PostgreSQL one INSERT … SELECT over the arrays of starts
+    and ends that works out each slot's block in SQL; elsewhere (SQLite) one bulk insert."""
+    _resource_lock(schedule.resource_id)
+    free = schedule_collisions(resource_id=schedule.resource_id, times=times, schedule=schedule)
+    if not free.free:
+        return 0, free.skipped
+    # ON CONFLICT DO NOTHING: this schedule's own time made by an earlier run is kept, never
+    # duplicated; on PostgreSQL the exclusion constraint is the last line behind the check above.
+    if connection.vendor == "postgresql":
+        return _insert_set(schedule, free.free, publish_at), free.skipped
+    first, last = free.free[0][0], free.free[-1][0]
+    blocks = _blocked_ranges(schedule.resource_id, first, free.free[-1][1])
+    slots = []
+    for start, end in free.free:
+        blocked = _is_blocked(start, end, blocks)
+        published = publish_at is not None and not blocked
+        slots.append(
+            Slot(
+                clinic_id=schedule.clinic_id,
+                resource_id=schedule.resource_id,
+                appointment_type_id=schedule.appointment_type_id,
+                schedule=schedule,
+                start=start,
+                end=end,
+                is_blocked=blocked,
+                is_published=published,
+                published_at=publish_at if published else None,
+            )
+        )
+    in_range = Slot.objects.filter(schedule=schedule, start__gte=first, start__lte=last)
+    existing = in_range.count()
+    Slot.objects.bulk_create(slots, batch_size=2000, ignore_conflicts=True)
+    return in_range.count() - existing, free.skipped
+
+
+def _insert_set(schedule: Schedule, times: Times, publish_at: dt.datetime | None) -> int:
+    """The free ``times`` as slots, in one statement; returns how many were new."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {Slot._meta.db_table} (clinic_id, resource_id, appointment_type_id, schedule_id, start, "end",
+                status, is_blocked, is_published, published_at, created_at)
+            SELECT %(clinic)s, %(resource)s, %(type)s, %(schedule)s, t.start, t."end", %(free)s, t.blocked,
+                   %(publish)s AND NOT t.blocked,
+                   CASE WHEN %(publish)s AND NOT t.blocked THEN %(at)s::timestamptz END, now()
+            FROM (
+                SELECT u.start, u."end", EXISTS (
+                    SELECT 1 FROM {Block._meta.db_table} b
+                    WHERE b.resource_id = %(resource)s AND b.start < u."end" AND b."end" > u.start
+                ) AS blocked
+                FROM unnest(%(starts)s::timestamptz[], %(ends)s::timestamptz[]) AS u(start, "end")
+            ) t
+            ON CONFLICT DO NOTHING
+            """,
+            {
+                "clinic": schedule.clinic_id,
+                "resource": schedule.resource_id,
+                "type": schedule.appointment_type_id,
+                "schedule": schedule.pk,
+                "free": SlotStatus.FREE.value,
+                "publish": publish_at is not None,
+                "at": publish_at,
+                "starts": [start for start, _end in times],
+                "ends": [end for _start, end in times],
+            },
+        )
+        return cursor.rowcount
