@@ -408,6 +408,25 @@ def test_without_its_second_factor_a_session_cannot_change_the_password_or_e_mai
     assert client.post(reverse("account_logout")).status_code == 302
 
 
+def test_each_reauthentication_page_asks_for_its_own_proof(client, clinic):
+    """The password and the authenticator-code confirmations share one page (templates/_reauthenticate.html);
+    each asks for its own proof and posts it to its own address."""
+    by_password = staff(Role.SCHEDULER, clinic)
+    password_only_session(client, by_password)
+    page = client.get(reverse("account_reauthenticate"))
+    assert page.status_code == 200
+    assert f'<form method="post" action="{reverse("account_reauthenticate")}" novalidate>' in page.content.decode()
+    assert 'type="password" name="password"' in page.content.decode()
+
+    by_code = staff(Role.SCHEDULER, clinic)
+    TOTP.activate(by_code, STAFF_TOTP_SECRET)
+    password_only_session(client, by_code)
+    page = client.get(reverse("mfa_reauthenticate"))
+    assert page.status_code == 200
+    assert f'<form method="post" action="{reverse("mfa_reauthenticate")}" novalidate>' in page.content.decode()
+    assert 'name="code"' in page.content.decode() and 'name="password"' not in page.content.decode()
+
+
 FACTOR_MANAGEMENT_PAGES = [
     "account_reauthenticate",  # the password-only check that opens the pages below
     "mfa_index",
