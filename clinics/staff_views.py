@@ -220,6 +220,18 @@ def _confirmed_action(
     return _page(request, template, ws, member=member, **context)
 
 
+def _posted_action(
+    request: AuthenticatedHttpRequest, clinic_id: int, member_id: int, *, act, done: str
+) -> HttpResponse:
+    """A change with nothing to confirm, done from the person's page: POST only, and only after the
+    region and the person are checked, so a GET from outside the region is still 404 (R-ACL-1)."""
+    clinic, _ws = _region_it(request, clinic_id)
+    _member(clinic, member_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    return _confirmed_action(request, clinic_id, member_id, template="member.html", act=act, done=done)
+
+
 @staff_required
 @GET_POST
 def staff_role_revoke_view(
@@ -260,17 +272,8 @@ def staff_deactivate_view(request: AuthenticatedHttpRequest, clinic_id: int, mem
 
 @staff_required
 def staff_reactivate_view(request: AuthenticatedHttpRequest, clinic_id: int, member_id: int) -> HttpResponse:
-    clinic, _ws = _region_it(request, clinic_id)
-    _member(clinic, member_id)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
-    return _confirmed_action(
-        request,
-        clinic_id,
-        member_id,
-        template="member.html",
-        act=staff_reactivate,
-        done=_("%(name)s's account is active again."),
+    return _posted_action(
+        request, clinic_id, member_id, act=staff_reactivate, done=_("%(name)s's account is active again.")
     )
 
 
@@ -291,15 +294,6 @@ def staff_second_factor_reset_view(request: AuthenticatedHttpRequest, clinic_id:
 
 @staff_required
 def staff_invitation_resend_view(request: AuthenticatedHttpRequest, clinic_id: int, member_id: int) -> HttpResponse:
-    clinic, _ws = _region_it(request, clinic_id)
-    _member(clinic, member_id)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
-    return _confirmed_action(
-        request,
-        clinic_id,
-        member_id,
-        template="member.html",
-        act=staff_invitation_resend,
-        done=_("The invitation is sent to %(name)s again."),
+    return _posted_action(
+        request, clinic_id, member_id, act=staff_invitation_resend, done=_("The invitation is sent to %(name)s again.")
     )
