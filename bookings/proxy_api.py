@@ -28,7 +28,7 @@ from schedules.staff_api import StaffAPIView, StaffResourceSerializer, StaffType
 from .models import Booking
 from .selectors import proxy_cancel_refusal, proxy_region_ids, resident_for_proxy
 from .services import booking_cancel, booking_create_by_proxy
-from .staff_api import IDEMPOTENCY_HEADER, StaffResidentSerializer, _personnummer
+from .staff_api import IDEMPOTENCY_HEADER, BookingDetailsSerializer, StaffResidentSerializer, _personnummer
 
 FREE_TIMES_MAX = 200
 
@@ -49,13 +49,8 @@ class ProxySlotSerializer(serializers.ModelSerializer):
         fields = ["id", "start", "end", "clinic", "appointment_type", "resource"]
 
 
-class ProxyBookingSerializer(serializers.ModelSerializer):
+class ProxyBookingSerializer(BookingDetailsSerializer):
     clinic = ProxyClinicSerializer()
-    appointment_type = StaffTypeSerializer()
-    resource = StaffResourceSerializer()
-    changed_by = serializers.CharField(source="changed_by_display", help_text="R-BOOK-4")
-    phone = serializers.CharField(source="patient_phone")
-    reason = serializers.CharField(source="patient_reason")
     can_cancel = serializers.SerializerMethodField(help_text="Whether a proxy booker may cancel it now (R-TYPE-6)")
 
     class Meta:

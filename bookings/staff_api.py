@@ -59,13 +59,19 @@ class StaffResidentSerializer(serializers.Serializer):
     personnummer = serializers.CharField(source="personnummer_display")
 
 
-class StaffBookingSerializer(serializers.ModelSerializer):
-    resident = StaffResidentSerializer()
+# What the staff API and the proxy bookers' API both tell of a booking: its type and resource, who
+# changed it last (R-BOOK-4) and what the resident wrote when booking (R-TYPE-7); each lists its own
+# fields in its Meta. A comment, not a docstring: the schema would show a docstring on both.
+class BookingDetailsSerializer(serializers.ModelSerializer):
     appointment_type = StaffTypeSerializer()
     resource = StaffResourceSerializer()
     changed_by = serializers.CharField(source="changed_by_display", help_text="R-BOOK-4")
     phone = serializers.CharField(source="patient_phone")
     reason = serializers.CharField(source="patient_reason")
+
+
+class StaffBookingSerializer(BookingDetailsSerializer):
+    resident = StaffResidentSerializer()
     resident_notified = serializers.SerializerMethodField(
         help_text="The resident gets a summons or cancellation message (never for a type hidden for patients)"
     )
