@@ -6,7 +6,6 @@ second factor (R-SEC-2), so unsafe requests need the CSRF token."""
 
 from __future__ import annotations
 
-from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -20,7 +19,6 @@ from .staff_selectors import (
     StaffRow,
     clinic_staff_rows,
     memberships_in_region,
-    region_staff_member,
     region_staff_rows,
 )
 from .staff_services import (
@@ -32,7 +30,7 @@ from .staff_services import (
     staff_role_revoke,
     staff_second_factor_reset,
 )
-from .workspace import IsClinicStaff, clinic_for
+from .workspace import IsClinicStaff, clinic_for, staff_member_for
 
 REGION_IT = (Role.REGION_IT,)
 ADMIN = (Role.LOCAL_ADMIN,)  # region IT of the clinic's region is admitted as well (clinic_for)
@@ -100,13 +98,6 @@ def _region_it(request: AuthenticatedRequest, clinic_id: int) -> Clinic:
     return clinic_for(request, clinic_id, REGION_IT)
 
 
-def _member(clinic: Clinic, member_id: int) -> User:
-    member = region_staff_member(region=clinic.region, user_id=member_id)
-    if member is None:
-        raise Http404
-    return member
-
-
 def _rows(rows: list[StaffRow]) -> list:
     return list(
         StaffRowSerializer(
@@ -169,13 +160,13 @@ class StaffAccountDetail(StaffAPIView):
     @extend_schema(responses=StaffMemberSerializer)
     def get(self, request: AuthenticatedRequest, clinic_id: int, member_id: int) -> Response:
         clinic = _region_it(request, clinic_id)
-        member = _member(clinic, member_id)
+        member = staff_member_for(clinic=clinic, member_id=member_id)
         return Response(StaffMemberSerializer(member, context={"clinic": clinic}).data)
 
     @extend_schema(request=AccountInput, responses=StaffMemberSerializer)
     def patch(self, request: AuthenticatedRequest, clinic_id: int, member_id: int) -> Response:
         clinic = _region_it(request, clinic_id)
-        member = _member(clinic, member_id)
+        member = staff_member_for(clinic=clinic, member_id=member_id)
         data = AccountInput(data=request.data)
         data.is_valid(raise_exception=True)
         change = staff_reactivate if data.validated_data["is_active"] else staff_deactivate
@@ -189,7 +180,7 @@ class StaffRoleList(StaffAPIView):
     @extend_schema(request=RoleInput, responses={201: MembershipSerializer})
     def post(self, request: AuthenticatedRequest, clinic_id: int, member_id: int) -> Response:
         clinic = _region_it(request, clinic_id)
-        member = _member(clinic, member_id)
+        member = staff_member_for(clinic=clinic, member_id=member_id)
         data = RoleInput(data=request.data)
         data.is_valid(raise_exception=True)
         membership = staff_role_grant(
@@ -204,7 +195,7 @@ class StaffRoleDetail(StaffAPIView):
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: AuthenticatedRequest, clinic_id: int, member_id: int, membership_id: int) -> Response:
         clinic = _region_it(request, clinic_id)
-        member = _member(clinic, member_id)
+        member = staff_member_for(clinic=clinic, member_id=member_id)
         staff_role_revoke(actor=request.user, clinic=clinic, member=member, membership_id=membership_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -216,7 +207,9 @@ class StaffSecondFactorReset(StaffAPIView):
     @extend_schema(request=None, responses={204: None})
     def post(self, request: AuthenticatedRequest, clinic_id: int, member_id: int) -> Response:
         clinic = _region_it(request, clinic_id)
-        staff_second_factor_reset(actor=request.user, clinic=clinic, member=_member(clinic, member_id))
+        staff_second_factor_reset(
+            actor=request.user, clinic=clinic, member=staff_member_for(clinic=clinic, member_id=member_id)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -226,5 +219,7 @@ class StaffInvitation(StaffAPIView):
     @extend_schema(request=None, responses={202: None})
     def post(self, request: AuthenticatedRequest, clinic_id: int, member_id: int) -> Response:
         clinic = _region_it(request, clinic_id)
-        staff_invitation_resend(actor=request.user, clinic=clinic, member=_member(clinic, member_id))
+        staff_invitation_resend(
+            actor=request.user, clinic=clinic, member=staff_member_for(clinic=clinic, member_id=member_id)
+        )
         return Response(status=status.HTTP_202_ACCEPTED)

@@ -26,7 +26,6 @@ from .staff_selectors import (
     clinics_of_region,
     has_memberships_elsewhere,
     memberships_in_region,
-    region_staff_member,
     region_staff_rows,
 )
 from .staff_services import (
@@ -38,7 +37,7 @@ from .staff_services import (
     staff_role_revoke,
     staff_second_factor_reset,
 )
-from .workspace import WorkspaceClinic, clinic_for, staff_required, workspace_clinic
+from .workspace import WorkspaceClinic, clinic_for, staff_member_for, staff_required, workspace_clinic
 
 ADMIN = (Role.LOCAL_ADMIN,)  # region IT of the clinic's region is admitted as well (clinic_for)
 REGION_IT = (Role.REGION_IT,)
@@ -54,13 +53,6 @@ def _page(request: HttpRequest, template: str, ws: WorkspaceClinic, status: int 
 def _region_it(request: AuthenticatedHttpRequest, clinic_id: int) -> tuple[Clinic, WorkspaceClinic]:
     clinic = clinic_for(request, clinic_id, REGION_IT)
     return clinic, workspace_clinic(user=request.user, clinic=clinic)
-
-
-def _member(clinic: Clinic, member_id: int) -> User:
-    member = region_staff_member(region=clinic.region, user_id=member_id)
-    if member is None:
-        raise Http404
-    return member
 
 
 def _refused(request: HttpRequest, error: DomainError) -> dict[str, list[Any]]:
@@ -173,13 +165,13 @@ def _member_page(
 @staff_required
 def staff_member(request: AuthenticatedHttpRequest, clinic_id: int, member_id: int) -> HttpResponse:
     clinic, ws = _region_it(request, clinic_id)
-    return _member_page(request, clinic, ws, _member(clinic, member_id))
+    return _member_page(request, clinic, ws, staff_member_for(clinic=clinic, member_id=member_id))
 
 
 @staff_required
 def staff_role_grant_view(request: AuthenticatedHttpRequest, clinic_id: int, member_id: int) -> HttpResponse:
     clinic, ws = _region_it(request, clinic_id)
-    member = _member(clinic, member_id)
+    member = staff_member_for(clinic=clinic, member_id=member_id)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     values = {name: request.POST.get(name, "") for name in ("role", "clinic", "unit_name")}
@@ -208,7 +200,7 @@ def _confirmed_action(
 ) -> HttpResponse:
     """A change to a person's account: GET asks to confirm, POST does it."""
     clinic, ws = _region_it(request, clinic_id)
-    member = _member(clinic, member_id)
+    member = staff_member_for(clinic=clinic, member_id=member_id)
     if request.method == "POST":
         try:
             act(actor=request.user, clinic=clinic, member=member)
@@ -226,7 +218,7 @@ def _posted_action(
     """A change with nothing to confirm, done from the person's page: POST only, and only after the
     region and the person are checked, so a GET from outside the region is still 404 (R-ACL-1)."""
     clinic, _ws = _region_it(request, clinic_id)
-    _member(clinic, member_id)
+    staff_member_for(clinic=clinic, member_id=member_id)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     return _confirmed_action(request, clinic_id, member_id, template="member.html", act=act, done=done)
@@ -238,7 +230,7 @@ def staff_role_revoke_view(
     request: AuthenticatedHttpRequest, clinic_id: int, member_id: int, membership_id: int
 ) -> HttpResponse:
     clinic, _ws = _region_it(request, clinic_id)
-    member = _member(clinic, member_id)
+    member = staff_member_for(clinic=clinic, member_id=member_id)
     membership = memberships_in_region(user=member, region=clinic.region).filter(pk=membership_id).first()
     if membership is None:
         raise Http404

@@ -23,6 +23,7 @@ from accounts.selectors import user_is_staff_member
 
 from .models import Clinic
 from .selectors import clinics_for_staff
+from .staff_selectors import region_staff_member
 
 ALL_CLINIC_ROLES = (Role.LOCAL_ADMIN, Role.SCHEDULER, Role.SUPPORT, Role.REGION_IT)
 
@@ -100,6 +101,15 @@ def workspace_clinic(*, user: User, clinic: Clinic) -> WorkspaceClinic:
         if item.clinic.pk == clinic.pk:
             return item
     raise Http404
+
+
+def staff_member_for(*, clinic: Clinic, member_id: int) -> User:
+    """A staff member of the clinic's region, for region IT's staff pages and API alike; a person
+    outside the region is 404 (R-ACL-1)."""
+    member = region_staff_member(region=clinic.region, user_id=member_id)
+    if member is None:
+        raise Http404
+    return member
 
 
 class IsClinicStaff(permissions.BasePermission):
