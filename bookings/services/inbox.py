@@ -120,7 +120,9 @@ def _send_booking_message(
             )
             if reason:
                 # The reason staff gave reaches the resident in the message itself, not only by e-mail or SMS.
-                body = f"{body}\n\n{gettext('Reason from the clinic: %(reason)s') % {'reason': reason}}"
+                # Outside the f-string: makemessages does not look inside one.
+                reason_line = gettext("Reason from the clinic: %(reason)s") % {"reason": reason}
+                body = f"{body}\n\n{reason_line}"
     message = inbox_message_send(
         resident=booking.resident,
         clinic=booking.clinic,
