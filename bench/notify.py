@@ -11,6 +11,7 @@ Standalone (a database of its own, migrated here): ``python -m bench.notify [--c
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import socketserver
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +135,55 @@ def _prepare(count: int) -> list[int]:
     return [n.pk for n in notifications]
 
 
+@contextlib.contextmanager
+def mail_worker(sink: SmtpSink, log: Path) -> Iterator[None]:
+    """One real ``celery worker`` process (solo pool) on this run's queue, with ``sink`` as its mail
+    server and its output in ``log``; stopped when the block ends."""
+    env = {
+        **os.environ,
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(sink.port),
+        "TIDBOK_PUBLIC_URL": "https://tidbok.example.se",
+    }
+    command = [
+        str(Path(sys.executable).with_name("celery")),
+        "--app=tidbok",
+        "worker",
+        f"--queues={os.environ['CELERY_QUEUE']}",
+        "--concurrency=1",
+        "--pool=solo",
+        "--loglevel=WARNING",
+        "--without-gossip",
+        "--without-mingle",
+    ]
+    with log.open("wb") as out:
+        worker = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=BASE, env=env)
+    try:
+        yield
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def standalone_setup(database_url: str) -> None:
+    """Django on a freshly made and migrated database of its own, for a part run alone."""
+    from bench.__main__ import _configure
+    from bench.run import _recreate_database
+
+    _configure(database_url)
+    _recreate_database(database_url)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
 def measure(*, count: int, log: Path) -> dict[str, Any]:
     """Deliver ``count`` e-mails with one worker process; returns the rate and what the sink got."""
     from notifications.models import Notification, NotificationState
@@ -140,31 +191,11 @@ def measure(*, count: int, log: Path) -> dict[str, Any]:
 
     ids = _prepare(count)
     with SmtpSink() as sink:
-        env = {
-            **os.environ,
-            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "EMAIL_HOST": "127.0.0.1",
-            "EMAIL_PORT": str(sink.port),
-            "TIDBOK_PUBLIC_URL": "https://tidbok.example.se",
-        }
-        command = [
-            str(Path(sys.executable).with_name("celery")),
-            "--app=tidbok",
-            "worker",
-            f"--queues={os.environ['CELERY_QUEUE']}",
-            "--concurrency=1",
-            "--pool=solo",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-        ]
         app.control.purge()
         # Queued before the worker starts, so the clock measures delivery, not the queueing.
         for pk in ids:
             app.send_task("notifications.tasks.notification_deliver", args=[pk])
-        with log.open("wb") as out:
-            worker = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=BASE, env=env)
-        try:
+        with mail_worker(sink, log):
             deadline = time.monotonic() + 600
             began = None
             while time.monotonic() < deadline:
@@ -179,12 +210,6 @@ def measure(*, count: int, log: Path) -> dict[str, Any]:
             else:
                 raise RuntimeError(f"notifications not delivered in 10 minutes; see {log}")
             elapsed = time.perf_counter() - (began or time.perf_counter())
-        finally:
-            worker.terminate()
-            try:
-                worker.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                worker.kill()
     if sink.received != count:
         # Speed means nothing if a message went twice or not at all (R-NOTE-3).
         raise RuntimeError(f"the SMTP sink received {sink.received} e-mails for {count} notifications; see {log}")
@@ -202,17 +227,7 @@ def main(argv: list[str] | None = None) -> None:
         default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tidbok_bench_notify"),
     )
     args = parser.parse_args(argv)
-    from bench.__main__ import _configure
-    from bench.run import _recreate_database
-
-    _configure(args.database_url)
-    _recreate_database(args.database_url)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    standalone_setup(args.database_url)
     result = measure(count=args.count, log=Path(tempfile.mkdtemp(prefix="tidbok-notify-")) / "celery.log")
     print(
         f"notify_per_s {result['per_s']:.1f} ({result['count']} e-mails in {result['seconds']:.1f} s, "

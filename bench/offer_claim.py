@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from .notify import BASE, SmtpSink
+from .notify import SmtpSink, mail_worker, standalone_setup
 
 
 def _prepare(rounds: int) -> tuple[Any, list[tuple[int, int]]]:
@@ -86,28 +84,8 @@ def measure(*, rounds: int, log: Path) -> dict[str, Any]:
     scheduler, pairs = _prepare(rounds)
     latencies: list[float] = []
     with SmtpSink() as sink:
-        env = {
-            **os.environ,
-            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "EMAIL_HOST": "127.0.0.1",
-            "EMAIL_PORT": str(sink.port),
-            "TIDBOK_PUBLIC_URL": "https://tidbok.example.se",
-        }
-        command = [
-            str(Path(sys.executable).with_name("celery")),
-            "--app=tidbok",
-            "worker",
-            f"--queues={os.environ['CELERY_QUEUE']}",
-            "--concurrency=1",
-            "--pool=solo",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-        ]
         app.control.purge()
-        with log.open("wb") as out:
-            worker = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=BASE, env=env)
-        try:
+        with mail_worker(sink, log):
             for booking_id, waiting_id in pairs:
                 began = timezone.now()
                 booking_cancel(actor=scheduler, booking_id=booking_id)
@@ -120,12 +98,6 @@ def measure(*, rounds: int, log: Path) -> dict[str, Any]:
                         raise RuntimeError(f"no offer was sent within 2 minutes of a cancellation; see {log}")
                     time.sleep(0.01)
                 latencies.append((sent_at - began).total_seconds() * 1000)
-        finally:
-            worker.terminate()
-            try:
-                worker.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                worker.kill()
     ordered = sorted(latencies)
     return {
         "rounds": rounds,
@@ -146,17 +118,7 @@ def main(argv: list[str] | None = None) -> None:
         default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tidbok_bench_offer"),
     )
     args = parser.parse_args(argv)
-    from bench.__main__ import _configure
-    from bench.run import _recreate_database
-
-    _configure(args.database_url)
-    _recreate_database(args.database_url)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    standalone_setup(args.database_url)
     result = measure(rounds=args.rounds, log=Path(tempfile.mkdtemp(prefix="tidbok-offer-")) / "celery.log")
     print(
         f"offer_claim_p95_ms {result['p95_ms']:.0f} (p50 {result['p50_ms']:.0f} ms over {result['rounds']} "
