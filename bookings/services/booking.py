@@ -108,6 +108,14 @@ def booking_create(
         if basis.uses >= basis.max_bookings:
             basis.consumed_at = now
         basis.save(update_fields=["uses", "consumed_at"])
+    _web_booking_recorded(resident=resident, slot=slot, booking=booking, acting=acting, now=now)
+    return booking
+
+
+def _web_booking_recorded(*, resident: User, slot: Slot, booking: Booking, acting: Acting, now: dt.datetime) -> None:
+    """What every booking a resident makes on the web leaves behind, in its transaction: the clinic
+    on the start page (R-REL-1), the web log row (R-LOG-1), the grantor's message when an attorney
+    booked (R-POA-1) and the confirmation (R-BOOK-9)."""
     relation_add(resident=resident, clinic=slot.clinic, source=RelationSource.BOOKING)
     _log(status=LogStatus.BOOKED, changed_at=now, channel=Channel.WEB, previous=None, new=booking, acting=acting)
     attorney_action_message(acting=acting, booking=booking, status=LogStatus.BOOKED)
@@ -118,7 +126,6 @@ def booking_create(
         booking=booking,
         by=NotifiedBy.RESIDENT,
     )
-    return booking
 
 
 def _basis_for(*, resident: User, slot: Slot, access: TypeAccess) -> BookingBasis | None:

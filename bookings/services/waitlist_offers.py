@@ -31,9 +31,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.services import resident_lock
-from clinics.models import FreedTimes, RelationSource
+from clinics.models import FreedTimes
 from clinics.policy import booking_notice_start, too_late_to_book_message
-from clinics.services import relation_add
 from core import dates
 from core.errors import BookingError, ErrorCode
 from schedules.models import Slot, SlotStatus
@@ -44,7 +43,6 @@ from ..models import (
     Booking,
     BookingStatus,
     Channel,
-    LogStatus,
     MessageKind,
     OfferState,
     PartOfDay,
@@ -52,10 +50,10 @@ from ..models import (
     WaitlistOffer,
     WaitlistStatus,
 )
-from .attorney import attorney_action_message
-from .common import _acting, _check_no_overlap, _insert_booking, _lock_slots, _log
+from .booking import _web_booking_recorded
+from .common import _acting, _check_no_overlap, _insert_booking, _lock_slots
 from .inbox import inbox_message_send
-from .notify import NotificationKind, NotifiedBy, notification_record
+from .notify import NotificationKind, notification_record
 
 logger = logging.getLogger(__name__)
 
@@ -271,16 +269,7 @@ def waitlist_offer_accept(
     )
     WaitlistOffer.objects.filter(pk=offer.pk).update(state=OfferState.ACCEPTED, answered_at=now, booking=booking)
     WaitlistEntry.objects.filter(pk=offer.entry_id).update(status=WaitlistStatus.BOOKED)
-    relation_add(resident=resident, clinic=slot.clinic, source=RelationSource.BOOKING)
-    _log(status=LogStatus.BOOKED, changed_at=now, channel=Channel.WEB, previous=None, new=booking, acting=acting)
-    attorney_action_message(acting=acting, booking=booking, status=LogStatus.BOOKED)
-    notification_record(
-        NotificationKind.BOOKED,
-        resident_id=resident.pk,
-        clinic_id=booking.clinic_id,
-        booking=booking,
-        by=NotifiedBy.RESIDENT,
-    )
+    _web_booking_recorded(resident=resident, slot=slot, booking=booking, acting=acting, now=now)
     return booking
 
 
