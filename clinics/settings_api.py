@@ -14,7 +14,7 @@ from accounts.http import AuthenticatedRequest
 
 from .models import WEB_INFO_MAX_LENGTH, AppointmentType, Clinic
 from .selectors import appointment_types_for_clinic
-from .services import ADMIN_ROLES, appointment_type_save, clinic_meeting_template_update
+from .services import ADMIN_ROLES, TYPE_FIELDS, appointment_type_save, clinic_meeting_template_update
 from .video import MEETING_TEMPLATE_MAX_LENGTH
 from .workspace import IsClinicStaff, clinic_for
 
@@ -38,25 +38,7 @@ class AdminAppointmentTypeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AppointmentType
-        fields = [
-            "id",
-            "internal_name",
-            "web_name",
-            "web_info",
-            "bookable_on_web",
-            "cancellable_on_web",
-            "reschedulable_on_web",
-            "hidden_for_patient",
-            "visibility_days",
-            "requires_booking_basis",
-            "duration_minutes",
-            "discreet",
-            "booking_notice_hours",
-            "change_deadline",
-            "change_deadline_unit",
-            "late_fee_text",
-            "is_video_visit",
-        ]
+        fields = ["id", *TYPE_FIELDS]
         read_only_fields = ["id"]
         # The service answers for names (unique per clinic, R-TYPE-5, R-TYPE-6), not the model's validators.
         extra_kwargs: dict[str, dict] = {"internal_name": {"validators": []}}

@@ -4,7 +4,7 @@ settings), ``resources``, ``clinic_settings`` (direct links, patient comment, me
 ``relations`` (the start page and approval for communication). The public names are re-exported
 here: callers import from ``clinics.services``."""
 
-from .appointment_types import appointment_type_save, appointment_type_waitlist_update
+from .appointment_types import TYPE_FIELDS, appointment_type_save, appointment_type_waitlist_update
 from .case_types import case_type_activate, case_type_deactivate, case_type_update, clinic_ensure_case_types
 from .clinic_settings import clinic_meeting_template_update, clinic_patient_comment_update, direct_link_create
 from .common import ADMIN_ROLES, FEED_REFRESH_ASK, feed_refresh_later
@@ -22,6 +22,7 @@ __all__ = [
     "ADMIN_ROLES",
     "COMMUNICATION_ROLES",
     "FEED_REFRESH_ASK",
+    "TYPE_FIELDS",
     "appointment_type_save",
     "appointment_type_waitlist_update",
     "case_type_activate",

@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
 _FLAG_FIELDS = ("bookable_on_web", "cancellable_on_web", "reschedulable_on_web")
-_TYPE_FIELDS = (
+# What a local admin may change on a type; the admin API's serializer lists the same fields.
+TYPE_FIELDS = (
     "internal_name",
     "web_name",
     "web_info",
@@ -127,10 +128,10 @@ def appointment_type_save(
     require_role(actor, clinic, ADMIN_ROLES)
     if instance is not None and instance.clinic_id != clinic.pk:
         raise PermissionDeniedError()  # R-ACL-1: the role was checked for `clinic`, not the instance's
-    unknown = set(fields) - set(_TYPE_FIELDS)
+    unknown = set(fields) - set(TYPE_FIELDS)
     if unknown:
         raise ValueError(f"unknown appointment type fields: {sorted(unknown)}")
-    current = {f: getattr(instance, f) for f in _TYPE_FIELDS} if instance else {}
+    current = {f: getattr(instance, f) for f in TYPE_FIELDS} if instance else {}
     values = {**current, **fields}
     flags_set = {f for f in _FLAG_FIELDS if fields.get(f) and not current.get(f)}
     values = _validate_type(values, was_hidden=bool(current.get("hidden_for_patient")), flags_set=flags_set)
