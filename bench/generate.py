@@ -38,6 +38,7 @@ class Shape:
     slots_per_day: int = 24
     slot_minutes: int = 20
     booked_share: float = 1 / 3
+    log_days: int = 365  # the web booking log's span, evenly filled with log_rows
 
     @property
     def clinics(self) -> int:
@@ -92,7 +93,10 @@ def _definitions(table: str) -> tuple[list[str], list[str]]:
             """,
             [table, table],
         )
-        indexes = [row[0] for row in cursor.fetchall()]
+        # A partitioned table's index is listed "ON ONLY" the parent: made so, it would be on no
+        # partition (and invalid). Made on the whole table, each partition gets its own, as the
+        # migrations left them.
+        indexes = [row[0].replace(" ON ONLY ", " ON ", 1) for row in cursor.fetchall()]
     return constraints, indexes
 
 
@@ -270,7 +274,7 @@ def _web_log(shape: Shape, first_resident: int) -> None:
     """A year of the web booking log, evenly spread, mostly bookings and some cancellations, in
     its day partitions (made first: rows the default partition caught would be moved one day at
     a time)."""
-    web_log_partitions_ensure(since=(timezone.now() - dt.timedelta(days=366)).date())
+    web_log_partitions_ensure(since=(timezone.now() - dt.timedelta(days=shape.log_days + 1)).date())
     with connection.cursor() as cursor:
         cursor.execute("SELECT min(id), count(*) FROM clinics_clinic")
         first_clinic, clinics = cursor.fetchone()
@@ -290,7 +294,7 @@ def _web_log(shape: Shape, first_resident: int) -> None:
                    CASE WHEN mod(n, 5) <> 0 THEN 'Besök DSK' ELSE '' END,
                    'web', '', mod(n, 17) = 0, '', %s + mod(n, %s), u.id
             FROM (
-                SELECT n, now() - (n::float / %s) * interval '365 days' AS at
+                SELECT n, now() - (n::float / %s) * %s * interval '1 day' AS at
                 FROM generate_series(1, %s) n
             ) g
             JOIN accounts_user u ON u.username = 'bench-' || (%s + mod(n, %s))
@@ -299,6 +303,7 @@ def _web_log(shape: Shape, first_resident: int) -> None:
                 first_clinic,
                 clinics,
                 shape.log_rows,
+                shape.log_days,
                 shape.log_rows,
                 first_resident,
                 shape.history_residents,
