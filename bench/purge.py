@@ -48,9 +48,10 @@ class Writer(threading.Thread):
 
     def run(self) -> None:
         with psycopg.connect(self.database_url, autocommit=True) as conn:
-            clinic, resident = conn.execute(
-                "SELECT min(id), (SELECT min(id) FROM accounts_user) FROM clinics_clinic"
-            ).fetchone()
+            row = conn.execute("SELECT min(id), (SELECT min(id) FROM accounts_user) FROM clinics_clinic").fetchone()
+            if row is None:
+                raise RuntimeError("the purge bench database has no clinic")
+            clinic, resident = row
             while not self.stopping.is_set():
                 began = time.perf_counter()
                 conn.execute(
