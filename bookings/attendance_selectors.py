@@ -21,7 +21,8 @@ from core.errors import PermissionDeniedError
 from core.localtime import LOCAL_TZ, local_midnight
 
 from .models import AttendanceState, Booking, BookingStatus, Channel
-from .selectors import LATE_CHANGE_WINDOW, csv_cell
+from .selectors import LATE_CHANGE_WINDOW
+from .web_log_selectors import csv_cell
 
 FIGURES_ROLES = (Role.LOCAL_ADMIN, Role.SCHEDULER, Role.REGION_IT)
 MAX_MONTHS = 24

@@ -20,8 +20,8 @@ from core.errors import DomainError, ErrorCode
 from core.idempotency import IdempotentPostMixin
 from schedules.staff_api import DateField, StaffAPIView, StaffTypeSerializer
 
+from .basis_selectors import BASIS_READER_ROLES, bases_for_staff, booking_basis_for_staff
 from .models import BasisKind, BasisState, BookingBasis
-from .selectors import BASIS_READER_ROLES, bases_for_staff, booking_basis_for_staff
 from .services import BASIS_ISSUER_ROLES, booking_basis_issue, booking_basis_revoke, open_summons_send
 from .services.bases import MAX_BOOKINGS_ALLOWED, NOTE_MAX_LENGTH
 from .staff_api import IDEMPOTENCY_HEADER, StaffResidentSerializer, _personnummer

@@ -30,16 +30,11 @@ from core.search_token import SEARCH_TOKEN_PARAM, search_token_load, search_toke
 from schedules.forms import ResidentLookupForm
 from schedules.workspace_views import refuse_unless_post
 
+from .basis_selectors import BASIS_READER_ROLES, bases_for_staff, basis_bookings, booking_basis_for_staff
 from .forms import BasisStateFilterForm, BookingBasisForm, OpenSummonsForm
 from .models import BasisKind
-from .selectors import (
-    BASIS_READER_ROLES,
-    bases_for_staff,
-    basis_bookings,
-    booking_basis_for_staff,
-    resident_for_staff_booking,
-)
 from .services import BASIS_ISSUER_ROLES, booking_basis_issue, booking_basis_revoke, open_summons_send
+from .staff_selectors import resident_for_staff_booking
 
 
 def _may_issue(request: AuthenticatedHttpRequest, clinic: Clinic) -> bool:

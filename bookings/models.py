@@ -220,7 +220,7 @@ class BookingBasis(models.Model):
 
     @property
     def state(self) -> BasisState:
-        """As ``bookings.selectors.BASIS_STATE_Q`` filters: revoked, else used up, else past its
+        """As ``bookings.basis_selectors._basis_state_q`` filters: revoked, else used up, else past its
         last day, else active."""
         if self.revoked_at is not None:
             return BasisState.REVOKED

@@ -26,7 +26,7 @@ from schedules.selectors import proxy_free_slots
 from schedules.staff_api import StaffAPIView, StaffResourceSerializer, StaffTypeSerializer
 
 from .models import Booking
-from .selectors import proxy_cancel_refusal, proxy_region_ids, resident_for_proxy
+from .proxy_selectors import proxy_cancel_refusal, proxy_region_ids, resident_for_proxy
 from .services import booking_cancel, booking_create_by_proxy
 from .staff_api import IDEMPOTENCY_HEADER, BookingDetailsSerializer, StaffResidentSerializer, _personnummer
 

@@ -37,7 +37,7 @@ from schedules.selectors import proxy_free_days, proxy_free_slots
 
 from .models import Booking
 from .proxy_forms import ProxyBookForm, ProxyResidentForm, ProxySearchForm
-from .selectors import booking_for_proxy, proxy_cancel_refusal, resident_for_proxy
+from .proxy_selectors import booking_for_proxy, proxy_cancel_refusal, resident_for_proxy
 from .services import booking_cancel, booking_create_by_proxy
 
 SEARCH_SCOPE = "proxy"

@@ -24,13 +24,10 @@ from schedules.models import Slot
 from schedules.staff_api import DateField, StaffAPIView, StaffResourceSerializer, StaffTypeSerializer, scheduler_clinic
 
 from .models import Booking, LogStatus, WaitlistEntry, WebBookingLogEntry
-from .selectors import (
-    booking_for_staff,
-    waitlist_for_clinic,
-    web_log_changes,
-    web_log_read,
-)
 from .services import booking_book_for_resident, booking_cancel, booking_meeting_link_set
+from .staff_selectors import booking_for_staff
+from .waitlist_selectors import waitlist_for_clinic
+from .web_log_selectors import web_log_changes, web_log_read
 
 SUPPORT = (Role.SUPPORT,)
 WEB_LOG_DEFAULT_LIMIT = 100

@@ -32,7 +32,6 @@ from schedules.workspace_views import local_date, refuse_unless_post, scheduler_
 
 from .forms import MeetingLinkForm, WaitlistPriorityForm
 from .models import Booking, WaitlistEntry
-from .selectors import booking_for_staff, resident_for_staff_booking, waitlist_for_clinic, waitlist_for_staff
 from .services import (
     REASON_MAX_LENGTH,
     booking_book_for_resident,
@@ -41,6 +40,8 @@ from .services import (
     waitlist_entry_set_priority,
 )
 from .services import booking_cancel as booking_cancel_service
+from .staff_selectors import booking_for_staff, resident_for_staff_booking
+from .waitlist_selectors import waitlist_for_clinic, waitlist_for_staff
 
 FREE_TIMES_SHOWN = 60
 

@@ -17,9 +17,9 @@ from clinics.workspace import clinic_for
 from schedules.staff_api import StaffAPIView, StaffTypeSerializer, scheduler_clinic
 
 from .models import OfferState, PartOfDay, WaitlistEntry
-from .selectors import waitlist_for_clinic, waitlist_for_staff
 from .services import waitlist_entry_set_priority
 from .services.waitlist import PRIORITY_RANGE
+from .waitlist_selectors import waitlist_for_clinic, waitlist_for_staff
 
 ADMIN = (Role.LOCAL_ADMIN,)  # region IT of the clinic's region is admitted as well (clinic_for)
 

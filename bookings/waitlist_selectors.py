@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services import audit_record
 
 from .models import OfferState, WaitlistEntry, WaitlistOffer, WaitlistStatus
 
@@ -40,3 +41,23 @@ def waitlist_offer_for_resident(*, resident: User, token: str) -> WaitlistOffer 
         .select_related("slot__clinic", "slot__appointment_type", "slot__resource", "booking")
         .first()
     )
+
+
+def waitlist_for_clinic(*, clinic) -> QuerySet:
+    """Residents waiting for a time at the clinic in the order offers go (R-WAIT-3): priority,
+    then first come first."""
+    return (
+        WaitlistEntry.objects.filter(clinic=clinic, status=WaitlistStatus.WAITING)
+        .select_related("resident", "appointment_type")
+        .prefetch_related(Prefetch("offers", WaitlistOffer.objects.filter(state=OfferState.ACTIVE), "open_offers"))
+        .order_by("-priority", "created_at", "pk")
+    )
+
+
+def waitlist_for_staff(*, actor: User, clinic) -> list:
+    """The waitlist as the scheduler's page shows it: each resident shown is written to the
+    audit log (R-LOG-4), the read and its record together."""
+    entries = list(waitlist_for_clinic(clinic=clinic))
+    for entry in entries:
+        audit_record(actor=actor, action="waitlist.read", clinic=clinic, resident=entry.resident, obj=entry)
+    return entries

@@ -22,13 +22,7 @@ from clinics.workspace import clinic_for, staff_required, workspace_clinic
 from core.search_token import SEARCH_TOKEN_PARAM, search_token_load, search_token_store
 
 from .forms import WebLogFilterForm
-from .selectors import (
-    WebLogRead,
-    web_log_changes,
-    web_log_csv_header,
-    web_log_csv_row,
-    web_log_read,
-)
+from .web_log_selectors import WebLogRead, web_log_changes, web_log_csv_header, web_log_csv_row, web_log_read
 
 PAGE_SIZE = 100
 SUPPORT = (Role.SUPPORT,)

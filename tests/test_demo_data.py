@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from accounts.acting import acting_resolve, children_of
 from accounts.models import ActingAs, Membership, Role, User
+from bookings.basis_selectors import bases_for_resident
 from bookings.models import (
     Attendance,
     AttendanceState,
@@ -15,7 +16,6 @@ from bookings.models import (
     InboxMessage,
     WaitlistEntry,
 )
-from bookings.selectors import bases_for_resident
 from bookings.video import meeting_join_for_resident
 from clinics.models import AppointmentType, CaseKind, CaseType, Clinic, DeadlineUnit
 from notifications.models import NotificationEvent

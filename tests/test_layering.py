@@ -50,7 +50,8 @@ def test_the_layer_contract_has_no_exceptions():
 
 def test_finding_a_resident_by_personnummer_is_an_accounts_read():
     from accounts import selectors as accounts_selectors
-    from bookings import selectors as bookings_selectors
+    from bookings import proxy_selectors, staff_selectors, web_log_selectors
 
     assert accounts_selectors.resident_for_personnummer.__module__ == "accounts.selectors"
-    assert bookings_selectors.resident_for_personnummer is accounts_selectors.resident_for_personnummer
+    for bookings_selectors in (proxy_selectors, staff_selectors, web_log_selectors):
+        assert bookings_selectors.resident_for_personnummer is accounts_selectors.resident_for_personnummer

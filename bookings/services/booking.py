@@ -24,6 +24,7 @@ from schedules.models import Hold, HoldState, Slot
 from schedules.selectors import LOCAL_TZ, slot_check_offered
 from schedules.services import hold_create
 
+from ..basis_selectors import usable_basis
 from ..models import (
     Booking,
     BookingBasis,
@@ -34,14 +35,8 @@ from ..models import (
     WaitlistEntry,
     WaitlistStatus,
 )
-from ..selectors import (
-    booking_for_resident,
-    cancel_refusal,
-    proxy_cancel_refusal,
-    rebook_check,
-    refusal_error,
-    usable_basis,
-)
+from ..proxy_selectors import proxy_cancel_refusal
+from ..selectors import booking_for_resident, cancel_refusal, rebook_check, refusal_error
 from .attorney import attorney_action_message
 from .comment import validate_patient_comment
 from .common import (

@@ -13,8 +13,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Role
+from bookings.basis_selectors import usable_basis
 from bookings.models import BasisState, Booking, BookingBasis, BookingStatus
-from bookings.selectors import usable_basis
 from bookings.services import booking as booking_services
 from bookings.services import booking_basis_revoke, booking_create
 from core.errors import BookingError, ErrorCode

@@ -11,8 +11,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import AuditEvent, Role, User
+from bookings.basis_selectors import bases_for_resident, bases_for_staff, booking_basis_for_staff
 from bookings.models import BasisKind, BasisState, Booking, BookingBasis, BookingStatus, InboxMessage, MessageKind
-from bookings.selectors import bases_for_resident, bases_for_staff, booking_basis_for_staff
 from bookings.services import (
     booking_basis_issue,
     booking_basis_revoke,

@@ -12,9 +12,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from bookings.book_views import DRAFT_CARRY_MINUTES, DRAFT_KEY
 from bookings.models import Booking, BookingStatus
 from bookings.services import booking_create
-from bookings.views import DRAFT_CARRY_MINUTES, DRAFT_KEY
 from clinics.models import CaseKind
 from core.errors import ErrorCode
 from schedules.models import Hold, HoldState, SlotStatus

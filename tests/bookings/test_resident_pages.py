@@ -13,9 +13,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, ngettext
 
 from accounts.models import Role
+from bookings.book_views import DRAFT_KEY
 from bookings.models import Booking, BookingStatus, InboxMessage, LogStatus, MessageKind, WebBookingLogEntry
 from bookings.services import booking_create, booking_create_for_resident, inbox_message_send
-from bookings.views import DRAFT_KEY
 from clinics.models import (
     AppointmentType,
     CaseKind,

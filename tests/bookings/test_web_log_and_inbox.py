@@ -22,13 +22,7 @@ from bookings.models import (
     MessageKind,
     WebBookingLogEntry,
 )
-from bookings.selectors import (
-    booking_for_resident,
-    booking_for_staff,
-    inbox_for_resident,
-    inbox_unread_count,
-    web_log_for_clinic,
-)
+from bookings.selectors import booking_for_resident, inbox_for_resident, inbox_unread_count
 from bookings.services import (
     booking_cancel,
     booking_create,
@@ -39,6 +33,8 @@ from bookings.services import (
     inbox_message_send,
     web_log_purge,
 )
+from bookings.staff_selectors import booking_for_staff
+from bookings.web_log_selectors import web_log_for_clinic
 from core.errors import BookingError, ErrorCode, PermissionDeniedError
 from schedules.models import Slot, SlotStatus
 from schedules.selectors import LOCAL_TZ

@@ -642,7 +642,7 @@ def test_anonymous_is_sent_to_the_login(client, clinic, name):
 
 def test_selectors_refuse_the_wrong_role_even_without_the_view(other_scheduler, support, clinic, basis_booking):
     from accounts.selectors import audit_events_for_clinic
-    from bookings.selectors import booking_basis_for_staff
+    from bookings.basis_selectors import booking_basis_for_staff
     from core.errors import PermissionDeniedError
 
     with pytest.raises(PermissionDeniedError):

@@ -1,68 +1,46 @@
-"""Resident pages: book, view, rebook, cancel, inbox. Each view translates the request, calls a
-service or selector, and turns a DomainError into a message or a 404; no rule lives here."""
+"""The resident's booking pages (R-BOOK-*): conditions, type, day and time, the hold and the
+confirmation, which also ends a rebooking. Each view translates the request, calls a service or
+selector, and turns a DomainError into a message or a 404; no rule lives here."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts.acting import children_of
 from accounts.decorators import resident_required
 from accounts.http import AuthenticatedHttpRequest
 from clinics.models import AppointmentType, CaseKind, Clinic
-from clinics.selectors import (
-    bookable_types,
-    case_type_admits,
-    case_type_for,
-    clinics_open_for_booking,
-    region_notice,
-    start_page_clinics,
-)
+from clinics.selectors import bookable_types, case_type_admits, case_type_for
 from core import params
 from core.errors import DomainError, ErrorCode, ValidationFailed
 from core.overload import shed_when_queued
 from schedules.models import Hold, HoldState, Slot
-from schedules.selectors import (
-    LOCAL_TZ,
-    local_midnight,
-    nearest_offered_slots,
-    offered_days,
-    offered_slots,
-)
+from schedules.selectors import LOCAL_TZ, local_midnight, nearest_offered_slots, offered_days, offered_slots
 from schedules.services import hold_cancel
 
-from . import ics
-from .acting import acting_booking, acting_bookings, acting_inbox
-from .forms import ConditionsForm, PatientCommentForm
+from .basis_selectors import basis_for_resident, usable_basis
+from .forms import PatientCommentForm
 from .month_calendar import last_visible_day, month_calendar, month_from
-from .selectors import (
-    bases_for_resident,
-    basis_for_resident,
-    booking_actions,
-    bookings_for_resident,
-    inbox_unread_count,
-    rebook_candidates,
-    rebook_day_counts,
-    usable_basis,
+from .resident_flow import (
+    BOOK_STEPS,
+    REBOOK_STEPS,
+    accepted_key,
+    booking_or_404,
+    conditions_accepted,
+    conditions_page,
+    same_site_path,
 )
-from .services import (
-    booking_cancel,
-    booking_create,
-    booking_rebook,
-    hold_create_for_booking,
-    hold_create_for_rebook,
-    inbox_mark_read,
-)
-from .video import meeting_join_for_resident, meeting_url_for_calendar
+from .selectors import booking_actions, bookings_for_resident
+from .services import booking_create, booking_rebook, hold_create_for_booking, hold_create_for_rebook
 
 DRAFT_KEY = "booking_draft"
 # The SMART Scheduling Links deep link's source and booking-referral, kept for the clinic they
@@ -73,52 +51,6 @@ NEAREST_TIMES = 5
 # hold in the same flow (same clinic, type and rebooking) within this many minutes, never later
 # or elsewhere: it belongs to that attempt, not to the session.
 DRAFT_CARRY_MINUTES = 15
-BOOK_STEPS = 5
-REBOOK_STEPS = 4
-CANCEL_STEPS = 2
-
-
-def _accepted_key(kind: CaseKind, clinic_id: int) -> str:
-    return f"conditions_{kind}_{clinic_id}"
-
-
-def _booking_or_404(request: AuthenticatedHttpRequest, booking_id: int):
-    try:
-        return acting_booking(acting=request.acting, booking_id=booking_id)
-    except DomainError:
-        raise Http404 from None
-
-
-def _conditions(
-    request: AuthenticatedHttpRequest,
-    *,
-    clinic: Clinic,
-    kind: CaseKind,
-    next_url: str,
-    back_url: str,
-    template_context: dict,
-):
-    """Show a case type's conditions text; the resident confirms before the flow starts (R-CASE-1)."""
-    case_type = case_type_for(clinic=clinic, kind=kind)
-    if not case_type_admits(case_type=case_type, resident=request.patient) or not request.acting.covers(clinic.pk):
-        raise Http404  # R-CASE-3: not offered to this resident; R-POA-1: nor outside an attorney's clinics
-    form = ConditionsForm(request.POST if request.method == "POST" else None, auto_id="%s")
-    if form.is_valid():
-        request.session[_accepted_key(kind, clinic.pk)] = True
-        return redirect(next_url)
-    return render(
-        request,
-        "bookings/conditions.html",
-        {"clinic": clinic, "case_type": case_type, "form": form, "back_url": back_url, **template_context},
-        status=400 if form.errors else 200,
-    )
-
-
-def _require_accepted(request: AuthenticatedHttpRequest, kind: CaseKind, clinic_id: int) -> bool:
-    return bool(request.session.get(_accepted_key(kind, clinic_id)))
-
-
-# --- Booking (BOOK case type) -----------------------------------------------------------------
 
 
 @resident_required
@@ -132,8 +64,8 @@ def book_conditions(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpRe
     # A deep link to one time comes back to that time after the conditions (``nasta``).
     after = request.GET.get("nasta", "")
     if after:
-        next_url = _same_site_path(request, after)
-    return _conditions(
+        next_url = same_site_path(request, after)
+    return conditions_page(
         request,
         clinic=clinic,
         kind=CaseKind.BOOK,
@@ -157,14 +89,14 @@ def basis_book(request: AuthenticatedHttpRequest, basis_id: int) -> HttpResponse
     if case_type_admits(case_type=case_type_for(clinic=clinic, kind=CaseKind.BOOK), resident=request.patient):
         url = reverse("bookings:book_conditions", args=[clinic.pk])
         return redirect(f"{url}?typ={basis.appointment_type_id}")
-    request.session[_accepted_key(CaseKind.BOOK, clinic.pk)] = True
+    request.session[accepted_key(CaseKind.BOOK, clinic.pk)] = True
     return redirect("bookings:book_days", clinic_id=clinic.pk, type_id=basis.appointment_type_id)
 
 
 @resident_required
 def book_types(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     clinic = get_object_or_404(Clinic, pk=clinic_id)
-    if not _require_accepted(request, CaseKind.BOOK, clinic.pk):
+    if not conditions_accepted(request, CaseKind.BOOK, clinic.pk):
         return redirect("bookings:book_conditions", clinic_id=clinic.pk)
     types = bookable_types(clinic=clinic, resident=request.patient)
     return render(
@@ -190,7 +122,7 @@ def _bookable_type(request: AuthenticatedHttpRequest, clinic: Clinic, type_id: i
 @resident_required
 def book_days(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int) -> HttpResponse:
     clinic = get_object_or_404(Clinic, pk=clinic_id)
-    if not _require_accepted(request, CaseKind.BOOK, clinic.pk):
+    if not conditions_accepted(request, CaseKind.BOOK, clinic.pk):
         return redirect("bookings:book_conditions", clinic_id=clinic.pk)
     appointment_type = _bookable_type(request, clinic, type_id)
     first_free = offered_slots(clinic=clinic, appointment_type=appointment_type, resident=request.patient).first()
@@ -227,7 +159,7 @@ def book_days(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int) -
 @resident_required
 def book_times(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int, day: str) -> HttpResponse:
     clinic = get_object_or_404(Clinic, pk=clinic_id)
-    if not _require_accepted(request, CaseKind.BOOK, clinic.pk):
+    if not conditions_accepted(request, CaseKind.BOOK, clinic.pk):
         return redirect("bookings:book_conditions", clinic_id=clinic.pk)
     appointment_type = _bookable_type(request, clinic, type_id)
     try:
@@ -256,35 +188,25 @@ def book_times(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int, 
     )
 
 
-def _same_site_path(request: HttpRequest, back: str) -> str:
-    """Where to go back to after a refused hold: only a path on this site, never another host
-    (``//evil.example`` starts with a slash too), so the form cannot be used as an open redirect."""
-    if url_has_allowed_host_and_scheme(back, allowed_hosts=None, require_https=request.is_secure()) and back.startswith(
-        "/"
-    ):
-        return back
-    return "/"
-
-
 @shed_when_queued
 @require_POST
 @resident_required
 def hold(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Set the chosen time aside for the resident (R-BOOK-3), for booking or for rebooking."""
-    back = _same_site_path(request, request.POST.get("back", "/"))
+    back = same_site_path(request, request.POST.get("back", "/"))
     slot_id = params.optional_id(request.POST.get("slot", ""))
     rebook_id = params.optional_id(request.POST.get("rebook", ""))
     if slot_id is None:
         messages.error(request, _("Choose a time."))
         return redirect(back)
-    rebook_of = _booking_or_404(request, rebook_id) if rebook_id is not None else None
+    rebook_of = booking_or_404(request, rebook_id) if rebook_id is not None else None
     clinic_id = (
         rebook_of.clinic_id
         if rebook_of
         else Slot.objects.filter(pk=slot_id).values_list("clinic_id", flat=True).first()
     )
     kind = CaseKind.MANAGE if rebook_of else CaseKind.BOOK
-    if clinic_id is not None and not _require_accepted(request, kind, clinic_id):
+    if clinic_id is not None and not conditions_accepted(request, kind, clinic_id):
         # R-CASE-1: the conditions text comes before choosing a time.
         if rebook_of:
             return redirect("bookings:rebook_conditions", booking_id=rebook_of.pk)
@@ -326,7 +248,7 @@ def book_slot(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int, s
     their own next one."""
     clinic = get_object_or_404(Clinic, pk=clinic_id)
     _keep_referral(request, clinic.pk)
-    if not _require_accepted(request, CaseKind.BOOK, clinic.pk):
+    if not conditions_accepted(request, CaseKind.BOOK, clinic.pk):
         conditions = reverse("bookings:book_conditions", args=[clinic.pk])
         return redirect(f"{conditions}?{urlencode({'nasta': request.path})}")
     appointment_type = _bookable_type(request, clinic, type_id)
@@ -537,217 +459,5 @@ def release(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
     hold_cancel(resident=request.patient, hold=held)
     messages.info(request, _("The time is no longer reserved for you."))
     if "back" in request.POST:  # the back link of the confirm page: the day's times again
-        return redirect(_same_site_path(request, request.POST["back"]))
+        return redirect(same_site_path(request, request.POST["back"]))
     return _back_to_times(held)
-
-
-# --- My bookings (R-BOOK-5…8, R-TYPE-3) -----------------------------------------------------------
-
-
-@resident_required
-def my_bookings(request: AuthenticatedHttpRequest) -> HttpResponse:
-    bookings = [
-        (
-            booking,
-            booking_actions(booking=booking, resident=request.patient),
-            meeting_join_for_resident(booking=booking),
-        )
-        for booking in acting_bookings(acting=request.acting)
-    ]
-    return render(request, "bookings/my_bookings.html", {"bookings": bookings})
-
-
-@resident_required
-def detail(request: AuthenticatedHttpRequest, booking_id: int) -> HttpResponse:
-    booking = _booking_or_404(request, booking_id)
-    return render(
-        request,
-        "bookings/detail.html",
-        {
-            "booking": booking,
-            "actions": booking_actions(booking=booking, resident=request.patient),
-            "meeting": meeting_join_for_resident(booking=booking),
-            "receipt": request.GET.get("kvitto") == "1",
-            # The receipt after a rebooking says so in its heading, not "booked" as for a new time.
-            "rebooked": booking.rebooked_from_id is not None,
-        },
-    )
-
-
-@resident_required
-def booking_ics(request: AuthenticatedHttpRequest, booking_id: int) -> HttpResponse:
-    booking = _booking_or_404(request, booking_id)
-    body = ics.booking_ics(booking, meeting_url=meeting_url_for_calendar(booking=booking))
-    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="tidbok-{booking.pk}.ics"'
-    return response
-
-
-@resident_required
-def cancel_conditions(request: AuthenticatedHttpRequest, booking_id: int) -> HttpResponse:
-    """The MANAGE conditions text before a cancellation, as before a rebooking (R-CASE-1)."""
-    booking = _booking_or_404(request, booking_id)
-    if not booking_actions(booking=booking, resident=request.patient).can_cancel:
-        raise Http404
-    return _conditions(
-        request,
-        clinic=booking.clinic,
-        kind=CaseKind.MANAGE,
-        next_url=reverse("bookings:cancel", args=[booking.pk]),
-        back_url=reverse("bookings:detail", args=[booking.pk]),
-        template_context={"booking": booking, "step": 1, "steps": CANCEL_STEPS},
-    )
-
-
-@resident_required
-def cancel(request: AuthenticatedHttpRequest, booking_id: int) -> HttpResponse:
-    booking = _booking_or_404(request, booking_id)
-    actions = booking_actions(booking=booking, resident=request.patient)
-    if actions.can_cancel and not _require_accepted(request, CaseKind.MANAGE, booking.clinic_id):
-        # R-CASE-1: the conditions text comes before the cancellation, also for a form posted
-        # without the page before it.
-        return redirect("bookings:cancel_conditions", booking_id=booking.pk)
-    if request.method == "POST":
-        try:
-            booking_cancel(actor=request.user, booking_id=booking.pk)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-            return redirect("bookings:detail", booking_id=booking.pk)
-        messages.success(request, _("Your time is cancelled."))
-        return redirect("bookings:my_bookings")
-    if not actions.can_cancel:
-        return redirect("bookings:detail", booking_id=booking.pk)
-    return render(
-        request,
-        "bookings/cancel.html",
-        {
-            "booking": booking,
-            "actions": actions,
-            "back_url": reverse("bookings:cancel_conditions", args=[booking.pk]),
-            "step": 2,
-            "steps": CANCEL_STEPS,
-        },
-    )
-
-
-@resident_required
-def rebook_conditions(request: AuthenticatedHttpRequest, booking_id: int) -> HttpResponse:
-    booking = _booking_or_404(request, booking_id)
-    if not booking_actions(booking=booking, resident=request.patient).can_rebook:
-        raise Http404
-    return _conditions(
-        request,
-        clinic=booking.clinic,
-        kind=CaseKind.MANAGE,
-        next_url=reverse("bookings:rebook_days", args=[booking.pk]),
-        back_url=reverse("bookings:detail", args=[booking.pk]),
-        template_context={"booking": booking, "step": 1, "steps": REBOOK_STEPS},
-    )
-
-
-@resident_required
-def rebook_days(request: AuthenticatedHttpRequest, booking_id: int) -> HttpResponse:
-    """The days the booking may move to (R-BOOK-7), a month at a time, as when booking."""
-    booking = _booking_or_404(request, booking_id)
-    if not _require_accepted(request, CaseKind.MANAGE, booking.clinic_id):
-        return redirect("bookings:rebook_conditions", booking_id=booking.pk)
-    first_free = rebook_candidates(booking=booking, resident=request.patient).exclude(pk=booking.slot_id).first()
-    first = month_from(request, first_free.start if first_free else None)
-    next_month = (first + dt.timedelta(days=32)).replace(day=1)
-    counts = rebook_day_counts(
-        booking=booking, resident=request.patient, start_from=local_midnight(first), until=local_midnight(next_month)
-    )
-    return render(
-        request,
-        "bookings/rebook_days.html",
-        {
-            "booking": booking,
-            "any_free": first_free is not None,
-            **month_calendar(
-                first=first,
-                counts=counts,
-                day_url=lambda day: reverse("bookings:rebook_times", args=[booking.pk, day.isoformat()]),
-                last_visible=last_visible_day(booking.appointment_type),
-            ),
-            "actions": booking_actions(booking=booking, resident=request.patient),
-            "back_url": reverse("bookings:rebook_conditions", args=[booking.pk]),
-            "step": 2,
-            "steps": REBOOK_STEPS,
-        },
-    )
-
-
-@resident_required
-def rebook_times(request: AuthenticatedHttpRequest, booking_id: int, day: str) -> HttpResponse:
-    booking = _booking_or_404(request, booking_id)
-    if not _require_accepted(request, CaseKind.MANAGE, booking.clinic_id):
-        return redirect("bookings:rebook_conditions", booking_id=booking.pk)
-    try:
-        date = params.parse_date(day, name="day")
-    except params.BadParameter:
-        raise Http404 from None
-    slots = (
-        rebook_candidates(booking=booking, resident=request.patient)
-        .exclude(pk=booking.slot_id)
-        .filter(start__gte=local_midnight(date), start__lt=local_midnight(date + dt.timedelta(days=1)))
-    )
-    return render(
-        request,
-        "bookings/rebook_times.html",
-        {
-            "booking": booking,
-            "date": date,
-            "slots": slots,
-            "actions": booking_actions(booking=booking, resident=request.patient),
-            "back_url": f"{reverse('bookings:rebook_days', args=[booking.pk])}?manad={date:%Y-%m}",
-            "step": 3,
-            "steps": REBOOK_STEPS,
-        },
-    )
-
-
-# --- Inbox (R-BOOK-9) ---------------------------------------------------------------------------
-
-
-@resident_required
-def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
-    return render(request, "bookings/inbox.html", {"inbox": acting_inbox(acting=request.acting)})
-
-
-@resident_required
-def message(request: AuthenticatedHttpRequest, message_id: int) -> HttpResponse:
-    if not acting_inbox(acting=request.acting).filter(pk=message_id).exists():
-        raise Http404
-    try:
-        item = inbox_mark_read(resident=request.patient, message_id=message_id)
-    except DomainError:
-        raise Http404 from None
-    visible_booking = None
-    if item.booking_id:
-        visible_booking = acting_bookings(acting=request.acting).filter(pk=item.booking_id).first()
-    # An open summons: "Boka tid" while it can still be used.
-    summons = None
-    if item.booking_basis_id:
-        summons = next((b for b in bases_for_resident(resident=request.patient) if b.pk == item.booking_basis_id), None)
-    return render(request, "bookings/message.html", {"item": item, "booking": visible_booking, "summons": summons})
-
-
-@resident_required
-def start(request: AuthenticatedHttpRequest) -> HttpResponse:
-    resident = request.patient
-    clinics = list(start_page_clinics(resident=resident).select_related("region"))
-    notices = [notice for clinic in clinics if (notice := region_notice(clinic=clinic, resident=resident))]
-    return render(
-        request,
-        "clinics/start.html",
-        {
-            "clinics": clinics,
-            "bookable_clinic_ids": clinics_open_for_booking(clinics=clinics, resident=resident),
-            "region_notices": notices,
-            "bookings": acting_bookings(acting=request.acting)[:5],
-            "bases": bases_for_resident(resident=resident),
-            "unread": inbox_unread_count(resident=resident),
-            # R-GUARD-3: the guardian's children and the age limit, on the guardian's own start page.
-            "children": children_of(guardian=request.user) if request.acting.is_self else [],
-        },
-    )
