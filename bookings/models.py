@@ -419,15 +419,34 @@ class WebBookingLogEntry(models.Model):
     # No foreign-key constraints in the database (db_constraint=False), only Django's on_delete:
     # on PostgreSQL the log is partitioned by day (R-LOG-3), and with constraints every partition
     # made or taken off would lock the tables they point at, bookings among them, against writes.
-    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="web_log", db_constraint=False)
+    # Indexes only where a read needs one (db_index=False elsewhere): every index is one more for
+    # each log row a booking writes, and files of every day partition a purge drops. The support
+    # log reads by clinic and time (the index in Meta, which also serves the clinic alone), a
+    # personnummer search by resident; bookings, bases and actors are never looked up here (a
+    # deletion setting them to NULL, which the app never makes, scans the 31 days instead).
+    clinic = models.ForeignKey(
+        "clinics.Clinic", on_delete=models.CASCADE, related_name="web_log", db_constraint=False, db_index=False
+    )
     resident = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_constraint=False
     )
     booking = models.ForeignKey(
-        Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_constraint=False
+        Booking,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     booking_basis = models.ForeignKey(
-        BookingBasis, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_constraint=False
+        BookingBasis,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     previous_date = models.DateField(null=True, blank=True)
     previous_start = models.TimeField(null=True, blank=True)
@@ -449,6 +468,7 @@ class WebBookingLogEntry(models.Model):
         blank=True,
         related_name="+",
         db_constraint=False,  # as the log's other keys: the partitioned table holds no constraints
+        db_index=False,
     )
     acting_as = models.CharField(
         max_length=10, choices=ActingAs.choices, default=ActingAs.SELF, db_default=ActingAs.SELF, blank=True

@@ -172,3 +172,25 @@ def test_r_log_3_beat_makes_the_days_ahead_through_the_task():
 
     assert tasks.web_log_partitions_ensure.delay().get() == 3
     assert {today + dt.timedelta(days=d) for d in range(3)} <= set(web_log_services._day_partitions())
+
+
+@pytest.mark.django_db
+def test_r_log_3_a_day_partition_has_only_the_indexes_reads_use():
+    """Each index is one more for every log row a booking writes and files for every day the
+    purge drops: the key, time (the purge's boundary day, the admin's order), clinic and time
+    (the support log and its export, and the clinic alone), and resident (a personnummer search)."""
+    web_log_partitions_ensure(now=PURGE_AT, since=PURGE_AT.date())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT regexp_replace(pg_get_indexdef(indexrelid), '^.* USING ', '') FROM pg_index "
+            "WHERE indrelid = %s::regclass",
+            [f"bookings_webbookinglogentry_p{PURGE_AT:%Y%m%d}"],
+        )
+        indexes = {definition for (definition,) in cursor.fetchall()}
+
+    assert indexes == {
+        "btree (id, changed_at)",
+        "btree (changed_at)",
+        "btree (clinic_id, changed_at DESC)",
+        "btree (resident_id)",
+    }
