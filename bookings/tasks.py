@@ -20,6 +20,11 @@ def web_log_purge() -> int:
 
 
 @shared_task
+def web_log_detached_drop() -> int:
+    return services.web_log_detached_drop()
+
+
+@shared_task
 def web_log_partitions_ensure() -> int:
     return services.web_log_partitions_ensure()
 

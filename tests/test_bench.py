@@ -37,6 +37,7 @@ METRICS = {
     "offer_claim_p95_ms",
     "purge_rows_per_s",
     "purge_max_lock_ms",
+    "purge_files_dropped_s",
     "overload_cancel_p95_ms",
     "overload_503",
     "overload_shed_counted",

@@ -46,7 +46,7 @@ from .waitlist_offers import (
     waitlist_offer_freed_slots,
     waitlist_offers_expire,
 )
-from .web_log import idempotency_purge, web_log_partitions_ensure, web_log_purge
+from .web_log import idempotency_purge, web_log_detached_drop, web_log_partitions_ensure, web_log_purge
 
 __all__ = [
     "BASIS_ISSUER_ROLES",
@@ -87,6 +87,7 @@ __all__ = [
     "waitlist_offer_decline",
     "waitlist_offer_freed_slots",
     "waitlist_offers_expire",
+    "web_log_detached_drop",
     "web_log_partitions_ensure",
     "web_log_purge",
 ]

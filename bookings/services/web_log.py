@@ -3,10 +3,12 @@
 On PostgreSQL the web booking log is partitioned by day (UTC) on ``changed_at`` (migration
 0016): one partition per day, made a few days ahead, and a default partition that catches a
 row for a day nobody made yet (a beat that did not run) so a booking never fails for want of
-a partition. A purge takes the days that lie wholly before the cutoff off the log and drops
-them, catalogue changes that take milliseconds however many rows the day holds, and deletes row
+a partition. A purge takes the days that lie wholly before the cutoff off the log (detaches
+them), catalogue changes that take milliseconds however many rows the day holds, and deletes row
 by row only what is left before the cutoff: the part of the boundary day, and stray rows in the
-default partition. The 31 days therefore stay exact to the second. The log has no foreign-key
+default partition. The 31 days therefore stay exact to the second. The tables of the days taken
+off, no longer read by any query, are dropped after the purge by a task of their own: deleting
+their files is most of the work, and no row waits for it. The log has no foreign-key
 constraints in the database (see the model), so none of this locks the tables it points at:
 bookings are never locked (R-LOG-3). SQLite (``make run``) has one table and the batched DELETE
 alone.
@@ -26,6 +28,7 @@ from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from core.models import IdempotencyRecord
+from core.queue import enqueue_on_commit
 
 from ..models import (
     WebBookingLogEntry,
@@ -45,6 +48,10 @@ LOCK_TIMEOUT_MS = 10
 LOCK_ATTEMPTS = 50
 # Days are taken off several per transaction (fewer commits), as many as keep it about this long.
 DROP_TARGET_SECONDS = 0.02
+# Days taken off in the first transaction; then more or fewer by how long it took.
+DETACH_FIRST_BATCH = 4
+# Day tables dropped per statement (see web_log_detached_drop).
+DROP_PER_STATEMENT = 50
 
 
 def _partitioned() -> bool:
@@ -168,37 +175,61 @@ def web_log_partitions_ensure(
     return made
 
 
-def _detached_drop() -> None:
-    """Drop the day tables taken off the log, this run's and any a crashed run left. No lock of
-    the log's is needed: nothing reads or writes them any more."""
+def _detached_days() -> dict[dt.date, str]:
+    """Day tables no longer part of the log: taken off by a purge, not yet dropped. A day being
+    made is never one of them, as it is made and attached in one transaction."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT relname FROM pg_class WHERE relkind = 'r' AND NOT relispartition AND relname ~ %s",
+            "SELECT relname FROM pg_class WHERE relkind = 'r' AND NOT relispartition AND relname ~ %s "
+            "AND pg_table_is_visible(oid)",
             [_DAY_PARTITION.pattern],
         )
         names = [name for (name,) in cursor.fetchall()]
+    days = {}
+    for name in names:
+        match = _DAY_PARTITION.match(name)
+        if match:
+            days[dt.datetime.strptime(match.group(1), "%Y%m%d").date()] = name
+    return days
+
+
+def web_log_detached_drop(*, now: dt.datetime | None = None) -> int:
+    """Drop the day tables purges took off the log, deleting their files; returns how many.
+    Their rows left the log when they were taken off (R-LOG-3): this is only the disk's work,
+    which on a busy disk takes seconds for a year of days, so it runs after the purge, in the
+    task each purge asks for. It finds every such table, so the ones a worker killed midway left
+    are dropped by the next run, and a second run at once drops nothing twice. A table holding
+    a day not wholly older than the retention is never one a purge took off, and is kept. No
+    lock of the log's is taken: nothing reads or writes these tables any more. A no-op on SQLite."""
+    if not _partitioned():
+        return 0
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.TIDBOK_LOG_RETENTION_DAYS)
+    names = [name for day, name in sorted(_detached_days().items()) if _day_start(day + dt.timedelta(days=1)) <= cutoff]
+    with connection.cursor() as cursor:
         # Many per statement (one commit each, which deletes their files), not so many that the
         # locks of their tables and indexes fill PostgreSQL's lock table.
-        for first in range(0, len(names), 50):
-            cursor.execute("DROP TABLE " + ", ".join(f'"{name}"' for name in names[first : first + 50]))
+        for first in range(0, len(names), DROP_PER_STATEMENT):
+            batch = names[first : first + DROP_PER_STATEMENT]
+            cursor.execute("DROP TABLE IF EXISTS " + ", ".join(f'"{name}"' for name in batch))
+    return len(names)
 
 
-def _days_drop(days: list[tuple[dt.date, str]], on_batch: OnBatch | None) -> int:
+def _days_detach(days: list[tuple[dt.date, str]], on_batch: OnBatch | None) -> int:
     """Take whole day partitions off the log, as many per short transaction as keep its lock
-    near DROP_TARGET_SECONDS, then drop them; returns the rows they held. Detaching is a change
-    of the catalogue alone, so the log's lock is held for no file work (dropping deletes the
-    files, which on a busy disk takes far longer). Days that never got the lock are left to the
-    row-wise delete."""
+    near DROP_TARGET_SECONDS; returns the rows they held. Detaching is a change of the catalogue
+    alone, so the log's lock is held for no file work: their tables are dropped later
+    (web_log_detached_drop). Days that never got the lock are left to the row-wise delete."""
     if not days:
         return 0
     with connection.cursor() as cursor:
-        # Past days take no more rows: counted once, before any lock.
+        # Past days take no more rows: counted once, before any lock. Each day's table alone,
+        # whole, needs no test of each row's time nor of the table it is in: half the time.
         cursor.execute(
-            f'SELECT tableoid::regclass::text, count(*) FROM "{LOG_TABLE}" WHERE changed_at < %s GROUP BY 1',
-            [_day_start(max(day for day, _name in days) + dt.timedelta(days=1))],
+            " UNION ALL ".join(f'SELECT %s, count(*) FROM ONLY "{name}"' for _day, name in days),
+            [name for _day, name in days],
         )
         sizes = dict(cursor.fetchall())
-    total, left, size = 0, [name for _day, name in days], 4
+    total, left, size = 0, [name for _day, name in days], DETACH_FIRST_BATCH
     while left:
         batch = left[:size]
 
@@ -220,7 +251,6 @@ def _days_drop(days: list[tuple[dt.date, str]], on_batch: OnBatch | None) -> int
         # More days per transaction while they are quick, fewer when one took too long.
         size = min(size * 2, 64) if seconds < DROP_TARGET_SECONDS / 2 else size
         size = max(size // 2, 1) if seconds > DROP_TARGET_SECONDS else size
-    _detached_drop()
     return total
 
 
@@ -233,7 +263,9 @@ def web_log_purge(
     """Delete rows older than 31 days (R-LOG-3): on PostgreSQL whole days first (see the module
     docstring), then what is left before the cutoff in short batches, each its own transaction,
     by primary key. The log only points at bookings, so neither takes a lock on them.
-    ``on_batch`` hears each transaction's row count and how long it (and so its locks) lasted."""
+    ``on_batch`` hears each transaction's row count and how long it (and so its locks) lasted.
+    When it returns no row older than the cutoff is in the log; the tables of the days taken off
+    are dropped after it by the task it asks for (web_log_detached_drop)."""
     now = now or timezone.now()
     batch_size = batch_size or settings.TIDBOK_LOG_PURGE_BATCH
     cutoff = now - dt.timedelta(days=settings.TIDBOK_LOG_RETENTION_DAYS)
@@ -241,14 +273,14 @@ def web_log_purge(
     if _partitioned():
         web_log_partitions_ensure(now=now, on_batch=on_batch)
         days = sorted(_day_partitions().items())
-        total = _days_drop(
+        total = _days_detach(
             [(day, name) for day, name in days if _day_start(day + dt.timedelta(days=1)) <= cutoff], on_batch
         )
     old = WebBookingLogEntry.objects.filter(changed_at__lt=cutoff)
     while True:
         ids = list(old.order_by("changed_at").values_list("pk", flat=True)[:batch_size])
         if not ids:
-            return total
+            break
         began = time.perf_counter()
         with transaction.atomic():
             # changed_at again: on PostgreSQL it keeps the DELETE to the partitions before the cutoff.
@@ -256,6 +288,11 @@ def web_log_purge(
         if on_batch is not None:
             on_batch(deleted, time.perf_counter() - began)
         total += deleted
+    if _partitioned() and _detached_days():  # this run's, or ones a killed worker left
+        from ..tasks import web_log_detached_drop as drop_task  # the tasks module imports these services
+
+        enqueue_on_commit(drop_task)
+    return total
 
 
 def idempotency_purge(*, now: dt.datetime | None = None) -> int:
