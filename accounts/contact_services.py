@@ -13,7 +13,6 @@ import datetime as dt
 import re
 import secrets
 
-from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
@@ -27,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.errors import ValidationFailed
 from core.outbox.services import outbox_add
+from core.public_url import public_url
 from core.sms import Sms, send_sms
 
 from .models import ContactDetails, User
@@ -200,8 +200,8 @@ def contact_preferences_set(
 
 
 def email_link_url(contact: ContactDetails) -> str:
-    # The worker has no request to take the host from: the site's configured address.
-    return settings.TIDBOK_PUBLIC_URL + reverse("contact_email_confirm", args=[email_link_token(contact)])
+    # The worker has no request to take the host from: the public address.
+    return public_url(reverse("contact_email_confirm", args=[email_link_token(contact)]))
 
 
 # --- Sending the link and the code (run by a worker) ----------------------------------------------

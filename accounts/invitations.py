@@ -11,6 +11,8 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
+from core.public_url import public_url
+
 from .models import User
 
 
@@ -19,7 +21,7 @@ def staff_invitation_url(user: User) -> str:
     login, so it stops working once the password is set; it expires after PASSWORD_RESET_TIMEOUT."""
     key = default_token_generator.make_token(user)
     path = reverse("account_reset_password_from_key", kwargs={"uidb36": user_pk_to_url_str(user), "key": key})
-    return settings.TIDBOK_SITE_URL + path
+    return public_url(path)
 
 
 def staff_invitation_send(*, user_id: int, region_name: str) -> bool:

@@ -22,6 +22,7 @@ from django.utils.translation import gettext
 from icalendar import Calendar, Event, vCalAddress, vText, vUri
 
 from clinics.models import Clinic
+from core.public_url import public_base_url
 
 from .models import Booking, BookingStatus
 
@@ -40,9 +41,10 @@ def clinic_place(clinic: Clinic) -> str:
 
 
 def _booking_url(booking: Booking) -> str:
-    # Links in a file that leaves the site need the public address; without one the event has none.
-    base = settings.TIDBOK_PUBLIC_URL
-    return f"{base}{reverse('bookings:detail', args=[booking.pk])}" if base else ""
+    # Links in a file that leaves the site need the public address; without one (or without a
+    # saved booking to show) the event has none.
+    base = public_base_url()
+    return f"{base}{reverse('bookings:detail', args=[booking.pk])}" if base and booking.pk else ""
 
 
 def _organizer(booking: Booking) -> vCalAddress:

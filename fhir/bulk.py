@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from clinics.models import Clinic
 from core.outbox.services import outbox_add, outbox_step
+from core.public_url import public_base_url
 
 from . import builders, selectors
 from .models import BulkPublishFile, BulkPublishPart
@@ -55,16 +56,6 @@ PENDING_SECONDS = 60
 REFRESH_ASK = "fhir.bulk.refresh_ask"
 _REFRESH_ASK_BEFORE_MOVE = "schedules.bulk.refresh_ask"
 logger = logging.getLogger(__name__)
-
-
-def public_base_url() -> str:
-    """Where residents reach Tidbok, for the booking deep links. The task has no request, so this
-    comes from ``settings.TIDBOK_PUBLIC_URL``, else the first concrete allowed host."""
-    configured = settings.TIDBOK_PUBLIC_URL
-    if configured:
-        return configured.rstrip("/")
-    hosts = [h for h in settings.ALLOWED_HOSTS if h and "*" not in h and not h.startswith(".")]
-    return f"https://{hosts[0]}" if hosts else "http://localhost:8000"
 
 
 def _first_ask() -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
@@ -22,6 +21,7 @@ from bookings.models import Booking
 from bookings.services import NotificationKind, NotifiedBy
 from bookings.video import video_visit_note
 from core import dates
+from core.public_url import public_url
 
 from .models import NotificationEvent
 
@@ -39,7 +39,7 @@ class Rendered:
 
 
 def _url(path: str) -> str:
-    return f"{settings.TIDBOK_PUBLIC_URL}{path}"
+    return public_url(path)
 
 
 def _headline(event: NotificationEvent, clinic: str) -> str:

@@ -53,6 +53,17 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_url(name: str) -> str:
+    """An http(s) address without a trailing slash, or empty when unset."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return ""
+    scheme, _, rest = raw.partition("://")
+    if scheme not in ("http", "https") or not rest.split("/", 1)[0]:
+        raise ImproperlyConfigured(f"{name} must be an http:// or https:// address, not {raw!r}")
+    return raw.rstrip("/")
+
+
 DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
@@ -465,9 +476,6 @@ if TIDBOK_NOTIFY_CLAIM_SECONDS <= SMS_GATEWAY_TIMEOUT:
     # As for e-mail: a claim that runs out while the gateway may still be answering sends twice.
     raise ImproperlyConfigured("TIDBOK_NOTIFY_CLAIM_SECONDS must be longer than SMS_GATEWAY_TIMEOUT")
 SMS_SENDER = os.environ.get("SMS_SENDER", "Tidbok")
-# The portal's address, for links in e-mails (they are sent by a worker, with no request to take
-# the host from).
-TIDBOK_SITE_URL = os.environ.get("TIDBOK_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # R-NOTE-3: a notification is tried this many times, with exponential back-off, then failed.
 TIDBOK_NOTIFY_MAX_ATTEMPTS = env_int("TIDBOK_NOTIFY_MAX_ATTEMPTS", 6)
 
@@ -535,8 +543,15 @@ TIDBOK_HOLD_MINUTES = env_int("TIDBOK_HOLD_MINUTES", 5)
 TIDBOK_PUBLISH_BATCH_SIZE = env_int("TIDBOK_PUBLISH_BATCH_SIZE", 2000)
 TIDBOK_PUBLISH_STALE_SECONDS = env_int("TIDBOK_PUBLISH_STALE_SECONDS", 120)
 TIDBOK_PUBLISH_MAX_ATTEMPTS = env_int("TIDBOK_PUBLISH_MAX_ATTEMPTS", 5)
-# Where residents reach Tidbok, for links made without a request (SMART Scheduling Links deep links).
-TIDBOK_PUBLIC_URL = os.environ.get("TIDBOK_PUBLIC_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
+# Where residents and staff reach Tidbok (scheme, host and any path prefix): every absolute link
+# made without a request to take the host from (e-mail, SMS, calendar files, staff invitations,
+# SMART bulk deep links) starts with it (core/public_url.py). Unset: http://127.0.0.1:8000 with
+# DEBUG, else https:// and the first concrete ALLOWED_HOSTS entry.
+TIDBOK_PUBLIC_URL = env_url("TIDBOK_PUBLIC_URL")
+if "TIDBOK_SITE_URL" in os.environ:
+    # Its old name (once the address of staff invitations only) is still read when
+    # TIDBOK_PUBLIC_URL is not set; manage.py check warns that it is deprecated (core/checks.py).
+    TIDBOK_SITE_URL = env_url("TIDBOK_SITE_URL")
 # How long the SMART bulk files report a Location or Schedule that left them (a Slot's removal is
 # reported until its start): an aggregator polling with _since less often reloads everything.
 TIDBOK_BULK_DELETED_DAYS = env_int("TIDBOK_BULK_DELETED_DAYS", 62)

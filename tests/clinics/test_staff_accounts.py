@@ -47,10 +47,15 @@ def _invite(it_client, page_clinic, **changes):
     return it_client.post(ws_url(page_clinic, "staff_invite"), {**INVITE, "clinic": page_clinic.pk, **changes})
 
 
+@pytest.fixture(autouse=True)
+def _public_url(settings):
+    settings.TIDBOK_PUBLIC_URL = "https://tidbok.example.se"
+
+
 def _link(message) -> str:
-    match = re.search(r"http://\S+/accounts/password/reset/key/\S+/", message.body)
+    match = re.search(r"https://tidbok\.example\.se(/accounts/password/reset/key/\S+/)", message.body)
     assert match, message.body
-    return match[0].split("127.0.0.1:8000", 1)[-1]
+    return match[1]
 
 
 # --- Invitations ---------------------------------------------------------------------------------
