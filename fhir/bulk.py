@@ -1,8 +1,10 @@
 """The SMART Scheduling Links files behind ``/fhir/r4/$bulk-publish`` (R-PUB).
 
-The ``bulk_publish_refresh`` task writes one NDJSON file per resource type, in parts of at most
+The ``bulk_publish_refresh`` task keeps one NDJSON file per resource type, in parts of at most
 ``TIDBOK_BULK_PART_LINES`` lines (:class:`~fhir.models.BulkPublishPart`, each its own output in
-the manifest), streaming the slots part by part; the endpoints only serve what is stored. Each line's
+the manifest); the endpoints only serve what is stored. A refresh is incremental: the Slot parts
+are id ranges, and a walk of short steps (one task per part, :mod:`fhir.bulk_slots`) rewrites
+only those whose slots changed, then the small Location and Schedule files. Each line's
 ``meta.lastUpdated`` is the time its content last changed, kept in the file's index beside a
 digest of the content, so ``_since`` needs neither parsing nor a slot query.
 
@@ -21,13 +23,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import itertools
-import json
 import logging
 import math
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -40,7 +41,7 @@ from clinics.models import Clinic
 from core.outbox.services import outbox_add, outbox_step
 from core.public_url import public_base_url
 
-from . import builders, selectors
+from . import builders, bulk_slots, selectors
 from .models import BulkPublishFile, BulkPublishPart
 
 PENDING_KEY = "fhir:bulk-publish:pending"
@@ -112,25 +113,19 @@ def postpone_first(wait: float) -> bool:
     return bool(cache.add(POSTPONED_KEY, "1", timeout=math.ceil(wait) + 1))
 
 
-def _resources(now: dt.datetime, base_url: str) -> dict[str, Iterator[dict[str, Any]]]:
-    slots = selectors.public_slots(now)
-    pairs = selectors.public_schedules(slots)
-    clinic_ids = {t.clinic_id for _r, t in pairs}
+def _places(pairs: set[tuple[int, int]], base_url: str) -> dict[str, Iterator[dict[str, Any]]]:
+    """The Location and Schedule resources of the Schedules ``pairs`` (resource id, type id)."""
+    schedules = selectors.schedules_of(pairs)
+    clinic_ids = {t.clinic_id for _r, t in schedules}
     clinics = Clinic.objects.select_related("region").filter(pk__in=clinic_ids).order_by("pk")
-    phones = selectors.clinic_phones(clinic_ids)
     return {
         "Location": (builders.location_resource(c, base_url) for c in clinics),
-        "Schedule": (builders.schedule_resource(r, t) for r, t in pairs),
-        "Slot": (
-            builders.slot_resource(s, base_url, phones.get(s.clinic_id, ""))
-            for s in slots.only(*builders.SLOT_FIELDS).order_by("start", "pk").iterator(chunk_size=2000)
-        ),
+        "Schedule": (builders.schedule_resource(r, t) for r, t in schedules),
     }
 
 
 def _digest(resource: dict[str, Any]) -> str:
-    canonical = json.dumps(resource, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:24]
+    return bulk_slots.digest(resource)
 
 
 def _kept_until(kind: str, start: str, removed_at: dt.datetime) -> str:
@@ -142,9 +137,7 @@ def _kept_until(kind: str, start: str, removed_at: dt.datetime) -> str:
 
 
 def _previous(stored: BulkPublishFile) -> dict[str, tuple[str, str, str]]:
-    """The last refresh's index as ``id: (lastUpdated, digest, start)``, read one part at a time.
-    The instants are interned: a refresh stamps many lines alike and many slots share a start,
-    and this is the one thing a refresh holds for every line at once."""
+    """The last refresh's index as ``id: (lastUpdated, digest, start)``, read one part at a time."""
     before: dict[str, tuple[str, str, str]] = {}
     for index in stored.parts.order_by("number").values_list("index", flat=True).iterator(chunk_size=1):
         for entry in index:
@@ -154,8 +147,9 @@ def _previous(stored: BulkPublishFile) -> dict[str, tuple[str, str, str]]:
 
 
 def _write(stored: BulkPublishFile, resources: Iterator[dict[str, Any]], now: dt.datetime) -> int:
-    """Write the lines part by part as they stream in (never the whole file in memory or in one
-    value), drop the parts left over from a longer file, and keep the tombstones."""
+    """Rewrite a Location or Schedule file whole, part by part as the lines stream in (never the
+    whole file in memory or in one value), drop the parts left over from a longer file, and keep
+    the tombstones."""
     before = _previous(stored)
     tombstones = {t[0]: t for t in stored.deleted}
     stamp = builders.utc_instant(now)
@@ -169,11 +163,8 @@ def _write(stored: BulkPublishFile, resources: Iterator[dict[str, Any]], now: dt
             previous = before.pop(rid, None)
             tombstones.pop(rid, None)  # back in the file: its line is new since the removal
             updated = previous[0] if previous and previous[1] == digest else stamp
-            line = {"resourceType": resource["resourceType"], "id": rid, "meta": {"lastUpdated": updated}}
-            line.update({k: v for k, v in resource.items() if k not in line})
-            lines.append(json.dumps(line, separators=(",", ":"), ensure_ascii=False))
-            start = builders.utc_instant(dt.datetime.fromisoformat(resource["start"])) if "start" in resource else ""
-            index.append([rid, updated, digest, start])
+            lines.append(bulk_slots.line_text(resource, updated))
+            index.append([rid, updated, digest, ""])
         if number and not lines:
             break
         number += 1
@@ -194,22 +185,142 @@ def _write(stored: BulkPublishFile, resources: Iterator[dict[str, Any]], now: dt
     return total
 
 
-def refresh(*, now: dt.datetime | None = None) -> dict[str, int]:
-    """Rewrite the three files from the authoritative state. Idempotent; concurrent runs queue on
-    the files' row locks, so each writes a consistent set. Returns the line count per type."""
+# --- The refresh: a walk over the Slot parts, one short step each ---------------------------------
+#
+# A refresh is a walk: it starts (:func:`walk_start`), then brings the Slot parts up to date one
+# at a time in id order (:func:`walk_step`, a task each when run by the worker, so no worker is
+# held for long and other tasks go in between), and its last step writes the Location and
+# Schedule files of the Schedules the Slot lines name and dates the files. Every step runs in one
+# transaction holding the Slot file's row, which records the walk's token and the part it does
+# next: a step delivered again after it committed (its worker died before the acknowledgement)
+# finds that part done and does nothing, a step that did not commit is done again from the
+# authoritative state, and the next step is queued through the outbox in the same transaction,
+# so a killed worker neither loses nor repeats a part. A refresh asked for while a walk is under
+# way waits for it; one whose walk stopped beating for WALK_STALE_SECONDS takes over.
+#
+# The walk publishes the state at its start (``walk_at``): its lines and removals are dated then,
+# and the files' ``generated_at`` (the manifest's ``transactionTime``) becomes that instant only
+# once every part is done, so a ``_since`` client that used the previous transactionTime gets
+# every line the walk changed. While a walk is under way each part is whole and each slot is in
+# exactly one part (its id's), and every Schedule a Slot line names is in the Schedule file.
+WALK_STALE_SECONDS = 300
+STEP_TASK = "fhir.tasks.bulk_publish_step"
+
+
+def _files() -> None:
+    for kind in builders.BULK_RESOURCE_TYPES:
+        stored, _made = BulkPublishFile.objects.get_or_create(
+            resource_type=kind, defaults={"generated_at": timezone.now()}
+        )
+        if not stored.parts.exists():
+            BulkPublishPart.objects.get_or_create(file=stored, number=1, defaults={"first_id": 0})
+
+
+def _slot_file() -> BulkPublishFile:
+    return BulkPublishFile.objects.select_for_update().get(resource_type="Slot")
+
+
+def walk_start(*, now: dt.datetime | None = None, take_over: bool = False, queue: bool = True) -> str | None:
+    """Start a refresh: returns its token, or None when a walk is under way and beating (it
+    reaches the parts it has not done yet; a refresh after it, the others). ``take_over`` starts
+    one anyway. ``queue`` sends the first step to the worker through the outbox."""
     try:
         cache.delete(PENDING_KEY)  # changes from here on ask for another run
     except Exception:
         logger.warning("bulk publish debounce unavailable", exc_info=True)
+    _files()
     with transaction.atomic():
-        for kind in builders.BULK_RESOURCE_TYPES:
-            BulkPublishFile.objects.get_or_create(resource_type=kind, defaults={"generated_at": timezone.now()})
-        files = {
-            f.resource_type: f
-            for f in BulkPublishFile.objects.select_for_update()
-            .filter(resource_type__in=builders.BULK_RESOURCE_TYPES)
-            .order_by("resource_type")
-        }
-        now = now or timezone.now()
-        resources = _resources(now, public_base_url())
-        return {kind: _write(files[kind], resources[kind], now) for kind in builders.BULK_RESOURCE_TYPES}
+        stored = _slot_file()
+        beat_since = timezone.now() - dt.timedelta(seconds=WALK_STALE_SECONDS)
+        if stored.walk and stored.walk_beat and stored.walk_beat > beat_since and not take_over:
+            return None
+        stored.walk = uuid.uuid4().hex
+        stored.walk_at = now or timezone.now()
+        stored.walk_next = 0
+        stored.walk_beat = timezone.now()
+        stored.save(update_fields=["walk", "walk_at", "walk_next", "walk_beat"])
+        if queue:
+            outbox_add(name=STEP_TASK, args=[stored.walk, 0])
+        return stored.walk
+
+
+def walk_step(token: str, low: int, *, queue: bool = True) -> bulk_slots.StepResult | None:
+    """One step of the walk ``token``: the Slot part holding id ``low`` (see the notes above).
+    Returns what it did (``next_id`` None: it ended the walk), or None when the step is not
+    this one's to do (another walk took over, or it was done already)."""
+    base_url = public_base_url()
+    with transaction.atomic():
+        stored = _slot_file()
+        if stored.walk != token or stored.walk_next != low or stored.walk_at is None:
+            return None
+        result = bulk_slots.part_step(stored, low, now=stored.walk_at, base_url=base_url)
+        if result.written:
+            _places_cover(result.refs, stored.walk_at, base_url)
+        stored.walk_next = result.next_id
+        stored.walk_beat = timezone.now()
+        if result.next_id is None:
+            _walk_end(stored, base_url)
+        elif queue:
+            outbox_add(name=STEP_TASK, args=[token, result.next_id])
+        stored.save(update_fields=["deleted", "numbered", "walk", "walk_next", "walk_beat", "generated_at"])
+        return result
+
+
+def _places_cover(refs: set[tuple[int, int]], now: dt.datetime, base_url: str) -> None:
+    """Before a Slot line names a Schedule the files do not have yet, the Location and Schedule
+    files gain it (and keep the ones they have until the walk's end)."""
+    ids = BulkPublishPart.objects.filter(file__resource_type="Schedule").values_list("index", flat=True)
+    known = {tuple(int(n) for n in entry[0].split("-")) for index in ids for entry in index}
+    if not refs <= known:
+        _write_places(known | refs, now, base_url)  # type: ignore[arg-type]
+
+
+def _write_places(pairs: set[tuple[int, int]], now: dt.datetime, base_url: str) -> dict[str, int]:
+    files = {
+        f.resource_type: f
+        for f in BulkPublishFile.objects.select_for_update()
+        .filter(resource_type__in=("Location", "Schedule"))
+        .order_by("resource_type")
+    }
+    return {kind: _write(files[kind], resources, now) for kind, resources in _places(pairs, base_url).items()}
+
+
+def _walk_end(stored: BulkPublishFile, base_url: str) -> None:
+    """The last step: the Location and Schedule files are exactly those the Slot lines name,
+    spent tombstones go, and the files are dated with the walk's instant."""
+    assert stored.walk_at is not None
+    refs = BulkPublishPart.objects.filter(file=stored).values_list("refs", flat=True)
+    _write_places({(r, t) for part in refs for r, t in part}, stored.walk_at, base_url)
+    stamp = builders.utc_instant(stored.walk_at)
+    stored.deleted = [t for t in stored.deleted if t[2] > stamp]
+    stored.generated_at = stored.walk_at
+    stored.walk = ""
+
+
+def refresh(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """A whole refresh in this process (the worker runs it step by step instead): the files
+    from the authoritative state as at ``now``. Idempotent. Returns the line count per type."""
+    token = walk_start(now=now, take_over=True, queue=False)
+    assert token is not None
+    counts = {kind: 0 for kind in builders.BULK_RESOURCE_TYPES}
+    low: int | None = 0
+    while low is not None:
+        step = walk_step(token, low, queue=False)
+        low = step.next_id if step else None
+        counts["Slot"] += step.lines if step else 0
+    for kind in ("Location", "Schedule"):
+        indexes = BulkPublishPart.objects.filter(file__resource_type=kind).values_list("index", flat=True)
+        counts[kind] = sum(map(len, indexes))
+    return counts
+
+
+def refresh_start() -> bool:
+    """The worker's refresh: start a walk and do its first step, in one transaction (so a
+    redelivered task finds either both or neither); the other steps follow as tasks. False
+    when a walk is under way, to be asked again shortly."""
+    with transaction.atomic():
+        token = walk_start(queue=False)
+        if token is None:
+            return False
+        walk_step(token, 0)
+        return True

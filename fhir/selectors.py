@@ -76,7 +76,11 @@ def slot_status(slot: Slot) -> str:
 
 def public_schedules(slots: QuerySet[Slot]) -> list[tuple[Resource, AppointmentType]]:
     """The (resource, type) pairs that have a published slot, in a stable order."""
-    pairs = sorted(set(slots.order_by().values_list("resource_id", "appointment_type_id").distinct()))
+    return schedules_of(set(slots.order_by().values_list("resource_id", "appointment_type_id").distinct()))
+
+
+def schedules_of(pairs: set[tuple[int, int]]) -> list[tuple[Resource, AppointmentType]]:
+    """The (resource, type) of each ``(resource id, type id)`` that still exists, in a stable order."""
     resources = Resource.objects.in_bulk({r for r, _t in pairs})
     types = AppointmentType.objects.select_related("clinic__region").in_bulk({t for _r, t in pairs})
-    return [(resources[r], types[t]) for r, t in pairs]
+    return [(resources[r], types[t]) for r, t in sorted(pairs) if r in resources and t in types]

@@ -428,10 +428,11 @@ def bulk_manifest(request: HttpRequest) -> HttpResponse:
     ]
     codes = Clinic.objects.filter(pk__in=location_ids).values_list("region__code", flat=True).distinct()
     states = sorted({region_state(code) for code in codes})
-    # Each stored part is an output of its type, in line order (FHIR Bulk Data allows several).
+    # Each stored part is an output of its type, in line order (FHIR Bulk Data allows several): a
+    # Slot part's lines follow the previous part's in id order.
     parts = BulkPublishPart.objects.filter(file__in=files.values()).values_list("file__resource_type", "number")
     numbers: dict[str, list[int]] = {kind: [] for kind in BULK_RESOURCE_TYPES}
-    for kind, number in parts.order_by("number"):
+    for kind, number in parts.order_by("first_id", "number"):
         numbers[kind].append(number)
     output = [
         {"type": kind, "url": _bulk_url(request, "fhir:bulk-file", kind, since, part), "extension": {"state": states}}

@@ -18,11 +18,11 @@ pytestmark = pytest.mark.django_db
 def refreshes(monkeypatch) -> list[int]:
     runs: list[int] = []
 
-    def refresh() -> dict[str, int]:
+    def refresh() -> bool:
         runs.append(1)
-        return {}
+        return True  # a walk started
 
-    monkeypatch.setattr(bulk, "refresh", refresh)
+    monkeypatch.setattr(bulk, "refresh_start", refresh)
     return runs
 
 
