@@ -20,7 +20,8 @@ import datetime as dt
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
@@ -52,6 +53,8 @@ DROP_TARGET_SECONDS = 0.02
 DETACH_FIRST_BATCH = 4
 # Day tables dropped per statement (see web_log_detached_drop).
 DROP_PER_STATEMENT = 50
+# The advisory lock one purge at a time holds ("tidbok web log purge").
+PURGE_LOCK_KEY = 0x7469_6462_6F6B_6C70
 
 
 def _partitioned() -> bool:
@@ -254,6 +257,39 @@ def _days_detach(days: list[tuple[dt.date, str]], on_batch: OnBatch | None) -> i
     return total
 
 
+@contextmanager
+def _purge_alone() -> Iterator[bool]:
+    """Whether this is the only purge running (a session lock, gone with a killed worker's
+    connection). Two at once, beat's and one run by hand, would both count and take off the
+    same days, and the second would fail on a day the first had taken."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [PURGE_LOCK_KEY])
+        alone = cursor.fetchone()[0]
+    try:
+        yield alone
+    finally:
+        if alone:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [PURGE_LOCK_KEY])
+
+
+def _rows_delete(cutoff: dt.datetime, batch_size: int, on_batch: OnBatch | None) -> int:
+    """Delete what is left before the cutoff in batches, each its own transaction, by primary key."""
+    old = WebBookingLogEntry.objects.filter(changed_at__lt=cutoff)
+    total = 0
+    while True:
+        ids = list(old.order_by("changed_at").values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return total
+        began = time.perf_counter()
+        with transaction.atomic():
+            # changed_at again: on PostgreSQL it keeps the DELETE to the partitions before the cutoff.
+            deleted, _details = old.filter(pk__in=ids).delete()
+        if on_batch is not None:
+            on_batch(deleted, time.perf_counter() - began)
+        total += deleted
+
+
 def web_log_purge(
     *,
     now: dt.datetime | None = None,
@@ -265,30 +301,24 @@ def web_log_purge(
     by primary key. The log only points at bookings, so neither takes a lock on them.
     ``on_batch`` hears each transaction's row count and how long it (and so its locks) lasted.
     When it returns no row older than the cutoff is in the log; the tables of the days taken off
-    are dropped after it by the task it asks for (web_log_detached_drop)."""
+    are dropped after it by the task it asks for (web_log_detached_drop). A purge that finds
+    another running leaves the work to it and returns 0."""
     now = now or timezone.now()
     batch_size = batch_size or settings.TIDBOK_LOG_PURGE_BATCH
     cutoff = now - dt.timedelta(days=settings.TIDBOK_LOG_RETENTION_DAYS)
-    total = 0
-    if _partitioned():
+    if not _partitioned():
+        return _rows_delete(cutoff, batch_size, on_batch)
+    with _purge_alone() as alone:
+        if not alone:
+            logger.info("web log purge: another purge is running")
+            return 0
         web_log_partitions_ensure(now=now, on_batch=on_batch)
         days = sorted(_day_partitions().items())
         total = _days_detach(
             [(day, name) for day, name in days if _day_start(day + dt.timedelta(days=1)) <= cutoff], on_batch
         )
-    old = WebBookingLogEntry.objects.filter(changed_at__lt=cutoff)
-    while True:
-        ids = list(old.order_by("changed_at").values_list("pk", flat=True)[:batch_size])
-        if not ids:
-            break
-        began = time.perf_counter()
-        with transaction.atomic():
-            # changed_at again: on PostgreSQL it keeps the DELETE to the partitions before the cutoff.
-            deleted, _details = old.filter(pk__in=ids).delete()
-        if on_batch is not None:
-            on_batch(deleted, time.perf_counter() - began)
-        total += deleted
-    if _partitioned() and _detached_days():  # this run's, or ones a killed worker left
+        total += _rows_delete(cutoff, batch_size, on_batch)
+    if _detached_days():  # this run's, or ones a killed worker left
         from ..tasks import web_log_detached_drop as drop_task  # the tasks module imports these services
 
         enqueue_on_commit(drop_task)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import psycopg
 import pytest
 from django.db import connection
 
@@ -172,3 +173,21 @@ def test_r_log_3_a_purge_killed_between_row_batches_is_finished_by_the_next(clin
     assert web_log_purge(now=PURGE_AT, batch_size=1) == len(older) - 1
 
     assert _in_log() == kept
+
+
+@pytest.mark.django_db
+def test_r_log_3_a_purge_finding_another_running_leaves_the_work_to_it(log):
+    settings = connection.settings_dict
+    with psycopg.connect(
+        dbname=settings["NAME"], user=settings["USER"], host=settings["HOST"], port=settings["PORT"] or 5432
+    ) as other:  # another worker's purge, running
+        other.execute("SELECT pg_advisory_lock(%s)", [web_log_services.PURGE_LOCK_KEY])
+
+        assert web_log_purge(now=PURGE_AT) == 0
+
+        assert _in_log() == log["old"] | log["kept"]
+        assert all(_old_day_tables().values())  # no day taken off twice
+        other.execute("SELECT pg_advisory_unlock(%s)", [web_log_services.PURGE_LOCK_KEY])
+
+    assert web_log_purge(now=PURGE_AT) == len(log["old"])
+    assert _in_log() == log["kept"]
