@@ -10,7 +10,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import dates
 from core.errors import PermissionDeniedError
+from core.spreadsheet import csv_cell
 
 from .models import AuditEvent, Membership, Role, User
 from .services import audit_record
@@ -171,8 +173,9 @@ def audit_csv_header() -> list[str]:
 def audit_csv_row(*, event: AuditEvent) -> list[str]:
     """R-SEC-7: who, in which role, at which unit, about which resident, did what, when."""
     resident = event.resident
-    return [
-        timezone.localtime(event.created_at).strftime("%Y-%m-%d %H:%M:%S"),
+    cells = [
+        # To the second, as the audit page shows it; Swedish local time as Excel reads it.
+        dates.when(event.created_at, "spreadsheet_seconds"),
         event.actor.get_full_name() or event.actor.get_username(),
         event.actor.email,
         audit_role_labels(event.role),
@@ -184,3 +187,5 @@ def audit_csv_row(*, event: AuditEvent) -> list[str]:
         f"{event.object_type} {event.object_id}".strip(),
         event.detail,
     ]
+    # Names, units and details are typed by people: none may open as a formula (CSV injection).
+    return [csv_cell(str(cell)) for cell in cells]

@@ -19,10 +19,10 @@ from accounts.selectors import user_has_clinic_role
 from clinics.models import Clinic
 from core.errors import PermissionDeniedError
 from core.localtime import LOCAL_TZ, local_midnight
+from core.spreadsheet import csv_cell
 
 from .models import AttendanceState, Booking, BookingStatus, Channel
 from .selectors import LATE_CHANGE_WINDOW
-from .web_log_selectors import csv_cell
 
 FIGURES_ROLES = (Role.LOCAL_ADMIN, Role.SCHEDULER, Role.REGION_IT)
 MAX_MONTHS = 24

@@ -7,14 +7,15 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
-from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.models import Role, User
 from accounts.selectors import resident_for_personnummer, user_has_clinic_role
 from accounts.services import audit_record
+from core import dates
 from core.errors import PermissionDeniedError
-from schedules.selectors import LOCAL_TZ, local_midnight
+from core.spreadsheet import csv_cell
+from schedules.selectors import local_midnight
 
 from .audit import audit_residents_shown
 from .models import WebBookingLogEntry
@@ -152,15 +153,6 @@ def web_log_changes(*, entry: WebBookingLogEntry) -> list[LogValueChange]:
     ]
 
 
-# The formula characters spreadsheet programs act on: a resource or name typed as "=HYPERLINK(…)"
-# must open as text, not run (CSV injection).
-_CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: str) -> str:
-    return f"'{value}" if value.startswith(_CSV_FORMULA_START) else value
-
-
 def web_log_csv_header() -> list[str]:
     return [
         gettext("Status"),
@@ -184,11 +176,11 @@ def web_log_csv_header() -> list[str]:
 
 def web_log_csv_row(*, entry: WebBookingLogEntry) -> list[str]:
     """One log row for the spreadsheet export, in the columns of :func:`web_log_csv_header`;
-    times in Swedish local time."""
+    the time of the change in Swedish local time as Excel reads a date and time, "2026-12-04 09:00"."""
     changes = web_log_changes(entry=entry)
     cells = [
         entry.get_status_display(),
-        timezone.localtime(entry.changed_at, LOCAL_TZ).strftime("%Y-%m-%d %H:%M"),
+        dates.when(entry.changed_at, "spreadsheet"),
         entry.resident.get_full_name(),
         entry.resident.personnummer_display,
         *(change.previous for change in changes),

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
@@ -24,6 +23,8 @@ from accounts.selectors import (
     proxy_memberships,
 )
 from core.search_token import SEARCH_TOKEN_PARAM, search_token_load, search_token_store
+from core.spreadsheet import CONTENT_TYPE as CSV_CONTENT_TYPE
+from core.spreadsheet import csv_lines
 
 from .models import Clinic
 from .workspace import ALL_CLINIC_ROLES, clinic_for, staff_required, workspace_clinic, workspace_clinics
@@ -132,13 +133,6 @@ def audit_log(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse
     )
 
 
-class _Echo:
-    """A file-like object whose write returns the line, for csv.writer in a streamed answer."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 @staff_required
 def audit_log_csv(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponseBase:
     """R-SEC-7: the period (and resident) of the current search as a CSV file: who, role, unit,
@@ -160,13 +154,9 @@ def audit_log_csv(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResp
     def rows() -> Iterator[str]:
         # Streamed after the view returned: keep the reader's language for the labels.
         with translation.override(language):
-            writer = csv.writer(_Echo(), delimiter=";")
-            # The byte order mark makes Excel read UTF-8 (å, ä, ö); Swedish Excel splits columns on ";".
-            yield "\ufeff" + writer.writerow(audit_csv_header())
-            if events is not None:
-                for event in events.iterator(chunk_size=2000):
-                    yield writer.writerow(audit_csv_row(event=event))
+            shown = events.iterator(chunk_size=2000) if events is not None else ()
+            yield from csv_lines(audit_csv_header(), (audit_csv_row(event=event) for event in shown))
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(rows(), content_type=CSV_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -18,7 +18,18 @@ from django.utils import dateformat, timezone, translation
 from core.localtime import LOCAL_TZ
 
 Format = Literal[
-    "when", "date", "day", "time", "month", "short_day", "short_when", "compact", "compact_seconds", "compact_date"
+    "when",
+    "date",
+    "day",
+    "time",
+    "month",
+    "short_day",
+    "short_when",
+    "compact",
+    "compact_seconds",
+    "compact_date",
+    "spreadsheet",
+    "spreadsheet_seconds",
 ]
 
 # Django date-format strings (backslash escapes a literal letter); Swedish first, English for the
@@ -35,6 +46,10 @@ _FORMATS: dict[str, dict[Format, str]] = {
         "compact": "Y-m-d H.i",
         "compact_seconds": "Y-m-d H.i.s",
         "compact_date": "Y-m-d",
+        # CSV exports: the form Excel reads as a date and time in Swedish and English installs
+        # alike. The dot of "09.00" would make the cell text, so these keep the colon.
+        "spreadsheet": "Y-m-d H:i",
+        "spreadsheet_seconds": "Y-m-d H:i:s",
     },
     "en": {
         "when": r"l j F Y \a\t H:i",
@@ -47,6 +62,8 @@ _FORMATS: dict[str, dict[Format, str]] = {
         "compact": "Y-m-d H:i",
         "compact_seconds": "Y-m-d H:i:s",
         "compact_date": "Y-m-d",
+        "spreadsheet": "Y-m-d H:i",
+        "spreadsheet_seconds": "Y-m-d H:i:s",
     },
 }
 FORMAT_NAMES: tuple[Format, ...] = tuple(_FORMATS["sv"])
@@ -85,7 +102,9 @@ def span(start: dt.datetime, end: dt.datetime, name: Format = "when") -> str:
     return f"{when(start, name)} – {when(end, name)}"
 
 
-_WITH_TIME: frozenset[Format] = frozenset({"when", "time", "short_when", "compact", "compact_seconds"})
+_WITH_TIME: frozenset[Format] = frozenset(
+    {"when", "time", "short_when", "compact", "compact_seconds", "spreadsheet", "spreadsheet_seconds"}
+)
 
 
 def _language() -> str:
