@@ -33,8 +33,35 @@ if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
 
+# One message for each thing that can be wrong, the same in every form, page and API that takes a
+# personnummer. None of them repeats what was typed (R-SEC-3): a message can reach a log or a screen.
+MESSAGE_EMPTY = _("Enter a personal identity number.")
+MESSAGE_CHARACTERS = _("Use only the digits 0–9, and - or + before the last four.")
+MESSAGE_LENGTH = _("A personal identity number has 12 digits, YYYYMMDD-NNNN, or 10, YYMMDD-NNNN.")
+MESSAGE_FORMAT = _("Enter the personal identity number as YYYYMMDD-NNNN (12 digits).")
+MESSAGE_PLUS_IN_LONG_FORM = _("Use '+' only with the short form YYMMDD+NNNN.")
+MESSAGE_NO_SUCH_DATE = _("The date in the personal identity number does not exist.")
+MESSAGE_FUTURE_DATE = _("The date in the personal identity number is in the future.")
+MESSAGE_CHECK_DIGIT = _("The check digit is wrong. Check that the number is typed correctly.")
+
+# Whatever a personnummer may hold besides ASCII digits: the separator. (Whitespace is dropped first.)
+_OTHER_THAN_DIGITS_AND_SEPARATORS = re.compile(r"[^0-9+-]", re.ASCII)
+
+
 def _invalid(message: StrOrPromise) -> ValidationFailed:
     return ValidationFailed({"personnummer": [message]})
+
+
+def _shape_message(cleaned: str) -> StrOrPromise:
+    """What is wrong with input the pattern refused: nothing typed, a character that has no place
+    in a personnummer, too few or too many digits, or the separator in the wrong place."""
+    if not cleaned:
+        return MESSAGE_EMPTY
+    if _OTHER_THAN_DIGITS_AND_SEPARATORS.search(cleaned):
+        return MESSAGE_CHARACTERS
+    if sum(char.isdigit() for char in cleaned) not in (10, 12):
+        return MESSAGE_LENGTH
+    return MESSAGE_FORMAT
 
 
 def normalise_personnummer(raw: str, *, today: dt.date | None = None) -> str:
@@ -43,13 +70,13 @@ def normalise_personnummer(raw: str, *, today: dt.date | None = None) -> str:
     cleaned = re.sub(r"\s", "", raw or "")
     match = _PATTERN.match(cleaned)
     if not match:
-        raise _invalid(_("Enter the personal identity number as YYYYMMDD-NNNN (12 digits)."))
+        raise _invalid(_shape_message(cleaned))
 
     yymmdd = match["yymmdd"]
     year2, month, day = int(yymmdd[:2]), int(yymmdd[2:4]), int(yymmdd[4:6])
     if match["century"]:
         if match["sep"] == "+":
-            raise _invalid(_("Use '+' only with the short form YYMMDD+NNNN."))
+            raise _invalid(MESSAGE_PLUS_IN_LONG_FORM)
         year = int(match["century"] + yymmdd[:2])
     else:
         # The short form leaves the century to the reader: the latest year not in the
@@ -64,13 +91,13 @@ def normalise_personnummer(raw: str, *, today: dt.date | None = None) -> str:
     try:
         birth_date = dt.date(year, month, birth_day)
     except ValueError:
-        raise _invalid(_("The date in the personal identity number does not exist.")) from None
+        raise _invalid(MESSAGE_NO_SUCH_DATE) from None
     if birth_date > today:
-        raise _invalid(_("The date in the personal identity number is in the future."))
+        raise _invalid(MESSAGE_FUTURE_DATE)
 
     ten = yymmdd + match["serial"] + match["check"]
     if luhn_check_digit(ten[:9]) != int(ten[9]):
-        raise _invalid(_("The check digit is wrong. Check that the number is typed correctly."))
+        raise _invalid(MESSAGE_CHECK_DIGIT)
     return f"{year:04d}{month:02d}{day:02d}{match['serial']}{match['check']}"
 
 

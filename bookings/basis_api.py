@@ -13,6 +13,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from accounts.api_fields import PersonnummerField
 from accounts.http import AuthenticatedRequest
 from clinics.models import AppointmentType, Clinic
 from clinics.workspace import clinic_for
@@ -24,7 +25,7 @@ from .basis_selectors import BASIS_READER_ROLES, bases_for_staff, booking_basis_
 from .models import BasisKind, BasisState, BookingBasis
 from .services import BASIS_ISSUER_ROLES, booking_basis_issue, booking_basis_revoke, open_summons_send
 from .services.bases import MAX_BOOKINGS_ALLOWED, NOTE_MAX_LENGTH
-from .staff_api import IDEMPOTENCY_HEADER, StaffResidentSerializer, _personnummer
+from .staff_api import IDEMPOTENCY_HEADER, StaffResidentSerializer
 
 
 class BookingBasisSerializer(serializers.ModelSerializer):
@@ -60,7 +61,7 @@ class RevokedBasisSerializer(serializers.Serializer):
 
 
 class _BasisInput(serializers.Serializer):
-    personnummer = serializers.CharField(max_length=20, help_text="The resident, in any accepted form (R-AUTH-4)")
+    personnummer = PersonnummerField()
     appointment_type = serializers.PrimaryKeyRelatedField(
         queryset=AppointmentType.objects.none(), help_text="An appointment type of this clinic"
     )
@@ -75,9 +76,6 @@ class _BasisInput(serializers.Serializer):
         # The ignore: the stubs type RelatedField.queryset as QuerySet | Manager (see staff_api).
         field = cast(serializers.PrimaryKeyRelatedField, self.fields["appointment_type"])
         field.queryset = AppointmentType.objects.filter(clinic=clinic)  # type: ignore[arg-type]
-
-    def validate_personnummer(self, value: str) -> str:
-        return _personnummer(value)
 
 
 class BookingBasisInput(_BasisInput):

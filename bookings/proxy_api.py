@@ -16,6 +16,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from accounts.api_fields import PersonnummerField
 from accounts.http import AuthenticatedRequest
 from clinics.models import Clinic
 from clinics.selectors import proxy_types_in_regions
@@ -28,7 +29,7 @@ from schedules.staff_api import StaffAPIView, StaffResourceSerializer, StaffType
 from .models import Booking
 from .proxy_selectors import proxy_cancel_refusal, proxy_region_ids, resident_for_proxy
 from .services import booking_cancel, booking_create_by_proxy
-from .staff_api import IDEMPOTENCY_HEADER, BookingDetailsSerializer, StaffResidentSerializer, _personnummer
+from .staff_api import IDEMPOTENCY_HEADER, BookingDetailsSerializer, StaffResidentSerializer
 
 FREE_TIMES_MAX = 200
 
@@ -75,10 +76,7 @@ class ProxyBookingSerializer(BookingDetailsSerializer):
 
 
 class ProxyResidentInput(serializers.Serializer):
-    personnummer = serializers.CharField(max_length=20, help_text="The resident, in any accepted form (R-AUTH-4)")
-
-    def validate_personnummer(self, value: str) -> str:
-        return _personnummer(value)
+    personnummer = PersonnummerField()
 
 
 class ProxyResidentAnswer(serializers.Serializer):
@@ -95,7 +93,7 @@ class ProxyFreeTimesQuery(serializers.Serializer):
 
 
 class ProxyBookingInput(serializers.Serializer):
-    personnummer = serializers.CharField(max_length=20, help_text="The resident, in any accepted form (R-AUTH-4)")
+    personnummer = PersonnummerField()
     slot = serializers.PrimaryKeyRelatedField(
         queryset=Slot.objects.none(), help_text="A free time of a proxy type in the booker's regions"
     )
@@ -111,9 +109,6 @@ class ProxyBookingInput(serializers.Serializer):
         slot_field.queryset = Slot.objects.filter(  # type: ignore[arg-type]
             appointment_type__in=proxy_types_in_regions(region_ids=region_ids).values("pk")
         )
-
-    def validate_personnummer(self, value: str) -> str:
-        return _personnummer(value)
 
 
 def _booking(booking_id: int) -> Booking:

@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field, extend_sch
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from accounts.api_fields import PersonnummerField
 from accounts.http import AuthenticatedRequest
 from accounts.models import User
 from accounts.selectors import resident_for_personnummer
@@ -23,14 +24,11 @@ from .models import Booking, InboxMessage
 from .resident_overview import ResidentAtClinic, bookings_hidden_by_withdrawal, resident_at_clinic_for_staff
 from .services import clinic_message_send
 from .services.inbox import BODY_MAX_LENGTH
-from .staff_api import IDEMPOTENCY_HEADER, StaffResidentSerializer, _personnummer
+from .staff_api import IDEMPOTENCY_HEADER, StaffResidentSerializer
 
 
 class _ResidentInput(serializers.Serializer):
-    personnummer = serializers.CharField(max_length=20, help_text="The resident, in any accepted form (R-AUTH-4)")
-
-    def validate_personnummer(self, value: str) -> str:
-        return _personnummer(value)
+    personnummer = PersonnummerField()
 
 
 class CommunicationInput(_ResidentInput):

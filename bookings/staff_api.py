@@ -13,12 +13,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from accounts.api_fields import PersonnummerField
 from accounts.http import AuthenticatedRequest
 from accounts.models import Role
-from accounts.personnummer import normalise_personnummer
+from accounts.personnummer import MESSAGE_EMPTY
 from clinics.models import Clinic
 from clinics.workspace import clinic_for
-from core.errors import ValidationFailed
 from core.idempotency import IdempotentPostMixin
 from schedules.models import Slot
 from schedules.staff_api import DateField, StaffAPIView, StaffResourceSerializer, StaffTypeSerializer, scheduler_clinic
@@ -39,13 +39,6 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="Send the same key when retrying: the first answer is returned, nothing is done twice.",
 )
-
-
-def _personnummer(raw: str) -> str:
-    try:
-        return normalise_personnummer(raw)
-    except ValidationFailed as exc:
-        raise serializers.ValidationError([str(m) for m in exc.field_errors["personnummer"]]) from None
 
 
 # --- Bookings on behalf of a resident (R-BOOK-4, R-BOOK-9) --------------------------------------
@@ -103,9 +96,7 @@ class StaffBookingSerializer(BookingDetailsSerializer):
 
 
 class StaffBookingInput(serializers.Serializer):
-    personnummer = serializers.CharField(
-        required=False, max_length=20, help_text="Required unless waitlist_entry is given"
-    )
+    personnummer = PersonnummerField(required=False, help_text="Required unless waitlist_entry is given")
     slot = serializers.PrimaryKeyRelatedField(queryset=Slot.objects.none(), help_text="A free slot of this clinic")
     waitlist_entry = serializers.PrimaryKeyRelatedField(
         queryset=WaitlistEntry.objects.none(), required=False, help_text="A waiting entry of this clinic's waitlist"
@@ -123,16 +114,15 @@ class StaffBookingInput(serializers.Serializer):
         entry_field = cast(serializers.PrimaryKeyRelatedField, self.fields["waitlist_entry"])
         entry_field.queryset = waitlist_for_clinic(clinic=clinic)  # type: ignore[arg-type]
 
-    def validate_personnummer(self, value: str) -> str:
-        return _personnummer(value)
-
     def validate(self, attrs: dict) -> dict:
         entry = attrs.get("waitlist_entry")
         personnummer = attrs.get("personnummer")
         if entry is None and not personnummer:
-            raise serializers.ValidationError({"personnummer": ["Enter the resident's personal identity number."]})
+            raise serializers.ValidationError({"personnummer": [MESSAGE_EMPTY]})
         if entry is not None and personnummer and entry.resident.personnummer != personnummer:
-            raise serializers.ValidationError({"personnummer": ["This is not the resident on the waitlist entry."]})
+            raise serializers.ValidationError(
+                {"personnummer": [_("This is not the personal identity number of the resident on the waitlist entry.")]}
+            )
         return attrs
 
 
@@ -240,12 +230,7 @@ class WebLogQuery(serializers.Serializer):
 
 
 class WebLogSearch(WebLogQuery):
-    personnummer = serializers.CharField(
-        required=False, max_length=20, help_text="The resident, in any accepted form (R-AUTH-4)"
-    )
-
-    def validate_personnummer(self, value: str) -> str:
-        return _personnummer(value)
+    personnummer = PersonnummerField(required=False)
 
 
 class WebLogValuesSerializer(serializers.Serializer):

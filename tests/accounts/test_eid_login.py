@@ -207,7 +207,7 @@ def test_an_e_id_login_with_the_number_of_a_staff_account_is_refused(rf, setting
     [
         ({}, "E-legitimationen skickade inte ditt personnummer till oss."),
         ({CLAIM: "19850314-2386"}, "Kontrollsiffran stämmer inte."),
-        ({CLAIM: "not a number"}, "Skriv personnumret som ÅÅÅÅMMDD-NNNN"),
+        ({CLAIM: "not a number"}, "Använd bara siffrorna 0–9"),
         ({"https://id.oidc.se/claim/coordinationNumber": "198503142385"}, "är inte ett samordningsnummer"),
     ],
 )

@@ -257,7 +257,7 @@ _OTHER_DIGITS = {
 
 @pytest.mark.parametrize("script", sorted(_OTHER_DIGITS))
 @pytest.mark.parametrize("form", ["{long}", "{date}-{last}", "{short}-{last}"])
-def test_digits_of_other_scripts_are_refused_with_the_format_message(script, form):
+def test_digits_of_other_scripts_are_refused_with_the_characters_message(script, form):
     # A valid number in ASCII, written with another script's digits (re's \d and int() accept them).
     number = _valid("19850314", "100")
     typed = form.format(long=number, date=number[:8], short=number[2:8], last=number[8:])
@@ -265,7 +265,7 @@ def test_digits_of_other_scripts_are_refused_with_the_format_message(script, for
     assert normalise_personnummer(typed, today=TODAY) == number
     error = _refused(typed.translate(_OTHER_DIGITS[script]))
 
-    assert str(error.field_errors["personnummer"][0]) == "Skriv personnumret som ÅÅÅÅMMDD-NNNN (12 siffror)."
+    assert str(error.field_errors["personnummer"][0]) == "Använd bara siffrorna 0–9, och - eller + före de fyra sista."
 
 
 @pytest.mark.django_db

@@ -64,7 +64,7 @@ def test_dev_login_logs_in_an_existing_resident_without_a_duplicate(client, sett
 def test_dev_login_rejects_an_invalid_number_with_a_swedish_error_on_the_field(client, settings, db):
     settings.TIDBOK_DEV_LOGIN = True
     users_before = User.objects.count()
-    english = "Enter the personal identity number as YYYYMMDD-NNNN (12 digits)."
+    english = "A personal identity number has 12 digits, YYYYMMDD-NNNN, or 10, YYMMDD-NNNN."
 
     response = client.post("/logga-in/test/", {"personnummer": "12345"})
 

@@ -665,7 +665,7 @@ def test_dev_login_refuses_a_personnummer_in_arabic_indic_digits_beside_the_fiel
     response = Client().post(reverse("dev_login"), {"personnummer": typed})
 
     assert response.status_code == 400
-    assert "Skriv personnumret som ÅÅÅÅMMDD-NNNN (12 siffror)." in response.content.decode()
+    assert "Använd bara siffrorna 0–9, och - eller + före de fyra sista." in response.content.decode()
     assert User.objects.filter(personnummer__isnull=False).count() == 2
 
 
