@@ -117,8 +117,11 @@ class Slot(models.Model):
     with bookings, holds and blocks inside the same transactions, so that "is this time
     offered?" is one partial-index lookup (R-VIS-2, R-PUB)."""
 
-    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="slots")
-    resource = models.ForeignKey("clinics.Resource", on_delete=models.CASCADE, related_name="slots")
+    # No index of their own for clinic and resource: slot_clinic_start_idx and the unique
+    # (resource, start) begin with them and serve every lookup by either, and each index is
+    # one more insert for every slot a publish makes.
+    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="slots", db_index=False)
+    resource = models.ForeignKey("clinics.Resource", on_delete=models.CASCADE, related_name="slots", db_index=False)
     appointment_type = models.ForeignKey("clinics.AppointmentType", on_delete=models.PROTECT, related_name="slots")
     schedule = models.ForeignKey(Schedule, on_delete=models.SET_NULL, null=True, blank=True, related_name="slots")
     start = models.DateTimeField(_("start"))

@@ -65,6 +65,13 @@ def _schedule_insert_slots(
 def _insert_set(schedule: Schedule, times: Times, publish_at: dt.datetime | None) -> int:
     """The free ``times`` as slots, in one statement; returns how many were new."""
     with connection.cursor() as cursor:
+        if publish_at is not None:
+            # A worker's batch (R-OPS-3): its commit need not wait for the disk. Were PostgreSQL
+            # itself to crash just after, the batch and the cursor recording it would be lost
+            # together (it never loses a later commit and keeps an earlier one), and the stalled
+            # run would make the batch again from the cursor. A scheduler's publish at once
+            # (no publish_at) keeps the durable commit: its answer says the times exist.
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
         cursor.execute(
             f"""
             INSERT INTO {Slot._meta.db_table} (clinic_id, resource_id, appointment_type_id, schedule_id, start, "end",
