@@ -25,7 +25,7 @@ from typing import Any
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -41,8 +41,30 @@ _down_until: dict[str, float] = {}
 _lock = threading.Lock()
 
 
+class _ReusingRedisCacheClient(RedisCacheClient):
+    """Django's client makes a new redis.Redis for every operation, which costs about as much as
+    a small GET itself; a redis.Redis is only a front to its connection pool and safe to share,
+    so one per pool serves them all (the free-times read asks the cache on every request)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        # Both come from RedisCacheClient.__init__ (the pools, the redis.Redis class); django-stubs lack them.
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)  # type: ignore[attr-defined]
+        return client
+
+
 class FailOpenRedisCache(RedisCache):
     """Django's RedisCache whose operations answer a harmless default while Redis is unavailable."""
+
+    def __init__(self, server: Any, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._class = _ReusingRedisCacheClient
 
     def _is_down(self) -> bool:
         return time.monotonic() < _down_until.get(self._location_key, 0.0)
