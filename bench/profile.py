@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.profile booking 200
     .venv/bin/python -m bench.profile availability 200
+    .venv/bin/python -m bench.profile availability-statements
 
 Runs the requests through Django's test client (the same middleware and views gunicorn serves)
 once to warm up, then again under pyinstrument, and prints the time per request and the profile.
@@ -35,6 +36,10 @@ def main(argv: list[str]) -> int:
 
     from .generate import clinic_types, free_slots, next_resident_number, residents_insert
 
+    if what == "availability-statements":
+        for sql in availability_statements():
+            print(sql)
+        return 0
     first = next_resident_number()
     residents_insert(first, 2 * count)
     clients = []
@@ -59,7 +64,7 @@ def main(argv: list[str]) -> int:
 
         expected = 200
     else:
-        sys.exit("profile what? booking | availability")
+        sys.exit("profile what? booking | availability | availability-statements")
     _run(request, range(count), expected)
     profiler = Profiler()
     profiler.start()
@@ -101,6 +106,33 @@ def booking_statements() -> list[str]:
             raise RuntimeError(f"the counted booking answered {status}, expected 201")
         statements = [query["sql"] for query in captured.captured_queries]
     return statements
+
+
+def availability_statements() -> list[str]:
+    """The SQL statements one resident's ``GET /api/v1/clinics/<id>/free-times/?type=<id>``
+    sends, session to answer, when the clinic's list is already cached (as it is for all but
+    the first reader after a change): the resident's second read, the first having warmed the
+    process and the cache."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import User
+
+    from .generate import clinic_types, next_resident_number, residents_insert
+
+    first = next_resident_number()
+    residents_insert(first, 1)
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(User.objects.get(username=f"bench-{first}"))
+    clinic, type_id = clinic_types()[0]
+    path = f"/api/v1/clinics/{clinic}/free-times/"
+    client.get(path, {"type": type_id})
+    with CaptureQueriesContext(connection) as captured:
+        status = client.get(path, {"type": type_id}).status_code
+    if status != 200:
+        raise RuntimeError(f"the counted read answered {status}, expected 200")
+    return [query["sql"] for query in captured.captured_queries]
 
 
 def _run(request: Callable[[int], int], indexes: range, expected: int) -> None:
