@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from copy import copy
 from dataclasses import dataclass
+from functools import partial
 from typing import cast
 
 from django.contrib.auth.models import AnonymousUser
@@ -276,16 +277,24 @@ def _basis_periods(
     return tuple(rows)
 
 
-def type_access(*, appointment_type: AppointmentType, clinic: Clinic, resident: User) -> TypeAccess:
+def type_access(
+    *,
+    appointment_type: AppointmentType,
+    clinic: Clinic,
+    resident: User,
+    book_case_type: Callable[[], CaseType | None] | None = None,
+) -> TypeAccess:
     """:func:`bookable_types` for one type already loaded (the free times and every booking ask
     this), with the booking bases it rests on: the type's own flags are read from the instance,
-    so only the case type and, for a type that needs one, the bases are asked of the database."""
+    so only the case type and, for a type that needs one, the bases are asked of the database.
+    ``book_case_type`` gives the clinic's BOOK case type to a caller that keeps it (the free
+    times' cache), asked only when the type's flags leave it to decide."""
     t = appointment_type
     if t.clinic_id != clinic.pk:
         return TypeAccess(allowed=False)
-    if q_matches(WEB_TYPE_Q, t) and case_type_admits(
-        case_type=case_type_for(clinic=clinic, kind=CaseKind.BOOK), resident=resident
-    ):
+    if book_case_type is None:
+        book_case_type = partial(case_type_for, clinic=clinic, kind=CaseKind.BOOK)
+    if q_matches(WEB_TYPE_Q, t) and case_type_admits(case_type=book_case_type(), resident=resident):
         if not t.requires_booking_basis:
             return TypeAccess(allowed=True)
         periods = _basis_periods(appointment_type=t, resident=resident, kind=None)

@@ -6,8 +6,13 @@ has a version in the cache that those changes bump after their commit; a cached 
 under another version is never served. The version is a Redis counter (INCR), never a server's
 clock: app servers whose clocks disagree, or a clock that stands still, still give every bump a
 version no list was ever cached under. The TTL is only a backstop for a change made outside
-the services. Who may see the list (R-VIS-2's type and relation rules) is still decided per
-resident on every request; only the slot rows are shared.
+the services.
+
+Beside the rows the cache keeps the clinic's side of the gate (R-VIS-2): the appointment type
+with its clinic and region, and the clinic's BOOK case type. A change to any of them bumps the
+version too (schedules/receivers.py), so a hidden type or a closed case type is never offered
+from the cache. The resident's side — home region, relation to the clinic, booking bases,
+whom they act for — is still decided per resident on every request and never stored.
 """
 
 from __future__ import annotations
@@ -15,7 +20,12 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import secrets
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TypeVar, cast
 
 from django.core.cache import cache
 
@@ -24,6 +34,8 @@ from core.outbox.services import outbox_add_many, outbox_step
 
 TTL_SECONDS = 300
 INVALIDATE = "schedules.free_times.invalidate"
+
+T = TypeVar("T")
 
 
 def _version_key(clinic_id: int) -> str:
@@ -58,6 +70,142 @@ def invalidation(clinic_ids: Iterable[int]) -> list[tuple[str, list[object]]]:
     return [(INVALIDATE, [ids])] if ids else []
 
 
+# This process keeps its own copy of the entries it served, each with the version it was made
+# under, so a reader whose copy is current asks the cache only for the version (a few bytes), not
+# for a clinic's rows again (a hundred kilobytes). At most this many bytes of rows are kept.
+LOCAL_MAX_BYTES = 32 * 1024 * 1024
+_GATE_BYTES = 4096  # about what a cached gate (two model instances) costs, for the bound
+
+
+class _Missing:
+    pass
+
+
+MISSING = _Missing()
+
+
+class _LocalEntries:
+    """Least recently used first out; safe for threads. Only ever served under the version the
+    cache gives the request, as the shared entries are."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[str, tuple[int, float, object, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str, version: int) -> object:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None or found[0] != version or found[1] < time.monotonic():
+                return MISSING
+            self._entries.move_to_end(key)
+            return found[2]
+
+    def put(self, key: str, version: int, value: object) -> None:
+        size = len(value.joined) + 16 * len(value.starts) if isinstance(value, JsonRows) else _GATE_BYTES
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= old[3]
+            self._entries[key] = (version, time.monotonic() + TTL_SECONDS, value, size)
+            self._bytes += size
+            while self._bytes > self.max_bytes and self._entries:
+                self._bytes -= self._entries.popitem(last=False)[1][3]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+
+local_entries = _LocalEntries(LOCAL_MAX_BYTES)
+
+
+def current_version(clinic_id: int) -> int | None:
+    """The clinic's version; None when there is none to rely on (the cache keeps nothing then)."""
+    key = _version_key(clinic_id)
+    version = cache.get(key)
+    if version is None:
+        # None yet, or lost, or the cache is not answering: start one at a random point, as
+        # invalidate() would. A fail-open "added" while Redis is down gives a version no later
+        # request reads again, so nothing stored under it is ever served.
+        candidate = secrets.randbits(62)
+        version = candidate if cache.add(key, candidate, timeout=None) else cache.get(key)
+    return cast(int | None, version)
+
+
+class ClinicEntries:
+    """The clinic's version and the entries one request needs: from this process's copies when
+    they were made under the current version, else from the cache in one round trip, else
+    loaded. The version is read before anything is loaded, and what is loaded is stored under
+    it: a change that lands in between leaves the entry marked with the old version, so the
+    next reader loads afresh."""
+
+    def __init__(self, clinic_id: int, *names: str) -> None:
+        self.clinic_id = clinic_id
+        self.version = current_version(clinic_id)
+        self._found: dict[str, object] = {}
+        if self.version is not None:
+            keys = [self._key(name) for name in names]
+            wanted = [key for key in keys if local_entries.get(key, self.version) is MISSING]
+            if wanted:
+                self._found = cache.get_many(wanted)
+
+    def _key(self, name: str) -> str:
+        return f"free-times:{self.clinic_id}:{name}"
+
+    def get(self, name: str, load: Callable[[], T], *, keep: Callable[[T], bool] = lambda _value: True) -> T:
+        """The entry ``name``; ``load`` makes it when no current one is stored, and it is stored
+        when ``keep`` says so."""
+        if self.version is None:
+            return load()
+        key = self._key(name)
+        value = local_entries.get(key, self.version)
+        if value is not MISSING:
+            return cast(T, value)
+        entry = self._found[key] if key in self._found else cache.get(key)
+        if isinstance(entry, tuple) and entry[0] == self.version:
+            value = entry[1]
+        else:
+            loaded = load()
+            if not keep(loaded):
+                return loaded
+            cache.set(key, (self.version, loaded), TTL_SECONDS)
+            value = loaded
+        local_entries.put(key, self.version, value)
+        return cast(T, value)
+
+
+@dataclass(frozen=True)
+class JsonRows:
+    """Rendered JSON objects in start order, stored as one byte string with each row's start
+    (a timestamp) and offset, so a cache hit unpickles no row objects and cuts the list to a
+    window with two bisections."""
+
+    starts: list[float]
+    offsets: list[int]
+    joined: bytes
+
+    @classmethod
+    def of(cls, rows: list[tuple[dt.datetime, bytes]]) -> JsonRows:
+        starts, offsets, position = [], [], 0
+        for start, rendered in rows:
+            starts.append(start.timestamp())
+            offsets.append(position)
+            position += len(rendered) + 1
+        return cls(starts, offsets, b",".join(rendered for _start, rendered in rows))
+
+    def array(self, *, after: dt.datetime, before: dt.datetime | None = None) -> bytes:
+        """A JSON array of the rows that start after ``after`` and before ``before``."""
+        first = bisect.bisect_right(self.starts, after.timestamp())
+        last = len(self.starts) if before is None else bisect.bisect_left(self.starts, before.timestamp())
+        if first >= last:
+            return b"[]"
+        end = len(self.joined) if last == len(self.starts) else self.offsets[last] - 1
+        return b"[" + self.joined[self.offsets[first] : end] + b"]"
+
+
 def cached_json_list(
     *,
     clinic_id: int,
@@ -67,21 +215,7 @@ def cached_json_list(
 ) -> bytes:
     """A JSON array of the rows ``load`` returns — (start, rendered JSON object) pairs in start
     order — that start after ``now``; from the cache when it was made under the clinic's current
-    version. Stored as one byte string with each row's start and offset, so a hit unpickles no
-    row objects and drops the started times with one bisection."""
-    version_key, rows_key = _version_key(clinic_id), f"free-times:{clinic_id}:{key}"
-    found = cache.get_many([version_key, rows_key])
-    version = found.get(version_key, 0)
-    entry = found.get(rows_key)
-    if entry is None or entry[0] != version:
-        rows = load()
-        starts, offsets, position = [], [], 0
-        for start, rendered in rows:
-            starts.append(start.timestamp())
-            offsets.append(position)
-            position += len(rendered) + 1
-        entry = (version, starts, offsets, b",".join(rendered for _start, rendered in rows))
-        cache.set(rows_key, entry, TTL_SECONDS)
-    _version, starts, offsets, joined = entry
-    first = bisect.bisect_right(starts, now.timestamp())
-    return b"[" + (joined[offsets[first] :] if first < len(starts) else b"") + b"]"
+    version."""
+    name = f"rows:{key}"
+    rows = ClinicEntries(clinic_id, name).get(name, lambda: JsonRows.of(load()))
+    return rows.array(after=now)

@@ -16,9 +16,16 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Role, User
 from accounts.selectors import user_has_clinic_role
 from accounts.services import audit_record
-from clinics.models import AppointmentType, Clinic, Resource
+from clinics.models import AppointmentType, CaseKind, CaseType, Clinic, Resource
 from clinics.policy import booking_notice_start, too_late_to_book_message
-from clinics.selectors import TypeAccess, proxy_types_in_regions, type_access, type_bookable_by, visibility_cutoff
+from clinics.selectors import (
+    TypeAccess,
+    case_type_for,
+    proxy_types_in_regions,
+    type_access,
+    type_bookable_by,
+    visibility_cutoff,
+)
 from core.errors import BookingError, ErrorCode, PermissionDeniedError
 from core.localtime import LOCAL_TZ, local_midnight
 
@@ -50,6 +57,18 @@ def clamp_to_basis(*, access: TypeAccess, lower: dt.datetime, upper: dt.datetime
     if last is not None:
         upper = min(upper, local_midnight(last + dt.timedelta(days=1)))
     return lower, upper
+
+
+def free_times_gate(*, clinic_id: int, type_id: int) -> tuple[AppointmentType, CaseType | None] | None:
+    """The clinic's side of R-VIS-2's gate for one type, as the free-times cache keeps it: the
+    type with its clinic and region, and the clinic's BOOK case type (sharing that clinic); None
+    when the clinic has no such type. One query for the type, one for the case type."""
+    appointment_type = (
+        AppointmentType.objects.select_related("clinic__region").filter(pk=type_id, clinic_id=clinic_id).first()
+    )
+    if appointment_type is None:
+        return None
+    return appointment_type, case_type_for(clinic=appointment_type.clinic, kind=CaseKind.BOOK)
 
 
 def free_slots_between(

@@ -10,11 +10,13 @@ import sys
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
 from bookings.services import booking_create
-from clinics.models import Audience, CaseKind, CaseType
+from clinics.models import Area, Audience, CaseKind, CaseType, ClinicRelation, RelationSource
+from clinics.services import appointment_type_save, case_type_activate, case_type_deactivate
 from schedules import free_times
 from schedules.models import Slot
 from schedules.services import block_create, hold_create, slots_publish
@@ -101,14 +103,124 @@ def test_times_that_have_started_drop_out_of_a_cached_list(
 
 def test_the_gate_is_per_resident_even_when_the_rows_are_cached(client, clinic, appointment_type, two_slots, resident):
     """R-VIS-2 / R-CASE-3: a resident the BOOK case type does not admit gets nothing, although
-    an admitted resident's request has just filled the cache for the same window."""
+    an admitted resident's request has just filled the cache (rows and the clinic's side of the
+    gate) for the same window; and a resident who stops being admitted gets nothing at once,
+    with no change to the clinic to bump its version."""
+    CaseType.objects.filter(clinic=clinic, kind=CaseKind.BOOK).update(audience=Audience.RELATED)
+    relation = ClinicRelation.objects.create(
+        resident=resident, clinic=clinic, on_start_page=True, source=RelationSource.START_PAGE
+    )
     client.force_login(resident)
     assert _listed(client, clinic, appointment_type) == [s.pk for s in two_slots]
-    CaseType.objects.filter(clinic=clinic, kind=CaseKind.BOOK).update(audience=Audience.RELATED)
 
     outsider = Client()
     outsider.force_login(ResidentFactory())
     assert _listed(outsider, clinic, appointment_type) == []
+
+    relation.on_start_page = False
+    relation.save()
+    assert _listed(client, clinic, appointment_type) == []
+
+
+def test_a_resident_of_another_region_never_gets_the_list_a_home_resident_cached(
+    client, clinic, appointment_type, two_slots
+):
+    """R-CASE-2: the case type's area is cached with the clinic; the resident's home region is
+    read from the resident on every request."""
+    CaseType.objects.filter(clinic=clinic, kind=CaseKind.BOOK).update(area=Area.REGION)
+    home = ResidentFactory(home_region_code=clinic.region.code)
+    client.force_login(home)
+    assert _listed(client, clinic, appointment_type) == [s.pk for s in two_slots]
+
+    elsewhere = Client()
+    elsewhere.force_login(ResidentFactory(home_region_code="25"))
+    assert _listed(elsewhere, clinic, appointment_type) == []
+
+
+def test_closing_the_case_type_empties_the_cached_list_when_it_commits(
+    reader, clinic, appointment_type, two_slots, local_admin, django_capture_on_commit_callbacks
+):
+    """The clinic's side of the gate is cached beside the rows; a local admin's change to the
+    case type bumps the version, so the next reader sees the case type as it is now."""
+    assert _listed(reader, clinic, appointment_type) == [s.pk for s in two_slots]
+    book = CaseType.objects.get(clinic=clinic, kind=CaseKind.BOOK)
+    with django_capture_on_commit_callbacks(execute=True):
+        case_type_deactivate(actor=local_admin, case_type=book)
+    assert _listed(reader, clinic, appointment_type) == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        case_type_activate(actor=local_admin, case_type=book)
+    assert _listed(reader, clinic, appointment_type) == [s.pk for s in two_slots]
+
+
+def test_hiding_the_type_empties_the_cached_list_when_it_commits(
+    reader, clinic, appointment_type, two_slots, local_admin, django_capture_on_commit_callbacks
+):
+    """R-TYPE-5: a type hidden from residents is not offered from the cached gate either."""
+    assert _listed(reader, clinic, appointment_type) == [s.pk for s in two_slots]
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment_type_save(actor=local_admin, clinic=clinic, instance=appointment_type, hidden_for_patient=True)
+    assert _listed(reader, clinic, appointment_type) == []
+
+
+def test_a_shorter_notice_or_fewer_days_ahead_apply_at_once_when_they_commit(
+    reader, clinic, appointment_type, resource, local_admin, django_capture_on_commit_callbacks
+):
+    """R-POL-1 and R-VIS-1 come from the cached type: a change to either bumps the version."""
+    soon = SlotFactory(
+        appointment_type=appointment_type, resource=resource, start=timezone.now() + dt.timedelta(hours=3)
+    )
+    later = SlotFactory(
+        appointment_type=appointment_type, resource=resource, start=timezone.now() + dt.timedelta(days=5)
+    )
+    assert _listed(reader, clinic, appointment_type) == [soon.pk, later.pk]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment_type_save(actor=local_admin, clinic=clinic, instance=appointment_type, booking_notice_hours=24)
+    assert _listed(reader, clinic, appointment_type) == [later.pk]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment_type_save(actor=local_admin, clinic=clinic, instance=appointment_type, visibility_days=2)
+    assert _listed(reader, clinic, appointment_type) == []
+
+
+def test_a_type_of_another_clinic_is_not_found_even_when_its_gate_is_cached(reader, clinic, other_clinic, two_slots):
+    """The cached gate is the clinic's own: the same type asked of another clinic is a 404."""
+    appointment_type = two_slots[0].appointment_type
+    assert _listed(reader, clinic, appointment_type) == [s.pk for s in two_slots]
+    response = reader.get(f"/api/v1/clinics/{other_clinic.pk}/free-times/", {"type": appointment_type.pk})
+    assert response.status_code == 404
+
+
+def test_a_later_first_day_of_the_window_is_served_from_its_own_list(reader, clinic, appointment_type, resource):
+    """The stored list is cut at its end for the type's days, but a later first day is another
+    list: MAX_SLOTS rows from the earlier day would hide the later day's times."""
+    today = timezone.localdate()
+    day_after = SlotFactory(
+        appointment_type=appointment_type,
+        resource=resource,
+        start=timezone.make_aware(dt.datetime.combine(today + dt.timedelta(days=2), dt.time(10))),
+    )
+    tomorrow = SlotFactory(
+        appointment_type=appointment_type,
+        resource=resource,
+        start=timezone.make_aware(dt.datetime.combine(today + dt.timedelta(days=1), dt.time(10))),
+    )
+    asked = {"type": appointment_type.pk, "date_to": (today + dt.timedelta(days=3)).isoformat()}
+    path = f"/api/v1/clinics/{clinic.pk}/free-times/"
+    assert [r["id"] for r in reader.get(path, asked).json()] == [tomorrow.pk, day_after.pk]
+    later = {**asked, "date_from": (today + dt.timedelta(days=2)).isoformat()}
+    assert [r["id"] for r in reader.get(path, later).json()] == [day_after.pk]
+    shorter = {**asked, "date_to": (today + dt.timedelta(days=1)).isoformat()}
+    assert [r["id"] for r in reader.get(path, shorter).json()] == [tomorrow.pk]
+
+
+def test_with_the_cache_down_the_list_comes_from_the_database(reader, clinic, appointment_type, two_slots, settings):
+    """R-OPS-1: no cache, no error; every read asks the database, so it is never stale either."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    assert _listed(reader, clinic, appointment_type) == [s.pk for s in two_slots]
+    Slot.objects.filter(pk=two_slots[0].pk).update(is_published=False)
+    assert _listed(reader, clinic, appointment_type) == [two_slots[1].pk]
 
 
 def test_a_cached_list_made_before_a_change_is_never_served_after_it(clinic, two_slots):
@@ -183,3 +295,43 @@ def test_a_server_with_a_skewed_standing_clock_never_leaves_a_stale_list_served(
     _bump_on_skewed_server(clinic.pk, skewed_clock)
 
     assert _listed(reader, clinic, appointment_type) == [two_slots[1].pk]
+
+
+@pytest.mark.parametrize("query", ["type=7", "type=007", "type=7&date_from=", "type=٧", "type=7.0", "type= 7", "type="])
+def test_the_plain_query_is_read_as_the_serializer_reads_it_or_left_to_it(query):
+    """The common query (``type`` alone, ASCII digits) skips the serializer; anything else goes
+    through it, so its answers and error messages stay the serializer's."""
+    from django.http import QueryDict
+
+    from schedules.api import FreeTimesQuery, _plain_query
+
+    params = QueryDict(query)
+    plain = _plain_query(params)
+    serializer = FreeTimesQuery(data=params)
+    if plain is None:
+        assert query not in ("type=7", "type=007")
+    else:
+        assert serializer.is_valid() and plain == serializer.validated_data
+
+
+def test_a_cache_that_lost_everything_never_lets_this_process_serve_its_own_copy(
+    reader, clinic, appointment_type, two_slots
+):
+    """This process keeps a copy of what it served, under the version it had. A cache that
+    restarted empty has no version: a new one starts at a random point, so the copy, made
+    before a change the lost version would have counted, is not served after it."""
+    assert _listed(reader, clinic, appointment_type) == [s.pk for s in two_slots]
+    cache.clear()
+    Slot.objects.filter(pk=two_slots[0].pk).update(is_published=False)
+    assert _listed(reader, clinic, appointment_type) == [two_slots[1].pk]
+
+
+def test_this_process_keeps_at_most_its_bound_of_rows():
+    """The least recently used copies go first once the bound is passed."""
+    rows = free_times.JsonRows.of([(timezone.now(), b"x" * 100)])
+    local = free_times._LocalEntries(max_bytes=300)
+    for name in "abc":
+        local.put(name, 1, rows)
+    assert local.get("a", 1) is free_times.MISSING
+    assert local.get("b", 1) is rows and local.get("c", 1) is rows
+    assert local.get("c", 2) is free_times.MISSING
