@@ -12,7 +12,8 @@ from typing import cast
 
 from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -27,7 +28,7 @@ from schedules.selectors import proxy_free_slots
 from schedules.staff_api import StaffAPIView, StaffResourceSerializer, StaffTypeSerializer
 
 from .models import Booking
-from .proxy_selectors import proxy_cancel_refusal, proxy_region_ids, resident_for_proxy
+from .proxy_selectors import ProxyCancelRead, proxy_cancel_read, proxy_region_ids, resident_for_proxy
 from .services import booking_cancel, booking_create_by_proxy
 from .staff_api import IDEMPOTENCY_HEADER, BookingDetailsSerializer, StaffResidentSerializer
 
@@ -52,7 +53,18 @@ class ProxySlotSerializer(serializers.ModelSerializer):
 
 class ProxyBookingSerializer(BookingDetailsSerializer):
     clinic = ProxyClinicSerializer()
-    can_cancel = serializers.SerializerMethodField(help_text="Whether a proxy booker may cancel it now (R-TYPE-6)")
+    can_cancel = serializers.SerializerMethodField(
+        help_text="Whether a proxy booker may cancel it now (R-TYPE-6), which includes the deadline (R-POL-1)"
+    )
+    change_deadline = serializers.SerializerMethodField(
+        help_text="The last moment a proxy booker may cancel it, as on the web (R-POL-1)"
+    )
+    too_late_message = serializers.SerializerMethodField(
+        help_text="Past the deadline: until when the web took changes and the clinic's phone (R-POL-1); else empty"
+    )
+    late_fee_text = serializers.SerializerMethodField(
+        help_text="The clinic's fee text for a late change, to show before cancelling it now (R-POL-2); else empty"
+    )
 
     class Meta:
         model = Booking
@@ -69,10 +81,33 @@ class ProxyBookingSerializer(BookingDetailsSerializer):
             "phone",
             "reason",
             "can_cancel",
+            "change_deadline",
+            "too_late_message",
+            "late_fee_text",
         ]
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Every field of every booking answers from one reading of the clock.
+        self.now = timezone.now()
+
+    def _cancel(self, booking: Booking) -> ProxyCancelRead:
+        return proxy_cancel_read(booking=booking, now=self.now)
+
     def get_can_cancel(self, booking: Booking) -> bool:
-        return proxy_cancel_refusal(booking=booking, now=timezone.now()) is None
+        return self._cancel(booking).allowed
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_change_deadline(self, booking: Booking) -> str:
+        # As the other times of the answer (ISO 8601, the site's time zone), ready for the
+        # idempotency store's JSON.
+        return serializers.DateTimeField().to_representation(self._cancel(booking).change_deadline)
+
+    def get_too_late_message(self, booking: Booking) -> str:
+        return self._cancel(booking).too_late_message
+
+    def get_late_fee_text(self, booking: Booking) -> str:
+        return self._cancel(booking).late_fee_text
 
 
 class ProxyResidentInput(serializers.Serializer):

@@ -14,11 +14,12 @@ from accounts.models import User
 from accounts.selectors import proxy_memberships, resident_for_personnummer
 from accounts.services import audit_record
 from clinics.models import PROXY_MARKER
+from clinics.policy import change_deadline, too_late_to_change_message
 from clinics.selectors import PROXY_CANCEL_TYPE_Q, q_matches
 from core.errors import BookingError, ErrorCode, PermissionDeniedError
 
 from .models import Booking, BookingStatus
-from .selectors import VIEW_AFTER_START
+from .selectors import VIEW_AFTER_START, late_fee_text
 
 
 def proxy_region_ids(*, actor: User) -> list[int]:
@@ -99,11 +100,44 @@ def booking_for_proxy(*, actor: User, booking_id: int, now: dt.datetime | None =
 
 def proxy_cancel_refusal(*, booking: Booking, now: dt.datetime) -> ErrorCode | None:
     """R-TYPE-6: a proxy booker may cancel an active booking of a proxy type that is cancellable,
-    at a clinic whose timebook supports cancelling (R-CLINIC-2), before it starts."""
+    at a clinic whose timebook supports cancelling (R-CLINIC-2), before it starts and, as on the
+    web, before the type's deadline for changes (R-POL-1): they change the clinic's web timebook
+    on the resident's behalf, so past the deadline it is the clinic's own staff who may."""
     if booking.status != BookingStatus.ACTIVE:
         return ErrorCode.NOT_FOUND
     if not q_matches(PROXY_CANCEL_TYPE_Q, booking.appointment_type):
         return ErrorCode.APPOINTMENT_IS_NOT_ALLOWED
     if booking.start <= now:
         return ErrorCode.TOO_LATE_TO_MAKE_APPOINTMENT
+    if now >= change_deadline(appointment_type=booking.appointment_type, start=booking.start):
+        return ErrorCode.TOO_LATE_TO_MAKE_APPOINTMENT
     return None
+
+
+@dataclass(frozen=True)
+class ProxyCancelRead:
+    """What a proxy booker is told about cancelling a booking now (R-TYPE-6, R-POL-1, R-POL-2)."""
+
+    refusal: ErrorCode | None
+    # R-POL-1: the last moment the web takes the cancellation.
+    change_deadline: dt.datetime
+    # Past the deadline (before the start): until when the web took changes and the clinic's phone.
+    too_late_message: str
+    # R-POL-2: the clinic's fee text, shown before a late cancellation is confirmed ("" otherwise).
+    late_fee_text: str
+
+    @property
+    def allowed(self) -> bool:
+        return self.refusal is None
+
+
+def proxy_cancel_read(*, booking: Booking, now: dt.datetime) -> ProxyCancelRead:
+    refusal = proxy_cancel_refusal(booking=booking, now=now)
+    deadline = change_deadline(appointment_type=booking.appointment_type, start=booking.start)
+    too_late = refusal == ErrorCode.TOO_LATE_TO_MAKE_APPOINTMENT and booking.start > now
+    return ProxyCancelRead(
+        refusal=refusal,
+        change_deadline=deadline,
+        too_late_message=too_late_to_change_message(clinic=booking.clinic, deadline=deadline) if too_late else "",
+        late_fee_text=late_fee_text(booking=booking, changed_at=now) if refusal is None else "",
+    )

@@ -33,11 +33,11 @@ from clinics.workspace import staff_required, workspace_clinics
 from core.errors import DomainError
 from core.search_token import SEARCH_TOKEN_PARAM, search_token_load, search_token_store
 from schedules.models import Slot, SlotStatus
-from schedules.selectors import proxy_free_days, proxy_free_slots
+from schedules.selectors import check_booking_notice, proxy_free_days, proxy_free_slots
 
 from .models import Booking
 from .proxy_forms import ProxyBookForm, ProxyResidentForm, ProxySearchForm
-from .proxy_selectors import booking_for_proxy, proxy_cancel_refusal, resident_for_proxy
+from .proxy_selectors import booking_for_proxy, proxy_cancel_read, resident_for_proxy
 from .services import booking_cancel, booking_create_by_proxy
 
 SEARCH_SCOPE = "proxy"
@@ -106,7 +106,7 @@ def resident(request: AuthenticatedHttpRequest) -> HttpResponse:
     token, personnummer = searched
     now = timezone.now()
     read = resident_for_proxy(actor=request.user, personnummer=personnummer, now=now)
-    bookings = [(booking, proxy_cancel_refusal(booking=booking, now=now) is None) for booking in read.bookings]
+    bookings = [(booking, proxy_cancel_read(booking=booking, now=now)) for booking in read.bookings]
     return _page(
         request,
         "resident.html",
@@ -186,6 +186,11 @@ def book(request: AuthenticatedHttpRequest, slot_id: int) -> HttpResponse:
     if slot.status != SlotStatus.FREE or slot.is_blocked or slot.start <= timezone.now():
         messages.error(request, _("The time is no longer free. Choose another time."))
         return redirect(times_url)
+    try:
+        check_booking_notice(slot=slot, now=timezone.now())  # R-POL-1, said before the form
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+        return redirect(times_url)
     form = ProxyBookForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
@@ -251,7 +256,7 @@ def cancel(request: AuthenticatedHttpRequest, booking_id: int) -> HttpResponse:
         "cancel.html",
         {
             "booking": booking,
-            "refusal": proxy_cancel_refusal(booking=booking, now=timezone.now()),
+            "cancel": proxy_cancel_read(booking=booking, now=timezone.now()),
             "search_token": token,
             "resident_url": resident_url,
         },

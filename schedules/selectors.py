@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, DateTimeField, ExpressionWrapper, F, Q, QuerySet, Value
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -166,6 +166,16 @@ def check_booking_notice(*, slot: Slot, now: dt.datetime) -> None:
             ErrorCode.TOO_LATE_TO_MAKE_APPOINTMENT,
             too_late_to_book_message(appointment_type=slot.appointment_type, clinic=slot.clinic),
         )
+
+
+def booking_notice_q(*, now: dt.datetime) -> Q:
+    """R-POL-1 as a filter on slots, each against its own type's notice: as :func:`check_booking_notice`,
+    a slot starts after ``now`` plus its type's minimum notice."""
+    earliest = ExpressionWrapper(
+        Value(now.astimezone(dt.UTC)) + F("appointment_type__booking_notice_hours") * dt.timedelta(hours=1),
+        output_field=DateTimeField(),
+    )
+    return Q(start__gt=earliest)
 
 
 def slot_check_offered(*, slot: Slot, resident: User, now: dt.datetime, own_hold: Hold | None = None) -> TypeAccess:
@@ -452,9 +462,11 @@ def proxy_free_slots(
     now: dt.datetime | None = None,
 ) -> QuerySet[Slot]:
     """Free times proxy bookers of these regions may book: of a proxy type they may book
-    (:data:`clinics.selectors.PROXY_TYPE_Q`), free, not blocked, in the future; by town, clinic,
-    the type's web name and day. Like clinic staff they book from the authoritative timebook, so
-    a time need not be on the web yet (R-PUB-3); the booking checks the same rule again."""
+    (:data:`clinics.selectors.PROXY_TYPE_Q`), free, not blocked, after the type's minimum notice
+    (R-POL-1: they book into the clinic's web timebook for the resident, and the clinic set the
+    notice to be able to prepare); by town, clinic, the type's web name and day. Like clinic staff
+    they book from the authoritative timebook, so a time need not be on the web yet (R-PUB-3); the
+    booking checks the same rules again."""
     now = now or timezone.now()
     types = proxy_types_in_regions(region_ids=region_ids)
     if town:
@@ -464,7 +476,11 @@ def proxy_free_slots(
     if type_name:
         types = types.filter(web_name=type_name)
     slots = Slot.objects.filter(
-        appointment_type__in=types.values("pk"), status=SlotStatus.FREE, is_blocked=False, start__gt=now
+        booking_notice_q(now=now),
+        appointment_type__in=types.values("pk"),
+        status=SlotStatus.FREE,
+        is_blocked=False,
+        start__gt=now,
     )
     if day is not None:
         slots = slots.filter(start__gte=local_midnight(day), start__lt=local_midnight(day + dt.timedelta(days=1)))

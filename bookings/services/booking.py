@@ -306,8 +306,8 @@ def _cancel_channel(
     membership = proxy_membership(user=actor, clinic=booking.clinic)
     if membership is not None:
         refusal = proxy_cancel_refusal(booking=booking, now=now)
-        if refusal is not None:
-            raise BookingError(refusal)
+        if refusal is not None:  # past the deadline (R-POL-1): until when, and the clinic's phone
+            raise refusal_error(booking=booking, code=refusal, now=now)
         return Channel.PROXY, membership, None
     # Someone else's booking: indistinguishable from one that does not exist (R-ACL-1, R-ACL-2).
     raise BookingError(ErrorCode.NOT_FOUND)

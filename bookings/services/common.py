@@ -228,12 +228,12 @@ def _log(
 ) -> WebBookingLogEntry:
     """One log row (R-LOG-1). "Changed by" is the web booking service for a resident's own change
     and the proxy booker's unit for a proxy's (R-BOOK-4); a guardian or attorney acting for the
-    resident is the row's actor (R-GUARD-4, R-POA-1). A resident's late change keeps the fee text
-    they were shown before confirming it (R-POL-2)."""
+    resident is the row's actor (R-GUARD-4, R-POA-1). A resident's or proxy booker's late change
+    keeps the fee text they were shown before confirming it (R-POL-2)."""
     current = new or previous
     assert current is not None
     fee_text = ""
-    if channel == Channel.WEB and previous is not None:
+    if channel in (Channel.WEB, Channel.PROXY) and previous is not None:
         fee_text = late_fee_text(booking=previous, changed_at=changed_at)
     return WebBookingLogEntry.objects.create(
         changed_at=changed_at,

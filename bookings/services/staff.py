@@ -15,7 +15,7 @@ from clinics.models import Clinic
 from clinics.selectors import PROXY_TYPE_Q, q_matches
 from core.errors import BookingError, ErrorCode, PermissionDeniedError, ValidationFailed
 from schedules.models import Hold, HoldState, Slot
-from schedules.selectors import slot_check_free
+from schedules.selectors import check_booking_notice, slot_check_free
 
 from ..models import (
     Booking,
@@ -93,12 +93,13 @@ def booking_create_by_proxy(
 ) -> Booking:
     """A proxy booker (1177's telephone service, an emergency department) books a time of a proxy
     type for a resident (R-TYPE-6): only a type proxy bookers may book (``PROXY_TYPE_Q``), in a
-    region they book in. As a staff booking, the resident gets a summons and with it a clinic
-    relation (R-BOOK-9, R-REL-1); as a change on the resident's behalf, the web booking log has
-    a row with the proxy channel and the booker's unit (R-LOG-1, R-BOOK-4); the booking is on the
-    audit log with that unit in the same transaction (R-LOG-4). Given a personnummer, a resident
-    who has never logged in is created with the booking (R-SEC-3). Where the clinic asks for a
-    phone number and reason (R-TYPE-7), so does a proxy booking."""
+    region they book in, and not inside the type's minimum notice (R-POL-1). As a staff booking,
+    the resident gets a summons and with it a clinic relation (R-BOOK-9, R-REL-1); as a change on
+    the resident's behalf, the web booking log has a row with the proxy channel and the booker's
+    unit (R-LOG-1, R-BOOK-4); the booking is on the audit log with that unit in the same
+    transaction (R-LOG-4). Given a personnummer, a resident who has never logged in is created
+    with the booking (R-SEC-3). Where the clinic asks for a phone number and reason (R-TYPE-7), so
+    does a proxy booking."""
     now = now or timezone.now()
     clinic = _slot_clinic(slot_id)
     membership = proxy_membership(user=actor, clinic=clinic)
@@ -111,6 +112,8 @@ def booking_create_by_proxy(
     slot = _staff_slot(resident=resident, slot_id=slot_id, now=now)
     if not q_matches(PROXY_TYPE_Q, slot.appointment_type):
         raise BookingError(ErrorCode.APPOINTMENT_IS_NOT_ALLOWED)
+    # R-POL-1: unlike the clinic's own staff, a proxy booker is bound by the type's minimum notice.
+    check_booking_notice(slot=slot, now=now)
     phone, reason = validate_patient_comment(slot.clinic, phone, reason, on_behalf=True)
     booking = _insert_booking(
         slot=slot,
