@@ -1,5 +1,6 @@
 """What a resident sees when acting for someone else (R-GUARD-2, R-POA-1): the patient's bookings
-and inbox, narrowed to the clinics a power of attorney covers. Whom they may act for is decided in
+, inbox, booking bases and waitlist places, narrowed to the clinics a power of attorney covers: what
+an attorney cannot act on is not listed either. Whom they may act for is decided in
 ``accounts.acting``; the pages, the API and the calendar read through here."""
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from django.db.models import QuerySet
 from accounts.acting import Acting
 from core.errors import BookingError, ErrorCode
 
-from .models import Booking, InboxMessage
+from .basis_selectors import bases_for_resident
+from .models import Booking, BookingBasis, InboxMessage, WaitlistEntry, WaitlistOffer
 from .selectors import bookings_for_resident, inbox_for_resident
+from .waitlist_selectors import waitlist_entries_for_resident, waitlist_offers_open_for_resident
 
 
 def acting_bookings(*, acting: Acting, now: dt.datetime | None = None) -> QuerySet[Booking]:
@@ -35,3 +38,23 @@ def acting_inbox(*, acting: Acting) -> QuerySet[InboxMessage]:
     if acting.clinic_ids is None:
         return inbox
     return inbox.filter(clinic_id__in=acting.clinic_ids) | inbox.filter(clinic__isnull=True)
+
+
+def acting_unread_count(*, acting: Acting) -> int:
+    return acting_inbox(acting=acting).filter(read_at__isnull=True).count()
+
+
+def acting_bases(*, acting: Acting) -> list[BookingBasis]:
+    """The patient's usable booking bases and open summons (the start page's "Boka tid"), at the
+    clinics the actor may act for them at."""
+    return [basis for basis in bases_for_resident(resident=acting.patient) if acting.covers(basis.clinic_id)]
+
+
+def acting_waitlist_entries(*, acting: Acting) -> QuerySet[WaitlistEntry]:
+    entries = waitlist_entries_for_resident(resident=acting.patient)
+    return entries if acting.clinic_ids is None else entries.filter(clinic_id__in=acting.clinic_ids)
+
+
+def acting_waitlist_offers(*, acting: Acting) -> QuerySet[WaitlistOffer]:
+    offers = waitlist_offers_open_for_resident(resident=acting.patient)
+    return offers if acting.clinic_ids is None else offers.filter(entry__clinic_id__in=acting.clinic_ids)

@@ -8,7 +8,7 @@ import datetime as dt
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -34,6 +34,7 @@ from .resident_flow import (
     BOOK_STEPS,
     REBOOK_STEPS,
     accepted_key,
+    acting_clinic_or_404,
     booking_or_404,
     conditions_accepted,
     conditions_page,
@@ -55,7 +56,7 @@ DRAFT_CARRY_MINUTES = 15
 
 @resident_required
 def book_conditions(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
-    clinic = get_object_or_404(Clinic, pk=clinic_id)
+    clinic = acting_clinic_or_404(request, clinic_id)
     # From a booking basis or summons ("?typ="): on to that type's days once the conditions are read.
     type_id = params.optional_id(request.GET.get("typ", ""))
     next_url = reverse("bookings:book_types", args=[clinic.pk])
@@ -86,6 +87,8 @@ def basis_book(request: AuthenticatedHttpRequest, basis_id: int) -> HttpResponse
     except DomainError:
         raise Http404 from None
     clinic = basis.clinic
+    if not request.acting.covers(clinic.pk):
+        raise Http404  # R-POA-1: outside an attorney's clinics
     if case_type_admits(case_type=case_type_for(clinic=clinic, kind=CaseKind.BOOK), resident=request.patient):
         url = reverse("bookings:book_conditions", args=[clinic.pk])
         return redirect(f"{url}?typ={basis.appointment_type_id}")
@@ -95,7 +98,7 @@ def basis_book(request: AuthenticatedHttpRequest, basis_id: int) -> HttpResponse
 
 @resident_required
 def book_types(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
-    clinic = get_object_or_404(Clinic, pk=clinic_id)
+    clinic = acting_clinic_or_404(request, clinic_id)
     if not conditions_accepted(request, CaseKind.BOOK, clinic.pk):
         return redirect("bookings:book_conditions", clinic_id=clinic.pk)
     types = bookable_types(clinic=clinic, resident=request.patient)
@@ -121,7 +124,7 @@ def _bookable_type(request: AuthenticatedHttpRequest, clinic: Clinic, type_id: i
 
 @resident_required
 def book_days(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int) -> HttpResponse:
-    clinic = get_object_or_404(Clinic, pk=clinic_id)
+    clinic = acting_clinic_or_404(request, clinic_id)
     if not conditions_accepted(request, CaseKind.BOOK, clinic.pk):
         return redirect("bookings:book_conditions", clinic_id=clinic.pk)
     appointment_type = _bookable_type(request, clinic, type_id)
@@ -158,7 +161,7 @@ def book_days(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int) -
 
 @resident_required
 def book_times(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int, day: str) -> HttpResponse:
-    clinic = get_object_or_404(Clinic, pk=clinic_id)
+    clinic = acting_clinic_or_404(request, clinic_id)
     if not conditions_accepted(request, CaseKind.BOOK, clinic.pk):
         return redirect("bookings:book_conditions", clinic_id=clinic.pk)
     appointment_type = _bookable_type(request, clinic, type_id)
@@ -246,7 +249,7 @@ def book_slot(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int, s
     just taken, they are told so and shown the nearest free times of the same type. A GET holds,
     as a deep link is a plain link: the hold is the resident's own, short, and gives way only to
     their own next one."""
-    clinic = get_object_or_404(Clinic, pk=clinic_id)
+    clinic = acting_clinic_or_404(request, clinic_id)
     _keep_referral(request, clinic.pk)
     if not conditions_accepted(request, CaseKind.BOOK, clinic.pk):
         conditions = reverse("bookings:book_conditions", args=[clinic.pk])

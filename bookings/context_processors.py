@@ -2,7 +2,7 @@ from django.http import HttpRequest
 
 from accounts.acting import acting_options
 
-from .acting import acting_inbox
+from .acting import acting_unread_count
 
 
 def resident_nav(request: HttpRequest) -> dict:
@@ -13,7 +13,7 @@ def resident_nav(request: HttpRequest) -> dict:
     if user is None or not user.is_authenticated or not user.is_resident or acting is None:
         return {}
     return {
-        "nav_unread": acting_inbox(acting=acting).filter(read_at__isnull=True).count(),
+        "nav_unread": acting_unread_count(acting=acting),
         "acting": acting,
         "acting_options": acting_options(actor=user),
     }

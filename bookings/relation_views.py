@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, render
 from accounts.decorators import resident_required
 from accounts.http import AuthenticatedHttpRequest
 from clinics.models import Clinic
-from clinics.selectors import start_page_clinics
+from clinics.selectors import acting_start_page_clinics
 
 from .selectors import bookings_hidden_by_removing
 
@@ -21,7 +21,7 @@ from .selectors import bookings_hidden_by_removing
 @resident_required
 def remove_clinic(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     clinic = get_object_or_404(Clinic, pk=clinic_id)
-    if not start_page_clinics(resident=request.patient).filter(pk=clinic.pk).exists():
+    if not acting_start_page_clinics(acting=request.acting).filter(pk=clinic.pk).exists():
         raise Http404
     hidden, stay_visible = bookings_hidden_by_removing(resident=request.patient, clinic=clinic)
     return render(

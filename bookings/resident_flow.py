@@ -5,7 +5,7 @@ the flows' step counts."""
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.http import AuthenticatedHttpRequest
@@ -30,6 +30,15 @@ def booking_or_404(request: AuthenticatedHttpRequest, booking_id: int):
         return acting_booking(acting=request.acting, booking_id=booking_id)
     except DomainError:
         raise Http404 from None
+
+
+def acting_clinic_or_404(request: AuthenticatedHttpRequest, clinic_id: int) -> Clinic:
+    """The clinic a booking flow is at, if the resident may act there for whom they act for: an
+    attorney's power may cover only chosen clinics (R-POA-1), and the others' pages are not found."""
+    clinic = get_object_or_404(Clinic, pk=clinic_id)
+    if not request.acting.covers(clinic.pk):
+        raise Http404
+    return clinic
 
 
 def conditions_page(

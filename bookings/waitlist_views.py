@@ -16,15 +16,14 @@ from accounts.http import AuthenticatedHttpRequest
 from clinics.models import Clinic
 from clinics.selectors import bookable_types
 from core import params
-from core.errors import DomainError, ValidationFailed
+from core.errors import DomainError, ErrorCode, ValidationFailed
 
+from .acting import acting_waitlist_entries, acting_waitlist_offers
 from .forms import WaitlistJoinForm
 from .models import OfferState
 from .services import waitlist_join, waitlist_leave, waitlist_offer_accept, waitlist_offer_decline
 from .waitlist_selectors import (
-    waitlist_entries_for_resident,
     waitlist_offer_for_resident,
-    waitlist_offers_open_for_resident,
 )
 
 
@@ -75,6 +74,8 @@ def my_waitlist(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             entry_id = params.parse_id(request.POST.get("entry", ""), name="entry")
+            if not acting_waitlist_entries(acting=request.acting).filter(pk=entry_id).exists():
+                raise DomainError(ErrorCode.NOT_FOUND)  # R-POA-1: not a place the actor may act on
             waitlist_leave(resident=request.patient, entry_id=entry_id)
         except (params.BadParameter, DomainError):
             messages.error(request, _("You are not on that waitlist any more."))
@@ -85,8 +86,8 @@ def my_waitlist(request: AuthenticatedHttpRequest) -> HttpResponse:
         request,
         "bookings/my_waitlist.html",
         {
-            "entries": waitlist_entries_for_resident(resident=request.patient),
-            "offers": waitlist_offers_open_for_resident(resident=request.patient),
+            "entries": acting_waitlist_entries(acting=request.acting),
+            "offers": acting_waitlist_offers(acting=request.acting),
         },
     )
 
@@ -98,7 +99,7 @@ def offer(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
     """The offer's link (R-WAIT-3): shown only to the resident it was made to, after login; one
     press books the time or passes it on. Opening the link changes nothing (a GET)."""
     found = waitlist_offer_for_resident(resident=request.patient, token=token[:64])
-    if found is None:
+    if found is None or not request.acting.covers(found.entry.clinic_id):
         raise Http404
     error = ""
     if request.method == "POST":

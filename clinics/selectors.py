@@ -13,6 +13,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from accounts.acting import Acting
 from accounts.models import Role, User
 from accounts.selectors import REGION_WIDE_ROLES, staff_roles
 from core.localtime import LOCAL_TZ, local_midnight
@@ -39,6 +40,13 @@ def relation_is_active(*, resident: User, clinic: Clinic) -> bool:
 def start_page_clinics(*, resident: User) -> QuerySet[Clinic]:
     """The clinics on a resident's start page (R-REL-1, R-REL-2)."""
     return Clinic.objects.filter(relations__resident=resident, relations__on_start_page=True).order_by("name")
+
+
+def acting_start_page_clinics(*, acting: Acting) -> QuerySet[Clinic]:
+    """The patient's start page clinics as the one acting for them sees them: an attorney whose
+    power covers chosen clinics sees only those (R-POA-1), as every action elsewhere is refused."""
+    clinics = start_page_clinics(resident=acting.patient)
+    return clinics if acting.clinic_ids is None else clinics.filter(pk__in=acting.clinic_ids)
 
 
 # --- The web-bookable rule, written once (R-TYPE-2, R-TYPE-5, R-TYPE-6, R-CLINIC-2, R-CASE-3) ---------

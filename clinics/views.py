@@ -61,6 +61,8 @@ def detail(request: HttpRequest, clinic_id: int) -> HttpResponse:
 @resident_required
 def add_to_start_page(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     clinic = get_object_or_404(Clinic, pk=clinic_id)
+    if not request.acting.covers(clinic.pk):
+        raise Http404  # R-POA-1: outside an attorney's clinics
     relation_add(resident=request.patient, clinic=clinic, source=RelationSource.START_PAGE)
     messages.success(request, _("%(clinic)s is now on your start page.") % {"clinic": clinic.name})
     return redirect("clinics:detail", clinic_id=clinic.pk)
@@ -70,6 +72,8 @@ def add_to_start_page(request: AuthenticatedHttpRequest, clinic_id: int) -> Http
 @resident_required
 def remove_from_start_page(request: AuthenticatedHttpRequest, clinic_id: int) -> HttpResponse:
     clinic = get_object_or_404(Clinic, pk=clinic_id)
+    if not request.acting.covers(clinic.pk):
+        raise Http404  # R-POA-1: outside an attorney's clinics
     relation = relation_remove(resident=request.patient, clinic=clinic)
     if relation is not None and relation.approved_for_communication:
         messages.info(
