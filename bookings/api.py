@@ -9,9 +9,11 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.acting import Acting, acting_options, acting_resolve
+from accounts.acting import Acting, acting_options
+from accounts.api_acting import PATIENT_HELP as _PATIENT_HELP
+from accounts.api_acting import PATIENT_PARAMETER
+from accounts.api_acting import acting_for_request as _acting
 from accounts.http import AuthenticatedRequest
-from core import params
 from core.api import BOOKING_THROTTLES, IsResident
 from core.idempotency import IdempotentPostMixin
 from core.overload import shed_when_queued
@@ -34,29 +36,6 @@ from .services import (
     inbox_mark_read,
 )
 from .video import meeting_join_for_resident
-
-PATIENT_PARAMETER = OpenApiParameter(
-    "patient",
-    int,
-    OpenApiParameter.QUERY,
-    required=False,
-    description="Act for this resident (a child or a grantor, see /api/v1/acting-for/); 404 when not allowed.",
-)
-_PATIENT_HELP = "Act for this resident (R-GUARD-2, R-POA-1); 404 when not allowed. Empty: yourself."
-
-
-def _acting(request: AuthenticatedRequest, patient_id: object = None) -> Acting:
-    """Whom the caller acts for in this request, named explicitly each time (R-GUARD-2, R-GUARD-3,
-    R-POA-1): the resident themself, or a patient they may act for now; anyone else is 404."""
-    raw = patient_id if patient_id is not None else request.query_params.get("patient")
-    if raw in (None, ""):
-        return Acting(actor=request.user, patient=request.user)
-    patient_id = params.optional_id(str(raw))
-    acting = acting_resolve(actor=request.user, patient_id=patient_id) if patient_id is not None else None
-    if acting is None:
-        raise NotFound()
-    return acting
-
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
