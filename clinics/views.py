@@ -44,12 +44,16 @@ def detail(request: HttpRequest, clinic_id: int) -> HttpResponse:
     the viewer (R-CLINIC-1, R-CASE-3)."""
     clinic = get_object_or_404(Clinic.objects.select_related("region"), pk=clinic_id)
     viewer = _viewer(request)
+    acting = getattr(request, "acting", None)
+    # R-POA-1: an attorney for chosen clinics is offered nothing to do for the grantor elsewhere.
+    may_act = acting is None or acting.covers(clinic.pk)
     return render(
         request,
         "clinics/detail.html",
         {
             "clinic": clinic,
-            "case_types": admitted_case_types(clinic=clinic, resident=viewer),
+            "may_act": may_act,
+            "case_types": admitted_case_types(clinic=clinic, resident=viewer) if may_act else [],
             "on_start_page": viewer is not None and clinic in start_page_clinics(resident=viewer),
             "has_relation": viewer is not None and relation_is_active(resident=viewer, clinic=clinic),
             "region_notice": region_notice(clinic=clinic, resident=viewer),

@@ -150,3 +150,17 @@ def test_booking_bases_are_listed_only_for_the_covered_clinics_R_POA_1(
     assert {b.clinic_id for b in acting_bases(acting=itself)} == {clinic.pk, other_clinic.pk}
     assert [b.clinic_id for b in acting_bases(acting=limited)] == [other_clinic.pk]
     assert [e.clinic_id for e in acting_waitlist_entries(acting=limited)] == [other_clinic.pk]
+
+
+def test_another_clinics_card_offers_the_attorney_nothing_to_do_R_POA_1(
+    resident, other_resident, clinic, other_clinic, two_clinics
+):
+    give_power(resident, other_resident, [other_clinic.pk])
+    client = attorney(other_resident, resident)
+
+    elsewhere = client.get(reverse("clinics:detail", args=[clinic.pk]))
+    covered = client.get(reverse("clinics:detail", args=[other_clinic.pk]))
+
+    assert elsewhere.context["case_types"] == [] and list(covered.context["case_types"])
+    assert reverse("bookings:book_conditions", args=[clinic.pk]) not in text(elsewhere)
+    assert reverse("bookings:book_conditions", args=[other_clinic.pk]) in text(covered)
