@@ -234,6 +234,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # The outbox (core.outbox): a beat sweep every TIDBOK_OUTBOX_SWEEP_SECONDS (tidbok/celery.py)
 # sends what the after-commit relay could not; sent rows are kept this many days, then purged.
 TIDBOK_OUTBOX_KEEP_DAYS = env_int("TIDBOK_OUTBOX_KEEP_DAYS", 2)
+# A new row belongs to its own transaction's relay after the commit for this long; the sweep takes
+# it only after that (a web process killed between its commit and its relay). Far longer than a
+# relay takes, even against a frozen Redis (its socket timeouts are a second or two).
+TIDBOK_OUTBOX_LEASE_SECONDS = env_int("TIDBOK_OUTBOX_LEASE_SECONDS", 30)
 # R-OPS-2: an e-mail notification claimed this long ago and not marked sent (a killed worker, a
 # hung mail server) is claimed and sent again by the sweep that runs every
 # TIDBOK_NOTIFY_SWEEP_SECONDS. Longer than any send may take (EMAIL_TIMEOUT).

@@ -19,6 +19,7 @@ from clinics.selectors import OPEN_SUMMONS_KIND, TypeAccess
 from clinics.services import relation_add
 from core import metrics
 from core.errors import BookingError, ErrorCode, ValidationFailed
+from core.outbox.services import outbox_batch
 from core.params import NUL_MESSAGE, has_nul
 from schedules.models import Hold, HoldState, Slot
 from schedules.selectors import LOCAL_TZ, slot_check_offered
@@ -83,7 +84,39 @@ def booking_create(
     basis = _basis_for(resident=resident, slot=slot, access=access)
     # One query: no overlap (R-BOOK-2) and, without a basis, one booking at a time.
     _check_no_overlap(resident=resident, slot=slot, one_at_a_time_now=now if basis is None else None)
-    booking = _insert_booking(
+    # The free-times and FHIR refresh the insert asks for and the confirmation: one outbox INSERT.
+    with outbox_batch():
+        booking = _web_booking_insert(
+            slot=slot,
+            resident=resident,
+            acting=acting,
+            phone=phone,
+            reason=reason,
+            basis=basis,
+            referral_source=referral_source,
+            booking_referral=booking_referral,
+        )
+        if basis is not None:
+            basis.uses += 1
+            if basis.uses >= basis.max_bookings:
+                basis.consumed_at = now
+            basis.save(update_fields=["uses", "consumed_at"])
+        _web_booking_recorded(resident=resident, slot=slot, booking=booking, acting=acting, now=now)
+    return booking
+
+
+def _web_booking_insert(
+    *,
+    slot: Slot,
+    resident: User,
+    acting: Acting,
+    phone: str,
+    reason: str,
+    basis: BookingBasis | None,
+    referral_source: str,
+    booking_referral: str,
+) -> Booking:
+    return _insert_booking(
         slot=slot,
         resident=resident,
         # Someone else's hold that ran out without being swept gives way here.
@@ -98,13 +131,6 @@ def booking_create(
         referral_source=referral_source[:100],
         booking_referral=booking_referral[:200],
     )
-    if basis is not None:
-        basis.uses += 1
-        if basis.uses >= basis.max_bookings:
-            basis.consumed_at = now
-        basis.save(update_fields=["uses", "consumed_at"])
-    _web_booking_recorded(resident=resident, slot=slot, booking=booking, acting=acting, now=now)
-    return booking
 
 
 def _web_booking_recorded(*, resident: User, slot: Slot, booking: Booking, acting: Acting, now: dt.datetime) -> None:

@@ -2,9 +2,10 @@
 
 ``outbox_add`` writes a row in the caller's transaction: if the change rolls back, so does the
 row; if it commits, the row is there even when Redis (the Celery broker and the cache) is down.
-After the commit a best-effort relay sends the transaction's rows at once; it never raises, so
-a committed change is always answered as a success. A beat task (``outbox_relay``, every few
-seconds) sends whatever is still unsent, so nothing is lost, only late.
+After the commit a best-effort relay sends the transaction's rows at once, from memory, on a
+lease the rows were written with (one UPDATE marks them sent); it never raises, so a committed
+change is always answered as a success. A beat task (``outbox_relay``, every few seconds) sends
+whatever is still unsent once it is due, so nothing is lost, only late.
 
 Delivery is at least once: a row is marked sent after its task was handed to the broker, so a
 crash in between sends it again. Every task behind the outbox is idempotent (tasks take ids and
@@ -20,7 +21,7 @@ import datetime as dt
 import importlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 # The project's Celery app (tidbok.celery) is the current app once Django's settings have loaded;
@@ -28,6 +29,7 @@ from typing import Any
 from celery import Task, current_app
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -51,7 +53,7 @@ UNAVAILABLE = (KombuOperationalError, RedisConnectionError, RedisTimeoutError, C
 def outbox_step(name: str) -> Callable[[Callable[..., object]], Callable[..., object]]:
     """Register ``function`` as the step the relay runs for rows named ``name``, which must be
     ``<its module>.<a name>`` (the relay imports the module to find it). It must be idempotent
-    (it may run more than once), take JSON-able arguments and not query the database (the relay
+    (it may run more than once), take JSON-able arguments and not query the database (the sweep
     runs it inside its claim on the rows, without a savepoint of its own)."""
 
     def register(function: Callable[..., object]) -> Callable[..., object]:
@@ -64,17 +66,17 @@ def outbox_step(name: str) -> Callable[[Callable[..., object]], Callable[..., ob
 class _AfterCommit:
     """One relay per transaction for all the rows it added (not one per row)."""
 
-    def __init__(self, pk: int, savepoints: tuple[str | None, ...]) -> None:
-        self.ids = [pk]
+    def __init__(self, message: OutboxMessage, savepoints: tuple[str | None, ...]) -> None:
+        self.messages = [message]
         self.savepoints = savepoints
         self.started = False
 
     def __call__(self) -> None:
         self.started = True
-        outbox_relay_after_commit(ids=self.ids)
+        outbox_relay_after_commit(messages=self.messages)
 
 
-def _relay_after_commit(pk: int) -> None:
+def _relay_after_commit(message: OutboxMessage) -> None:
     connection = transaction.get_connection()
     savepoints = tuple(connection.savepoint_ids)
     pending = getattr(connection, "_outbox_after_commit", None)
@@ -88,11 +90,39 @@ def _relay_after_commit(pk: int) -> None:
         and savepoints[: len(pending.savepoints)] == pending.savepoints
         and any(callback is pending for _sids, callback, _robust in connection.run_on_commit)
     ):
-        pending.ids.append(pk)
+        pending.messages.append(message)
         return
-    pending = _AfterCommit(pk, savepoints)
+    pending = _AfterCommit(message, savepoints)
     connection._outbox_after_commit = pending
     transaction.on_commit(pending)
+
+
+class _Batch:
+    """The rows a block adds, held back for one INSERT at its end (see :func:`outbox_batch`)."""
+
+    def __init__(self, savepoints: tuple[str | None, ...]) -> None:
+        self.savepoints = savepoints
+        self.messages: list[OutboxMessage] = []
+
+
+@contextlib.contextmanager
+def outbox_batch() -> Iterator[None]:
+    """Inside a transaction: the rows added in the block are written in one INSERT at its end,
+    not one per caller (a web booking asks for the free-times and FHIR refresh and the
+    notification in different places). Rows added inside a nested savepoint are written at once
+    as usual: a rollback of that savepoint must take them with it. An exception out of the block
+    writes none of them, as the transaction it ends would not have kept them either."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block or getattr(connection, "_outbox_batch", None) is not None:
+        yield
+        return
+    batch = _Batch(tuple(connection.savepoint_ids))
+    connection._outbox_batch = batch
+    try:
+        yield
+    finally:
+        connection._outbox_batch = None
+    _insert(batch.messages)
 
 
 def outbox_add(*, name: str, args: Sequence[Any] = ()) -> OutboxMessage:
@@ -101,12 +131,33 @@ def outbox_add(*, name: str, args: Sequence[Any] = ()) -> OutboxMessage:
 
 
 def outbox_add_many(*, messages: Sequence[tuple[str, Sequence[Any]]]) -> list[OutboxMessage]:
-    """:func:`outbox_add` for several ``(name, args)`` at once, in one INSERT (a booking asks
-    for two or three things after its commit; nothing when ``messages`` is empty)."""
-    rows = OutboxMessage.objects.bulk_create(OutboxMessage(name=name, args=list(args)) for name, args in messages)
-    for row in rows:
-        _relay_after_commit(row.pk)
+    """:func:`outbox_add` for several ``(name, args)`` at once, in one INSERT (nothing when
+    ``messages`` is empty).
+
+    The rows are leased to this transaction's own relay after the commit (``available_at`` is
+    ``TIDBOK_OUTBOX_LEASE_SECONDS`` ahead): it already holds them, so it sends them without
+    reading or claiming them again, and the sweep leaves them alone meanwhile. Should this
+    process die between the commit and the send, the lease runs out and the sweep sends them."""
+    now = timezone.now()
+    leased_until = now + dt.timedelta(seconds=settings.TIDBOK_OUTBOX_LEASE_SECONDS)
+    rows = [
+        OutboxMessage(name=name, args=list(args), created_at=now, available_at=leased_until) for name, args in messages
+    ]
+    connection = transaction.get_connection()
+    batch: _Batch | None = getattr(connection, "_outbox_batch", None)
+    if batch is not None and tuple(connection.savepoint_ids) == batch.savepoints:
+        batch.messages.extend(rows)
+    else:
+        _insert(rows)
     return rows
+
+
+def _insert(rows: list[OutboxMessage]) -> None:
+    if not rows:
+        return
+    OutboxMessage.objects.bulk_create(rows)
+    for row in rows:
+        _relay_after_commit(row)
 
 
 def outbox_add_task(task: Task, *args: Any) -> OutboxMessage:
@@ -178,15 +229,58 @@ def outbox_relay(*, ids: Sequence[int] | None = None, now: dt.datetime | None = 
     return len(sent)
 
 
-def outbox_relay_after_commit(*, ids: Sequence[int]) -> None:
-    """The immediate, best-effort relay of a transaction's rows. Never raises: the change is
-    committed and must be answered as a success whatever happens here."""
-    if time.monotonic() < _paused_until:
-        return
+def outbox_relay_after_commit(*, messages: Sequence[OutboxMessage]) -> None:
+    """The immediate, best-effort relay of a transaction's rows, which it holds on a lease (see
+    :func:`outbox_add_many`): each is delivered, then all that went are marked sent in one
+    UPDATE, outside any transaction (no claim to read, no savepoints: one statement in all).
+    A row that fails waits a back-off for the sweep; after the broker or cache turned out to be
+    away the rest are handed to the sweep at once. Never raises: the change is committed and
+    must be answered as a success whatever happens here."""
     try:
-        outbox_relay(ids=ids)
+        _relay_held(messages)
     except Exception:
         logger.warning("outbox: relay after commit failed; the sweep will send the rows", exc_info=True)
+
+
+def _relay_held(messages: Sequence[OutboxMessage]) -> None:
+    now = timezone.now()
+    sent: list[int] = []
+    left: list[int] = [message.pk for message in messages]
+    try:
+        if time.monotonic() < _paused_until:
+            return
+        for message in messages:
+            try:
+                with _savepoint_if_tasks_run_here():
+                    _deliver(message)
+            except Exception as error:
+                left.remove(message.pk)
+                _failed(message, error, now)
+                if isinstance(error, UNAVAILABLE):
+                    # The broker or cache is away: leave the rest to the sweep rather than keep
+                    # the answer waiting, and let the next requests skip it.
+                    _pause()
+                    break
+            else:
+                sent.append(message.pk)
+                left.remove(message.pk)
+        # Only what is still unsent: a sweep that found a lease run out (a relay slower than
+        # it) sent the row itself, and its mark stands.
+        OutboxMessage.objects.filter(pk__in=sent, sent_at__isnull=True).update(sent_at=now)
+    finally:
+        if left:
+            # Not sent here (paused, or after a failure): due for the sweep now, not when the lease ends.
+            OutboxMessage.objects.filter(pk__in=left, sent_at__isnull=True).update(available_at=now)
+
+
+def _failed(message: OutboxMessage, error: Exception, now: dt.datetime) -> None:
+    message.attempts += 1
+    message.available_at = now + _backoff(message.attempts)
+    message.last_error = f"{type(error).__name__}: {error}"[:500]
+    OutboxMessage.objects.filter(pk=message.pk, sent_at__isnull=True).update(
+        attempts=F("attempts") + 1, available_at=message.available_at, last_error=message.last_error
+    )
+    logger.warning("outbox: %s (row %s) not sent, will retry: %s", message.name, message.pk, error)
 
 
 def _pause() -> None:

@@ -11,6 +11,7 @@ import threading
 import pytest
 from django.core.cache import caches
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -20,6 +21,7 @@ from core.cache import FailOpenRedisCache, raising
 from core.outbox import services as outbox
 from core.outbox.models import OutboxMessage
 from schedules.models import Slot
+from tidbok.celery import app as celery_app
 
 from ..faults.procs import free_port
 
@@ -176,3 +178,96 @@ def test_the_redis_cache_answers_without_redis_and_says_so_once(settings, caplog
 
 
 # R-OPS-2 / R-NOTE-3, the claims of notifications: tests/notifications/test_delivery.py.
+
+
+# --- R-OPS-1: the relay after the commit holds its rows on a lease ---------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_relay_after_the_commit_sends_its_rows_with_one_statement():
+    """It already holds the transaction's rows: no claim to read, no savepoints, one UPDATE (with
+    a worker, as in production: eager tasks get a savepoint each, as they query)."""
+    celery_app.conf.task_always_eager = False  # the autouse fixture sets it back
+    sent: list[int] = []
+
+    @outbox.outbox_step("tests.core.test_outbox.noted")
+    def noted(n: int) -> None:
+        sent.append(n)
+
+    with transaction.atomic():
+        outbox.outbox_add_many(messages=[("tests.core.test_outbox.noted", [1]), ("tests.core.test_outbox.noted", [2])])
+    assert sent == [1, 2]
+    assert not OutboxMessage.objects.filter(sent_at__isnull=True).exists()
+
+    sent.clear()
+    with CaptureQueriesContext(connection) as relay:
+        outbox.outbox_add(name="tests.core.test_outbox.noted", args=[3])  # autocommit: relayed at once
+    # What follows the row's INSERT (and the transaction around it): the one UPDATE that marks it sent.
+    statements = [q["sql"] for q in relay.captured_queries]
+    after = statements[statements.index(next(s for s in statements if s.startswith("INSERT"))) + 1 :]
+    assert sent == [3]
+    assert [s.split()[0] for s in after if s != "COMMIT"] == ["UPDATE"]
+
+
+@pytest.mark.django_db
+def test_a_row_whose_process_died_after_the_commit_is_sent_by_the_sweep_once_its_lease_ends(settings):
+    """The after-commit relay never ran (the web process was killed): the sweep leaves the row to
+    it while the lease lasts, then sends it, once."""
+    settings.TIDBOK_OUTBOX_LEASE_SECONDS = 30
+    calls: list[int] = []
+
+    @outbox.outbox_step("tests.core.test_outbox.counted")
+    def counted(n: int) -> None:
+        calls.append(n)
+
+    now = timezone.now()
+    with transaction.atomic():  # the test's transaction never commits: the relay never runs
+        (row,) = outbox.outbox_add_many(messages=[("tests.core.test_outbox.counted", [7])])
+
+    assert outbox.outbox_relay(now=now + dt.timedelta(seconds=29)) == 0
+    assert calls == []
+    assert outbox.outbox_relay(now=now + dt.timedelta(seconds=31)) == 1
+    assert outbox.outbox_relay(now=now + dt.timedelta(seconds=61)) == 0
+    assert calls == [7]
+    row.refresh_from_db()
+    assert row.sent_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_the_relay_did_not_send_after_a_broker_failure_are_due_for_the_sweep_at_once(slot, resident, monkeypatch):
+    booking = booking_create(resident=resident, slot_id=slot.pk)
+    _broker_down(monkeypatch)
+
+    booking_cancel(actor=resident, booking_id=booking.pk)
+
+    unsent = OutboxMessage.objects.filter(sent_at__isnull=True)
+    assert unsent.count() >= 2
+    # The row that failed waits its back-off; the ones after it are not held on the lease.
+    assert unsent.filter(attempts=0, available_at__gt=timezone.now()).count() == 0
+
+
+@pytest.mark.django_db
+def test_a_batch_writes_its_rows_in_one_insert_and_keeps_a_rolled_back_savepoints_out():
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as captured, outbox.outbox_batch():
+            outbox.outbox_add(name="x.kept", args=[1])
+            try:
+                with transaction.atomic():
+                    outbox.outbox_add(name="x.rolled_back", args=[2])
+                    raise RuntimeError("the savepoint rolls back")
+            except RuntimeError:
+                pass
+            outbox.outbox_add_many(messages=[("x.kept", [3])])
+
+        inserts = [q["sql"] for q in captured.captured_queries if 'INSERT INTO "outbox_outboxmessage"' in q["sql"]]
+        assert len(inserts) == 2  # the savepoint's own row at once, the block's two together
+        assert sorted(OutboxMessage.objects.values_list("name", "args")) == [("x.kept", [1]), ("x.kept", [3])]
+
+
+@pytest.mark.django_db
+def test_a_batch_left_by_an_exception_writes_nothing():
+    with transaction.atomic():
+        with pytest.raises(RuntimeError), outbox.outbox_batch():
+            outbox.outbox_add(name="x.y", args=[1])
+            raise RuntimeError("the block failed")
+        assert not OutboxMessage.objects.exists()
