@@ -16,6 +16,7 @@ from core.spreadsheet import csv_cell
 
 from .models import AuditEvent, Membership, Role, User
 from .services import audit_record
+from .sessions import STAFF_MEMBER_AT_LOAD
 
 if TYPE_CHECKING:  # accounts sits below clinics: the clinic is only named in annotations
     from clinics.models import Clinic
@@ -27,7 +28,11 @@ def resident_for_personnummer(*, personnummer: str) -> User | None:
 
 
 def user_is_staff_member(user: User) -> bool:
-    return user.is_staff or user.is_superuser or user.memberships.exists()
+    if user.is_staff or user.is_superuser:
+        return True
+    # The request's user: its session's query asked already (accounts.sessions), this request.
+    at_load = getattr(user, STAFF_MEMBER_AT_LOAD, None)
+    return at_load if at_load is not None else user.memberships.exists()
 
 
 # Roles held for a whole region rather than at one clinic.

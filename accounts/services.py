@@ -7,15 +7,13 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY
-from django.contrib.sessions.models import Session
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from core.authentication import token_is_expired
 
-from .models import REGION_ROLES, AuditEvent, Custody, Membership, User
+from .models import REGION_ROLES, AuditEvent, Custody, Membership, User, UserSession
 from .personnummer import is_coordination_number, normalise_personnummer
 from .population_register import COUNTY_CODES, PersonRecord, population_register
 
@@ -190,15 +188,9 @@ def audit_record(
 
 
 def user_sessions_end(*, user: User) -> int:
-    """Log ``user`` out everywhere: delete every unexpired session that belongs to them. Sessions
-    carry no user column, so each is read; sessions end after an idle hour, so the table holds only
-    the people working now, and this runs when region IT resets a lost second factor, not per
-    request. Returns how many were ended."""
-    ended = []
-    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator(chunk_size=500):
-        if str(session.get_decoded().get(SESSION_KEY, "")) == str(user.pk):
-            ended.append(session.pk)
-    return Session.objects.filter(pk__in=ended).delete()[0]
+    """Log ``user`` out everywhere: delete every session that belongs to them (the session rows
+    carry their user, accounts.sessions). Returns how many were ended."""
+    return UserSession.objects.filter(user=user, expire_date__gt=timezone.now()).delete()[0]
 
 
 def audit_events_purge(*, now: dt.datetime | None = None, batch_size: int = 2000) -> int:

@@ -20,11 +20,11 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.sessions import SessionStore
 
 from .generate import BENCH_PASSWORD
 
@@ -37,6 +37,9 @@ class Resident:
     user_id: int
     session: str
     csrf: str
+
+
+SESSION_COLUMNS = "session_key, session_data, expire_date, user_id"
 
 
 def residents_log_in(first: int, count: int) -> list[Resident]:
@@ -58,11 +61,13 @@ def residents_log_in(first: int, count: int) -> list[Resident]:
     for user_id in ids:
         key = secrets.token_hex(16)
         data = store.encode({SESSION_KEY: str(user_id), BACKEND_SESSION_KEY: backend, HASH_SESSION_KEY: user_hash})
-        rows.append((key, data, expires))
+        rows.append((key, data, expires, user_id))
         residents.append(Resident(user_id=user_id, session=key, csrf=secrets.token_hex(16)))
     with (
         connection.cursor() as cursor,
-        cursor.cursor.copy("COPY django_session (session_key, session_data, expire_date) FROM STDIN") as copy,
+        cursor.cursor.copy(
+            "COPY accounts_session (session_key, session_data, expire_date, user_id) FROM STDIN"
+        ) as copy,
     ):
         for row in rows:
             copy.write_row(row)

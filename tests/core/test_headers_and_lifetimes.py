@@ -248,7 +248,7 @@ def test_the_idle_limit_is_configurable_and_ends_api_sessions_too(client, reside
 
 def test_the_server_ends_the_session_in_its_store_too(client, resident):
     """Without the page's script and without another request, the stored session expires."""
-    from django.contrib.sessions.models import Session
+    from accounts.models import UserSession as Session
 
     client.force_login(resident)
     client.get(reverse("bookings:start"))
