@@ -166,7 +166,24 @@ def web_bookable_types_for_all() -> QuerySet[AppointmentType]:
     return AppointmentType.objects.filter(WEB_TYPE_Q, requires_booking_basis=False).filter(Exists(book_open))
 
 
+# Where :func:`case_types_read` keeps a clinic's case types on the instance.
+_CASE_TYPES = "_tidbok_case_types"
+
+
+def case_types_read(*, clinic: Clinic) -> None:
+    """Read the clinic's case types of every kind in one query and keep them on this instance,
+    for the rest of the request that loaded it: a web booking needs the BOOK one to admit the
+    booking and the MANAGE one for its answer's actions (R-CASE-3)."""
+    found = {case_type.kind: case_type for case_type in CaseType.objects.filter(clinic=clinic)}
+    for case_type in found.values():
+        case_type.clinic = clinic
+    setattr(clinic, _CASE_TYPES, found)
+
+
 def case_type_for(*, clinic: Clinic, kind: CaseKind) -> CaseType | None:
+    read: dict[str, CaseType] | None = getattr(clinic, _CASE_TYPES, None)
+    if read is not None:
+        return read.get(kind)
     case_type = CaseType.objects.filter(clinic=clinic, kind=kind).first()
     if case_type is not None:
         case_type.clinic = clinic  # the caller's instance: its region is loaded at most once

@@ -15,7 +15,7 @@ from accounts.models import Membership, User
 from accounts.selectors import proxy_membership, user_has_clinic_role
 from accounts.services import audit_record, resident_lock
 from clinics.models import RelationSource
-from clinics.selectors import OPEN_SUMMONS_KIND, TypeAccess
+from clinics.selectors import OPEN_SUMMONS_KIND, TypeAccess, case_types_read
 from clinics.services import relation_add
 from core import metrics
 from core.errors import BookingError, ErrorCode, ValidationFailed
@@ -77,6 +77,8 @@ def booking_create(
     now = now or timezone.now()
     resident_lock(resident=resident)
     slot = _lock_slots([slot_id])[slot_id]
+    # BOOK admits the booking, MANAGE gives the answer its actions: both in one query.
+    case_types_read(clinic=slot.clinic)
     acting = _acting(actor=actor, patient=resident, clinic_id=slot.clinic_id, now=now)
     _check_own_hold(hold=hold, resident=resident, slot=slot, now=now)
     access = slot_check_offered(slot=slot, resident=resident, now=now, own_hold=hold)

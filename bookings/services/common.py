@@ -4,10 +4,10 @@ and the web booking log's rows (R-LOG-1, R-BOOK-8)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
-from django.db import IntegrityError, transaction
-from django.db.models import BooleanField, Case, Exists, ExpressionWrapper, Q, Value, When
+from django.db import IntegrityError, connections, router, transaction
+from django.db.models import BooleanField, Case, Exists, ExpressionWrapper, Q, QuerySet, Value, When, sql
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -152,24 +152,60 @@ def _insert_booking(
         meeting_url=_meeting_url(slot, meeting_url),
         **fields,
     )
+    state: Any = HoldState.CONVERTED
+    if release_others_holds:
+        state = Case(When(resident=resident, then=Value(HoldState.CONVERTED)), default=Value(HoldState.RELEASED))
+    # R-PUB-2: the time leaves the web in the booking's own transaction, and its holds end.
+    slot_update = (
+        Slot.objects.filter(pk=slot.pk),
+        {"status": SlotStatus.BOOKED, "is_published": False, "published_at": None},
+    )
+    holds_update = (Hold.objects.filter(slot=slot, state=HoldState.ACTIVE), {"state": state})
     try:
         # No savepoint of its own: a refused insert ends the whole booking (every caller raises
         # the error out of its transaction), so the savepoint's two statements would buy nothing.
         with transaction.atomic(savepoint=False):
-            booking.save()
+            _save_with_updates(booking, [slot_update, holds_update])
     except IntegrityError as exc:
         if "booking_resident_no_overlap" in str(exc):
             raise BookingError(ErrorCode.USER_IS_ALREADY_OCCUPIED) from exc
         raise BookingError(ErrorCode.REQUESTED_TIME_IS_ALREADY_RESERVED) from exc
     metrics.count_on_commit("tidbok_bookings", channel=str(booking.channel))
-    # R-PUB-2: the time leaves the web in the booking's own transaction.
-    Slot.objects.filter(pk=slot.pk).update(status=SlotStatus.BOOKED, is_published=False, published_at=None)
-    state: Any = HoldState.CONVERTED
-    if release_others_holds:
-        state = Case(When(resident=resident, then=Value(HoldState.CONVERTED)), default=Value(HoldState.RELEASED))
-    Hold.objects.filter(slot=slot, state=HoldState.ACTIVE).update(state=state)
     times_changed_later([slot.clinic_id])
     return booking
+
+
+_Update = tuple[QuerySet[Any], dict[str, Any]]
+
+
+def _save_with_updates(booking: Booking, updates: list[_Update]) -> None:
+    """Insert ``booking`` and run ``updates``: on PostgreSQL in one statement (the UPDATEs as
+    data-modifying CTEs beside the INSERT, all or nothing like the three statements they stand
+    for; none of them reads what another writes), elsewhere one by one."""
+    connection = connections[booking._state.db or router.db_for_write(Booking)]
+    if connection.vendor != "postgresql":
+        booking.save(using=connection.alias)
+        for queryset, values in updates:
+            queryset.update(**values)
+        return
+    insert = sql.InsertQuery(Booking)
+    insert.insert_values([f for f in Booking._meta.concrete_fields if not f.primary_key], [booking])
+    compiler = insert.get_compiler(connection=connection)
+    compiler.returning_fields = [Booking._meta.pk]
+    [(insert_sql, params)] = compiler.as_sql()
+    parts = [f"booked AS ({insert_sql})"]
+    values_all = list(params)
+    for n, (queryset, values) in enumerate(updates):
+        update = cast(sql.UpdateQuery, queryset.query.chain(sql.UpdateQuery))
+        update.add_update_values(values)
+        update_sql, update_params = update.get_compiler(connection=connection).as_sql()
+        parts.append(f"changed_{n} AS ({update_sql})")
+        values_all.extend(update_params)
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} SELECT * FROM booked", values_all)
+        booking.pk = cursor.fetchone()[0]
+    booking._state.adding = False
+    booking._state.db = connection.alias
 
 
 def _free_slot(slot_id: int | None) -> None:

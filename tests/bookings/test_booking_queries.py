@@ -22,13 +22,13 @@ from ..factories import SlotFactory, tomorrow_at
 pytestmark = pytest.mark.django_db
 
 # The session with its user and the staff membership check (one query), the transaction (a
-# savepoint inside the test's own), the resident and slot locks, the case type, the booking basis,
-# the overlap and one-at-a-time check (one query), the booking, the slot, the holds, the relation,
-# the log row, the outbox rows (the free-times cache, the FHIR bulk files and the notification in
-# one INSERT), the transaction's end and the answer's MANAGE case type. The outbox's relay after
-# the commit (one UPDATE) is not in it: a test's transaction never commits (the bench's
-# booking_queries counts it).
-WEB_BOOKING_STATEMENTS = 15
+# savepoint inside the test's own), the resident and slot locks, the clinic's case types (BOOK and
+# MANAGE, the answer's, in one query), the booking basis, the overlap and one-at-a-time check (one
+# query), the booking with its slot and holds (one statement on PostgreSQL), the relation, the log
+# row, the outbox rows (the free-times cache, the FHIR bulk files and the notification in one
+# INSERT) and the transaction's end. The outbox's relay after the commit (one UPDATE) is not in
+# it: a test's transaction never commits (the bench's booking_queries counts it).
+WEB_BOOKING_STATEMENTS = 12
 
 
 def test_a_web_booking_sends_a_pinned_number_of_statements(resident_client, slot, django_assert_max_num_queries):
