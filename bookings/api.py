@@ -14,6 +14,7 @@ from accounts.api_acting import PATIENT_HELP as _PATIENT_HELP
 from accounts.api_acting import PATIENT_PARAMETER
 from accounts.api_acting import acting_for_request as _acting
 from accounts.http import AuthenticatedRequest
+from clinics.selectors import case_types_forget
 from core.api import BOOKING_THROTTLES, IsResident
 from core.idempotency import IdempotentPostMixin
 from core.overload import shed_when_queued
@@ -162,9 +163,14 @@ class BookingList(IdempotentPostMixin, APIView):
             hold=_own_hold(acting, values.get("hold")),
             phone=values.get("phone", ""),
             reason=values.get("reason", ""),
+            case_types_for_answer=True,
         )
-        # The new booking comes back with its clinic, type and resource already attached.
-        body = BookingSerializer(booking, context=_context(request, acting)).data
+        # The new booking comes back with its clinic, type and resource already attached, and
+        # the clinic with the case types the booking read (the actions need the MANAGE one).
+        try:
+            body = BookingSerializer(booking, context=_context(request, acting)).data
+        finally:
+            case_types_forget(clinic=booking.clinic)
         return Response(body, status=status.HTTP_201_CREATED)
 
 

@@ -171,13 +171,18 @@ _CASE_TYPES = "_tidbok_case_types"
 
 
 def case_types_read(*, clinic: Clinic) -> None:
-    """Read the clinic's case types of every kind in one query and keep them on this instance,
-    for the rest of the request that loaded it: a web booking needs the BOOK one to admit the
-    booking and the MANAGE one for its answer's actions (R-CASE-3)."""
+    """Read the clinic's case types of every kind in one query and keep them on this instance
+    until :func:`case_types_forget`: a web booking needs the BOOK one to admit the booking and the
+    API's answer the MANAGE one for its actions (R-CASE-3), moments apart."""
     found = {case_type.kind: case_type for case_type in CaseType.objects.filter(clinic=clinic)}
     for case_type in found.values():
         case_type.clinic = clinic
     setattr(clinic, _CASE_TYPES, found)
+
+
+def case_types_forget(*, clinic: Clinic) -> None:
+    """Drop what :func:`case_types_read` kept: later reads of this instance ask the database."""
+    clinic.__dict__.pop(_CASE_TYPES, None)
 
 
 def case_type_for(*, clinic: Clinic, kind: CaseKind) -> CaseType | None:

@@ -15,7 +15,7 @@ from accounts.models import Membership, User
 from accounts.selectors import proxy_membership, user_has_clinic_role
 from accounts.services import audit_record, resident_lock
 from clinics.models import RelationSource
-from clinics.selectors import OPEN_SUMMONS_KIND, TypeAccess, case_types_read
+from clinics.selectors import OPEN_SUMMONS_KIND, TypeAccess, case_types_forget, case_types_read
 from clinics.services import relation_add
 from core import metrics
 from core.errors import BookingError, ErrorCode, ValidationFailed
@@ -69,16 +69,48 @@ def booking_create(
     booking_referral: str = "",
     actor: User | None = None,
     now: dt.datetime | None = None,
+    case_types_for_answer: bool = False,
 ) -> Booking:
     """A resident books a time on the web (R-VIS-2, R-BOOK-1…4, R-TYPE-4, R-TYPE-7, R-REL-1, R-LOG-1),
     at most one at a time where the clinic's BOOK case type says so. ``actor``: a guardian or
     attorney booking for ``resident``, the patient (R-GUARD-4, R-POA-1); every rule is the patient's,
-    overlap (R-BOOK-2) too."""
+    overlap (R-BOOK-2) too. With ``case_types_for_answer`` the booking's clinic keeps the case
+    types the booking read, for the caller's answer, until it calls
+    :func:`clinics.selectors.case_types_forget`."""
     now = now or timezone.now()
     resident_lock(resident=resident)
     slot = _lock_slots([slot_id])[slot_id]
     # BOOK admits the booking, MANAGE gives the answer its actions: both in one query.
     case_types_read(clinic=slot.clinic)
+    try:
+        return _web_booking(
+            resident=resident,
+            slot=slot,
+            hold=hold,
+            phone=phone,
+            reason=reason,
+            referral_source=referral_source,
+            booking_referral=booking_referral,
+            actor=actor,
+            now=now,
+        )
+    finally:
+        if not case_types_for_answer:
+            case_types_forget(clinic=slot.clinic)
+
+
+def _web_booking(
+    *,
+    resident: User,
+    slot: Slot,
+    hold: Hold | None,
+    phone: str,
+    reason: str,
+    referral_source: str,
+    booking_referral: str,
+    actor: User | None,
+    now: dt.datetime,
+) -> Booking:
     acting = _acting(actor=actor, patient=resident, clinic_id=slot.clinic_id, now=now)
     _check_own_hold(hold=hold, resident=resident, slot=slot, now=now)
     access = slot_check_offered(slot=slot, resident=resident, now=now, own_hold=hold)

@@ -6,14 +6,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, cast
 
-from django.db import IntegrityError, connections, router, transaction
+from django.db import IntegrityError, connection, connections, router, transaction
 from django.db.models import BooleanField, Case, Exists, ExpressionWrapper, Q, QuerySet, Value, When, sql
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.acting import Acting, acting_check
 from accounts.models import Role, User
-from clinics.models import CaseKind, CaseType
+from clinics.models import AppointmentType, CaseKind, CaseType, Clinic
+from clinics.selectors import case_type_for
 from clinics.video import meeting_url_from_template
 from core import dates, metrics
 from core.errors import BookingError, ErrorCode
@@ -65,17 +66,70 @@ def _check_no_overlap(
         if bookings.exists():
             raise BookingError(ErrorCode.USER_IS_ALREADY_OCCUPIED)
         return
+    if connection.vendor == "postgresql":
+        limited = _limits_one_at_a_time(slot.clinic)
+        found = _first_refusing_booking(resident=resident, slot=slot, now=one_at_a_time_now if limited else None)
+    else:
+        found = _first_refusing_booking_orm(bookings=bookings, overlap=overlap)
+    if found is None:
+        return
+    start, type_name, overlaps = found
+    if overlaps:
+        raise BookingError(ErrorCode.USER_IS_ALREADY_OCCUPIED)
+    raise _one_at_a_time_refusal(slot=slot, type_name=type_name, start=start)
+
+
+def _first_refusing_booking_orm(*, bookings: QuerySet[Booking], overlap: Q) -> tuple[dt.datetime, str, bool] | None:
+    """:func:`_first_refusing_booking` through the ORM: SQLite (``make run``) reads datetimes
+    back as text, which the written-out statement would compare wrongly."""
     found = (
         bookings.select_related("appointment_type")
         .annotate(overlaps=ExpressionWrapper(overlap, output_field=BooleanField()))
         .order_by("-overlaps", "start")
         .first()
     )
-    if found is None:
-        return
-    if found.overlaps:
-        raise BookingError(ErrorCode.USER_IS_ALREADY_OCCUPIED)
-    raise _one_at_a_time_refusal(slot=slot, existing=found)
+    return None if found is None else (found.start, found.appointment_type.web_name, bool(found.overlaps))
+
+
+def _limits_one_at_a_time(clinic: Clinic) -> bool:
+    case_type = case_type_for(clinic=clinic, kind=CaseKind.BOOK)
+    return case_type is not None and case_type.one_booking_at_a_time
+
+
+def _first_refusing_booking(
+    *, resident: User, slot: Slot, now: dt.datetime | None
+) -> tuple[dt.datetime, str, bool] | None:
+    """The resident's active booking that overlaps ``slot`` (R-BOOK-2), else, with ``now``, one
+    that counts under the one-booking-at-a-time rule (:func:`_one_at_a_time_q`, the clinic's case
+    type already asked): its start, its type's web name and whether it overlaps. The statement
+    is written out, not built by the ORM, as every web booking asks it and the ORM's building
+    cost more than the query (the rule's own tests pin both refusals and their order)."""
+    booking, appointment_type = Booking._meta.db_table, AppointmentType._meta.db_table
+    one_at_a_time = (
+        "OR (NOT t.hidden_for_patient AND b.booking_basis_id IS NULL AND b.clinic_id = %(clinic)s"
+        " AND b.start > %(now)s)"
+        if now is not None
+        else ""
+    )
+    query = (
+        f'SELECT b.start, t.web_name, (b.start < %(end)s AND b."end" > %(start)s) AS overlapping'
+        f' FROM "{booking}" b JOIN "{appointment_type}" t ON t.id = b.appointment_type_id'
+        f" WHERE b.resident_id = %(resident)s AND b.status = %(active)s"
+        f' AND ((b.start < %(end)s AND b."end" > %(start)s) {one_at_a_time})'
+        " ORDER BY overlapping DESC, b.start LIMIT 1"
+    )
+    params: dict[str, Any] = {
+        "start": slot.start,
+        "end": slot.end,
+        "resident": resident.pk,
+        "active": BookingStatus.ACTIVE.value,
+        "clinic": slot.clinic_id,
+        "now": now,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1], bool(row[2]))
 
 
 def _one_at_a_time_q(*, slot: Slot, now: dt.datetime) -> Q:
@@ -106,10 +160,10 @@ def _check_one_booking_at_a_time(*, resident: User, slot: Slot, now: dt.datetime
         .first()
     )
     if existing is not None:
-        raise _one_at_a_time_refusal(slot=slot, existing=existing)
+        raise _one_at_a_time_refusal(slot=slot, type_name=existing.appointment_type.web_name, start=existing.start)
 
 
-def _one_at_a_time_refusal(*, slot: Slot, existing: Booking) -> BookingError:
+def _one_at_a_time_refusal(*, slot: Slot, type_name: str, start: dt.datetime) -> BookingError:
     return BookingError(
         ErrorCode.ONE_BOOKING_AT_A_TIME,
         _(
@@ -118,8 +172,8 @@ def _one_at_a_time_refusal(*, slot: Slot, existing: Booking) -> BookingError:
         )
         % {
             "clinic": slot.clinic.name,
-            "type": existing.appointment_type.web_name,
-            "when": dates.when(existing.start),
+            "type": type_name,
+            "when": dates.when(start),
         },
     )
 
