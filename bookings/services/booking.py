@@ -120,15 +120,20 @@ def _web_booking(
     _check_no_overlap(resident=resident, slot=slot, one_at_a_time_now=now if basis is None else None)
     # The free-times and FHIR refresh the insert asks for and the confirmation: one outbox INSERT.
     with outbox_batch():
-        booking = _web_booking_insert(
+        booking = _insert_booking(
             slot=slot,
             resident=resident,
-            acting=acting,
-            phone=phone,
-            reason=reason,
-            basis=basis,
-            referral_source=referral_source,
-            booking_referral=booking_referral,
+            # Someone else's hold that ran out without being swept gives way here.
+            release_others_holds=True,
+            channel=Channel.WEB,
+            created_by=acting.actor,
+            acting_as=acting.acting_as,
+            patient_phone=phone,
+            patient_reason=reason,
+            booking_basis=basis,
+            # A slot finder's own words, kept as sent but never longer than the columns.
+            referral_source=referral_source[:100],
+            booking_referral=booking_referral[:200],
         )
         if basis is not None:
             basis.uses += 1
@@ -137,34 +142,6 @@ def _web_booking(
             basis.save(update_fields=["uses", "consumed_at"])
         _web_booking_recorded(resident=resident, slot=slot, booking=booking, acting=acting, now=now)
     return booking
-
-
-def _web_booking_insert(
-    *,
-    slot: Slot,
-    resident: User,
-    acting: Acting,
-    phone: str,
-    reason: str,
-    basis: BookingBasis | None,
-    referral_source: str,
-    booking_referral: str,
-) -> Booking:
-    return _insert_booking(
-        slot=slot,
-        resident=resident,
-        # Someone else's hold that ran out without being swept gives way here.
-        release_others_holds=True,
-        channel=Channel.WEB,
-        created_by=acting.actor,
-        acting_as=acting.acting_as,
-        patient_phone=phone,
-        patient_reason=reason,
-        booking_basis=basis,
-        # A slot finder's own words, kept as sent but never longer than the columns.
-        referral_source=referral_source[:100],
-        booking_referral=booking_referral[:200],
-    )
 
 
 def _web_booking_recorded(*, resident: User, slot: Slot, booking: Booking, acting: Acting, now: dt.datetime) -> None:
