@@ -13,14 +13,16 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore as DjangoSessionStore
 from django.contrib.sessions.models import Session as DjangoSession
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, Role, UserSession
 from accounts.services import user_sessions_end
 from accounts.sessions import SessionStore
 
-from ..factories import UserFactory
+from ..factories import UserFactory, login_with_second_factor
 
 pytestmark = pytest.mark.django_db
 
@@ -125,3 +127,18 @@ def test_the_sessions_open_at_the_upgrade_move_over_with_their_user(resident):
     assert moved.user_id == resident.pk and moved.expire_date == soon
     assert SessionStore(session_key=moved.session_key).load()[SESSION_KEY] == str(resident.pk)
     assert not UserSession.objects.filter(session_key="expired" + "x" * 25).exists()
+
+
+def test_the_admin_lists_when_sessions_end_but_never_their_keys_or_people(client, admin_user, resident):
+    """A session's key would sign its holder in (R-SEC-1): the admin shows only expiry times."""
+    other = Client()
+    other.force_login(resident)
+    key = other.cookies["sessionid"].value
+    admin_client = login_with_second_factor(client, admin_user)
+
+    page = admin_client.get(reverse("admin:accounts_usersession_changelist"))
+
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert key not in body and resident.last_name not in body
+    assert admin_client.get(reverse("admin:accounts_usersession_change", args=[key])).status_code in (302, 403, 404)
