@@ -106,7 +106,9 @@ def offer(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
         action = request.POST.get("action", "")
         try:
             if action == "accept":
-                booking = waitlist_offer_accept(resident=request.patient, token=found.token, actor=request.patient)
+                # The logged-in user acts, the offer's resident is the patient: a guardian or attorney
+                # accepting is recorded as themself (R-GUARD-4, R-POA-1), and checked under the lock.
+                booking = waitlist_offer_accept(resident=request.patient, token=found.token, actor=request.user)
                 messages.success(request, _("The time is booked."))
                 return redirect("bookings:detail", booking_id=booking.pk)
             if action == "decline":
