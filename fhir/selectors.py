@@ -1,6 +1,7 @@
 """What FHIR publishes (R-PUB, R-VIS-1, R-VIS-2): the portal's own rule, read through its
 selectors (:func:`clinics.selectors.web_bookable_types_for_all`,
-:data:`schedules.selectors.OFFERED_SLOT_Q`, :func:`clinics.selectors.visibility_cutoff`), so the
+:data:`schedules.selectors.OFFERED_SLOT_Q`, :func:`schedules.selectors.booking_notice_q`,
+:func:`clinics.selectors.visibility_cutoff`), so the
 feed cannot offer a time the portal would not."""
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from clinics.models import AppointmentType, Clinic, Resource
-from clinics.policy import booking_notice_start
 from clinics.selectors import q_matches, visibility_cutoff, web_bookable_types_for_all
 from schedules.models import Slot, SlotStatus
-from schedules.selectors import OFFERED_SLOT_Q
+from schedules.selectors import OFFERED_SLOT_Q, booking_notice_q
 
 
 def public_types() -> QuerySet[AppointmentType]:
@@ -40,17 +40,6 @@ def _window_q(now: dt.datetime) -> Q:
     return window
 
 
-def _notice_q(now: dt.datetime) -> Q:
-    """R-POL-1 for every type at once: a time inside its type's minimum notice for booking is no
-    longer offered on the web, so it leaves the feed as a started time does."""
-    hours = set(public_types().values_list("booking_notice_hours", flat=True))
-    notice = Q(pk__in=[])
-    for n in hours:
-        earliest = booking_notice_start(appointment_type=AppointmentType(booking_notice_hours=n), now=now)
-        notice |= Q(appointment_type__booking_notice_hours=n, start__gt=earliest)
-    return notice
-
-
 def public_slots(now: dt.datetime | None = None) -> QuerySet[Slot]:
     """Future slots of published types inside the visibility window and outside their type's
     notice for booking, that are either offered on the web (free: free, published, not blocked) or
@@ -60,7 +49,7 @@ def public_slots(now: dt.datetime | None = None) -> QuerySet[Slot]:
     return (
         Slot.objects.filter(appointment_type__in=public_types(), start__gt=now)
         .filter(_window_q(now))
-        .filter(_notice_q(now))
+        .filter(booking_notice_q(now=now))  # R-POL-1: the portal's own filter, each type's notice
         .filter(FREE_Q | BUSY_Q)
     )
 
