@@ -20,7 +20,7 @@ import datetime as dt
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -69,6 +69,16 @@ def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
 
 
+def _days_named(names: Iterable[str]) -> dict[dt.date, str]:
+    """The day tables among ``names``, by the (UTC) day each holds."""
+    days = {}
+    for name in names:
+        match = _DAY_PARTITION.match(name)
+        if match:
+            days[dt.datetime.strptime(match.group(1), "%Y%m%d").date()] = name
+    return days
+
+
 def _day_partitions() -> dict[dt.date, str]:
     """The log's day partitions by the (UTC) day they hold."""
     with connection.cursor() as cursor:
@@ -77,13 +87,7 @@ def _day_partitions() -> dict[dt.date, str]:
             "WHERE i.inhparent = %s::regclass",
             [LOG_TABLE],
         )
-        names = [name for (name,) in cursor.fetchall()]
-    days = {}
-    for name in names:
-        match = _DAY_PARTITION.match(name)
-        if match:
-            days[dt.datetime.strptime(match.group(1), "%Y%m%d").date()] = name
-    return days
+        return _days_named(name for (name,) in cursor.fetchall())
 
 
 def _lock_timeout_hit(error: OperationalError) -> bool:
@@ -187,13 +191,7 @@ def _detached_days() -> dict[dt.date, str]:
             "AND pg_table_is_visible(oid)",
             [_DAY_PARTITION.pattern],
         )
-        names = [name for (name,) in cursor.fetchall()]
-    days = {}
-    for name in names:
-        match = _DAY_PARTITION.match(name)
-        if match:
-            days[dt.datetime.strptime(match.group(1), "%Y%m%d").date()] = name
-    return days
+        return _days_named(name for (name,) in cursor.fetchall())
 
 
 def web_log_detached_drop(*, now: dt.datetime | None = None) -> int:

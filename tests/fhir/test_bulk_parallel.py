@@ -16,26 +16,14 @@ from fhir import bulk
 from fhir.models import BulkPublishPart
 from schedules.models import Slot, SlotStatus
 
-from ..factories import AppointmentTypeFactory, ClinicFactory, ResourceFactory, SlotFactory, tomorrow_at
+from .bulk_support import PART, bulk_world
 
-pytestmark = pytest.mark.django_db(transaction=True)
-PART = 2
-
-
-@pytest.fixture(autouse=True)
-def _small_parts(settings):
-    settings.TIDBOK_PUBLIC_URL = "https://tidbok.example.se"
-    settings.TIDBOK_BULK_PART_LINES = PART
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("small_bulk_parts")]
 
 
 @pytest.fixture
 def slots() -> list[Slot]:
-    clinic = ClinicFactory()
-    appointment_type = AppointmentTypeFactory(clinic=clinic, web_name="Besök")
-    resource = ResourceFactory(clinic=clinic)
-    return [
-        SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(9 + n)) for n in range(6)
-    ]
+    return bulk_world(6)["slots"]
 
 
 def _together(calls: Sequence[Callable[[], Any]]) -> list[Any]:
