@@ -15,14 +15,13 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.acting import acting_resolve
+from accounts.api_acting import PATIENT_PARAMETER, acting_for_request
 from accounts.http import AuthenticatedRequest
 from clinics.models import Resource
 from clinics.policy import booking_notice_start
 from clinics.selectors import type_access
 from core import params
 from core.api import IsResident
-from core.params import optional_id
 
 from . import free_times
 from .models import Slot
@@ -95,11 +94,7 @@ class FreeTimes(APIView):
             OpenApiParameter("resource", int),
             OpenApiParameter("date_from", dt.date),
             OpenApiParameter("date_to", dt.date),
-            OpenApiParameter(
-                "patient",
-                int,
-                description="Free times for this resident (a child or a grantor); 404 when not allowed",
-            ),
+            PATIENT_PARAMETER,
         ],
         responses=SlotSerializer(many=True),
     )
@@ -135,11 +130,11 @@ class FreeTimes(APIView):
         if resource_id is not None:
             resource = get_object_or_404(Resource, pk=resource_id, clinic=clinic)
         # The audience and area are the patient's: a child's region, not the guardian's (R-GUARD-2).
-        raw_patient = request.query_params.get("patient", "")
-        acting = acting_resolve(actor=request.user, patient_id=optional_id(raw_patient)) if raw_patient else None
-        if raw_patient and (acting is None or not acting.covers(clinic.pk)):
-            raise NotFound()
-        patient = acting.patient if acting is not None else request.user
+        # Resolved as the clinics and bookings APIs do: 404 for anyone the caller may not act for.
+        acting = acting_for_request(request)
+        if not acting.covers(clinic.pk):
+            raise NotFound()  # R-POA-1: an attorney only at the clinics the power covers
+        patient = acting.patient
         access = type_access(
             appointment_type=appointment_type, clinic=clinic, resident=patient, book_case_type=lambda: book_case_type
         )

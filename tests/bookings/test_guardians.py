@@ -253,3 +253,5 @@ def test_the_free_times_api_answers_for_an_explicit_patient_by_their_region_R_GU
     assert [row["id"] for row in client.get(f"{url}&patient={child.pk}").json()] == [slot.pk]
     stranger = ResidentFactory(personnummer=make_personnummer(dt.date(1970, 1, 1)))
     assert client.get(f"{url}&patient={stranger.pk}").status_code == 404
+    # The same resolver as the clinics and bookings APIs: a patient that is no id is nobody.
+    assert client.get(f"{url}&patient=Alva").status_code == 404
