@@ -267,6 +267,17 @@ class WaitlistEntry(models.Model):
     part_of_day = models.CharField(_("time of day"), max_length=10, choices=PartOfDay.choices, blank=True, default="")
     # R-WAIT-3: offers go by priority (staff set it; higher first), then first come, first served.
     priority = models.SmallIntegerField(_("priority"), default=0)
+    # R-GUARD-4, R-POA-1: a guardian or attorney who put the resident in the queue on the web, or
+    # took them out of it, is recorded as for a booking (``acting_as`` says which they were).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    acting_as = models.CharField(
+        max_length=10, choices=ActingAs.choices, default=ActingAs.SELF, db_default=ActingAs.SELF, blank=True
+    )
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -315,6 +326,10 @@ class WaitlistOffer(models.Model):
     # When the slot was freed (the start of the chain of offers): how long residents wait for an offer.
     freed_at = models.DateTimeField(null=True, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
+    # R-GUARD-4, R-POA-1: who said no for the resident, when a guardian or attorney did.
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
     booking = models.ForeignKey(Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:

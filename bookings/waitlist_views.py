@@ -43,7 +43,9 @@ def join(request: AuthenticatedHttpRequest, clinic_id: int, type_id: int) -> Htt
     if request.method == "POST":
         if form.is_valid():
             try:
-                waitlist_join(resident=request.patient, appointment_type=appointment_type, **form.wishes())
+                waitlist_join(
+                    resident=request.patient, appointment_type=appointment_type, actor=request.user, **form.wishes()
+                )
             except DomainError as error:
                 form.add_domain_errors(error)
             else:
@@ -76,7 +78,7 @@ def my_waitlist(request: AuthenticatedHttpRequest) -> HttpResponse:
             entry_id = params.parse_id(request.POST.get("entry", ""), name="entry")
             if not acting_waitlist_entries(acting=request.acting).filter(pk=entry_id).exists():
                 raise DomainError(ErrorCode.NOT_FOUND)  # R-POA-1: not a place the actor may act on
-            waitlist_leave(resident=request.patient, entry_id=entry_id)
+            waitlist_leave(resident=request.patient, entry_id=entry_id, actor=request.user)
         except (params.BadParameter, DomainError):
             messages.error(request, _("You are not on that waitlist any more."))
         else:
@@ -112,7 +114,7 @@ def offer(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
                 messages.success(request, _("The time is booked."))
                 return redirect("bookings:detail", booking_id=booking.pk)
             if action == "decline":
-                waitlist_offer_decline(resident=request.patient, token=found.token)
+                waitlist_offer_decline(resident=request.patient, token=found.token, actor=request.user)
                 messages.success(request, _("You said no to the time. You are still on the waitlist."))
                 return redirect("bookings:my_waitlist")
             raise ValidationFailed({"action": [_("Choose to book the time or to say no.")]})

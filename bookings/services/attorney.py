@@ -22,7 +22,7 @@ from clinics.models import Clinic
 from core.errors import BookingError, ErrorCode, ValidationFailed
 from schedules.selectors import LOCAL_TZ
 
-from ..models import Booking, LogStatus, MessageKind
+from ..models import Booking, LogStatus, MessageKind, WaitlistEntry
 from .inbox import inbox_message_send
 
 # A power of attorney is renewed at least this often, so none outlives what the grantor meant.
@@ -194,4 +194,30 @@ def attorney_action_message(*, acting: Acting, booking: Booking, status: LogStat
             booking=booking,
             subject=str(_ACTION_SUBJECTS[status]) % values,
             body=gettext("With your power of attorney: %(what)s at %(clinic)s on %(date)s at %(time)s.") % values,
+        )
+
+
+def attorney_waitlist_message(*, acting: Acting, entry: WaitlistEntry, joined: bool | None) -> None:
+    """R-POA-1: an attorney putting the grantor in a waitlist (``joined``), taking them out of it
+    (not ``joined``) or saying no to a time it offered (None) shows in the grantor's inbox as
+    their bookings do."""
+    if acting.acting_as != ActingAs.ATTORNEY:
+        return
+    with translation.override(settings.LANGUAGE_CODE):
+        values = {
+            "name": _name(acting.actor),
+            "what": (entry.appointment_type.web_name if entry.appointment_type else "") or gettext("Visit"),
+            "clinic": entry.clinic.name,
+        }
+        if joined is None:
+            subject = gettext("%(name)s said no to a time offered to you")
+        elif joined:
+            subject = gettext("%(name)s put you on a waitlist")
+        else:
+            subject = gettext("%(name)s took you off a waitlist")
+        _tell(
+            resident=acting.patient,
+            clinic=entry.clinic,
+            subject=subject % values,
+            body=gettext("With your power of attorney: the waitlist for %(what)s at %(clinic)s.") % values,
         )

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.selectors import user_has_clinic_role
-from accounts.services import audit_record, resident_get_or_create
+from accounts.services import audit_record, resident_get_or_create, resident_lock
 from clinics.models import AppointmentType, Clinic
 from clinics.selectors import type_bookable_by
 from core.errors import BookingError, ErrorCode, PermissionDeniedError, ValidationFailed
@@ -24,7 +24,8 @@ from ..models import (
     WaitlistEntry,
     WaitlistStatus,
 )
-from .common import SCHEDULER_ROLES
+from .attorney import attorney_waitlist_message
+from .common import SCHEDULER_ROLES, _acting
 from .staff import booking_create_for_resident
 from .waitlist_offers import waitlist_offer_withdraw_for_entry
 
@@ -108,13 +109,18 @@ def waitlist_join(
     latest_date: dt.date | None = None,
     weekdays: list[int] | None = None,
     part_of_day: str = "",
+    actor: User | None = None,
     now: dt.datetime | None = None,
 ) -> WaitlistEntry:
     """R-WAIT-1: a resident puts themselves on the waitlist of a type the clinic opened to them
     and that they may book (R-VIS-2, R-CASE-3), with the dates, weekdays and time of day that suit
-    them. One waiting entry per type: joining again changes the wishes and keeps the place."""
+    them. One waiting entry per type: joining again changes the wishes and keeps the place.
+    ``actor``: a guardian or attorney doing it for the resident (R-GUARD-4, R-POA-1), checked under
+    the resident's lock and recorded on the entry."""
     now = now or timezone.now()
     clinic = appointment_type.clinic
+    resident_lock(resident=resident)
+    acting = _acting(actor=actor, patient=resident, clinic_id=clinic.pk, now=now)
     if not appointment_type.waitlist_for_residents or not type_bookable_by(
         appointment_type=appointment_type, clinic=clinic, resident=resident
     ):
@@ -145,21 +151,39 @@ def waitlist_join(
         for field, value in wishes.items():
             setattr(entry, field, value)
         entry.save(update_fields=[*wishes, "updated_at"])
-        return entry
-    return WaitlistEntry.objects.create(
-        clinic=clinic, resident=resident, appointment_type=appointment_type, by_resident=True, **wishes
-    )
+    else:
+        entry = WaitlistEntry.objects.create(
+            clinic=clinic,
+            resident=resident,
+            appointment_type=appointment_type,
+            by_resident=True,
+            created_by=acting.actor,
+            acting_as=acting.acting_as,
+            **wishes,
+        )
+    attorney_waitlist_message(acting=acting, entry=entry, joined=True)
+    return entry
 
 
 @transaction.atomic
-def waitlist_leave(*, resident: User, entry_id: int, now: dt.datetime | None = None) -> None:
-    """R-WAIT-1: the resident leaves the waitlist; a time offered to them goes on to the next."""
+def waitlist_leave(*, resident: User, entry_id: int, actor: User | None = None, now: dt.datetime | None = None) -> None:
+    """R-WAIT-1: the resident (or a guardian or attorney for them, recorded as ``removed_by``)
+    takes them off the waitlist; a time offered to them goes on to the next."""
     now = now or timezone.now()
-    entry = WaitlistEntry.objects.filter(pk=entry_id, resident=resident, status=WaitlistStatus.WAITING).first()
+    entry = (
+        WaitlistEntry.objects.select_related("clinic", "appointment_type")
+        .filter(pk=entry_id, resident=resident, status=WaitlistStatus.WAITING)
+        .first()
+    )
     if entry is None:
         raise BookingError(ErrorCode.NOT_FOUND)
+    resident_lock(resident=resident)
+    acting = _acting(actor=actor, patient=resident, clinic_id=entry.clinic_id, now=now)
     waitlist_offer_withdraw_for_entry(entry_id=entry.pk, now=now)
-    WaitlistEntry.objects.filter(pk=entry.pk).update(status=WaitlistStatus.REMOVED, updated_at=now)
+    WaitlistEntry.objects.filter(pk=entry.pk).update(
+        status=WaitlistStatus.REMOVED, removed_by=acting.actor, updated_at=now
+    )
+    attorney_waitlist_message(acting=acting, entry=entry, joined=False)
 
 
 @transaction.atomic

@@ -50,6 +50,7 @@ from ..models import (
     WaitlistOffer,
     WaitlistStatus,
 )
+from .attorney import attorney_waitlist_message
 from .booking import _web_booking_recorded
 from .common import _acting, _check_no_overlap, _insert_booking, _lock_slots
 from .inbox import inbox_message_send
@@ -274,16 +275,23 @@ def waitlist_offer_accept(
 
 
 @transaction.atomic
-def waitlist_offer_decline(*, resident: User, token: str, now: dt.datetime | None = None) -> None:
-    """R-WAIT-3: the resident says no; the time goes to the next match at once. They stay on the
-    waitlist for other times."""
+def waitlist_offer_decline(
+    *, resident: User, token: str, actor: User | None = None, now: dt.datetime | None = None
+) -> None:
+    """R-WAIT-3: the resident (or a guardian or attorney for them, R-POA-1) says no; the time goes
+    to the next match at once. They stay on the waitlist for other times."""
     now = now or timezone.now()
     offer = _offer_for(resident=resident, token=token)
+    resident_lock(resident=resident)
+    acting = _acting(actor=actor, patient=resident, clinic_id=offer.entry.clinic_id, now=now)
     _lock_slots([offer.slot_id])
     offer = _offer_for(resident=resident, token=token, lock=True)
     if offer.state != OfferState.ACTIVE:
         raise BookingError(ErrorCode.REQUESTED_TIME_IS_ALREADY_RESERVED, OFFER_ENDED)
+    if not acting.is_self:
+        WaitlistOffer.objects.filter(pk=offer.pk).update(answered_by=acting.actor)
     _pass_on(offer=offer, state=OfferState.DECLINED, now=now)
+    attorney_waitlist_message(acting=acting, entry=offer.entry, joined=None)
 
 
 def waitlist_offer_withdraw_for_entry(*, entry_id: int, now: dt.datetime) -> None:
