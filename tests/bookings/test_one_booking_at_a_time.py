@@ -228,10 +228,12 @@ def test_control_without_the_resident_lock_the_race_books_twice(appointment_type
     ]
 
     with _without_the_resident_lock(monkeypatch, parties=3):
-        run_in_parallel([partial(booking_create, resident=resident, slot_id=s.pk) for s in slots])
+        results = run_in_parallel([partial(booking_create, resident=resident, slot_id=s.pk) for s in slots])
 
-    # Without the lock the rule is only a check, and the race gets past it.
-    assert Booking.objects.filter(resident=resident, status=BookingStatus.ACTIVE).count() == 3
+    # Without the lock the rule is only a check, and the race gets past it: more than one booking
+    # (the rule's own test above allows exactly one). Not "all three": on a loaded machine one
+    # attempt may still fail for a reason of its own, which the message shows.
+    assert Booking.objects.filter(resident=resident, status=BookingStatus.ACTIVE).count() >= 2, results
 
 
 def test_hold_for_booking_checks_the_slot_is_offered(clinic, resident, appointment_type, resource):
