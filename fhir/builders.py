@@ -4,6 +4,8 @@ each, shared by the searches and the bulk files."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from django.urls import reverse
@@ -13,7 +15,8 @@ from clinics.models import AppointmentType, Clinic, Resource, ResourceKind
 from core.localtime import LOCAL_TZ
 from schedules.models import Slot
 
-from .selectors import slot_status
+from .selectors import SLOT_FIELDS as SLOT_FIELDS  # what the views and the bulk file read
+from .selectors import SlotRow, slot_status
 from .service_types import service_type
 
 # The OID of HSA-id, the Swedish national identifier of care units.
@@ -52,6 +55,13 @@ ERROR_SYSTEM = "https://tidbok.se/fhir/CodeSystem/error"
 
 def instant(value: dt.datetime) -> str:
     """A slot time as a FHIR instant, in Swedish local time with its offset."""
+    return _instant(value)
+
+
+# Slots share their start and end times (every resource the same grid), and converting to local
+# time is a good part of building a Slot resource.
+@functools.lru_cache(maxsize=1 << 14)
+def _instant(value: dt.datetime) -> str:
     return timezone.localtime(value, LOCAL_TZ).isoformat(timespec="seconds")
 
 
@@ -141,16 +151,40 @@ def schedule_resource(resource: Resource, appointment_type: AppointmentType) -> 
     return schedule
 
 
-def booking_link(base_url: str, slot: Slot) -> str:
+def booking_link(base_url: str, slot: Slot | SlotRow) -> str:
     """The slot's own booking page: after login and the conditions text the time is held for
     the resident to confirm, or the nearest free times of its type are offered if it is gone.
     A slot finder appends its ``source`` and ``booking-referral``; the booking records them."""
     return f"{base_url}{reverse('bookings:book_slot', args=[slot.clinic_id, slot.appointment_type_id, slot.pk])}"
 
 
-def slot_resource(slot: Slot, base_url: str, phone: str = "") -> dict[str, Any]:
-    """``phone`` is the clinic's: SMART's booking-phone, for those who would rather call."""
-    extension = [{"url": BOOKING_DEEP_LINK, "valueUrl": booking_link(base_url, slot)}]
+# Stand-ins for the ids in the booking URL, reversed once by booking_links: digits that no
+# other part of the path has.
+_LINK_MARKS = (9_000_000_001, 9_000_000_002, 9_000_000_003)
+
+
+def booking_links(base_url: str) -> Callable[[int, int, int], str]:
+    """:func:`booking_link` for many slots, as ``links(clinic id, type id, slot id)``: the URL is
+    reversed once and filled in per slot (a reverse() costs more than the rest of a Slot
+    resource)."""
+    path = reverse("bookings:book_slot", args=_LINK_MARKS)
+    head, rest = path.split(str(_LINK_MARKS[0]), 1)
+    after_clinic, rest = rest.split(str(_LINK_MARKS[1]), 1)
+    after_type, tail = rest.split(str(_LINK_MARKS[2]), 1)
+
+    def link(clinic_id: int, type_id: int, slot_id: int) -> str:
+        return f"{base_url}{head}{clinic_id}{after_clinic}{type_id}{after_type}{slot_id}{tail}"
+
+    return link
+
+
+def slot_resource(
+    slot: Slot | SlotRow, base_url: str, phone: str = "", links: Callable[[int, int, int], str] | None = None
+) -> dict[str, Any]:
+    """``phone`` is the clinic's: SMART's booking-phone, for those who would rather call.
+    ``links`` (:func:`booking_links`) makes the booking link when many slots are built."""
+    link = (links or booking_links(base_url))(slot.clinic_id, slot.appointment_type_id, slot.pk)
+    extension = [{"url": BOOKING_DEEP_LINK, "valueUrl": link}]
     if phone:
         extension.append({"url": BOOKING_PHONE, "valueString": phone})
     return {
@@ -162,16 +196,3 @@ def slot_resource(slot: Slot, base_url: str, phone: str = "") -> dict[str, Any]:
         "start": instant(slot.start),
         "end": instant(slot.end),
     }
-
-
-SLOT_FIELDS = (
-    "id",
-    "clinic_id",
-    "resource_id",
-    "appointment_type_id",
-    "start",
-    "end",
-    "status",
-    "is_published",
-    "is_blocked",
-)

@@ -4,7 +4,9 @@ The ``bulk_publish_refresh`` task keeps one NDJSON file per resource type, in pa
 ``TIDBOK_BULK_PART_LINES`` lines (:class:`~fhir.models.BulkPublishPart`, each its own output in
 the manifest); the endpoints only serve what is stored. A refresh is incremental: the Slot parts
 are id ranges, and a walk of short steps (one task per part, :mod:`fhir.bulk_slots`) rewrites
-only those whose slots changed, then the small Location and Schedule files. Each line's
+only those whose slots changed, then the small Location and Schedule files. No step builds more
+than a part's lines: a range holding more (the whole file, the first time) is cut first, and the
+rest is the next step's. Each line's
 ``meta.lastUpdated`` is the time its content last changed, kept in the file's index beside a
 digest of the content, so ``_since`` needs neither parsing nor a slot query.
 

@@ -6,14 +6,19 @@ lands in its own part and nowhere else, and new slots land in the last part. :fu
 brings one part up to date from the authoritative state: it reads the part's slots as plain rows
 (cheap, through the primary key) only when the part's fingerprint (one aggregate query over
 them) differs from the one stored, keeps every line whose row is as it was when the line was
-built (the row's digest is in the index), and builds only the others. A part that grows past
-``TIDBOK_BULK_PART_LINES`` lines is split (the new parts get new numbers), and a part that with
-the next one fits in that many lines absorbs it.
+built (the row's digest is in the index), and builds only the others. A part whose range holds
+more than ``TIDBOK_BULK_PART_LINES`` published slots (the whole file, the first time; the last
+part after a large publishing) is cut before its rows are read: the step builds the first part's
+worth, and the lines past the cut move as they are into a new part (a new number), which the
+walk's next step examines like any changed part. So no step builds more than a part's lines, and
+a slot is in exactly one part all along. A part that with the next one fits in that many lines
+absorbs it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -23,8 +28,6 @@ from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import F, Max
-
-from schedules.models import Slot
 
 from . import builders, selectors
 from .models import BulkPublishFile, BulkPublishPart
@@ -77,6 +80,23 @@ def line_text(resource: dict[str, Any], updated: str) -> str:
     line = {"resourceType": resource["resourceType"], "id": resource["id"], "meta": {"lastUpdated": updated}}
     line.update({k: v for k, v in resource.items() if k not in line})
     return json.dumps(line, separators=(",", ":"), ensure_ascii=False)
+
+
+# A lastUpdated no line has (JSON escapes it), to cut a line around its lastUpdated.
+_UPDATED_MARK = "\x00"
+_UPDATED_MARK_JSON = json.dumps(_UPDATED_MARK)[1:-1]
+
+
+def line_frame(resource: dict[str, Any]) -> tuple[str, str]:
+    """:func:`line_text` of ``resource`` around its lastUpdated, with one json.dumps:
+    ``f"{head}{updated}{tail}"`` is the line (a lastUpdated is an instant, which JSON writes as
+    it is). With the old line's lastUpdated it shows whether the content changed, by comparing
+    the lines themselves."""
+    head, tail = line_text(resource, _UPDATED_MARK).split(_UPDATED_MARK_JSON, 1)
+    return head, tail
+
+
+_utc_instant = functools.lru_cache(maxsize=1 << 14)(builders.utc_instant)  # slots share their starts
 
 
 def _next_part(stored: BulkPublishFile, first_id: int) -> BulkPublishPart | None:
@@ -154,11 +174,20 @@ def part_step(stored: BulkPublishFile, low: int, *, now: dt.datetime, base_url: 
         part = BulkPublishPart.objects.create(file=stored, number=_free_number(stored), first_id=0)
     following = _next_part(stored, part.first_id)
     high = following.first_id if following else None
-    marker, count = fingerprint(now, part.first_id, high, base_url)
+    # The last part (the whole file, the first time) may hold any number of slots: it is cut
+    # before its rows are read, so a step never builds more than a part's lines.
+    split = _split_at(now, part.first_id, high, size) if high is None else None
+    marker, count = fingerprint(now, part.first_id, split or high, base_url)
+    if split is None and count > size:  # a part grown by slots that came back
+        split = _split_at(now, part.first_id, high, size)
+        if split is not None:
+            marker, count = fingerprint(now, part.first_id, split, base_url)
+    if split is not None:
+        following, high = _split(stored, part, split), split
     absorbed = [part]
     # A part takes in the next one while both fit in a part: parts emptied by times that passed
     # do not pile up.
-    while following is not None and count <= size:
+    while split is None and following is not None and count <= size:
         after = _next_part(stored, following.first_id)
         after_high = after.first_id if after else None
         if count + _count(now, following.first_id, after_high) > size:
@@ -167,7 +196,7 @@ def part_step(stored: BulkPublishFile, low: int, *, now: dt.datetime, base_url: 
         following, high = after, after_high
         marker, count = fingerprint(now, part.first_id, high, base_url)
     next_id = following.first_id if following else None
-    if len(absorbed) == 1 and count <= size and part.fingerprint == marker:
+    if split is None and len(absorbed) == 1 and count <= size and part.fingerprint == marker:
         return StepResult(next_id=next_id, written=False, lines=count, refs={tuple(r) for r in part.refs})
     sources = _sources(now, part.first_id, high, base_url)
     old: dict[str, tuple[str, list[str]]] = {}
@@ -181,6 +210,7 @@ def part_step(stored: BulkPublishFile, low: int, *, now: dt.datetime, base_url: 
     else:
         rows = {row[0]: row for row in selectors.public_slots(now).filter(pk__in=stale).values_list(*ROW_FIELDS)}
     phones = selectors.clinic_phones({row[1] for row in rows.values()})
+    links = builders.booking_links(base_url)
     stamp = builders.utc_instant(now)
     lines: list[str] = []
     index: list[list[str]] = []
@@ -196,11 +226,13 @@ def part_step(stored: BulkPublishFile, low: int, *, now: dt.datetime, base_url: 
             built += 1
             if previous is None:
                 returned.add(rid)
-            slot = Slot(**dict(zip(ROW_FIELDS, rows[sid], strict=True)))
-            resource = builders.slot_resource(slot, base_url, phones.get(slot.clinic_id, ""))
-            sha = digest(resource)
-            updated = previous[1][1] if previous is not None and previous[1][2] == sha else stamp
-            previous = (line_text(resource, updated), [rid, updated, sha, builders.utc_instant(slot.start), source])
+            slot = selectors.SlotRow(*rows[sid])
+            head, tail = line_frame(builders.slot_resource(slot, base_url, phones.get(slot.clinic_id, ""), links))
+            # A line whose content is as it was (held, then booked: busy both times) keeps its
+            # lastUpdated.
+            same = previous is not None and previous[0] == f"{head}{previous[1][1]}{tail}"
+            updated = previous[1][1] if same and previous is not None else stamp
+            previous = (f"{head}{updated}{tail}", [rid, updated, "", _utc_instant(slot.start), source])
         else:
             continue  # it left the file between the two reads: a tombstone below
         old.pop(rid, None)
@@ -208,7 +240,7 @@ def part_step(stored: BulkPublishFile, low: int, *, now: dt.datetime, base_url: 
         index.append(previous[1])
         kept.append((resource_id, type_id))
     refs = set(kept)
-    if not built and not old and len(absorbed) == 1 and len(lines) <= size:
+    if split is None and not built and not old and len(absorbed) == 1 and len(lines) <= size:
         # Every line as it was (the part was split last time, or a change came and went): only
         # the fingerprint is new.
         parts.filter(pk=part.pk).update(fingerprint=marker)
@@ -235,6 +267,42 @@ def part_step(stored: BulkPublishFile, low: int, *, now: dt.datetime, base_url: 
         target.fingerprint = marker if len(chunks) == 1 else ""
         target.save()
     return StepResult(next_id=next_id, written=True, lines=len(lines), refs=refs)
+
+
+def _split_at(now: dt.datetime, low: int, high: int | None, size: int) -> int | None:
+    """The id of the first published slot past the first ``size`` of [low, high), or None when
+    they all fit in one part: one query along the primary key, reading at most ``size + 1`` ids."""
+    slots = selectors.public_slots(now).filter(pk__gte=low)
+    if high is not None:
+        slots = slots.filter(pk__lt=high)
+    beyond = list(slots.order_by("pk").values_list("pk", flat=True)[size : size + 1])
+    return beyond[0] if beyond else None
+
+
+def _split(stored: BulkPublishFile, part: BulkPublishPart, at: int) -> BulkPublishPart:
+    """Cut ``part`` at id ``at``: a new part (a new number) from there takes the part's lines of
+    those ids as they are, their lastUpdated kept, and an empty fingerprint, so the walk's next
+    step examines it like any changed part (and cuts it again if it is still too long). Its refs
+    are the old part's, a superset of what its lines name until that step makes them exact."""
+    kept_text: list[str] = []
+    kept_index: list[list[str]] = []
+    moved_text: list[str] = []
+    moved_index: list[list[str]] = []
+    for text, entry in zip(part.ndjson.splitlines(), part.index, strict=True):
+        below = int(entry[0]) < at
+        (kept_text if below else moved_text).append(text)
+        (kept_index if below else moved_index).append(entry)
+    part.ndjson = "".join(f"{line}\n" for line in kept_text)
+    part.index = kept_index
+    return BulkPublishPart.objects.create(
+        file=stored,
+        number=_free_number(stored),
+        first_id=at,
+        ndjson="".join(f"{line}\n" for line in moved_text),
+        index=moved_index,
+        refs=part.refs,
+        fingerprint="",
+    )
 
 
 def _free_number(stored: BulkPublishFile) -> int:

@@ -52,7 +52,8 @@ class BulkPublishPart(models.Model):
 
     ``index`` holds one ``[resource id, lastUpdated, digest, start, source]`` per line, in line order, so
     that ``_since`` is answered without parsing the lines or reading slots, and a line whose content
-    did not change keeps its lastUpdated from one refresh to the next; a Slot's entry also holds its
+    did not change keeps its lastUpdated from one refresh to the next (a Slot line is compared
+    with its old text instead, its digest left empty); a Slot's entry also holds its
     start, so that a removal can be kept until then, and a digest of the row it was built from, so
     that an unchanged slot's line is kept without being built again. A file always has part 1,
     empty or not (a Slot file's begins at id 0)."""
