@@ -308,8 +308,8 @@ def _detached_day_tables() -> int:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_class WHERE relkind = 'r' AND NOT relispartition "
-            "AND relname ~ '^bookings_webbookinglogentry_p[0-9]{8}$'"
+            "SELECT count(*) FROM pg_class WHERE relkind IN ('r', 'p') AND NOT relispartition "
+            "AND relname ~ '^bookings_webbookinglogentry_(p[0-9]{8}|m[0-9]{6})$'"
         )
         return cursor.fetchone()[0]
 

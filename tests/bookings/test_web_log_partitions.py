@@ -1,12 +1,15 @@
-"""R-LOG-3 on PostgreSQL: the web booking log is partitioned by day, and the purge drops whole
-days, deletes the boundary day's older rows one by one (31 days exact to the second), and never
-waits on bookings nor keeps a booking waiting behind it for long."""
+"""R-LOG-3 on PostgreSQL: the web booking log is partitioned by month and each month by day, and
+the purge takes whole months and days off, deletes the boundary day's older rows one by one (31
+days exact to the second), and never waits on bookings nor keeps a booking waiting behind it for
+long."""
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -86,7 +89,7 @@ def test_r_log_3_rows_a_missing_day_caught_move_into_its_partition_when_made(cli
 
     made = web_log_partitions_ensure(now=dt.datetime(2026, 5, 4, tzinfo=dt.UTC), since=day)
 
-    assert made == 1 + 2  # the day and the two ahead of it (TIDBOK_LOG_PARTITION_DAYS_AHEAD)
+    assert made == 31  # May, made whole: the day and the two ahead of it (TIDBOK_LOG_PARTITION_DAYS_AHEAD) in it
     assert _partition_of(entry) == "bookings_webbookinglogentry_p20260504"
     assert list(WebBookingLogEntry.objects.filter(pk=entry.pk).values_list("changed_at", flat=True)) == [
         entry.changed_at
@@ -125,17 +128,9 @@ def test_r_log_3_the_purge_takes_no_lock_on_bookings(clinic, resident, appointme
     assert Booking.objects.filter(pk=booking.pk, status=BookingStatus.ACTIVE).exists()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_r_log_3_a_booking_writing_the_log_is_not_kept_waiting_by_a_day_drop(clinic, resident, monkeypatch):
-    """Negative control for the day drop's short lock: while another transaction has written a
-    log row (as a booking does), dropping a day cannot get the log's lock. It waits at most
-    LOCK_TIMEOUT_MS per try, and after its tries the old rows go row by row instead: the
-    purge finishes, exact, and the writer was never blocked."""
-    monkeypatch.setattr(web_log_services, "LOCK_ATTEMPTS", 3)
-    web_log_partitions_ensure(now=PURGE_AT, since=CUTOFF.date() - dt.timedelta(days=2))
-    old = [_row(clinic, resident, CUTOFF - dt.timedelta(days=d)) for d in (1, 2)]
-    young = _row(clinic, resident, CUTOFF + dt.timedelta(minutes=1))
-    batches: list[tuple[int, float]] = []
+@contextmanager
+def _a_booking_writing_its_log_row(clinic, resident) -> Iterator[None]:
+    """Another request's open transaction that has written a log row for now, as a booking does."""
     written, release = threading.Event(), threading.Event()
 
     def booking_writes_its_log_row() -> None:  # its own connection, as another request's
@@ -151,16 +146,87 @@ def test_r_log_3_a_booking_writing_the_log_is_not_kept_waiting_by_a_day_drop(cli
     writer.start()
     assert written.wait(30)
     try:
-        purged = web_log_purge(now=PURGE_AT, on_batch=lambda rows, seconds: batches.append((rows, seconds)))
+        yield
     finally:
         release.set()
         writer.join()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_log_3_a_booking_writing_the_log_is_not_kept_waiting_by_a_month_taken_off(clinic, resident, monkeypatch):
+    """Negative control for the short lock of taking a month off the log: while another
+    transaction has written a log row (as a booking does), it cannot get the log's lock. It
+    waits at most LOCK_TIMEOUT_MS per try, and after its tries the old rows go row by row
+    instead: the purge finishes, exact, and the writer was never blocked."""
+    monkeypatch.setattr(web_log_services, "LOCK_ATTEMPTS", 3)
+    # January and March only: January lies wholly before the cutoff, and February (the cutoff's
+    # month, whose days would be taken off without the log's lock) is not made.
+    web_log_partitions_ensure(now=dt.datetime(2026, 1, 29, tzinfo=dt.UTC), since=dt.date(2026, 1, 1))
+    web_log_partitions_ensure(now=PURGE_AT, since=PURGE_AT.date())
+    old = [_row(clinic, resident, CUTOFF - dt.timedelta(days=d)) for d in (20, 30)]
+    young = _row(clinic, resident, CUTOFF + dt.timedelta(minutes=1))
+    batches: list[tuple[int, float]] = []
+
+    with _a_booking_writing_its_log_row(clinic, resident):
+        purged = web_log_purge(now=PURGE_AT, on_batch=lambda rows, seconds: batches.append((rows, seconds)))
 
     assert purged == len(old)
     assert set(WebBookingLogEntry.objects.filter(changed_at__lt=PURGE_AT).values_list("pk", flat=True)) == {young.pk}
     waits = [seconds for rows, seconds in batches if rows == 0]
     assert len(waits) == 3 and all(seconds < 1 for seconds in waits)
+    assert "bookings_webbookinglogentry_m202601" in set(web_log_services._partitions()[0].values())  # still on
     assert WebBookingLogEntry.objects.filter(changed_at__gte=PURGE_AT).count() == 1  # the writer's row
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_log_3_the_cutoffs_month_gives_up_its_days_while_bookings_write_the_log(clinic, resident, monkeypatch):
+    """The cutoff (31 days back) always falls in a month before today's, which no booking writes
+    into: its whole days are taken off it at once even while a booking's log row is being written,
+    where taking a month off the log itself waits for that booking to finish."""
+    monkeypatch.setattr(web_log_services, "LOCK_ATTEMPTS", 1)  # a try that waited would leave them on
+    web_log_partitions_ensure(now=PURGE_AT, since=CUTOFF.date() - dt.timedelta(days=2))
+    old = [_row(clinic, resident, CUTOFF - dt.timedelta(days=d)) for d in (1, 2)]
+
+    with _a_booking_writing_its_log_row(clinic, resident):
+        purged = web_log_purge(now=PURGE_AT)
+
+    assert purged == len(old)
+    assert not {"bookings_webbookinglogentry_p20260215", "bookings_webbookinglogentry_p20260216"} & _day_partitions()
+
+
+@pytest.mark.django_db
+def test_r_log_3_a_backlog_goes_as_whole_months_then_the_cutoffs_months_days(
+    clinic, resident, django_capture_on_commit_callbacks
+):
+    """Months wholly before the cutoff are taken off the log whole, their days with them, and the
+    cutoff's month gives up its whole days before the cutoff; the boundary day stays exact."""
+    web_log_partitions_ensure(now=PURGE_AT, since=dt.date(2025, 12, 1))
+    old = [
+        _row(clinic, resident, at)
+        for at in (dt.datetime(2025, 12, 3, tzinfo=dt.UTC), dt.datetime(2026, 1, 31, 23, 59, tzinfo=dt.UTC))
+    ]
+    old += [_row(clinic, resident, CUTOFF - dt.timedelta(days=d, minutes=1)) for d in (0, 5)]
+    kept = [_row(clinic, resident, CUTOFF), _row(clinic, resident, CUTOFF + dt.timedelta(days=20))]
+    months = set(web_log_services._partitions()[0].values())
+    assert {f"bookings_webbookinglogentry_m{m}" for m in ("202512", "202601", "202602", "202603")} <= months
+
+    with django_capture_on_commit_callbacks(execute=True):  # the drop the purge asks for, run at once
+        purged = web_log_purge(now=PURGE_AT)
+
+    assert purged == len(old)
+    assert set(WebBookingLogEntry.objects.values_list("pk", flat=True)) == {e.pk for e in kept}
+    months = set(web_log_services._partitions()[0].values())
+    assert not {"bookings_webbookinglogentry_m202512", "bookings_webbookinglogentry_m202601"} & months
+    days = _day_partitions()
+    assert not {f"bookings_webbookinglogentry_p202602{d:02}" for d in range(1, 17)} & days
+    assert {f"bookings_webbookinglogentry_p202602{d:02}" for d in range(17, 29)} <= days
+    with connection.cursor() as cursor:  # taken off and dropped, months with their days
+        cursor.execute(
+            "SELECT count(*) FROM pg_class WHERE relkind IN ('r', 'p') "
+            "AND (relname ~ '_p20251[0-9]{3}$' OR relname ~ '_p202601[0-9]{2}$' OR relname ~ '_m20251[0-9]$' "
+            "OR relname ~ '_m202601$' OR relname ~ '_p202602(0[0-9]|1[0-6])$')"
+        )
+        assert cursor.fetchone()[0] == 0
 
 
 @pytest.mark.django_db
