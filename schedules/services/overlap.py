@@ -65,12 +65,14 @@ def schedule_collisions(*, resource_id: int, times: Times, schedule: Schedule | 
     if not times:
         return Collisions(free=[], skipped=0, slots=[])
     existing = list(_existing_slots(resource_id, times).select_related("appointment_type"))
-    if schedule is not None and schedule.pk:
-        # A rerun finds its own times exactly where it makes them: those are kept, not collisions.
-        # Any other slot of this schedule (one whose start or end no longer matches its pattern)
-        # is in the way like any other slot on the resource (R-OPS-6).
+    # A rerun finds its own times exactly where it makes them: those are kept, not collisions.
+    # Any other slot of this schedule (one whose start or end no longer matches its pattern)
+    # is in the way like any other slot on the resource (R-OPS-6).
+    if schedule is not None and schedule.pk and any(slot.schedule_id == schedule.pk for slot in existing):
         wanted = set(times)
         existing = [s for s in existing if s.schedule_id != schedule.pk or (s.start, s.end) not in wanted]
+    if not existing:
+        return Collisions(free=list(times), skipped=0, slots=[])
     others = [(slot.start, slot.end) for slot in existing]
     hits = _overlapping(times, others)
     ordered = sorted(times)

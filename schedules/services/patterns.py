@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -34,22 +35,41 @@ def _local(day: dt.date, time: dt.time) -> dt.datetime | None:
     return candidate
 
 
+def _day_times(day: dt.date, schedule: Schedule, length: dt.timedelta) -> Iterator[tuple[dt.datetime, dt.datetime]]:
+    """One day's times, each converted on its own: the slow way, for a day the clock changes."""
+    wall = dt.datetime.combine(day, schedule.day_start)
+    day_end = dt.datetime.combine(day, schedule.day_end)
+    while wall + length <= day_end:
+        start = _local(day, wall.time())
+        if start is not None:
+            # Lengths are real minutes: convert through UTC so a slot spanning a clock
+            # change still lasts slot_minutes.
+            end = (start.astimezone(dt.UTC) + length).astimezone(LOCAL_TZ)
+            yield start, end
+        wall += length
+
+
 def schedule_slot_times(schedule: Schedule) -> Iterator[tuple[dt.datetime, dt.datetime]]:
     length = dt.timedelta(minutes=schedule.slot_minutes)
+    # The day's slot starts as offsets from its first: the same on every day.
+    span = dt.datetime.combine(dt.date.min, schedule.day_end) - dt.datetime.combine(dt.date.min, schedule.day_start)
+    steps = [length * k for k in range(span // length)]
+    weekdays = set(schedule.weekdays)
     day = schedule.start_date
+    one_day = dt.timedelta(days=1)
     while day <= schedule.end_date:
-        if day.isoweekday() in schedule.weekdays:
-            wall = dt.datetime.combine(day, schedule.day_start)
-            day_end = dt.datetime.combine(day, schedule.day_end)
-            while wall + length <= day_end:
-                start = _local(day, wall.time())
-                if start is not None:
-                    # Lengths are real minutes: convert through UTC so a slot spanning a clock
-                    # change still lasts slot_minutes.
-                    end = (start.astimezone(dt.UTC) + length).astimezone(LOCAL_TZ)
-                    yield start, end
-                wall += length
-        day += dt.timedelta(days=1)
+        if day.isoweekday() in weekdays:
+            midnight = dt.datetime.combine(day, dt.time(), tzinfo=LOCAL_TZ)
+            if midnight.utcoffset() == (midnight + one_day).utcoffset():
+                # No clock change this day (R-SCHED-1): wall-clock and real minutes agree, so
+                # the times are plain additions, converted by nobody.
+                first = dt.datetime.combine(day, schedule.day_start, tzinfo=LOCAL_TZ)
+                for step in steps:
+                    start = first + step
+                    yield start, start + length
+            else:
+                yield from _day_times(day, schedule, length)
+        day += one_day
 
 
 @dataclass(frozen=True)
@@ -92,7 +112,7 @@ def _schedule_check(pattern: SchedulePattern) -> list[int]:
 def _draft(pattern: SchedulePattern, days: list[int]) -> Schedule:
     """The schedule the pattern describes, not saved."""
     return Schedule(
-        clinic_id=pattern.resource.clinic_id,
+        clinic=pattern.resource.clinic,  # loaded by the scheduler check before
         resource=pattern.resource,
         appointment_type=pattern.appointment_type,
         weekdays=days,
@@ -124,7 +144,9 @@ def _is_blocked(start: dt.datetime, end: dt.datetime, ranges: list[tuple[dt.date
 
 
 def _future_times(schedule: Schedule, now: dt.datetime) -> Times:
-    return [(start, end) for start, end in schedule_slot_times(schedule) if start > now]
+    times = list(schedule_slot_times(schedule))
+    # The times come in order of start, so the past ones are a prefix.
+    return times[bisect.bisect_right(times, now, key=lambda time: time[0]) :]
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from schedules.services import (
     schedule_create,
     schedule_publish,
     schedule_remove_type,
+    schedule_slot_times,
     slot_add,
     slots_change_type,
 )
@@ -87,6 +88,63 @@ def test_dst_dates_are_the_last_sundays_of_march_and_october():
     before = dt.datetime.combine(SPRING_FORWARD - dt.timedelta(days=1), dt.time(12), tzinfo=LOCAL_TZ)
     after = dt.datetime.combine(SPRING_FORWARD, dt.time(12), tzinfo=LOCAL_TZ)
     assert utc_offset(after) - utc_offset(before) == ONE_HOUR
+
+
+def one_by_one(schedule: Schedule) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The rule itself, each wall-clock time converted on its own: skipped in the spring gap,
+    the first of the repeated autumn hour, and lengths in real minutes."""
+    times = []
+    length = dt.timedelta(minutes=schedule.slot_minutes)
+    day = schedule.start_date
+    while day <= schedule.end_date:
+        wall = dt.datetime.combine(day, schedule.day_start)
+        while day.isoweekday() in schedule.weekdays and wall + length <= dt.datetime.combine(day, schedule.day_end):
+            start = wall.replace(tzinfo=LOCAL_TZ)
+            if start.astimezone(dt.UTC).astimezone(LOCAL_TZ).replace(tzinfo=None) == wall:
+                times.append((start, (start.astimezone(dt.UTC) + length).astimezone(LOCAL_TZ)))
+            wall += length
+        day += dt.timedelta(days=1)
+    return times
+
+
+@pytest.mark.parametrize(
+    ("day_start", "day_end", "minutes", "weekdays"),
+    [
+        (dt.time(0), dt.time(23, 59), 20, EVERY_DAY),
+        (dt.time(1, 30), dt.time(4), 25, EVERY_DAY),
+        (dt.time(2, 10), dt.time(3, 5), 5, [7]),
+        (dt.time(7), dt.time(15), 45, [1, 3, 7]),
+    ],
+)
+def test_a_years_times_are_those_of_each_wall_clock_time_converted_on_its_own(day_start, day_end, minutes, weekdays):
+    """The days without a clock change are made by addition: they agree with the rule, time for
+    time and offset for offset, on every day of a year with both changes in it."""
+    schedule = Schedule(
+        weekdays=weekdays,
+        start_date=dt.date(2027, 1, 1),
+        end_date=dt.date(2027, 12, 31),
+        day_start=day_start,
+        day_end=day_end,
+        slot_minutes=minutes,
+    )
+
+    times = list(schedule_slot_times(schedule))
+
+    assert times == one_by_one(schedule)
+    assert [(start.utcoffset(), end.utcoffset()) for start, end in times] == [
+        (start.utcoffset(), end.utcoffset()) for start, end in one_by_one(schedule)
+    ]
+
+
+def test_times_already_begun_are_never_made(scheduler, resource, appointment_type, django_capture_on_commit_callbacks):
+    today = timezone.localdate()
+    schedule = create(scheduler, resource, appointment_type, start_date=today, end_date=today + dt.timedelta(days=1))
+    now = dt.datetime.combine(today, dt.time(9), tzinfo=LOCAL_TZ)
+
+    created = publish(scheduler, schedule, django_capture_on_commit_callbacks, now=now)
+
+    assert created == 1 + 4  # 09:30 today, then all of tomorrow's
+    assert min(local_starts(schedule)) == dt.datetime.combine(today, dt.time(9, 30), tzinfo=LOCAL_TZ)
 
 
 @pytest.mark.parametrize("change_day", [SPRING_FORWARD, FALL_BACK], ids=["spring-forward", "fall-back"])
