@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -20,6 +21,7 @@ from core.queue import enqueue_on_commit
 
 from ..models import PublishState, Schedule, Slot, SlotStatus, publish_stale_q
 from .common import _require_scheduler, times_changed_later
+from .overlap import Times
 from .patterns import SchedulePattern, _future_times, schedule_create
 from .slot_insert import _schedule_insert_slots
 
@@ -41,6 +43,13 @@ def schedule_publish(*, actor: User, schedule: Schedule, now: dt.datetime | None
     resource are skipped and counted in ``publish_skipped`` (R-OPS-6). Returns how many slots
     were created."""
     _require_scheduler(actor, schedule.clinic)
+    now = now or timezone.now()
+    return _publish_at_once(schedule, _future_times(schedule, now), now)
+
+
+def _publish_at_once(schedule: Schedule, times: Times, now: dt.datetime) -> int:
+    """:func:`schedule_publish` of ``times``, the scheduler already checked, in the caller's
+    transaction."""
     # Locked as schedule_remove_type locks it: a removal waits for these times and takes them
     # with it, or has already happened and is seen here (R-OPS-3).
     removed_at = Schedule.objects.select_for_update().filter(pk=schedule.pk).values_list("removed_at", flat=True)
@@ -48,8 +57,6 @@ def schedule_publish(*, actor: User, schedule: Schedule, now: dt.datetime | None
         raise ValidationFailed(
             {"appointment_type": [_("This type was removed from the schedule; make a new schedule.")]}
         )
-    now = now or timezone.now()
-    times = _future_times(schedule, now)
     if not times:
         schedule.published_at = schedule.published_at or now
         schedule.save(update_fields=["published_at"])
@@ -84,41 +91,56 @@ def schedule_publish_start(*, actor: User, schedule: Schedule, now: dt.datetime 
     in a worker when it makes more than PUBLISH_IN_BACKGROUND_OVER slots, returning None (the
     schedule's ``publish_*`` fields then show the progress, R-OPS-3)."""
     _require_scheduler(actor, schedule.clinic)
-    now = now or timezone.now()
-    total = len(_future_times(schedule, now))
+    return _publish_start(actor=actor, schedule=schedule, now=now or timezone.now())
+
+
+def _publish_start(*, actor: User, schedule: Schedule, now: dt.datetime) -> int | None:
+    """:func:`schedule_publish_start`, the scheduler already checked, in the caller's transaction."""
+    times = _future_times(schedule, now)
+    total = len(times)
     if total <= PUBLISH_IN_BACKGROUND_OVER:
-        created = schedule_publish(actor=actor, schedule=schedule, now=now)
-        Schedule.objects.filter(pk=schedule.pk).update(
-            publish_state=PublishState.DONE, publish_total=total, publish_done=total, publish_cursor=None
-        )
-        schedule.refresh_from_db()
+        created = _publish_at_once(schedule, times, now)
+        done = {
+            "publish_state": PublishState.DONE,
+            "publish_total": total,
+            "publish_done": total,
+            "publish_cursor": None,
+        }
+        Schedule.objects.filter(pk=schedule.pk).update(**done)
+        _set(schedule, done)
         return created
     if schedule.removed_at is not None:
         raise ValidationFailed(
             {"appointment_type": [_("This type was removed from the schedule; make a new schedule.")]}
         )
+    queued = {
+        "publish_state": PublishState.QUEUED,
+        "publish_total": total,
+        "publish_done": 0,
+        "publish_skipped": 0,
+        "publish_cursor": None,
+        "publish_heartbeat_at": now,
+        "publish_actor": actor,
+        "publish_token": "",
+        "publish_task_id": "",
+        "publish_attempts": 0,
+    }
     # A conditional UPDATE: one publish run per schedule at a time, however often it is asked for.
-    queued = (
-        Schedule.objects.filter(pk=schedule.pk)
+    if (
+        not Schedule.objects.filter(pk=schedule.pk)
         .exclude(publish_state__in=[PublishState.QUEUED, PublishState.RUNNING])
-        .update(
-            publish_state=PublishState.QUEUED,
-            publish_total=total,
-            publish_done=0,
-            publish_skipped=0,
-            publish_cursor=None,
-            publish_heartbeat_at=now,
-            publish_actor=actor,
-            publish_token="",
-            publish_task_id="",
-            publish_attempts=0,
-        )
-    )
-    if not queued:
+        .update(**queued)
+    ):
         raise ValidationFailed({"schedule": [_("This schedule is already being published.")]})
+    _set(schedule, queued)
     _publish_enqueue(schedule.pk)
-    schedule.refresh_from_db()
     return None
+
+
+def _set(schedule: Schedule, fields: dict[str, Any]) -> None:
+    """What an UPDATE just wrote, onto the caller's instance (no second read of the row)."""
+    for name, value in fields.items():
+        setattr(schedule, name, value)
 
 
 @transaction.atomic
@@ -126,15 +148,16 @@ def schedule_create_and_publish(
     *, actor: User, pattern: SchedulePattern, now: dt.datetime | None = None
 ) -> tuple[Schedule, int | None]:
     """Create a schedule and publish it (R-SCHED-1), or nothing at all if either step says no."""
-    schedule = schedule_create(actor=actor, pattern=pattern)
-    return schedule, schedule_publish_start(actor=actor, schedule=schedule, now=now)
+    schedule = schedule_create(actor=actor, pattern=pattern)  # checks the scheduler
+    return schedule, _publish_start(actor=actor, schedule=schedule, now=now or timezone.now())
 
 
-def _publish_claim(*, schedule_id: int, task_id: str, now: dt.datetime) -> str | None:
-    """Claim the schedule's publish run for this execution; returns its token, or None if the
-    run is not this execution's to do. Claimable: a queued run; a running one whose heartbeat is
-    stale (its worker is gone); and a running one claimed by this same task id, i.e. this very
-    message redelivered because the worker running it died (acks_late + reject_on_worker_lost).
+def _publish_claim(*, schedule_id: int, task_id: str, now: dt.datetime) -> Schedule | None:
+    """Claim the schedule's publish run for this execution; returns the schedule with its new
+    ``publish_token``, or None if the run is not this execution's to do. Claimable: a queued
+    run; a running one whose heartbeat is stale (its worker is gone); and a running one claimed
+    by this same task id, i.e. this very message redelivered because the worker running it died
+    (acks_late + reject_on_worker_lost).
     Any execution that loses its token to a new claim stops at its next batch."""
     claimable = Q(publish_state=PublishState.QUEUED) | Q(
         publish_stale_q(_publish_stale_before(now)), publish_state=PublishState.RUNNING
@@ -143,7 +166,12 @@ def _publish_claim(*, schedule_id: int, task_id: str, now: dt.datetime) -> str |
         claimable |= Q(publish_state=PublishState.RUNNING, publish_task_id=task_id)
     token = uuid.uuid4().hex
     with transaction.atomic():
-        row = Schedule.objects.select_for_update().filter(claimable, pk=schedule_id).first()
+        row = (
+            Schedule.objects.select_for_update(of=("self",))
+            .select_related("clinic", "publish_actor", "created_by")
+            .filter(claimable, pk=schedule_id)
+            .first()
+        )
         if row is None:
             return None
         if row.publish_attempts >= settings.TIDBOK_PUBLISH_MAX_ATTEMPTS:
@@ -158,7 +186,8 @@ def _publish_claim(*, schedule_id: int, task_id: str, now: dt.datetime) -> str |
             publish_heartbeat_at=now,
             publish_attempts=F("publish_attempts") + 1,
         )
-    return token
+    row.publish_token = token
+    return row
 
 
 def schedule_publish_run(
@@ -180,11 +209,10 @@ def schedule_publish_run(
     overlap slots already on the resource are skipped and counted (R-OPS-6).
     Returns how many slots this execution created."""
     batch_size = batch_size or settings.TIDBOK_PUBLISH_BATCH_SIZE
-    token = _publish_claim(schedule_id=schedule_id, task_id=task_id, now=timezone.now())
-    if token is None:
+    schedule = _publish_claim(schedule_id=schedule_id, task_id=task_id, now=timezone.now())
+    if schedule is None:
         return 0
-    schedule = Schedule.objects.select_related("clinic", "publish_actor", "created_by").get(pk=schedule_id)
-    mine = Schedule.objects.filter(pk=schedule_id, publish_token=token)
+    mine = Schedule.objects.filter(pk=schedule_id, publish_token=schedule.publish_token)
     created = 0
     try:
         named = User.objects.filter(pk=actor_id).first() if actor_id is not None else None
@@ -196,8 +224,9 @@ def schedule_publish_run(
         times = _future_times(schedule, now)
         if schedule.publish_cursor is not None:
             times = [(start, end) for start, end in times if start > schedule.publish_cursor]
-        for offset in range(0, len(times), batch_size):
-            batch = times[offset : offset + batch_size]
+        # At least one batch, even an empty one: its transaction is the one that ends the run.
+        batches = [times[offset : offset + batch_size] for offset in range(0, len(times), batch_size)] or [[]]
+        for number, batch in enumerate(batches, start=1):
             with transaction.atomic():
                 current = mine.select_for_update().first()
                 if current is None:
@@ -205,23 +234,26 @@ def schedule_publish_run(
                     return created
                 if current.removed_at is not None:
                     raise ValidationFailed({"appointment_type": [_("This type was removed from the schedule.")]})
-                made, skipped = _schedule_insert_slots(schedule, batch, publish_at=timezone.now())
+                made, skipped = _schedule_insert_slots(schedule, batch, publish_at=timezone.now()) if batch else (0, 0)
                 created += made
+                progress = {
+                    "publish_skipped": F("publish_skipped") + skipped,
+                    "publish_heartbeat_at": timezone.now(),
+                    **({"publish_cursor": batch[-1][0]} if batch else {}),
+                }
+                if number < len(batches):
+                    mine.update(publish_done=F("publish_done") + len(batch), **progress)
+                    continue
+                # The last batch ends the run in its own transaction, the claim still held: the
+                # run is done exactly when its last times are made, and the caches are asked to
+                # follow once for every batch of the run, this execution's and any before a crash.
                 mine.update(
-                    publish_done=F("publish_done") + len(batch),
-                    publish_skipped=F("publish_skipped") + skipped,
-                    publish_cursor=batch[-1][0],
-                    publish_heartbeat_at=timezone.now(),
+                    publish_state=PublishState.DONE,
+                    published_at=now,
+                    publish_done=F("publish_total"),
+                    publish_token="",
+                    **progress,
                 )
-        with transaction.atomic():
-            if mine.update(
-                publish_state=PublishState.DONE,
-                published_at=now,
-                publish_done=F("publish_total"),
-                publish_token="",
-                publish_heartbeat_at=timezone.now(),
-            ):
-                # Every batch of the run, this execution's and any before a crash, at once.
                 _published_times_changed(schedule.clinic_id)
     except DomainError:
         logger.warning("publishing schedule %s was refused", schedule_id, exc_info=True)

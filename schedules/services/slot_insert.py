@@ -76,16 +76,16 @@ def _insert_set(schedule: Schedule, times: Times, publish_at: dt.datetime | None
             f"""
             INSERT INTO {Slot._meta.db_table} (clinic_id, resource_id, appointment_type_id, schedule_id, start, "end",
                 status, is_blocked, is_published, published_at, created_at)
-            SELECT %(clinic)s, %(resource)s, %(type)s, %(schedule)s, t.start, t."end", %(free)s, t.blocked,
-                   %(publish)s AND NOT t.blocked,
-                   CASE WHEN %(publish)s AND NOT t.blocked THEN %(at)s::timestamptz END, now()
-            FROM (
-                SELECT u.start, u."end", EXISTS (
-                    SELECT 1 FROM {Block._meta.db_table} b
-                    WHERE b.resource_id = %(resource)s AND b.start < u."end" AND b."end" > u.start
-                ) AS blocked
-                FROM unnest(%(starts)s::timestamptz[], %(ends)s::timestamptz[]) AS u(start, "end")
-            ) t
+            SELECT %(clinic)s, %(resource)s, %(type)s, %(schedule)s, u.start, u."end", %(free)s,
+                   b.hit IS NOT NULL, %(publish)s AND b.hit IS NULL,
+                   CASE WHEN %(publish)s AND b.hit IS NULL THEN %(at)s::timestamptz END, now()
+            FROM unnest(%(starts)s::timestamptz[], %(ends)s::timestamptz[]) AS u(start, "end")
+            -- A join, not an EXISTS per column: the block is looked up once per time.
+            LEFT JOIN LATERAL (
+                SELECT 1 AS hit FROM {Block._meta.db_table} b
+                WHERE b.resource_id = %(resource)s AND b.start < u."end" AND b."end" > u.start
+                LIMIT 1
+            ) b ON true
             ON CONFLICT DO NOTHING
             """,
             {
@@ -96,8 +96,14 @@ def _insert_set(schedule: Schedule, times: Times, publish_at: dt.datetime | None
                 "free": SlotStatus.FREE.value,
                 "publish": publish_at is not None,
                 "at": publish_at,
-                "starts": [start for start, _end in times],
-                "ends": [end for _start, end in times],
+                "starts": _array([start for start, _end in times]),
+                "ends": _array([end for _start, end in times]),
             },
         )
         return cursor.rowcount
+
+
+def _array(moments: list[dt.datetime]) -> str:
+    """A timestamptz[] literal: one string to quote, where a list is quoted element by element
+    (the driver binds on the client), several times the cost of the INSERT's own Python."""
+    return "{" + ",".join(moment.isoformat() for moment in moments) + "}"

@@ -16,6 +16,7 @@ from schedules.services import (
     schedule_create,
     schedule_publish_run,
     schedule_publish_start,
+    schedule_publishing,
     schedule_slot_times,
 )
 
@@ -58,3 +59,52 @@ def test_r_sched_2_times_under_a_block_are_made_blocked_and_stay_off_the_web(que
     assert [s.start for s in blocked] == [first, first + dt.timedelta(minutes=10), first + dt.timedelta(minutes=20)]
     assert not any(s.is_published or s.published_at for s in blocked)
     assert all(s.is_published and s.published_at for s in slots if not s.is_blocked)
+
+
+class WorkerKilled(BaseException):
+    """Stands in for SIGKILL: nothing in the service handles it."""
+
+
+def test_r_ops_3_the_run_is_done_in_the_transaction_of_its_last_batch(queued, monkeypatch):
+    """Killed while making its last batch, a run has made none of that batch, is not done and has
+    asked the caches for nothing; resumed, it makes the batch, is done and asks once."""
+    OutboxMessage.objects.all().delete()
+    real = schedule_publishing._schedule_insert_slots
+    made = []
+
+    def insert(schedule, times, **kwargs):
+        if len(made) == 6:  # 672 times in batches of 100: the seventh is the last
+            real(schedule, times, **kwargs)
+            raise WorkerKilled
+        made.append(times)
+        return real(schedule, times, **kwargs)
+
+    monkeypatch.setattr(schedule_publishing, "_schedule_insert_slots", insert)
+    with pytest.raises(WorkerKilled):
+        schedule_publish_run(schedule_id=queued.pk, task_id="the-message", batch_size=100)
+
+    run = Schedule.objects.get(pk=queued.pk)
+    assert (run.publish_state, run.publish_done) == (PublishState.RUNNING, 600)
+    assert Slot.objects.filter(schedule=queued).count() == 600
+    assert not OutboxMessage.objects.exists()
+
+    monkeypatch.undo()
+    assert schedule_publish_run(schedule_id=queued.pk, task_id="the-message", batch_size=100) == 72
+    run = Schedule.objects.get(pk=queued.pk)
+    assert (run.publish_state, run.publish_done, run.publish_token) == (PublishState.DONE, 672, "")
+    assert Slot.objects.filter(schedule=queued, is_published=True).count() == 672
+    names = list(OutboxMessage.objects.values_list("name", flat=True))
+    assert names.count(free_times.INVALIDATE) == 1 and names.count(BULK_REFRESH_ASK) == 1
+
+
+def test_r_ops_3_a_run_with_nothing_left_to_make_is_done_and_asks_once(queued):
+    OutboxMessage.objects.all().delete()
+    later = max(end for _start, end in schedule_slot_times(queued))
+
+    assert schedule_publish_run(schedule_id=queued.pk, now=later) == 0
+
+    run = Schedule.objects.get(pk=queued.pk)
+    assert (run.publish_state, run.published_at) == (PublishState.DONE, later)
+    assert not Slot.objects.filter(schedule=queued).exists()
+    names = list(OutboxMessage.objects.values_list("name", flat=True))
+    assert names.count(free_times.INVALIDATE) == 1 and names.count(BULK_REFRESH_ASK) == 1
