@@ -70,7 +70,7 @@ def test_r_ops_3_the_run_is_done_in_the_transaction_of_its_last_batch(queued, mo
     asked the caches for nothing; resumed, it makes the batch, is done and asks once."""
     OutboxMessage.objects.all().delete()
     real = schedule_publishing._schedule_insert_slots
-    made = []
+    made: list[object] = []
 
     def insert(schedule, times, **kwargs):
         if len(made) == 6:  # 672 times in batches of 100: the seventh is the last
