@@ -239,6 +239,7 @@ def part_step(stored: BulkPublishFile, low: int, *, now: dt.datetime, base_url: 
         lines.append(previous[0])
         index.append(previous[1])
         kept.append((resource_id, type_id))
+    del rows, sources  # a part's worth of rows each: not held while the part is sent
     refs = set(kept)
     if split is None and not built and not old and len(absorbed) == 1 and len(lines) <= size:
         # Every line as it was (the part was split last time, or a change came and went): only
@@ -254,19 +255,23 @@ def part_step(stored: BulkPublishFile, low: int, *, now: dt.datetime, base_url: 
         stored.deleted += list(gone.values())
     for merged in absorbed[1:]:
         merged.delete()
-    chunks = [range(first, min(first + size, len(lines))) for first in range(0, max(len(lines), 1), size)]
+    count = len(lines)
+    chunks = [range(first, min(first + size, count)) for first in range(0, max(count, 1), size)]
+    # The lines as texts of the parts, and the list of them let go before the parts are sent.
+    texts = ["".join(f"{lines[i]}\n" for i in chunk) for chunk in chunks]
+    del lines
     for number, chunk in enumerate(chunks):
         target = part if number == 0 else BulkPublishPart(file=stored, number=_free_number(stored))
         if number:
             target.first_id = int(index[chunk.start][0])
-        target.ndjson = "".join(f"{lines[i]}\n" for i in chunk)
+        target.ndjson = texts[number]
         target.index = [index[i] for i in chunk]
         target.refs = sorted({kept[i] for i in chunk})
         # Split, a part's range is no longer the one fingerprinted: the next refresh reads it
         # again (and keeps its lines).
         target.fingerprint = marker if len(chunks) == 1 else ""
         target.save()
-    return StepResult(next_id=next_id, written=True, lines=len(lines), refs=refs)
+    return StepResult(next_id=next_id, written=True, lines=count, refs=refs)
 
 
 def _split_at(now: dt.datetime, low: int, high: int | None, size: int) -> int | None:
