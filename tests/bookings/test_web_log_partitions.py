@@ -6,6 +6,7 @@ long."""
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import threading
 import time
 from collections.abc import Iterator
@@ -264,3 +265,38 @@ def test_r_log_3_a_day_partition_has_only_the_indexes_reads_use():
         "btree (clinic_id, changed_at DESC)",
         "btree (resident_id)",
     }
+
+
+@pytest.mark.django_db
+def test_r_log_3_the_migration_moves_day_partitions_of_the_log_into_months(clinic, resident):
+    """Migration 0020 on a log whose days hang directly under it (as 0016 made them): each month
+    of them becomes a partition holding all its days, the rows of its days stay where they were,
+    rows the default partition caught for the month move in, and a day a purge took off (not
+    yet dropped) stays out."""
+    migration = importlib.import_module("bookings.migrations.0020_web_log_partitioned_by_month")
+    web_log_partitions_ensure(now=PURGE_AT, since=dt.date(2026, 3, 1))
+    log = "bookings_webbookinglogentry"
+    with connection.cursor() as cursor:  # March as 0016 would have left it: two days, one taken off
+        cursor.execute(f"ALTER TABLE {log} DETACH PARTITION {log}_m202603")
+        for day in (5, 6):
+            cursor.execute(f"ALTER TABLE {log}_m202603 DETACH PARTITION {log}_p202603{day:02}")
+            cursor.execute(
+                f"ALTER TABLE {log} ATTACH PARTITION {log}_p202603{day:02} FOR VALUES FROM (%s) TO (%s)",
+                [dt.datetime(2026, 3, day, tzinfo=dt.UTC), dt.datetime(2026, 3, day + 1, tzinfo=dt.UTC)],
+            )
+        cursor.execute(f"ALTER TABLE {log}_m202603 DETACH PARTITION {log}_p20260307")
+        cursor.execute(f"DROP TABLE {log}_m202603")
+    in_day = _row(clinic, resident, dt.datetime(2026, 3, 5, 8, tzinfo=dt.UTC))
+    caught = _row(clinic, resident, dt.datetime(2026, 3, 20, 8, tzinfo=dt.UTC))
+    assert _partition_of(caught) == web_log_services.DEFAULT_PARTITION
+
+    with connection.schema_editor() as editor:
+        migration.days_into_months(None, editor)
+
+    months, days = web_log_services._partitions()
+    assert months[dt.date(2026, 3, 1)] == f"{log}_m202603"
+    in_march = {day for day, (_name, month) in days.items() if month == f"{log}_m202603"}
+    assert in_march == {dt.date(2026, 3, d) for d in range(1, 32)} - {dt.date(2026, 3, 7)}
+    assert _partition_of(in_day) == f"{log}_p20260305"
+    assert _partition_of(caught) == f"{log}_p20260320"
+    assert f"{log}_p20260307" in web_log_services._detached()
