@@ -273,8 +273,8 @@ def _bookings(shape: Shape, first_resident: int) -> None:
 
 def _web_log(shape: Shape, first_resident: int) -> None:
     """A year of the web booking log, evenly spread, mostly bookings and some cancellations, in
-    its day partitions (made first: rows the default partition caught would be moved one day at
-    a time)."""
+    its month and day partitions (made first: rows the default partition caught would be moved
+    one month at a time)."""
     web_log_partitions_ensure(since=(timezone.now() - dt.timedelta(days=shape.log_days + 1)).date())
     with connection.cursor() as cursor:
         cursor.execute("SELECT min(id), count(*) FROM clinics_clinic")

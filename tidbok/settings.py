@@ -577,7 +577,8 @@ TIDBOK_ACCESSIBILITY_EMAIL = os.environ.get("TIDBOK_ACCESSIBILITY_EMAIL", "tillg
 # When the accessibility statement was last reviewed against the service (ISO date).
 TIDBOK_ACCESSIBILITY_REVIEWED = os.environ.get("TIDBOK_ACCESSIBILITY_REVIEWED", "2026-11-30")
 TIDBOK_LOG_PURGE_BATCH = env_int("TIDBOK_LOG_PURGE_BATCH", 500)
-# On PostgreSQL the web booking log has a partition per day; they are made this many days ahead (R-LOG-3).
+# On PostgreSQL the web booking log has a partition per month, each of a partition per day; the days are
+# made this many days ahead, a month whole with the first of its days (R-LOG-3).
 TIDBOK_LOG_PARTITION_DAYS_AHEAD = env_int("TIDBOK_LOG_PARTITION_DAYS_AHEAD", 2)
 
 # One JSON object per line (python-json-logger), each with the request id of the request it was
