@@ -15,7 +15,6 @@ user column (written before it existed) takes Django's own way.
 
 from __future__ import annotations
 
-import logging
 from typing import Any, cast
 
 from django.conf import settings
@@ -25,8 +24,8 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
-from django.core.exceptions import SuspiciousOperation
-from django.db.models import Exists, OuterRef
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -54,27 +53,93 @@ class SessionStore(DatabaseSessionStore):
         return UserSession
 
     def _get_session_from_db(self) -> UserSession | None:
-        self.loaded_user = None
-        try:
-            row = (
-                UserSession.objects.select_related("user")
-                .annotate(staff_member=Exists(Membership.objects.filter(user_id=OuterRef("user_id"))))
-                .get(session_key=self.session_key, expire_date__gt=timezone.now())
-            )
-        except (UserSession.DoesNotExist, SuspiciousOperation) as error:
-            if isinstance(error, SuspiciousOperation):
-                logging.getLogger(f"django.security.{error.__class__.__name__}").warning(str(error))
+        row, self.loaded_user = _session_read(self.session_key)
+        if row is None:
             self._session_key = None
-            return None
-        if row.user is not None:
-            setattr(row.user, STAFF_MEMBER_AT_LOAD, row.staff_member)
-            self.loaded_user = row.user
         return row
 
     def create_model_instance(self, data: dict[str, Any]) -> UserSession:
         row = cast(UserSession, super().create_model_instance(data))
         row.user_id = _user_id(data)
         return row
+
+
+class _SessionRead:
+    """The one statement that reads a session with its user and the staff check, written once per
+    database vendor: building it with the ORM on every request costs more than the database takes
+    to answer it. The rows are made as the ORM makes them (``Model.from_db``, with the backend's
+    converters), so the session and the user read here are the ones a queryset would give."""
+
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+        quote = connection.ops.quote_name
+        session_fields = UserSession._meta.concrete_fields
+        user_fields = User._meta.concrete_fields
+        session, user, membership = (
+            quote(UserSession._meta.db_table),
+            quote(User._meta.db_table),
+            quote(Membership._meta.db_table),
+        )
+
+        def column(table: str, model: Any, name: str) -> str:
+            return f"{table}.{quote(model._meta.get_field(name).column)}"
+
+        session_user = column(session, UserSession, "user")
+        columns = [column(session, UserSession, f.name) for f in session_fields]
+        columns.append(
+            f"EXISTS(SELECT 1 FROM {membership} WHERE {column(membership, Membership, 'user')} = {session_user})"
+        )
+        columns += [column(user, User, f.name) for f in user_fields]
+        self.sql = (
+            f"SELECT {', '.join(columns)} FROM {session}"
+            f" LEFT OUTER JOIN {user} ON ({session_user} = {column(user, User, User._meta.pk.name)})"
+            f" WHERE {column(session, UserSession, 'session_key')} = %s"
+            f" AND {column(session, UserSession, 'expire_date')} > %s"
+        )
+        self.session_names = [f.attname for f in session_fields]
+        self.user_names = [f.attname for f in user_fields]
+        self.staff_at = len(session_fields)
+        self.user_pk_at = self.staff_at + 1 + self.user_names.index(User._meta.pk.attname)
+        # (position, column, converters) for the values the backend converts (SQLite's dates and
+        # booleans, say; none on PostgreSQL).
+        self.converters: list[tuple[int, Any, list[Any]]] = []
+        for position, field in enumerate([*session_fields, None, *user_fields]):
+            if field is not None:
+                col = field.get_col(field.model._meta.db_table)
+                found = [*connection.ops.get_db_converters(col), *field.get_db_converters(connection)]
+                if found:
+                    self.converters.append((position, col, found))
+
+    def __call__(
+        self, connection: BaseDatabaseWrapper, session_key: str | None
+    ) -> tuple[UserSession | None, User | None]:
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, [session_key, now])
+            found = cursor.fetchone()
+        if found is None:
+            return None, None
+        values = list(found)
+        for position, col, converters in self.converters:
+            for converter in converters:
+                values[position] = converter(values[position], col, connection)
+        row = UserSession.from_db(connection.alias, self.session_names, values[: self.staff_at])
+        if values[self.user_pk_at] is None:  # no user column, or it points at nobody
+            return row, None
+        user = User.from_db(connection.alias, self.user_names, values[self.staff_at + 1 :])
+        setattr(user, STAFF_MEMBER_AT_LOAD, bool(values[self.staff_at]))
+        row.user = user
+        return row, user
+
+
+_reads: dict[str, _SessionRead] = {}
+
+
+def _session_read(session_key: str | None) -> tuple[UserSession | None, User | None]:
+    connection = connections[DEFAULT_DB_ALIAS]
+    read = _reads.get(connection.vendor)
+    if read is None:
+        read = _reads[connection.vendor] = _SessionRead(connection)
+    return read(connection, session_key)
 
 
 def session_user(request: HttpRequest) -> Any:

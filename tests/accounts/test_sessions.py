@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Role, UserSession
 from accounts.services import user_sessions_end
-from accounts.sessions import SessionStore
+from accounts.sessions import STAFF_MEMBER_AT_LOAD, SessionStore
 
 from ..factories import UserFactory, login_with_second_factor
 
@@ -45,6 +45,25 @@ def test_a_signed_in_request_reads_its_session_user_and_staff_check_in_one_query
     assert '"accounts_user"' in session_reads[0] and '"accounts_membership"' in session_reads[0]
     others = [s for s in statements if "accounts_session" not in s]
     assert not [s for s in others if '"accounts_user"' in s or '"accounts_membership"' in s]
+
+
+def test_the_session_and_user_read_with_it_are_the_ones_the_database_holds(client, clinic):
+    """The session's statement is written by hand: what it reads must be what the ORM reads."""
+    user = UserFactory(last_login=timezone.now() - dt.timedelta(days=2))
+    Membership.objects.create(user=user, role=Role.SCHEDULER, clinic=clinic)
+    client.force_login(user)
+    key = client.session.session_key
+
+    store = SessionStore(session_key=key)
+    assert store.load()[SESSION_KEY] == str(user.pk)
+
+    row, loaded = UserSession.objects.select_related("user").get(session_key=key), store.loaded_user
+    assert loaded is not None and getattr(loaded, STAFF_MEMBER_AT_LOAD) is True
+    assert [getattr(loaded, f.attname) for f in type(user)._meta.concrete_fields] == [
+        getattr(row.user, f.attname) for f in type(user)._meta.concrete_fields
+    ]
+    assert not loaded._state.adding and loaded._state.db == row.user._state.db
+    assert SessionStore(session_key="no-such-session-key-at-all-00000").load() == {}
 
 
 def test_the_session_row_carries_its_user(resident_client, resident):
