@@ -9,13 +9,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache import cache as default_cache
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, permissions, status
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
-from rest_framework.views import exception_handler
 
+from .cache import FailOpenRedisCache
 from .client_address import client_address
 from .errors import DomainError, ErrorCode
 
@@ -56,6 +58,10 @@ def _flatten(detail: Any) -> dict[str, list[str]]:
 
 
 def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
+    # Not at the top: DRF's views import this module's throttles (DEFAULT_THROTTLE_CLASSES) as
+    # they load, so this module must load without them.
+    from rest_framework.views import exception_handler
+
     if isinstance(exc, DomainError):
         return problem(STATUS_FOR_CODE[exc.code], exc.code, exc.message, exc.field_errors)
     if isinstance(exc, Http404):
@@ -101,7 +107,45 @@ else:
     _ThrottleBase = object
 
 
-class _PostThrottle(_ThrottleBase):
+class _SharedWindowThrottle(_ThrottleBase):
+    """DRF's sliding window, counted on the Redis server in one round trip (a script that trims,
+    checks and extends the window at once, ``FailOpenRedisCache.rate_window``) instead of a read
+    and a write of the whole window from every node, which could also both take the last place.
+    The same limits, the same wait (Retry-After), and with Redis away every request is admitted
+    (fail open, R-OPS-1). A cache that is not Redis (development) counts the way DRF does."""
+
+    num_requests: int  # set by DRF's __init__ from the rate
+    duration: int
+    _window: tuple[int, float] | None = None  # (requests in it, the oldest's time), when counted on Redis
+
+    def allow_request(self, request, view) -> bool:
+        cache = caches[DEFAULT_CACHE_ALIAS] if self.cache is default_cache else self.cache
+        if not isinstance(cache, FailOpenRedisCache):
+            return super().allow_request(request, view)
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        self.now = self.timer()
+        # Not DRF's key: that one holds a pickled list, this one a Redis list.
+        admitted, count, oldest = cache.rate_window(
+            f"{self.key}:window", limit=self.num_requests, duration=self.duration, now=self.now
+        )
+        self._window = (count, oldest)
+        return admitted
+
+    def wait(self) -> float | None:
+        if self._window is None:
+            return super().wait()
+        # DRF's own arithmetic, on the window the script saw.
+        count, oldest = self._window
+        remaining = self.duration - (self.now - oldest) if count else self.duration
+        available = self.num_requests - count + 1
+        return remaining / float(available) if available > 0 else None
+
+
+class _PostThrottle(_SharedWindowThrottle):
     """Counts only the requests that book or change something; reads its rate from settings at
     request time so operators (and tests) can change it without a restart of the class."""
 

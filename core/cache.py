@@ -12,6 +12,10 @@ Two things make that cheap and visible rather than slow and silent:
   ``RETRY_SECONDS`` in this process, so a hung Redis costs one socket timeout, not one per lookup;
 - one WARNING when the cache goes down and one when it answers again, not a traceback per call.
 
+Rate limits count with :meth:`FailOpenRedisCache.rate_window`: one script on the Redis server
+reads, trims and extends a client's window in one round trip, atomically, so every node counts
+in the same place and two requests at once cannot both take the last place.
+
 A write that must not be dropped silently (the free-times version bump, which the outbox retries
 until it lands) uses :func:`raising`, which gives the same cache with its errors raised.
 """
@@ -35,6 +39,25 @@ logger = logging.getLogger(__name__)
 RETRY_SECONDS = 5.0
 # Errors that mean "Redis is not there right now"; anything else (a wrong type, a bug) still raises.
 UNAVAILABLE = (RedisConnectionError, RedisTimeoutError)
+
+# A sliding window of request times, newest first, as Django REST framework's throttles keep it
+# (the same admissions, the same wait), in a Redis list: drop the times that left the window;
+# full, refuse and say the oldest time; else add this one. Returns {admitted, count, oldest}.
+_RATE_WINDOW = """
+local now = tonumber(ARGV[1])
+local oldest = redis.call('LINDEX', KEYS[1], -1)
+while oldest and tonumber(oldest) <= now - tonumber(ARGV[2]) do
+  redis.call('RPOP', KEYS[1])
+  oldest = redis.call('LINDEX', KEYS[1], -1)
+end
+local count = redis.call('LLEN', KEYS[1])
+if count >= tonumber(ARGV[3]) then
+  return {0, count, oldest or ARGV[1]}
+end
+redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return {1, count + 1, oldest or ARGV[1]}
+"""
 
 # Per process and location (Django makes one cache object per thread; the breaker is shared).
 _down_until: dict[str, float] = {}
@@ -65,6 +88,8 @@ class FailOpenRedisCache(RedisCache):
     def __init__(self, server: Any, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = _ReusingRedisCacheClient
+        # The rate window's script object per redis client (it sends EVALSHA, and the script itself once).
+        self._scripts: dict[int, Any] = {}
 
     def _is_down(self) -> bool:
         return time.monotonic() < _down_until.get(self._location_key, 0.0)
@@ -97,6 +122,25 @@ class FailOpenRedisCache(RedisCache):
             return default
         self._answered()
         return result
+
+    def rate_window(self, key: str, *, limit: int, duration: int, now: float) -> tuple[bool, int, float]:
+        """Count a request at ``now`` against ``limit`` per ``duration`` seconds under ``key``:
+        whether it is admitted, how many requests the window holds (with this one, if admitted)
+        and the oldest one's time. With Redis unavailable it is admitted (fail open) and the
+        window is empty."""
+        if self._is_down():
+            return True, 0, now
+        try:
+            client = self._cache.get_client(key, write=True)
+            script = self._scripts.get(id(client))
+            if script is None:
+                script = self._scripts[id(client)] = client.register_script(_RATE_WINDOW)
+            admitted, count, oldest = script(keys=[self.make_and_validate_key(key)], args=[repr(now), duration, limit])
+        except UNAVAILABLE as error:
+            self._failed(error)
+            return True, 0, now
+        self._answered()
+        return bool(admitted), int(count), float(oldest)
 
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         # "Added" lets the caller go on, as it would with nothing cached (fail open).
