@@ -271,3 +271,44 @@ def test_a_batch_left_by_an_exception_writes_nothing():
             outbox.outbox_add(name="x.y", args=[1])
             raise RuntimeError("the block failed")
         assert not OutboxMessage.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_tasks_of_one_relay_go_out_over_one_producer_and_a_failed_send_gives_it_back(monkeypatch):
+    """One broker connection for all of a relay's tasks, not one acquired per task; a connection a
+    send failed on is not used for the next task (the sweep goes on past a failed row)."""
+    celery_app.conf.task_always_eager = False  # the autouse fixture sets it back
+    producers: list[object] = []
+    failing: list[int] = []
+
+    def publish(self, *args, producer=None, **kwargs):
+        producers.append(producer)
+        if len(producers) in failing:
+            raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr("celery.app.task.Task.apply_async", publish)
+    acquired: list[object] = []
+    acquire = celery_app.producer_or_acquire
+
+    def counted(*args, **kwargs):
+        acquired.append(args)
+        return acquire(*args, **kwargs)
+
+    monkeypatch.setattr(celery_app, "producer_or_acquire", counted)
+    task = "core.outbox.tasks.outbox_purge"
+
+    with transaction.atomic():
+        rows = outbox.outbox_add_many(messages=[(task, []), (task, [{"kept": ["as", 1]}])])
+    assert len(acquired) == 1
+    assert len(producers) == 2 and producers[0] is not None and producers[0] is producers[1]
+    assert [OutboxMessage.objects.get(pk=row.pk).args for row in rows] == [[], [{"kept": ["as", 1]}]]
+    assert not OutboxMessage.objects.filter(sent_at__isnull=True).exists()
+
+    producers.clear()
+    acquired.clear()
+    failing.append(1)
+    for _ in range(3):
+        OutboxMessage.objects.create(name=task, args=[])
+    assert outbox.outbox_relay() == 2
+    assert len(producers) == 3 and None not in producers
+    assert len(acquired) == 2  # the one the first send failed on, then one for the other two
