@@ -23,6 +23,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -57,6 +58,19 @@ class SessionStore(DatabaseSessionStore):
         if row is None:
             self._session_key = None
         return row
+
+    def save(self, must_create: bool = False) -> None:
+        """Django's save; a change to an existing session (the idle clock, a flag the pages set)
+        is one UPDATE in autocommit, written once, instead of the ORM's forced update inside a
+        transaction of its own. Inside a transaction, and for a new session, Django's own way."""
+        connection = connections[DEFAULT_DB_ALIAS]
+        if must_create or self.session_key is None or connection.in_atomic_block:
+            super().save(must_create=must_create)
+            return
+        # SessionBase's data, loaded if it was not yet; django-stubs leave the property out.
+        row = self.create_model_instance(self._session)  # type: ignore[attr-defined]
+        if not _session_write(connection, row):
+            raise UpdateError  # the row is gone (logged out elsewhere, expired and cleared), as Django says
 
     def create_model_instance(self, data: dict[str, Any]) -> UserSession:
         row = cast(UserSession, super().create_model_instance(data))
@@ -132,6 +146,24 @@ class _SessionRead:
 
 
 _reads: dict[str, _SessionRead] = {}
+_writes: dict[str, str] = {}
+
+
+def _session_write(connection: BaseDatabaseWrapper, row: UserSession) -> bool:
+    """Write ``row``'s data, expiry and user over its session's row; whether there was one."""
+    sql = _writes.get(connection.vendor)
+    if sql is None:
+        quote = connection.ops.quote_name
+        meta = UserSession._meta
+        columns = {f.name: quote(cast(str, f.column)) for f in meta.concrete_fields}
+        sql = _writes[connection.vendor] = (
+            f"UPDATE {quote(meta.db_table)} SET {columns['session_data']} = %s, {columns['expire_date']} = %s,"
+            f" {columns['user']} = %s WHERE {columns['session_key']} = %s"
+        )
+    expire = connection.ops.adapt_datetimefield_value(row.expire_date)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [row.session_data, expire, row.user_id, row.session_key])
+        return cursor.rowcount > 0
 
 
 def _session_read(session_key: str | None) -> tuple[UserSession | None, User | None]:

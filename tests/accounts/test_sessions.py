@@ -10,6 +10,7 @@ import datetime as dt
 import pytest
 from django.apps import apps
 from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DjangoSessionStore
 from django.contrib.sessions.models import Session as DjangoSession
 from django.db import connection
@@ -64,6 +65,38 @@ def test_the_session_and_user_read_with_it_are_the_ones_the_database_holds(clien
     ]
     assert not loaded._state.adding and loaded._state.db == row.user._state.db
     assert SessionStore(session_key="no-such-session-key-at-all-00000").load() == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_changed_session_is_written_with_one_statement_and_keeps_its_user_and_expiry(resident):
+    """Outside a transaction (as a request's answer saves it) a change is one UPDATE."""
+    client = Client()
+    client.force_login(resident)
+    store = SessionStore(session_key=client.session.session_key)
+    store["flag"] = True
+    store.set_expiry(600)
+
+    with CaptureQueriesContext(connection) as captured:
+        store.save()
+
+    assert [q["sql"].split()[0] for q in captured.captured_queries] == ["UPDATE"]
+    row = UserSession.objects.get(session_key=store.session_key)
+    assert row.user_id == resident.pk
+    assert abs((row.expire_date - timezone.now()).total_seconds() - 600) < 60
+    assert SessionStore(session_key=store.session_key).load()["flag"] is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_saving_a_session_whose_row_is_gone_says_so_as_django_does(resident):
+    client = Client()
+    client.force_login(resident)
+    store = SessionStore(session_key=client.session.session_key)
+    store["flag"] = True
+    UserSession.objects.all().delete()  # logged out everywhere meanwhile
+
+    with pytest.raises(UpdateError):
+        store.save()
+    assert not UserSession.objects.exists()
 
 
 def test_the_session_row_carries_its_user(resident_client, resident):
