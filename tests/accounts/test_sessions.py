@@ -58,12 +58,12 @@ def test_the_session_and_user_read_with_it_are_the_ones_the_database_holds(clien
     store = SessionStore(session_key=key)
     assert store.load()[SESSION_KEY] == str(user.pk)
 
-    row, loaded = UserSession.objects.select_related("user").get(session_key=key), store.loaded_user
-    assert loaded is not None and getattr(loaded, STAFF_MEMBER_AT_LOAD) is True
-    assert [getattr(loaded, f.attname) for f in type(user)._meta.concrete_fields] == [
-        getattr(row.user, f.attname) for f in type(user)._meta.concrete_fields
-    ]
-    assert not loaded._state.adding and loaded._state.db == row.user._state.db
+    loaded, orms = store.loaded_user, UserSession.objects.select_related("user").get(session_key=key).user
+    assert loaded is not None and orms is not None
+    assert getattr(loaded, STAFF_MEMBER_AT_LOAD) is True
+    fields = type(user)._meta.concrete_fields
+    assert [getattr(loaded, f.attname) for f in fields] == [getattr(orms, f.attname) for f in fields]
+    assert not loaded._state.adding and loaded._state.db == orms._state.db
     assert SessionStore(session_key="no-such-session-key-at-all-00000").load() == {}
 
 
