@@ -1,9 +1,7 @@
 """Writes for schedules, slots, blocks and holds (R-SCHED, R-PUB, R-BOOK-3).
 
 Making times disappear happens here, synchronously, in the caller's transaction. Making them
-appear is left to the ``slots_publish`` task (R-PUB-3), enqueued when the transaction commits,
-except a schedule's new times: they go in published, in the statement that makes them, unless
-their type offers freed times to its waitlist first (``schedule_publishing``).
+appear is left to the ``slots_publish`` task (R-PUB-3), enqueued when the transaction commits.
 
 One module per part, along the sections of the rules: ``common`` (the scheduler check, asking for
 publishing later), ``web_publishing`` (R-PUB-1, R-PUB-3), ``patterns`` (a schedule's pattern,

@@ -16,7 +16,6 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.services import audit_record
-from clinics.models import FreedTimes
 from core.errors import DomainError, PermissionDeniedError, ValidationFailed
 from core.queue import enqueue_on_commit
 
@@ -39,9 +38,8 @@ def _published_times_changed(clinic_id: int) -> None:
 
 @transaction.atomic
 def schedule_publish(*, actor: User, schedule: Schedule, now: dt.datetime | None = None) -> int:
-    """Generate the schedule's slots and put them on the web (R-SCHED-1, R-PUB-1): in the
-    insert itself, or through the publisher when the type offers freed times to its waitlist
-    first (R-WAIT-2). Safe to repeat: existing slots are left alone; times overlapping another slot on the
+    """Generate the schedule's slots and hand them to the publisher (R-SCHED-1, R-PUB-1).
+    Safe to repeat: existing slots are left alone; times overlapping another slot on the
     resource are skipped and counted in ``publish_skipped`` (R-OPS-6). Returns how many slots
     were created."""
     _require_scheduler(actor, schedule.clinic)
@@ -63,22 +61,13 @@ def _publish_at_once(schedule: Schedule, times: Times, now: dt.datetime) -> int:
         schedule.published_at = schedule.published_at or now
         schedule.save(update_fields=["published_at"])
         return 0
-    # R-WAIT-2: a type whose freed times go to its waitlist first has its times published by the
-    # publisher, which offers them to the waitlist before the web. Any other type's new times go
-    # in published, in this one INSERT: no second pass over them and no worker round trip, and
-    # they reach the web when this transaction commits (R-PUB-1, R-PUB-3).
-    at_once = schedule.appointment_type.freed_times != FreedTimes.WAITLIST
-    created, skipped = _schedule_insert_slots(schedule, times, publish_at=now if at_once else None)
+    created, skipped = _schedule_insert_slots(schedule, times)
     schedule.published_at = now
     schedule.publish_skipped = skipped
     schedule.save(update_fields=["published_at", "publish_skipped"])
-    if at_once and created:
-        _published_times_changed(schedule.clinic_id)
-    if not at_once or created + skipped < len(times):
-        # A repeat finds times made before: those not yet on the web go through the publisher.
-        from ..tasks import schedule_slots_publish  # the tasks module imports these services
+    from ..tasks import schedule_slots_publish  # the tasks module imports these services
 
-        enqueue_on_commit(schedule_slots_publish, schedule.pk)
+    enqueue_on_commit(schedule_slots_publish, schedule.pk)
     return created
 
 
@@ -245,11 +234,7 @@ def schedule_publish_run(
                     return created
                 if current.removed_at is not None:
                     raise ValidationFailed({"appointment_type": [_("This type was removed from the schedule.")]})
-                made, skipped = (
-                    _schedule_insert_slots(schedule, batch, publish_at=timezone.now(), durable=False)
-                    if batch
-                    else (0, 0)
-                )
+                made, skipped = _schedule_insert_slots(schedule, batch, publish_at=timezone.now()) if batch else (0, 0)
                 created += made
                 progress = {
                     "publish_skipped": F("publish_skipped") + skipped,

@@ -14,7 +14,7 @@ from .patterns import _blocked_ranges, _is_blocked
 
 
 def _schedule_insert_slots(
-    schedule: Schedule, times: Times, *, publish_at: dt.datetime | None = None, durable: bool = True
+    schedule: Schedule, times: Times, *, publish_at: dt.datetime | None = None
 ) -> tuple[int, int]:
     """Insert the schedule's slots at ``times`` (blocked where a block covers them) in the
     caller's transaction; returns (how many are new, how many were skipped).
@@ -24,9 +24,8 @@ def _schedule_insert_slots(
     timebook that already has times in it and expects the pattern to fill around them, and the
     preview has listed those collisions beforehand. A time of this same schedule that already
     exists (a rerun) is kept as it is. ``publish_at`` puts the new free, unblocked times on the
-    web in this same transaction (the background run and a publish at once do); the caller then
-    asks once for the caches to follow (:func:`_published_times_changed`). Not ``durable``: the
-    commit need not wait for the disk (a worker's batch, see :func:`_insert_set`).
+    web in this same transaction (the background run does; it is the worker of R-PUB-3); the
+    caller then asks once for the caches to follow (:func:`_published_times_changed`).
 
     The times go in as one set: on PostgreSQL one INSERT … SELECT over the arrays of starts
     and ends that works out each slot's block in SQL; elsewhere (SQLite) one bulk insert."""
@@ -37,7 +36,7 @@ def _schedule_insert_slots(
     # ON CONFLICT DO NOTHING: this schedule's own time made by an earlier run is kept, never
     # duplicated; on PostgreSQL the exclusion constraint is the last line behind the check above.
     if connection.vendor == "postgresql":
-        return _insert_set(schedule, free.free, publish_at, durable=durable), free.skipped
+        return _insert_set(schedule, free.free, publish_at), free.skipped
     first, last = free.free[0][0], free.free[-1][0]
     blocks = _blocked_ranges(schedule.resource_id, first, free.free[-1][1])
     slots = []
@@ -63,15 +62,15 @@ def _schedule_insert_slots(
     return in_range.count() - existing, free.skipped
 
 
-def _insert_set(schedule: Schedule, times: Times, publish_at: dt.datetime | None, *, durable: bool) -> int:
+def _insert_set(schedule: Schedule, times: Times, publish_at: dt.datetime | None) -> int:
     """The free ``times`` as slots, in one statement; returns how many were new."""
     with connection.cursor() as cursor:
-        if not durable:
+        if publish_at is not None:
             # A worker's batch (R-OPS-3): its commit need not wait for the disk. Were PostgreSQL
             # itself to crash just after, the batch and the cursor recording it would be lost
             # together (it never loses a later commit and keeps an earlier one), and the stalled
             # run would make the batch again from the cursor. A scheduler's publish at once
-            # keeps the durable commit: its answer says the times exist.
+            # (no publish_at) keeps the durable commit: its answer says the times exist.
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
         cursor.execute(
             f"""

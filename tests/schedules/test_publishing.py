@@ -11,13 +11,9 @@ from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus
 from bookings.services import booking_cancel, booking_create
-from clinics.models import FreedTimes
-from core.outbox.models import OutboxMessage
-from schedules import free_times, tasks
-from schedules.models import Block, Hold, HoldState, Schedule, Slot, SlotStatus
+from schedules.models import Hold, HoldState, Schedule, Slot, SlotStatus
 from schedules.selectors import offered_slots
 from schedules.services import (
-    BULK_REFRESH_ASK,
     block_create,
     block_delete,
     hold_cancel,
@@ -61,64 +57,24 @@ def published_schedule(scheduler, resource, appointment_type, django_capture_on_
 # --- R-PUB-1: times appear only once the publisher has run on commit ---------------------------
 
 
-def test_a_schedule_published_at_once_puts_its_times_on_the_web_in_its_own_insert(
+def test_published_schedule_times_appear_only_after_the_publish_task_runs_on_commit(
     scheduler, clinic, resource, appointment_type, resident, django_capture_on_commit_callbacks
 ):
-    """R-PUB-1: the new times go in published, blocked ones excepted, when the scheduler's change
-    commits; nothing waits for the worker, and the caches are told once for the whole publish."""
     days = 3
     schedule = make_schedule(scheduler=scheduler, resource=resource, appointment_type=appointment_type, days=days)
     expected = days * (2 * 60 // 30)  # 08:00–10:00 in 30-minute slots, every day
-    first = tomorrow_at(8)
-    Block.objects.create(clinic=clinic, resource=resource, start=first, end=first + dt.timedelta(minutes=30))
-    OutboxMessage.objects.all().delete()
-
-    with django_capture_on_commit_callbacks(execute=False):
-        created = schedule_publish(actor=scheduler, schedule=schedule)
-
-    assert created == expected
-    slots = Slot.objects.filter(schedule=schedule)
-    assert slots.filter(is_blocked=True).count() == 1
-    assert not slots.filter(is_blocked=True, is_published=True).exists()
-    assert slots.filter(is_blocked=False, is_published=True, published_at__isnull=False).count() == expected - 1
-    assert not slots.filter(status=SlotStatus.FREE, is_blocked=False, is_published=False).exists()
-    names = list(OutboxMessage.objects.values_list("name", flat=True))
-    assert tasks.schedule_slots_publish.name not in names
-    assert names.count(free_times.INVALIDATE) == 1 and names.count(BULK_REFRESH_ASK) == 1
-    offered = offered_ids(clinic=clinic, appointment_type=appointment_type, resident=resident)
-    assert offered == set(slots.filter(is_blocked=False).values_list("pk", flat=True))
-
-
-def test_times_of_a_type_that_offers_freed_times_to_its_waitlist_go_through_the_publisher(
-    scheduler, clinic, resource, appointment_type, resident, django_capture_on_commit_callbacks
-):
-    """R-WAIT-2: the publisher offers them to the waitlist before the web, so they go in unpublished."""
-    appointment_type.freed_times = FreedTimes.WAITLIST
-    appointment_type.save(update_fields=["freed_times"])
-    schedule = make_schedule(scheduler=scheduler, resource=resource, appointment_type=appointment_type)
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         created = schedule_publish(actor=scheduler, schedule=schedule)
+        assert created == expected
+        assert Slot.objects.filter(schedule=schedule).count() == expected
         assert not Slot.objects.filter(schedule=schedule, is_published=True).exists()
-        assert OutboxMessage.objects.filter(name=tasks.schedule_slots_publish.name).exists()
+        assert offered_ids(clinic=clinic, appointment_type=appointment_type, resident=resident) == set()
 
     assert callbacks
     offered = offered_ids(clinic=clinic, appointment_type=appointment_type, resident=resident)
     assert offered == set(Slot.objects.filter(schedule=schedule).values_list("pk", flat=True))
-    assert len(offered) == created == 12
-
-
-def test_publishing_again_puts_the_times_made_before_back_through_the_publisher(
-    scheduler, clinic, resource, appointment_type, resident, published_schedule, django_capture_on_commit_callbacks
-):
-    off_the_web = Slot.objects.filter(schedule=published_schedule).earliest("start")
-    Slot.objects.filter(pk=off_the_web.pk).update(is_published=False, published_at=None)
-
-    with django_capture_on_commit_callbacks(execute=True):
-        assert schedule_publish(actor=scheduler, schedule=published_schedule) == 0
-        assert OutboxMessage.objects.filter(name=tasks.schedule_slots_publish.name).exists()
-
-    assert reloaded(off_the_web).is_published
+    assert len(offered) == expected
 
 
 def test_single_slot_added_in_the_calendar_appears_only_after_the_publisher_runs(
