@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.sessions import SessionStore
+from core.middleware import LAST_ACTIVITY_KEY
 
 from .generate import BENCH_PASSWORD
 
@@ -43,8 +44,10 @@ SESSION_COLUMNS = "session_key, session_data, expire_date, user_id"
 
 
 def residents_log_in(first: int, count: int) -> list[Resident]:
-    """Sessions for residents ``bench-<first>`` … as the e-ID login would leave them, written in
-    one COPY: logging in thousands of residents over HTTP would measure the identity provider."""
+    """Sessions for residents ``bench-<first>`` … as the e-ID login would leave them (the login
+    counted as their last activity, so a request within the minute does not write the session
+    again: core.middleware.session_touch), written in one COPY: logging in thousands of residents
+    over HTTP would measure the identity provider."""
     user_hash = User(password=BENCH_PASSWORD).get_session_auth_hash()
     backend = settings.AUTHENTICATION_BACKENDS[0]
     with connection.cursor() as cursor:
@@ -57,10 +60,18 @@ def residents_log_in(first: int, count: int) -> list[Resident]:
         raise RuntimeError(f"expected {count} bench residents from bench-{first}, found {len(ids)}")
     store = SessionStore()
     expires = timezone.now() + dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    logged_in_at = time.time()
     residents, rows = [], []
     for user_id in ids:
         key = secrets.token_hex(16)
-        data = store.encode({SESSION_KEY: str(user_id), BACKEND_SESSION_KEY: backend, HASH_SESSION_KEY: user_hash})
+        data = store.encode(
+            {
+                SESSION_KEY: str(user_id),
+                BACKEND_SESSION_KEY: backend,
+                HASH_SESSION_KEY: user_hash,
+                LAST_ACTIVITY_KEY: logged_in_at,
+            }
+        )
         rows.append((key, data, expires, user_id))
         residents.append(Resident(user_id=user_id, session=key, csrf=secrets.token_hex(16)))
     with (
