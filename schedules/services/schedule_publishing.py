@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.services import audit_record
+from clinics.models import FreedTimes
 from core.errors import DomainError, PermissionDeniedError, ValidationFailed
 from core.queue import enqueue_on_commit
 
@@ -24,6 +25,7 @@ from .common import _require_scheduler, times_changed_later
 from .overlap import Times
 from .patterns import SchedulePattern, _future_times, schedule_create
 from .slot_insert import _schedule_insert_slots
+from .web_publishing import slots_publish
 
 logger = logging.getLogger(__name__)
 
@@ -168,7 +170,7 @@ def _publish_claim(*, schedule_id: int, task_id: str, now: dt.datetime) -> Sched
     with transaction.atomic():
         row = (
             Schedule.objects.select_for_update(of=("self",))
-            .select_related("clinic", "publish_actor", "created_by")
+            .select_related("clinic", "appointment_type", "publish_actor", "created_by")
             .filter(claimable, pk=schedule_id)
             .first()
         )
@@ -203,10 +205,12 @@ def schedule_publish_run(
     The run is claimed first (:func:`_publish_claim`), so a task delivered twice does the work
     once. Then slots are made batch by batch, each batch its own short transaction that checks
     the claim still holds, makes and publishes the batch's times under the resource lock, and
-    records the cursor (the last start handled), the progress and the heartbeat. A run killed at
-    any point has therefore either made and published a batch completely or not at all, and a
-    resumed run starts after the cursor: every slot is made once and published once. Times that
-    overlap slots already on the resource are skipped and counted (R-OPS-6).
+    records the cursor (the last start handled), the progress and the heartbeat (a type that
+    offers freed times to its waitlist first has them offered there before the web, R-WAIT-2,
+    see :func:`_publish_batch`). A run killed at any point has therefore either made and
+    published a batch completely or not at all, and a resumed run starts after the cursor: every
+    slot is made once and published once. Times that overlap slots already on the resource are
+    skipped and counted (R-OPS-6).
     Returns how many slots this execution created."""
     batch_size = batch_size or settings.TIDBOK_PUBLISH_BATCH_SIZE
     schedule = _publish_claim(schedule_id=schedule_id, task_id=task_id, now=timezone.now())
@@ -234,7 +238,7 @@ def schedule_publish_run(
                     return created
                 if current.removed_at is not None:
                     raise ValidationFailed({"appointment_type": [_("This type was removed from the schedule.")]})
-                made, skipped = _schedule_insert_slots(schedule, batch, publish_at=timezone.now()) if batch else (0, 0)
+                made, skipped = _publish_batch(schedule, batch) if batch else (0, 0)
                 created += made
                 progress = {
                     "publish_skipped": F("publish_skipped") + skipped,
@@ -264,6 +268,20 @@ def schedule_publish_run(
     # Anything else (the database went away, a bug) leaves the run as it is: its heartbeat goes
     # stale and the sweep resumes it from the cursor, up to TIDBOK_PUBLISH_MAX_ATTEMPTS times.
     return created
+
+
+def _publish_batch(schedule: Schedule, batch: Times) -> tuple[int, int]:
+    """Make and publish one batch of a background run in the caller's transaction; returns
+    (how many are new, how many were skipped)."""
+    if schedule.appointment_type.freed_times != FreedTimes.WAITLIST:
+        return _schedule_insert_slots(schedule, batch, publish_at=timezone.now())
+    # R-WAIT-2: the type offers freed times to its waitlist first, so the batch's times go in
+    # unpublished and through the publisher, which offers them to the waitlist before the web
+    # does; in this transaction, so a killed run has offered and published all of a batch or none.
+    made, skipped = _schedule_insert_slots(schedule, batch)
+    in_batch = Slot.objects.filter(schedule=schedule, start__gte=batch[0][0], start__lte=batch[-1][0])
+    slots_publish(slot_ids=in_batch.values_list("pk", flat=True), now=timezone.now())
+    return made, skipped
 
 
 def schedule_publish_resume_stale(*, now: dt.datetime | None = None, limit: int = 100) -> int:

@@ -24,8 +24,9 @@ def _schedule_insert_slots(
     timebook that already has times in it and expects the pattern to fill around them, and the
     preview has listed those collisions beforehand. A time of this same schedule that already
     exists (a rerun) is kept as it is. ``publish_at`` puts the new free, unblocked times on the
-    web in this same transaction (the background run does; it is the worker of R-PUB-3); the
-    caller then asks once for the caches to follow (:func:`_published_times_changed`).
+    web in this same transaction (the background run does, it is the worker of R-PUB-3, except
+    for a type whose freed times go to its waitlist first, R-WAIT-2); the caller then asks once
+    for the caches to follow (:func:`_published_times_changed`).
 
     The times go in as one set: on PostgreSQL one INSERT … SELECT over the arrays of starts
     and ends that works out each slot's block in SQL; elsewhere (SQLite) one bulk insert."""
@@ -70,7 +71,8 @@ def _insert_set(schedule: Schedule, times: Times, publish_at: dt.datetime | None
             # itself to crash just after, the batch and the cursor recording it would be lost
             # together (it never loses a later commit and keeps an earlier one), and the stalled
             # run would make the batch again from the cursor. A scheduler's publish at once
-            # (no publish_at) keeps the durable commit: its answer says the times exist.
+            # (no publish_at) keeps the durable commit: its answer says the times exist; so does
+            # a batch whose times the waitlist is offered first: the offers reach residents.
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
         cursor.execute(
             f"""
