@@ -174,7 +174,13 @@ def case_types_read(*, clinic: Clinic) -> None:
     """Read the clinic's case types of every kind in one query and keep them on this instance
     until :func:`case_types_forget`: a web booking needs the BOOK one to admit the booking and the
     API's answer the MANAGE one for its actions (R-CASE-3), moments apart."""
-    found = {case_type.kind: case_type for case_type in CaseType.objects.filter(clinic=clinic)}
+    case_types_keep(clinic=clinic, case_types=CaseType.objects.filter(clinic=clinic))
+
+
+def case_types_keep(*, clinic: Clinic, case_types: Iterable[CaseType]) -> None:
+    """Keep ``case_types``, all of the clinic's, read by the caller (a web booking reads them with
+    its slot's row lock, in the same statement), as :func:`case_types_read` would."""
+    found = {case_type.kind: case_type for case_type in case_types}
     for case_type in found.values():
         case_type.clinic = clinic
     setattr(clinic, _CASE_TYPES, found)

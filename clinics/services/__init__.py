@@ -13,6 +13,7 @@ from .relations import (
     communication_approve,
     communication_withdraw,
     relation_add,
+    relation_add_statement,
     relation_add_through_contact_card,
     relation_remove,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "direct_link_create",
     "feed_refresh_later",
     "relation_add",
+    "relation_add_statement",
     "relation_add_through_contact_card",
     "relation_remove",
     "resource_save",

@@ -16,25 +16,31 @@ from .common import require_role
 def relation_add(*, resident: User, clinic: Clinic, source: RelationSource) -> ClinicRelation:
     """R-REL-1: every way of creating a relation also puts the clinic on the start page.
 
-    One statement (every booking asks this): an insert that, where the relation is there, puts
-    it back on the start page instead; its source and approval stay, and ``updated_at`` moves
-    only when it was off. PostgreSQL and SQLite both take ``ON CONFLICT … DO UPDATE … RETURNING``."""
-    now = timezone.now()
-    table = ClinicRelation._meta.db_table
-    (relation,) = ClinicRelation.objects.raw(
-        f"""
-        INSERT INTO {table} (resident_id, clinic_id, on_start_page, approved_for_communication, source,
-                             created_at, updated_at)
-        VALUES (%s, %s, true, false, %s, %s, %s)
-        ON CONFLICT (resident_id, clinic_id) DO UPDATE SET
-            on_start_page = true,
-            updated_at = CASE WHEN {table}.on_start_page THEN {table}.updated_at ELSE excluded.updated_at END
-        RETURNING *
-        """,
-        [resident.pk, clinic.pk, source, now, now],
-    )
+    One statement (every booking asks this): :func:`relation_add_statement`, returning the row."""
+    statement, params = relation_add_statement(resident_id=resident.pk, clinic_id=clinic.pk, source=source)
+    (relation,) = ClinicRelation.objects.raw(f"{statement} RETURNING *", params)
     relation.resident, relation.clinic = resident, clinic
     return relation
+
+
+def relation_add_statement(*, resident_id: int, clinic_id: int, source: RelationSource) -> tuple[str, list[object]]:
+    """:func:`relation_add` as an SQL statement and its parameters, for a caller that sends it
+    inside a statement of its own (a web booking: in its INSERT, as a data-modifying CTE). An
+    insert that, where the relation is there, puts it back on the start page instead; its source
+    and approval stay, and ``updated_at`` moves only when it was off. PostgreSQL and SQLite both
+    take ``ON CONFLICT … DO UPDATE``."""
+    now = timezone.now()
+    return _RELATION_ADD, [resident_id, clinic_id, source, now, now]
+
+
+_TABLE = ClinicRelation._meta.db_table
+_RELATION_ADD = f"""
+    INSERT INTO {_TABLE} (resident_id, clinic_id, on_start_page, approved_for_communication, source,
+                          created_at, updated_at)
+    VALUES (%s, %s, true, false, %s, %s, %s)
+    ON CONFLICT (resident_id, clinic_id) DO UPDATE SET
+        on_start_page = true,
+        updated_at = CASE WHEN {_TABLE}.on_start_page THEN {_TABLE}.updated_at ELSE excluded.updated_at END"""
 
 
 def relation_add_through_contact_card(*, resident: User, clinic: Clinic, kind: CaseKind) -> ClinicRelation | None:
