@@ -6,14 +6,16 @@ in id order (see ``accounts.services.resident_lock``). The partial unique constr
 ``booking_resident_no_overlap`` are the last line of defence: if a code path ever forgot
 a lock, the database would still say no, and the caller gets the same clean error.
 
-One module per part: ``common`` (the locks, the guarded insert, the web log rows), ``booking``
-(the resident on the web; cancelling for everyone), ``staff`` (staff and proxy bookers book for
-a resident), ``bases`` (booking bases and open summons), ``waitlist`` (the waitlist, the staff
-pages' booking entry point, residents joining it), ``waitlist_offers`` (freed times offered to the
-waitlist first), ``inbox`` (messages and their notifications), ``attorney`` (powers of attorney
-between residents), ``calendar_feed`` (the resident's private calendar address), ``video`` (a video
-visit's meeting link set by hand), ``attendance`` (reception's marks, R-ATT-1) and ``web_log``
-(retention). The public names are re-exported here: callers import from ``bookings.services``."""
+One module per part: ``common`` (the locks, the guarded insert, the web log rows), ``booking`` (the
+resident on the web; cancelling for everyone), ``web_booking`` (what a web booking reads and writes
+beside the booking itself) with ``statements`` (its statements written out for PostgreSQL),
+``staff`` (staff and proxy bookers book for a resident), ``bases`` (booking bases and open summons),
+``waitlist`` (the waitlist, the staff pages' booking entry point, residents joining it),
+``waitlist_offers`` (freed times offered to the waitlist first), ``inbox`` (messages and their
+notifications), ``attorney`` (powers of attorney between residents), ``calendar_feed`` (the
+resident's private calendar address), ``video`` (a video visit's meeting link set by hand),
+``attendance`` (reception's marks, R-ATT-1) and ``web_log`` (retention). The public names are
+re-exported here: callers import from ``bookings.services``."""
 
 from .attendance import attendance_mark, attendance_undo
 from .attorney import power_of_attorney_accept, power_of_attorney_end, power_of_attorney_grant

@@ -14,9 +14,7 @@ from accounts.acting import Acting
 from accounts.models import Membership, User
 from accounts.selectors import proxy_membership, user_has_clinic_role
 from accounts.services import audit_record, resident_lock
-from clinics.models import RelationSource
-from clinics.selectors import OPEN_SUMMONS_KIND, TypeAccess, case_types_forget, case_types_read
-from clinics.services import relation_add
+from clinics.selectors import case_types_forget
 from core import metrics
 from core.errors import BookingError, ErrorCode, ValidationFailed
 from core.outbox.services import outbox_batch
@@ -53,6 +51,13 @@ from .common import (
 )
 from .inbox import _send_booking_message
 from .notify import NotificationKind, NotifiedBy, notification_record
+from .web_booking import (
+    _basis_and_check,
+    _basis_used,
+    _lock_resident_and_slot,
+    _web_booking_rows,
+    _web_booking_told,
+)
 
 # --- Resident on the web ----------------------------------------------------------------------
 
@@ -78,10 +83,8 @@ def booking_create(
     types the booking read, for the caller's answer, until it calls
     :func:`clinics.selectors.case_types_forget`."""
     now = now or timezone.now()
-    resident_lock(resident=resident)
-    slot = _lock_slots([slot_id])[slot_id]
-    # BOOK admits the booking, MANAGE gives the answer its actions: both in one query.
-    case_types_read(clinic=slot.clinic)
+    # With the clinic's case types: BOOK admits the booking, MANAGE gives the answer its actions.
+    slot = _lock_resident_and_slot(resident=resident, slot_id=slot_id)
     try:
         return _web_booking(
             resident=resident,
@@ -115,9 +118,7 @@ def _web_booking(
     _check_own_hold(hold=hold, resident=resident, slot=slot, now=now)
     access = slot_check_offered(slot=slot, resident=resident, now=now, own_hold=hold)
     phone, reason = validate_patient_comment(slot.clinic, phone, reason)
-    basis = _basis_for(resident=resident, slot=slot, access=access)
-    # One query: no overlap (R-BOOK-2) and, without a basis, one booking at a time.
-    _check_no_overlap(resident=resident, slot=slot, one_at_a_time_now=now if basis is None else None)
+    basis = _basis_and_check(resident=resident, slot=slot, access=access, now=now)
     # The free-times and FHIR refresh the insert asks for and the confirmation: one outbox INSERT.
     with outbox_batch():
         booking = _insert_booking(
@@ -134,47 +135,14 @@ def _web_booking(
             # A slot finder's own words, kept as sent but never longer than the columns.
             referral_source=referral_source[:100],
             booking_referral=booking_referral[:200],
+            # The basis' use, the relation and the log row: in the booking's own statement.
+            also=lambda new: [
+                *_basis_used(basis, now=now),
+                *_web_booking_rows(resident=resident, slot=slot, booking=new, acting=acting, now=now),
+            ],
         )
-        if basis is not None:
-            basis.uses += 1
-            if basis.uses >= basis.max_bookings:
-                basis.consumed_at = now
-            basis.save(update_fields=["uses", "consumed_at"])
-        _web_booking_recorded(resident=resident, slot=slot, booking=booking, acting=acting, now=now)
+        _web_booking_told(resident=resident, booking=booking, acting=acting)
     return booking
-
-
-def _web_booking_recorded(*, resident: User, slot: Slot, booking: Booking, acting: Acting, now: dt.datetime) -> None:
-    """What every booking a resident makes on the web leaves behind, in its transaction: the clinic
-    on the start page (R-REL-1), the web log row (R-LOG-1), the grantor's message when an attorney
-    booked (R-POA-1) and the confirmation (R-BOOK-9)."""
-    relation_add(resident=resident, clinic=slot.clinic, source=RelationSource.BOOKING)
-    _log(status=LogStatus.BOOKED, changed_at=now, channel=Channel.WEB, previous=None, new=booking, acting=acting)
-    attorney_action_message(acting=acting, booking=booking, status=LogStatus.BOOKED)
-    notification_record(
-        NotificationKind.BOOKED,
-        resident_id=resident.pk,
-        clinic_id=booking.clinic_id,
-        booking=booking,
-        by=NotifiedBy.RESIDENT,
-    )
-
-
-def _basis_for(*, resident: User, slot: Slot, access: TypeAccess) -> BookingBasis | None:
-    """The booking basis the booking consumes (R-TYPE-4), locked: the one the type needs — an
-    open summons when only a summons opens the type — covering the visit's day. A type offered
-    without one still fulfils an open summons for it, so the invitation is not left open."""
-    day = timezone.localtime(slot.start, LOCAL_TZ).date()
-    kind = access.basis_kind if access.needs_basis else OPEN_SUMMONS_KIND
-    basis = usable_basis(resident=resident, appointment_type_id=slot.appointment_type_id, on_day=day, kind=kind)
-    if basis is not None:
-        # Revoked or used up by a staff member since it was read: the row lock settles it.
-        basis = BookingBasis.objects.select_for_update().get(pk=basis.pk)
-        if basis.revoked_at is not None or basis.consumed_at is not None:
-            basis = None
-    if basis is None and access.needs_basis:
-        raise BookingError(ErrorCode.BOOKING_BASIS_REQUIRED)
-    return basis
 
 
 @transaction.atomic

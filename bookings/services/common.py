@@ -4,16 +4,18 @@ and the web booking log's rows (R-LOG-1, R-BOOK-8)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, cast
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, connection, connections, router, transaction
-from django.db.models import BooleanField, Case, Exists, ExpressionWrapper, Q, QuerySet, Value, When, sql
+from django.db.models import BooleanField, Case, Exists, ExpressionWrapper, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.acting import Acting, acting_check
 from accounts.models import Role, User
-from clinics.models import AppointmentType, CaseKind, CaseType, Clinic
+from clinics.models import CaseKind, CaseType, Clinic
 from clinics.selectors import case_type_for
 from clinics.video import meeting_url_from_template
 from core import dates, metrics
@@ -31,9 +33,14 @@ from ..models import (
     WebBookingLogEntry,
 )
 from ..selectors import is_late_change, late_fee_text
+from .statements import (
+    _ONE_AT_A_TIME,
+    _booking_fields,
+    _booking_insert_sql,
+    _refusing_booking_sql,
+)
 
 SCHEDULER_ROLES = (Role.SCHEDULER,)
-
 
 # --- Locks and the insert that the database guards (R-BOOK-1, R-BOOK-2) -----------------------
 
@@ -71,12 +78,7 @@ def _check_no_overlap(
         found = _first_refusing_booking(resident=resident, slot=slot, now=one_at_a_time_now if limited else None)
     else:
         found = _first_refusing_booking_orm(bookings=bookings, overlap=overlap)
-    if found is None:
-        return
-    start, type_name, overlaps = found
-    if overlaps:
-        raise BookingError(ErrorCode.USER_IS_ALREADY_OCCUPIED)
-    raise _one_at_a_time_refusal(slot=slot, type_name=type_name, start=start)
+    _raise_refusal(slot=slot, found=found)
 
 
 def _first_refusing_booking_orm(*, bookings: QuerySet[Booking], overlap: Q) -> tuple[dt.datetime, str, bool] | None:
@@ -104,21 +106,15 @@ def _first_refusing_booking(
     type already asked): its start, its type's web name and whether it overlaps. The statement
     is written out, not built by the ORM, as every web booking asks it and the ORM's building
     cost more than the query (the rule's own tests pin both refusals and their order)."""
-    booking, appointment_type = Booking._meta.db_table, AppointmentType._meta.db_table
-    one_at_a_time = (
-        "OR (NOT t.hidden_for_patient AND b.booking_basis_id IS NULL AND b.clinic_id = %(clinic)s"
-        " AND b.start > %(now)s)"
-        if now is not None
-        else ""
-    )
-    query = (
-        f'SELECT b.start, t.web_name, (b.start < %(end)s AND b."end" > %(start)s) AS overlapping'
-        f' FROM "{booking}" b JOIN "{appointment_type}" t ON t.id = b.appointment_type_id'
-        f" WHERE b.resident_id = %(resident)s AND b.status = %(active)s"
-        f' AND ((b.start < %(end)s AND b."end" > %(start)s) {one_at_a_time})'
-        " ORDER BY overlapping DESC, b.start LIMIT 1"
-    )
-    params: dict[str, Any] = {
+    query = _refusing_booking_sql(f"OR ({_ONE_AT_A_TIME})" if now is not None else "")
+    with connection.cursor() as cursor:
+        cursor.execute(query, _refusing_booking_params(resident=resident, slot=slot, now=now))
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1], bool(row[2]))
+
+
+def _refusing_booking_params(*, resident: User, slot: Slot, now: dt.datetime | None) -> dict[str, Any]:
+    return {
         "start": slot.start,
         "end": slot.end,
         "resident": resident.pk,
@@ -126,10 +122,16 @@ def _first_refusing_booking(
         "clinic": slot.clinic_id,
         "now": now,
     }
-    with connection.cursor() as cursor:
-        cursor.execute(query, params)
-        row = cursor.fetchone()
-    return None if row is None else (row[0], row[1], bool(row[2]))
+
+
+def _raise_refusal(*, slot: Slot, found: tuple[dt.datetime, str, bool] | None) -> None:
+    """The refusal of :func:`_first_refusing_booking`'s find: an overlap first (R-BOOK-2)."""
+    if found is None:
+        return
+    start, type_name, overlaps = found
+    if overlaps:
+        raise BookingError(ErrorCode.USER_IS_ALREADY_OCCUPIED)
+    raise _one_at_a_time_refusal(slot=slot, type_name=type_name, start=start)
 
 
 def _one_at_a_time_q(*, slot: Slot, now: dt.datetime) -> Q:
@@ -187,12 +189,29 @@ def _meeting_url(slot: Slot, kept: str) -> str:
     return kept or meeting_url_from_template(slot.clinic.meeting_url_template)
 
 
+@dataclass(frozen=True)
+class AlsoWritten:
+    """A row a booking's insert writes with it: on PostgreSQL in the insert's own statement, as a
+    data-modifying CTE (``cte`` with its ``params``, ``%s`` placeholders) that may name the new
+    booking's id as ``booked.id``; elsewhere ``write`` writes it, given the saved booking."""
+
+    cte: str
+    params: Sequence[Any]
+    write: Callable[[Booking], object]
+
+
 def _insert_booking(
-    *, slot: Slot, resident: User, meeting_url: str = "", release_others_holds: bool = False, **fields: Any
+    *,
+    slot: Slot,
+    resident: User,
+    meeting_url: str = "",
+    release_others_holds: bool = False,
+    also: Callable[[Booking], Sequence[AlsoWritten]] | None = None,
+    **fields: Any,
 ) -> Booking:
     """The booking of ``slot``; its active holds are converted, or with ``release_others_holds``
     only the resident's own, and anyone else's (one that ran out without being swept) released,
-    in the same statement."""
+    in the same statement, as are the rows ``also`` gives for the (yet unsaved) booking."""
     # The slot's clinic, type and resource came with its row lock: the booking reuses them, so
     # neither the log row nor the answer loads them again.
     booking = Booking(
@@ -206,20 +225,12 @@ def _insert_booking(
         meeting_url=_meeting_url(slot, meeting_url),
         **fields,
     )
-    state: Any = HoldState.CONVERTED
-    if release_others_holds:
-        state = Case(When(resident=resident, then=Value(HoldState.CONVERTED)), default=Value(HoldState.RELEASED))
-    # R-PUB-2: the time leaves the web in the booking's own transaction, and its holds end.
-    slot_update = (
-        Slot.objects.filter(pk=slot.pk),
-        {"status": SlotStatus.BOOKED, "is_published": False, "published_at": None},
-    )
-    holds_update = (Hold.objects.filter(slot=slot, state=HoldState.ACTIVE), {"state": state})
+    others_holds = HoldState.RELEASED if release_others_holds else HoldState.CONVERTED
     try:
         # No savepoint of its own: a refused insert ends the whole booking (every caller raises
         # the error out of its transaction), so the savepoint's two statements would buy nothing.
         with transaction.atomic(savepoint=False):
-            _save_with_updates(booking, [slot_update, holds_update])
+            _save_with_updates(booking, slot, others_holds=others_holds, also=also(booking) if also else ())
     except IntegrityError as exc:
         if "booking_resident_no_overlap" in str(exc):
             raise BookingError(ErrorCode.USER_IS_ALREADY_OCCUPIED) from exc
@@ -229,37 +240,44 @@ def _insert_booking(
     return booking
 
 
-_Update = tuple[QuerySet[Any], dict[str, Any]]
-
-
-def _save_with_updates(booking: Booking, updates: list[_Update]) -> None:
-    """Insert ``booking`` and run ``updates``: on PostgreSQL in one statement (the UPDATEs as
-    data-modifying CTEs beside the INSERT, all or nothing like the three statements they stand
-    for; none of them reads what another writes), elsewhere one by one."""
-    connection = connections[booking._state.db or router.db_for_write(Booking)]
+def _save_with_updates(booking: Booking, slot: Slot, *, others_holds: HoldState, also: Sequence[AlsoWritten]) -> None:
+    """Insert ``booking``, take its slot off the web as booked (R-PUB-2) and end the slot's active
+    holds — the resident's converted, anyone else's ``others_holds`` —, and write ``also``: on
+    PostgreSQL in one statement (:func:`_booking_insert_sql`, the UPDATEs and ``also`` as
+    data-modifying CTEs beside the INSERT, all or nothing like the statements they stand for;
+    none of them reads what another writes, ``also`` only the new id), elsewhere one by one."""
+    db = booking._state.db or router.db_for_write(Booking)
+    connection = connections[db]
     if connection.vendor != "postgresql":
-        booking.save(using=connection.alias)
-        for queryset, values in updates:
-            queryset.update(**values)
+        booking.save(using=db)
+        Slot.objects.using(db).filter(pk=slot.pk).update(
+            status=SlotStatus.BOOKED, is_published=False, published_at=None
+        )
+        Hold.objects.using(db).filter(slot=slot, state=HoldState.ACTIVE).update(
+            state=Case(
+                When(resident_id=booking.resident_id, then=Value(HoldState.CONVERTED)), default=Value(others_holds)
+            )
+        )
+        for written in also:
+            written.write(booking)
         return
-    insert = sql.InsertQuery(Booking)
-    insert.insert_values([f for f in Booking._meta.concrete_fields if not f.primary_key], [booking])
-    compiler = insert.get_compiler(connection=connection)
-    compiler.returning_fields = [Booking._meta.pk]
-    [(insert_sql, params)] = compiler.as_sql()
-    parts = [f"booked AS ({insert_sql})"]
-    values_all = list(params)
-    for n, (queryset, values) in enumerate(updates):
-        update = cast(sql.UpdateQuery, queryset.query.chain(sql.UpdateQuery))
-        update.add_update_values(values)
-        update_sql, update_params = update.get_compiler(connection=connection).as_sql()
-        parts.append(f"changed_{n} AS ({update_sql})")
-        values_all.extend(update_params)
+    params = [field.get_db_prep_save(field.pre_save(booking, True), connection) for field in _booking_fields()]
+    params += [SlotStatus.BOOKED.value, slot.pk]
+    params += [
+        booking.resident_id,
+        HoldState.CONVERTED.value,
+        others_holds.value,
+        slot.pk,
+        HoldState.ACTIVE.value,
+    ]
+    ctes = "".join(f", also_{n} AS ({written.cte})" for n, written in enumerate(also))
+    for written in also:
+        params.extend(written.params)
     with connection.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(parts)} SELECT * FROM booked", values_all)
+        cursor.execute(f"{_booking_insert_sql()}{ctes} SELECT id FROM booked", params)
         booking.pk = cursor.fetchone()[0]
     booking._state.adding = False
-    booking._state.db = connection.alias
+    booking._state.db = db
 
 
 def _free_slot(slot_id: int | None) -> None:
@@ -320,24 +338,47 @@ def _log(
     and the proxy booker's unit for a proxy's (R-BOOK-4); a guardian or attorney acting for the
     resident is the row's actor (R-GUARD-4, R-POA-1). A resident's or proxy booker's late change
     keeps the fee text they were shown before confirming it (R-POL-2)."""
+    return WebBookingLogEntry.objects.create(
+        **_log_fields(
+            status=status,
+            changed_at=changed_at,
+            channel=channel,
+            previous=previous,
+            new=new,
+            proxy_unit=proxy_unit,
+            acting=acting,
+        )
+    )
+
+
+def _log_fields(
+    *,
+    status: LogStatus,
+    changed_at: dt.datetime,
+    channel: str,
+    previous: Booking | None,
+    new: Booking | None,
+    proxy_unit: str,
+    acting: Acting | None,
+) -> dict[str, Any]:
     current = new or previous
     assert current is not None
     fee_text = ""
     if channel in (Channel.WEB, Channel.PROXY) and previous is not None:
         fee_text = late_fee_text(booking=previous, changed_at=changed_at)
-    return WebBookingLogEntry.objects.create(
-        changed_at=changed_at,
-        status=status,
-        clinic_id=current.clinic_id,
-        resident_id=current.resident_id,
-        booking=current,
-        booking_basis_id=current.booking_basis_id,
-        channel=channel,
-        changed_by=proxy_unit if channel == Channel.PROXY else WEB_SERVICE_NAME,
-        actor=acting.actor if acting is not None and not acting.is_self else None,
-        acting_as=acting.acting_as if acting is not None else "",
-        is_late=previous is not None and is_late_change(previous_start=previous.start, changed_at=changed_at),
-        late_fee_text=fee_text,
+    return {
+        "changed_at": changed_at,
+        "status": status,
+        "clinic_id": current.clinic_id,
+        "resident_id": current.resident_id,
+        "booking": current,
+        "booking_basis_id": current.booking_basis_id,
+        "channel": channel,
+        "changed_by": proxy_unit if channel == Channel.PROXY else WEB_SERVICE_NAME,
+        "actor": acting.actor if acting is not None and not acting.is_self else None,
+        "acting_as": acting.acting_as if acting is not None else "",
+        "is_late": previous is not None and is_late_change(previous_start=previous.start, changed_at=changed_at),
+        "late_fee_text": fee_text,
         **_log_values(previous, "previous"),
         **_log_values(new, "new"),
-    )
+    }

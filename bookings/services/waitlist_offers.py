@@ -51,10 +51,10 @@ from ..models import (
     WaitlistStatus,
 )
 from .attorney import attorney_waitlist_message
-from .booking import _web_booking_recorded
 from .common import _acting, _check_no_overlap, _insert_booking, _lock_slots
 from .inbox import inbox_message_send
 from .notify import NotificationKind, notification_record
+from .web_booking import _web_booking_recorded
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from core.errors import BookingError, ErrorCode
 from schedules.selectors import LOCAL_TZ
 
 from ..factories import AppointmentTypeFactory, BookingBasisFactory, SlotFactory, staff, tomorrow_at
-from .test_concurrency import outcome, run_in_parallel
+from .test_concurrency import outcome, run_in_parallel, slot_lock_only
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -87,7 +87,7 @@ def without_basis_locks(monkeypatch, parties: int):
     basis until all have read it: the window the locks close, made certain."""
     barrier = threading.Barrier(parties)
 
-    def basis_without_lock(*, resident, slot, access):
+    def basis_without_lock(*, resident, slot, access, now):
         day = timezone.localtime(slot.start, LOCAL_TZ).date()
         basis = usable_basis(resident=resident, appointment_type_id=slot.appointment_type_id, on_day=day)
         barrier.wait(timeout=30)
@@ -95,8 +95,8 @@ def without_basis_locks(monkeypatch, parties: int):
             raise BookingError(ErrorCode.BOOKING_BASIS_REQUIRED)
         return basis
 
-    monkeypatch.setattr(booking_services, "resident_lock", lambda **kwargs: None)
-    monkeypatch.setattr(booking_services, "_basis_for", basis_without_lock)
+    monkeypatch.setattr(booking_services, "_lock_resident_and_slot", slot_lock_only)
+    monkeypatch.setattr(booking_services, "_basis_and_check", basis_without_lock)
     yield
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from bookings.models import Booking, WebBookingLogEntry
 from bookings.services import booking_create, hold_create_for_booking
 from clinics.models import CaseKind, CaseType, ClinicRelation, RelationSource
+from clinics.selectors import case_type_for
 from core.errors import BookingError, ErrorCode
 from schedules.models import Hold, HoldState, SlotStatus
 
@@ -22,13 +23,14 @@ from ..factories import SlotFactory, tomorrow_at
 pytestmark = pytest.mark.django_db
 
 # The session with its user and the staff membership check (one query), the transaction (a
-# savepoint inside the test's own), the resident and slot locks, the clinic's case types (BOOK and
-# MANAGE, the answer's, in one query), the booking basis, the overlap and one-at-a-time check (one
-# query), the booking with its slot and holds (one statement on PostgreSQL), the relation, the log
-# row, the outbox rows (the free-times cache, the FHIR bulk files and the notification in one
-# INSERT) and the transaction's end. The outbox's relay after the commit (one UPDATE) is not in
-# it: a test's transaction never commits (the bench's booking_queries counts it).
-WEB_BOOKING_STATEMENTS = 12
+# savepoint inside the test's own), the resident's and the slot's locks with the slot's clinic, type
+# and resource and the clinic's case types (BOOK and MANAGE, the answer's: one statement on
+# PostgreSQL), the booking basis (locked) with the overlap and one-at-a-time check (one statement),
+# the booking with its slot, holds, basis use, relation and log row (one statement), the outbox
+# rows (the free-times cache, the FHIR bulk files and the notification in one INSERT) and the
+# transaction's end. The outbox's relay after the commit (one UPDATE) is not in it: a test's
+# transaction never commits (the bench's booking_queries counts it).
+WEB_BOOKING_STATEMENTS = 7
 
 
 def test_a_web_booking_sends_a_pinned_number_of_statements(resident_client, slot, django_assert_max_num_queries):
@@ -108,3 +110,17 @@ def test_an_overlap_is_refused_before_the_one_at_a_time_rule_in_the_one_query(cl
     assert overlapping.value.code == ErrorCode.USER_IS_ALREADY_OCCUPIED
     assert second.value.code == ErrorCode.ONE_BOOKING_AT_A_TIME
     assert Booking.objects.filter(resident=resident).count() == 1
+
+
+def test_a_booking_keeps_every_case_type_of_the_clinic_it_read_with_the_slot(resident, slot, django_assert_num_queries):
+    """The slot's lock brings the clinic's case types (one row each): the answer asks them of the
+    booking's clinic without a query, and they are the clinic's, kind by kind."""
+    booking = booking_create(resident=resident, slot_id=slot.pk, case_types_for_answer=True)
+
+    with django_assert_num_queries(0):
+        kept = {kind: case_type_for(clinic=booking.clinic, kind=kind) for kind in CaseKind}
+
+    stored = {case_type.kind: case_type for case_type in CaseType.objects.filter(clinic=slot.clinic)}
+    assert len(stored) > 1
+    assert {kind: ct.pk for kind, ct in kept.items() if ct} == {kind: ct.pk for kind, ct in stored.items()}
+    assert all(ct.one_booking_at_a_time == stored[kind].one_booking_at_a_time for kind, ct in kept.items() if ct)

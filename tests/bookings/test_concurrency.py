@@ -125,21 +125,25 @@ def without_locks(monkeypatch, barrier_parties: int):
     """Remove the resident and slot locks, and hold every attempt at the insert until all have
     passed their checks: the window a missing lock leaves open, made certain."""
     barrier = threading.Barrier(barrier_parties)
-    original_check = booking_services._check_no_overlap
+    original_check = booking_services._basis_and_check
 
     def check_then_wait(**kwargs):
-        original_check(**kwargs)
+        basis = original_check(**kwargs)
         barrier.wait(timeout=30)
+        return basis
 
-    def lock_slots_without_locking(slot_ids):
-        return {
-            s.pk: s for s in Slot.objects.select_related("clinic__region", "appointment_type").filter(pk__in=slot_ids)
-        }
+    def slot_without_locking(*, resident, slot_id):
+        return Slot.objects.select_related("clinic__region", "appointment_type", "resource").get(pk=slot_id)
 
-    monkeypatch.setattr(booking_services, "resident_lock", lambda **kwargs: None)
-    monkeypatch.setattr(booking_services, "_lock_slots", lock_slots_without_locking)
-    monkeypatch.setattr(booking_services, "_check_no_overlap", check_then_wait)
+    # The resident's and the slot's locks are one statement on PostgreSQL: both go.
+    monkeypatch.setattr(booking_services, "_lock_resident_and_slot", slot_without_locking)
+    monkeypatch.setattr(booking_services, "_basis_and_check", check_then_wait)
     yield
+
+
+def slot_lock_only(*, resident, slot_id):
+    """The web booking's first read (``_lock_resident_and_slot``) without the resident's lock."""
+    return booking_services._lock_slots([slot_id])[slot_id]
 
 
 @contextmanager

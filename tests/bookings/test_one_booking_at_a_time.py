@@ -28,7 +28,7 @@ from schedules.models import Hold, SlotStatus
 
 from ..factories import AppointmentTypeFactory, BookingBasisFactory, ResidentFactory, SlotFactory, tomorrow_at
 from ..pages import accept_conditions, text
-from .test_concurrency import run_in_parallel
+from .test_concurrency import run_in_parallel, slot_lock_only
 
 
 def _limit(clinic, on: bool = True) -> None:
@@ -206,14 +206,15 @@ def _without_the_resident_lock(monkeypatch, parties: int):
     """The window a missing lock leaves open, made certain: no resident lock, and every attempt
     waits after its check until all have passed theirs."""
     barrier = threading.Barrier(parties)
-    original = booking_services._check_one_booking_at_a_time
+    original = booking_services._basis_and_check
 
     def check_then_wait(**kwargs):
-        original(**kwargs)
+        basis = original(**kwargs)
         barrier.wait(timeout=30)
+        return basis
 
-    monkeypatch.setattr(booking_services, "resident_lock", lambda **kwargs: None)
-    monkeypatch.setattr(booking_services, "_check_one_booking_at_a_time", check_then_wait)
+    monkeypatch.setattr(booking_services, "_lock_resident_and_slot", slot_lock_only)
+    monkeypatch.setattr(booking_services, "_basis_and_check", check_then_wait)
     yield
 
 

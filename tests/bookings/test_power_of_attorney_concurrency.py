@@ -19,6 +19,7 @@ from bookings.services import booking as booking_services
 from bookings.services import booking_create, power_of_attorney_accept, power_of_attorney_end, power_of_attorney_grant
 
 from ..factories import ResidentFactory, SlotFactory, make_personnummer, tomorrow_at
+from .test_concurrency import slot_lock_only
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -91,7 +92,7 @@ def test_ending_a_power_waits_for_the_action_under_it_R_POA_1(power):
 
 def test_negative_control_without_the_grantor_lock_the_end_returns_first(power, monkeypatch):
     """Without the booking's lock on the grantor, nothing makes the end wait."""
-    monkeypatch.setattr(booking_services, "resident_lock", lambda *, resident: None)
+    monkeypatch.setattr(booking_services, "_lock_resident_and_slot", slot_lock_only)
     slot = SlotFactory(start=tomorrow_at(10, days=3))
 
     booked, ended = _race(power, slot.pk)
