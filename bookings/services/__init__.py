@@ -48,7 +48,8 @@ from .waitlist_offers import (
     waitlist_offer_freed_slots,
     waitlist_offers_expire,
 )
-from .web_log import idempotency_purge, web_log_detached_drop, web_log_partitions_ensure, web_log_purge
+from .web_log import idempotency_purge, web_log_detached_drop, web_log_purge
+from .web_log_partitions import web_log_partitions_ensure
 
 __all__ = [
     "BASIS_ISSUER_ROLES",

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from bookings import tasks
 from bookings.models import Booking, BookingStatus, Channel, LogStatus, WebBookingLogEntry
-from bookings.services import booking_create, web_log_partitions_ensure, web_log_purge
+from bookings.services import booking_create, web_log_partitions, web_log_partitions_ensure, web_log_purge
 from bookings.services import web_log as web_log_services
 from tidbok.celery import app
 
@@ -46,7 +46,7 @@ def _partition_of(entry: WebBookingLogEntry) -> str:
 
 
 def _day_partitions() -> set[str]:
-    return set(web_log_services._day_partitions().values())
+    return set(web_log_partitions._day_partitions().values())
 
 
 @pytest.mark.django_db
@@ -60,7 +60,7 @@ def test_r_log_3_purge_drops_whole_days_and_keeps_the_boundary_exact(
     at_cutoff = _row(clinic, resident, CUTOFF)
     boundary_younger = _row(clinic, resident, CUTOFF + dt.timedelta(minutes=1))
     next_day = _row(clinic, resident, CUTOFF + dt.timedelta(days=1))
-    assert _partition_of(unpartitioned) == web_log_services.DEFAULT_PARTITION
+    assert _partition_of(unpartitioned) == web_log_partitions.DEFAULT_PARTITION
     assert _partition_of(boundary_older[0]) == _partition_of(at_cutoff) == "bookings_webbookinglogentry_p20260217"
     batches: list[tuple[int, float]] = []
 
@@ -85,7 +85,7 @@ def test_r_log_3_purge_drops_whole_days_and_keeps_the_boundary_exact(
 def test_r_log_3_rows_a_missing_day_caught_move_into_its_partition_when_made(clinic, resident):
     day = dt.date(2026, 5, 4)
     entry = _row(clinic, resident, dt.datetime(2026, 5, 4, 23, 59, tzinfo=dt.UTC))
-    assert _partition_of(entry) == web_log_services.DEFAULT_PARTITION
+    assert _partition_of(entry) == web_log_partitions.DEFAULT_PARTITION
 
     made = web_log_partitions_ensure(now=dt.datetime(2026, 5, 4, tzinfo=dt.UTC), since=day)
 
@@ -108,7 +108,7 @@ def _other_connection() -> psycopg.Connection:
 def test_r_log_3_the_purge_takes_no_lock_on_bookings(clinic, resident, appointment_type, monkeypatch):
     """A booking row locked and changed by an open transaction holds up neither the purge nor
     the month it makes (the log has no foreign-key constraints that would lock bookings)."""
-    monkeypatch.setattr(web_log_services, "LOCK_ATTEMPTS", 1)  # a wait for a lock would leave its work undone
+    monkeypatch.setattr(web_log_partitions, "LOCK_ATTEMPTS", 1)  # a wait for a lock would leave its work undone
     booking = booking_create(resident=resident, slot_id=SlotFactory(appointment_type=appointment_type).pk)
     # The purge makes the month around PURGE_AT itself, while the booking is locked.
     web_log_partitions_ensure(now=CUTOFF, since=CUTOFF.date() - dt.timedelta(days=2))
@@ -123,7 +123,7 @@ def test_r_log_3_the_purge_takes_no_lock_on_bookings(clinic, resident, appointme
 
     assert purged == len(old)
     # Nothing waited: March was made, and February's days before the cutoff were taken off whole.
-    assert dt.date(2026, 3, 1) in web_log_services._partitions()[0]
+    assert dt.date(2026, 3, 1) in web_log_partitions._partitions()[0]
     assert not {"bookings_webbookinglogentry_p20260215", "bookings_webbookinglogentry_p20260216"} & _day_partitions()
     assert not WebBookingLogEntry.objects.filter(pk__in=[e.pk for e in old]).exists()
     assert Booking.objects.filter(pk=booking.pk, status=BookingStatus.ACTIVE).exists()
@@ -159,7 +159,7 @@ def test_r_log_3_a_booking_writing_the_log_is_not_kept_waiting_by_a_month_taken_
     transaction has written a log row (as a booking does), it cannot get the log's lock. It
     waits at most LOCK_TIMEOUT_MS per try, and after its tries the old rows go row by row
     instead: the purge finishes, exact, and the writer was never blocked."""
-    monkeypatch.setattr(web_log_services, "LOCK_ATTEMPTS", 3)
+    monkeypatch.setattr(web_log_partitions, "LOCK_ATTEMPTS", 3)
     # January and March only: January lies wholly before the cutoff, and February (the cutoff's
     # month, whose days would be taken off without the log's lock) is not made.
     web_log_partitions_ensure(now=dt.datetime(2026, 1, 29, tzinfo=dt.UTC), since=dt.date(2026, 1, 1))
@@ -175,7 +175,7 @@ def test_r_log_3_a_booking_writing_the_log_is_not_kept_waiting_by_a_month_taken_
     assert set(WebBookingLogEntry.objects.filter(changed_at__lt=PURGE_AT).values_list("pk", flat=True)) == {young.pk}
     waits = [seconds for rows, seconds in batches if rows == 0]
     assert len(waits) == 3 and all(seconds < 1 for seconds in waits)
-    assert "bookings_webbookinglogentry_m202601" in set(web_log_services._partitions()[0].values())  # still on
+    assert "bookings_webbookinglogentry_m202601" in set(web_log_partitions._partitions()[0].values())  # still on
     assert WebBookingLogEntry.objects.filter(changed_at__gte=PURGE_AT).count() == 1  # the writer's row
 
 
@@ -184,7 +184,7 @@ def test_r_log_3_the_cutoffs_month_gives_up_its_days_while_bookings_write_the_lo
     """The cutoff (31 days back) always falls in a month before today's, which no booking writes
     into: its whole days are taken off it at once even while a booking's log row is being written,
     where taking a month off the log itself waits for that booking to finish."""
-    monkeypatch.setattr(web_log_services, "LOCK_ATTEMPTS", 1)  # a try that waited would leave them on
+    monkeypatch.setattr(web_log_partitions, "LOCK_ATTEMPTS", 1)  # a try that waited would leave them on
     web_log_partitions_ensure(now=PURGE_AT, since=CUTOFF.date() - dt.timedelta(days=2))
     old = [_row(clinic, resident, CUTOFF - dt.timedelta(days=d)) for d in (1, 2)]
 
@@ -208,7 +208,7 @@ def test_r_log_3_a_backlog_goes_as_whole_months_then_the_cutoffs_months_days(
     ]
     old += [_row(clinic, resident, CUTOFF - dt.timedelta(days=d, minutes=1)) for d in (0, 5)]
     kept = [_row(clinic, resident, CUTOFF), _row(clinic, resident, CUTOFF + dt.timedelta(days=20))]
-    months = set(web_log_services._partitions()[0].values())
+    months = set(web_log_partitions._partitions()[0].values())
     assert {f"bookings_webbookinglogentry_m{m}" for m in ("202512", "202601", "202602", "202603")} <= months
 
     with django_capture_on_commit_callbacks(execute=True):  # the drop the purge asks for, run at once
@@ -216,7 +216,7 @@ def test_r_log_3_a_backlog_goes_as_whole_months_then_the_cutoffs_months_days(
 
     assert purged == len(old)
     assert set(WebBookingLogEntry.objects.values_list("pk", flat=True)) == {e.pk for e in kept}
-    months = set(web_log_services._partitions()[0].values())
+    months = set(web_log_partitions._partitions()[0].values())
     assert not {"bookings_webbookinglogentry_m202512", "bookings_webbookinglogentry_m202601"} & months
     days = _day_partitions()
     assert not {f"bookings_webbookinglogentry_p202602{d:02}" for d in range(1, 17)} & days
@@ -242,7 +242,7 @@ def test_r_log_3_beat_makes_the_days_ahead_through_the_task():
             )
 
     assert tasks.web_log_partitions_ensure.delay().get() == 3
-    assert {today + dt.timedelta(days=d) for d in range(3)} <= set(web_log_services._day_partitions())
+    assert {today + dt.timedelta(days=d) for d in range(3)} <= set(web_log_partitions._day_partitions())
 
 
 @pytest.mark.django_db
@@ -288,12 +288,12 @@ def test_r_log_3_the_migration_moves_day_partitions_of_the_log_into_months(clini
         cursor.execute(f"DROP TABLE {log}_m202603")
     in_day = _row(clinic, resident, dt.datetime(2026, 3, 5, 8, tzinfo=dt.UTC))
     caught = _row(clinic, resident, dt.datetime(2026, 3, 20, 8, tzinfo=dt.UTC))
-    assert _partition_of(caught) == web_log_services.DEFAULT_PARTITION
+    assert _partition_of(caught) == web_log_partitions.DEFAULT_PARTITION
 
     with connection.schema_editor() as editor:
         migration.days_into_months(None, editor)
 
-    months, days = web_log_services._partitions()
+    months, days = web_log_partitions._partitions()
     assert months[dt.date(2026, 3, 1)] == f"{log}_m202603"
     in_march = {day for day, (_name, month) in days.items() if month == f"{log}_m202603"}
     assert in_march == {dt.date(2026, 3, d) for d in range(1, 32)} - {dt.date(2026, 3, 7)}
