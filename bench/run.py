@@ -69,9 +69,10 @@ class Plan:
 PREPARED_RATE = 800
 # (resident, slot) pairs prepared per second of pgbench.
 PG_PREPARED_RATE = 6000
-# The minimal booking transaction (booking_min.sql) runs for about the same time at this rate,
-# on the pairs booking.sql left: a fixed count, so it never runs out of free slots.
-PG_MIN_RATE = 3000
+# The minimal booking transaction (booking_min.sql) runs for the same time as booking.sql, on the
+# pairs booking.sql left, when they would last at this rate (over twice the fastest it has run
+# here); on fewer, a fixed count of them at this rate, so it never runs out of free slots.
+PG_MIN_RATE = 4000
 PG_RESIDENT_POOL = 20_000
 # Overload: far more residents at once than the workers serve, and residents prepared for the
 # fast refusals (a 503 costs a few milliseconds).
@@ -155,7 +156,10 @@ def _pgbench_min(database_url: str, *, clients: int, seconds: float, pairs: int)
     with connection.cursor() as cursor:
         cursor.execute("SELECT last_value FROM bench_pg_pair")
         left = pairs - cursor.fetchone()[0]
-    per_client = min(left, round(seconds * PG_MIN_RATE)) // clients
+    if left >= seconds * PG_MIN_RATE:
+        # Timed: a fixed count sized for a fast machine ran five times as long on a slow one.
+        return _pgbench(database_url, clients=clients, seconds=seconds, script="booking_min.sql")
+    per_client = left // clients
     if per_client < 1:
         raise RuntimeError(f"no (resident, slot) pairs left for the minimal booking transaction ({left})")
     return _pgbench(database_url, clients=clients, seconds=seconds, script="booking_min.sql", per_client=per_client)
