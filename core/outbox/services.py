@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import importlib
-import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -29,7 +28,7 @@ from typing import Any
 # core sits below the configuration package and does not import it.
 from celery import Task, current_app
 from django.conf import settings
-from django.db import connections, router, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
@@ -156,78 +155,16 @@ def outbox_add_many(*, messages: Sequence[tuple[str, Sequence[Any]]]) -> list[Ou
 def _insert(rows: list[OutboxMessage]) -> None:
     if not rows:
         return
-    alias = router.db_for_write(OutboxMessage)
-    connection = connections[alias]
-    if connection.vendor == "postgresql":
-        # Every web change writes these rows: one statement written here, not the ORM's
-        # bulk_create built anew each time (about half the time, measured, for the same INSERT).
-        params: list[Any] = []
-        for row in rows:
-            params += [row.name, json.dumps(row.args), row.created_at, row.available_at]
-        with connection.cursor() as cursor:
-            cursor.execute(f"{_INSERT} {', '.join([_INSERT_ROW] * len(rows))} RETURNING {_ID}", params)
-            ids = cursor.fetchall()
-        for row, (pk,) in zip(rows, ids, strict=True):
-            row.pk = pk
-            row._state.adding = False
-            row._state.db = alias
-    else:
-        OutboxMessage.objects.bulk_create(rows)
+    OutboxMessage.objects.bulk_create(rows)
     for row in rows:
         _relay_after_commit(row)
-
-
-def _column(name: str) -> str:
-    (column,) = [field.column for field in OutboxMessage._meta.concrete_fields if field.name == name]
-    return f'"{column}"'
-
-
-# PostgreSQL's statements for the two writes every web change makes, written once.
-_TABLE = f'"{OutboxMessage._meta.db_table}"'
-_INSERT = (
-    f"INSERT INTO {_TABLE} ({', '.join(_column(n) for n in ('name', 'args', 'created_at', 'available_at'))},"
-    f" {_column('attempts')}, {_column('last_error')}, {_column('sent_at')}) VALUES"
-)
-_INSERT_ROW = "(%s, %s::jsonb, %s, %s, 0, '', NULL)"
-_ID = _column("id")
-_MARK_SENT = f"UPDATE {_TABLE} SET {_column('sent_at')} = %s WHERE {_column('sent_at')} IS NULL AND {_ID} IN"
 
 
 def outbox_add_task(task: Task, *args: Any) -> OutboxMessage:
     return outbox_add(name=task.name, args=args)
 
 
-class _Producer:
-    """One Celery producer (one broker connection from the pool) for every task a relay sends,
-    taken at the first task, not one acquired and given back per task. After a failed send it is
-    given back, and the next task takes another: a broken connection is not used twice."""
-
-    def __init__(self) -> None:
-        self._held: contextlib.ExitStack | None = None
-        self._producer: Any = None
-
-    def get(self) -> Any:
-        if self._held is None:
-            self._held = contextlib.ExitStack()
-            self._producer = self._held.enter_context(current_app.producer_or_acquire())
-        return self._producer
-
-    def release(self) -> None:
-        if self._held is not None:
-            held, self._held, self._producer = self._held, None, None
-            held.close()
-
-
-@contextlib.contextmanager
-def _producer() -> Iterator[_Producer]:
-    producer = _Producer()
-    try:
-        yield producer
-    finally:
-        producer.release()
-
-
-def _deliver(message: OutboxMessage, producer: _Producer) -> None:
+def _deliver(message: OutboxMessage) -> None:
     app = current_app
     if message.name not in _STEPS and message.name not in app.tasks:
         # A process that has not imported the module yet (a step or task is named after its
@@ -240,13 +177,7 @@ def _deliver(message: OutboxMessage, producer: _Producer) -> None:
         return
     # The row's id as the task id: a log line names the row it came from, and a second delivery
     # of one row (at least once) shows up as the same id twice. Not retried here: the sweep will.
-    try:
-        app.tasks[message.name].apply_async(
-            args=message.args, task_id=f"outbox-{message.pk}", retry=False, producer=producer.get()
-        )
-    except BaseException:
-        producer.release()
-        raise
+    app.tasks[message.name].apply_async(args=message.args, task_id=f"outbox-{message.pk}", retry=False)
 
 
 def _savepoint_if_tasks_run_here() -> contextlib.AbstractContextManager[object]:
@@ -274,13 +205,13 @@ def outbox_relay(*, ids: Sequence[int] | None = None, now: dt.datetime | None = 
     """
     now = now or timezone.now()
     sent: list[int] = []
-    with transaction.atomic(), _producer() as producer:
+    with transaction.atomic():
         rows = OutboxMessage.objects.select_for_update(skip_locked=True).filter(sent_at__isnull=True)
         rows = rows.filter(pk__in=ids) if ids is not None else rows.filter(available_at__lte=now)
         for message in rows.order_by("pk")[:limit]:
             try:
                 with _savepoint_if_tasks_run_here():
-                    _deliver(message, producer)
+                    _deliver(message)
             except Exception as error:
                 message.attempts += 1
                 message.available_at = now + _backoff(message.attempts)
@@ -318,41 +249,28 @@ def _relay_held(messages: Sequence[OutboxMessage]) -> None:
     try:
         if time.monotonic() < _paused_until:
             return
-        with _producer() as producer:
-            for message in messages:
-                try:
-                    with _savepoint_if_tasks_run_here():
-                        _deliver(message, producer)
-                except Exception as error:
-                    left.remove(message.pk)
-                    _failed(message, error, now)
-                    if isinstance(error, UNAVAILABLE):
-                        # The broker or cache is away: leave the rest to the sweep rather than keep
-                        # the answer waiting, and let the next requests skip it.
-                        _pause()
-                        break
-                else:
-                    sent.append(message.pk)
-                    left.remove(message.pk)
+        for message in messages:
+            try:
+                with _savepoint_if_tasks_run_here():
+                    _deliver(message)
+            except Exception as error:
+                left.remove(message.pk)
+                _failed(message, error, now)
+                if isinstance(error, UNAVAILABLE):
+                    # The broker or cache is away: leave the rest to the sweep rather than keep
+                    # the answer waiting, and let the next requests skip it.
+                    _pause()
+                    break
+            else:
+                sent.append(message.pk)
+                left.remove(message.pk)
         # Only what is still unsent: a sweep that found a lease run out (a relay slower than
         # it) sent the row itself, and its mark stands.
-        _mark_sent(sent, now)
+        OutboxMessage.objects.filter(pk__in=sent, sent_at__isnull=True).update(sent_at=now)
     finally:
         if left:
             # Not sent here (paused, or after a failure): due for the sweep now, not when the lease ends.
             OutboxMessage.objects.filter(pk__in=left, sent_at__isnull=True).update(available_at=now)
-
-
-def _mark_sent(ids: list[int], now: dt.datetime) -> None:
-    if not ids:
-        return
-    connection = connections[router.db_for_write(OutboxMessage)]
-    if connection.vendor != "postgresql":
-        OutboxMessage.objects.filter(pk__in=ids, sent_at__isnull=True).update(sent_at=now)
-        return
-    # Once per web change: the statement written here, not the ORM's UPDATE built anew.
-    with connection.cursor() as cursor:
-        cursor.execute(f"{_MARK_SENT} ({', '.join(['%s'] * len(ids))})", [now, *ids])
 
 
 def _failed(message: OutboxMessage, error: Exception, now: dt.datetime) -> None:
