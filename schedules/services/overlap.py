@@ -54,7 +54,8 @@ def _existing_slots(resource_id: int, times: Times) -> QuerySet[Slot]:
 @dataclass(frozen=True)
 class Collisions:
     """What the no-overlap rule does to a schedule's times (R-OPS-6): ``free`` are the times that
-    will be made, ``skipped`` how many are not, and ``slots`` the existing slots in the way."""
+    will be made (not those the schedule itself already has), ``skipped`` how many are not made
+    for a slot in the way, and ``slots`` the existing slots in the way."""
 
     free: Times
     skipped: int
@@ -65,12 +66,14 @@ def schedule_collisions(*, resource_id: int, times: Times, schedule: Schedule | 
     if not times:
         return Collisions(free=[], skipped=0, slots=[])
     existing = list(_existing_slots(resource_id, times).select_related("appointment_type"))
-    # A rerun finds its own times exactly where it makes them: those are kept, not collisions.
-    # Any other slot of this schedule (one whose start or end no longer matches its pattern)
-    # is in the way like any other slot on the resource (R-OPS-6).
+    # A rerun finds its own times exactly where it makes them: those are kept, neither made again
+    # nor collisions. Any other slot of this schedule (one whose start or end no longer matches
+    # its pattern) is in the way like any other slot on the resource (R-OPS-6).
     if schedule is not None and schedule.pk and any(slot.schedule_id == schedule.pk for slot in existing):
         wanted = set(times)
+        kept = {(s.start, s.end) for s in existing if s.schedule_id == schedule.pk and (s.start, s.end) in wanted}
         existing = [s for s in existing if s.schedule_id != schedule.pk or (s.start, s.end) not in wanted]
+        times = [time for time in times if time not in kept]
     if not existing:
         return Collisions(free=list(times), skipped=0, slots=[])
     others = [(slot.start, slot.end) for slot in existing]

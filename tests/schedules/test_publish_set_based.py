@@ -5,8 +5,10 @@ and one ask for the FHIR bulk files, after the run's last commit."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
+from django.db import connection
 
 from core.outbox.models import OutboxMessage
 from schedules import free_times
@@ -14,13 +16,16 @@ from schedules.models import Block, PublishState, Schedule, Slot
 from schedules.services import (
     BULK_REFRESH_ASK,
     schedule_create,
+    schedule_publish,
     schedule_publish_run,
     schedule_publish_start,
     schedule_publishing,
     schedule_slot_times,
+    slot_insert,
 )
+from schedules.services.overlap import Collisions, schedule_collisions
 
-from ..factories import schedule_pattern
+from ..factories import SlotFactory, schedule_pattern, tomorrow_at
 
 pytestmark = pytest.mark.django_db
 
@@ -108,3 +113,42 @@ def test_r_ops_3_a_run_with_nothing_left_to_make_is_done_and_asks_once(queued):
     assert not Slot.objects.filter(schedule=queued).exists()
     names = list(OutboxMessage.objects.values_list("name", flat=True))
     assert names.count(free_times.INVALIDATE) == 1 and names.count(BULK_REFRESH_ASK) == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the exclusion constraint is PostgreSQL's")
+def test_r_ops_6_a_time_in_the_way_that_the_check_did_not_see_is_skipped_not_an_error(
+    scheduler, resource, appointment_type, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The insert is a plain one, the check under the resource lock having left out the times in
+    the way; a slot made meanwhile by a writer that skipped the lock makes it fail, and it is
+    made again skipping that time (the exclusion constraint is still the last line)."""
+    schedule = schedule_create(actor=scheduler, pattern=schedule_pattern(resource, appointment_type))
+    SlotFactory(appointment_type=appointment_type, resource=resource, start=tomorrow_at(8, 15), end=tomorrow_at(8, 45))
+    monkeypatch.setattr(
+        slot_insert, "schedule_collisions", lambda *, resource_id, times, schedule: Collisions(times, 0, [])
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        created = schedule_publish(actor=scheduler, schedule=schedule)
+
+    starts = sorted(Slot.objects.filter(schedule=schedule).values_list("start", flat=True))
+    assert (created, starts) == (2, [tomorrow_at(9), tomorrow_at(9, 30)])
+    slots = list(Slot.objects.filter(resource=resource).order_by("start"))
+    assert all(earlier.end <= later.start for earlier, later in itertools.pairwise(slots))
+
+
+def test_r_ops_6_a_rerun_leaves_its_own_times_out_of_the_insert(
+    scheduler, resource, appointment_type, django_capture_on_commit_callbacks
+):
+    schedule = schedule_create(
+        actor=scheduler, pattern=schedule_pattern(resource, appointment_type, day_end=dt.time(11))
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert schedule_publish(actor=scheduler, schedule=schedule) == 6
+        Slot.objects.filter(schedule=schedule, start=tomorrow_at(9)).delete()
+        times = list(schedule_slot_times(schedule))
+        collisions = schedule_collisions(resource_id=resource.pk, times=times, schedule=schedule)
+        again = schedule_publish(actor=scheduler, schedule=schedule)
+
+    assert collisions.free == [(tomorrow_at(9), tomorrow_at(9, 30))] and collisions.skipped == 0
+    assert again == 1 and Slot.objects.filter(schedule=schedule).count() == 6
