@@ -2,15 +2,30 @@
 (R-BOOK-3), purge the web booking log (R-LOG-3) and deliver inbox notifications."""
 
 import os
+from typing import Any
 
-from celery import Celery
+from celery import Celery, Task
 from celery.schedules import crontab
+from celery.signals import task_postrun, task_prerun
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tidbok.settings")
 
 app = Celery("tidbok")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _connections_as_between_requests(sender: Task | None = None, **_kwargs: Any) -> None:
+    """Around a task in a worker, what Django does around a request: close a connection that is
+    older than DB_CONN_MAX_AGE, broken or left mid-transaction, keep the rest (checked before its
+    next use). Celery's own closing of every connection after every task is off
+    (CELERY_DB_REUSE_MAX). Not for a task run eagerly: it runs inside its caller's transaction."""
+    if sender is not None and not getattr(sender.request, "is_eager", False):
+        close_old_connections()
+
 
 app.conf.beat_schedule = {
     # R-OPS-1: the outbox sweep sends the side effects the after-commit relay could not.

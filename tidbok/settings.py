@@ -220,6 +220,11 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes the database connection before and after every task unless this is
+# set: a new PostgreSQL backend per task (a fork and its catalog caches warmed again), which cost
+# more than the task itself. Set, a task's connection is kept as a request's is: tidbok/celery.py
+# closes it between tasks only when Django would (DB_CONN_MAX_AGE, the health check, an error).
+CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "tidbok")
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Worker and beat outlive a broker outage of any length: they keep reconnecting, also when they
