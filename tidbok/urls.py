@@ -10,12 +10,14 @@ urlpatterns = [
     path("session/", session_views.session_status, name="session_status"),
     path("session/keep-alive/", session_views.session_keep_alive, name="session_keep_alive"),
     path("om/", include("core.info_urls")),
+    # Ahead of the pages' includes at "": nothing there starts with "api/", and an API request
+    # (the free times above all) would otherwise be tried against every page pattern first.
+    path("api/", include("tidbok.api_urls")),
     path("", include("clinics.urls")),
     path("", include("bookings.urls")),
     path("", include("accounts.urls")),
     path("", include("notifications.urls")),
     path("personal/", include("tidbok.workspace_urls")),
-    path("api/", include("tidbok.api_urls")),
     path("fhir/r4/", include("fhir.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.auth_urls")),
