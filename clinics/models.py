@@ -237,7 +237,12 @@ class Resource(models.Model):
         verbose_name = _("resource")
         verbose_name_plural = _("resources")
         ordering = ["clinic", "name"]
-        constraints = [models.UniqueConstraint(fields=["clinic", "name"], name="resource_unique_name")]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "name"], name="resource_unique_name"),
+            # What a slot's one key to its resource and clinic refers to: the pair, so the
+            # database checks both, and that they agree, in one lookup per slot (see Slot).
+            models.UniqueConstraint(fields=["id", "clinic"], name="resource_unique_id_clinic"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -120,8 +120,16 @@ class Slot(models.Model):
     # No index of their own for clinic and resource: slot_clinic_start_idx and the unique
     # (resource, start) begin with them and serve every lookup by either, and each index is
     # one more insert for every slot a publish makes.
-    clinic = models.ForeignKey("clinics.Clinic", on_delete=models.CASCADE, related_name="slots", db_index=False)
-    resource = models.ForeignKey("clinics.Resource", on_delete=models.CASCADE, related_name="slots", db_index=False)
+    # Nor a key each: on PostgreSQL one composite key, (resource_id, clinic_id) → the resource's
+    # (id, clinic_id) (slot_resource_clinic_fk, migration 0008), checks that the resource exists,
+    # that the clinic exists (the resource's own key) and that the two agree, with one lookup per
+    # slot where two keys took two and left the agreement unchecked.
+    clinic = models.ForeignKey(
+        "clinics.Clinic", on_delete=models.CASCADE, related_name="slots", db_index=False, db_constraint=False
+    )
+    resource = models.ForeignKey(
+        "clinics.Resource", on_delete=models.CASCADE, related_name="slots", db_index=False, db_constraint=False
+    )
     appointment_type = models.ForeignKey("clinics.AppointmentType", on_delete=models.PROTECT, related_name="slots")
     schedule = models.ForeignKey(Schedule, on_delete=models.SET_NULL, null=True, blank=True, related_name="slots")
     start = models.DateTimeField(_("start"))
