@@ -196,6 +196,28 @@ class _Raising:
         return call
 
 
+def counters_bump(starts: dict[str, int], alias: str = DEFAULT_CACHE_ALIAS) -> None:
+    """Each counter in ``starts`` one up, a missing one first set to its start (kept without a
+    timeout), with the cache's errors raised (as :func:`raising`). On Redis all of them in one
+    round trip (a MULTI of SET NX and INCR per counter), not Django's ``add`` and ``incr``,
+    which take three (``incr`` first asks whether the key exists)."""
+    cache = caches[alias]
+    if not isinstance(cache, FailOpenRedisCache):
+        for key, start in starts.items():
+            cache.add(key, start, timeout=None)
+            cache.incr(key)
+        return
+    pipeline = cache._cache.get_client(None, write=True).pipeline()
+    for key, start in starts.items():
+        # A plain integer is what RedisCache stores for an int (its serializer passes ints
+        # through), so a get of the counter reads it back as one.
+        redis_key = cache.make_and_validate_key(key)
+        pipeline.set(redis_key, start, nx=True)
+        pipeline.incr(redis_key)
+    pipeline.execute()
+    cache._answered()
+
+
 def raising(alias: str = DEFAULT_CACHE_ALIAS) -> BaseCache:
     """The cache ``alias`` with its errors raised, for a write whose loss must be noticed and retried."""
     cache = caches[alias]

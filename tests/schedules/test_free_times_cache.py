@@ -335,3 +335,35 @@ def test_this_process_keeps_at_most_its_bound_of_rows():
     assert local.get("a", 1) is free_times.MISSING
     assert local.get("b", 1) is rows and local.get("c", 1) is rows
     assert local.get("c", 2) is free_times.MISSING
+
+
+def test_a_bump_of_clinics_versions_is_one_round_trip_to_redis_and_a_lost_one_starts_at_random(
+    clinic, other_clinic, monkeypatch
+):
+    from django.core.cache import caches
+    from redis.connection import AbstractConnection
+
+    from core.cache import FailOpenRedisCache
+
+    if not isinstance(caches["default"], FailOpenRedisCache):
+        pytest.skip("counts round trips to Redis")
+    cache.delete(free_times._version_key(other_clinic.pk))
+    before = free_times.current_version(clinic.pk)
+    assert before is not None
+    sends: list[object] = []
+    real = AbstractConnection.send_packed_command
+
+    def counted(self, *args, **kwargs):
+        sends.append(args)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+
+    free_times.invalidate([clinic.pk, other_clinic.pk])
+
+    assert len(sends) == 1
+    monkeypatch.undo()
+    assert free_times.current_version(clinic.pk) == before + 1
+    # Not 1: a lost counter never walks back through versions lists were cached under.
+    lost = free_times.current_version(other_clinic.pk)
+    assert lost is not None and lost > 1
