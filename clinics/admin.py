@@ -4,6 +4,7 @@ from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.models import TokenProxy
@@ -104,6 +105,13 @@ class ResourceAdmin(admin.ModelAdmin):
     list_display = ("name", "kind", "clinic", "is_active")
     list_filter = ("kind", "is_active", "clinic")
     search_fields = ("name", "clinic__name")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Resource | None = None) -> tuple[str, ...]:
+        # A resource's slots, schedules and bookings carry its clinic (the slot's composite key
+        # to the resource refuses any other), so once it exists it stays with its clinic: a new
+        # clinic gets a resource of its own.
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        return (*readonly, "clinic") if obj is not None else readonly
 
 
 @admin.register(DirectLink)

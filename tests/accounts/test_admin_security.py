@@ -28,12 +28,19 @@ from bookings.models import (
     WebBookingLogEntry,
 )
 from bookings.services import booking_create
-from clinics.models import ClinicRelation, RelationSource
+from clinics.models import ClinicRelation, RelationSource, Resource
 from schedules.models import Block, Hold, Schedule, Slot
 from schedules.services import hold_create
 from tidbok import api_urls
 
-from ..factories import STAFF_TOTP_SECRET, ResidentFactory, SlotFactory, login_with_second_factor, staff
+from ..factories import (
+    STAFF_TOTP_SECRET,
+    ClinicFactory,
+    ResidentFactory,
+    SlotFactory,
+    login_with_second_factor,
+    staff,
+)
 from ..test_workspace_acl import World, workspace_patterns
 
 pytestmark = pytest.mark.django_db
@@ -549,3 +556,22 @@ def test_a_personnummer_typed_into_the_admin_search_is_neither_searched_nor_echo
     assert typed not in page.content.decode() and resident.personnummer_display in page.content.decode()
     # Other searches are untouched.
     assert client.get("/admin/accounts/user/", {"q": "Andersson"}).status_code == 200
+
+
+def test_a_resource_stays_with_its_clinic_in_the_admin(client, superuser, clinic, resource, appointment_type):
+    """A resource's slots carry its clinic, and their key to the resource refuses any other: the
+    admin offers no clinic to move it to, and a posted one changes nothing (no error page)."""
+    slot = SlotFactory(appointment_type=appointment_type, resource=resource)
+    other = ClinicFactory(region=clinic.region)
+    login_with_second_factor(client, superuser)
+    url = f"/admin/clinics/resource/{resource.pk}/change/"
+    assert 'name="clinic"' not in client.get(url).content.decode()
+
+    answer = client.post(url, {"name": "Ny resurs", "kind": resource.kind, "clinic": other.pk, "is_active": "on"})
+
+    assert answer.status_code == 302
+    resource.refresh_from_db()
+    slot.refresh_from_db()
+    assert (resource.name, resource.clinic_id, slot.clinic_id) == ("Ny resurs", clinic.pk, clinic.pk)
+    assert client.get("/admin/clinics/resource/add/").content.decode().count('name="clinic"') == 1
+    assert Resource.objects.filter(pk=resource.pk).count() == 1
