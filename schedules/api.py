@@ -87,6 +87,8 @@ class FreeTimes(APIView):
     """Free times a resident may book: the same query as the booking pages (R-VIS-2)."""
 
     permission_classes = [IsResident]
+    # A read: the booking throttles count POSTs only, so building them for every read is waste.
+    throttle_classes: list = []
 
     @extend_schema(
         parameters=[

@@ -200,7 +200,9 @@ class JsonRows:
         if first >= last:
             return b"[]"
         end = len(self.joined) if last == len(self.starts) else self.offsets[last] - 1
-        return b"[" + self.joined[self.offsets[first] : end] + b"]"
+        # One copy of the window (a clinic's two weeks are a few hundred kilobytes), not three: a
+        # slice and two concatenations would each copy it.
+        return b"".join((b"[", memoryview(self.joined)[self.offsets[first] : end], b"]"))
 
 
 def cached_json_list(

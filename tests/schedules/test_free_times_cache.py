@@ -367,3 +367,35 @@ def test_a_bump_of_clinics_versions_is_one_round_trip_to_redis_and_a_lost_one_st
     # Not 1: a lost counter never walks back through versions lists were cached under.
     lost = free_times.current_version(other_clinic.pk)
     assert lost is not None and lost > 1
+
+
+def test_a_window_of_the_stored_rows_is_exactly_the_json_array_of_the_rows_inside_it():
+    """JsonRows.array cuts the one stored byte string at two offsets: every cut, at either end,
+    at a row's own start or between two, is the array the rows inside it make alone."""
+    base = timezone.now().replace(microsecond=0)
+    rows = [(base + dt.timedelta(minutes=10 * i), b'{"id":%d,"name":"\xc3\x85sa"}' % i) for i in range(5)]
+    stored = free_times.JsonRows.of(rows)
+    cuts = [base + dt.timedelta(minutes=m) for m in (-5, 0, 5, 10, 25, 40, 45)]
+    for after in cuts:
+        for before in [None, *cuts]:
+            inside = [r for s, r in rows if s > after and (before is None or s < before)]
+            served = stored.array(after=after, before=before)
+            assert type(served) is bytes
+            assert served == b"[" + b",".join(inside) + b"]"
+
+
+def test_a_read_served_from_the_cache_is_byte_for_byte_the_read_that_loaded_it(
+    reader, clinic, appointment_type, two_slots
+):
+    path = f"/api/v1/clinics/{clinic.pk}/free-times/"
+    loaded = reader.get(path, {"type": appointment_type.pk})
+    free_times.local_entries.clear()  # the next read takes the shared copy, then this process's own
+    shared = reader.get(path, {"type": appointment_type.pk})
+    local = reader.get(path, {"type": appointment_type.pk})
+
+    assert loaded.status_code == shared.status_code == local.status_code == 200
+    assert loaded.content == shared.content == local.content
+    assert [row["id"] for row in loaded.json()] == [s.pk for s in two_slots]
+    for response in (shared, local):
+        assert response["Content-Type"] == loaded["Content-Type"] == "application/json"
+        assert response.get("Allow") == loaded.get("Allow")
