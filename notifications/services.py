@@ -70,19 +70,21 @@ def notification_event_record(*, payload: dict[str, Any]) -> NotificationEvent:
 
     Only verified addresses are ever read (``ContactDetails.email`` and ``.mobile`` hold nothing
     else, R-NOTE-1); a reminder goes only where the resident wants reminders."""
-    event, _created = NotificationEvent.objects.get_or_create(
+    event = NotificationEvent(
         key=payload["key"],
-        defaults={
-            "kind": payload["kind"],
-            "by": payload.get("by") or NotifiedBy.CLINIC,
-            "resident_id": payload["resident_id"],
-            "clinic_id": payload["clinic_id"],
-            "booking_id": payload.get("booking_id"),
-            "message_id": payload.get("message_id"),
-            "reason": payload.get("reason", ""),
-            "detail": payload.get("detail") or {},
-        },
+        kind=payload["kind"],
+        by=payload.get("by") or NotifiedBy.CLINIC,
+        resident_id=payload["resident_id"],
+        clinic_id=payload["clinic_id"],
+        booking_id=payload.get("booking_id"),
+        message_id=payload.get("message_id"),
+        reason=payload.get("reason", ""),
+        detail=payload.get("detail") or {},
     )
+    # One statement, where get_or_create took four (a read, then a savepoint around the insert):
+    # every booking records one. A key recorded before keeps its row (the "update" writes the
+    # key it already has) and gives its id; a key is one change, so the rest is the same too.
+    NotificationEvent.objects.bulk_create([event], update_conflicts=True, unique_fields=["key"], update_fields=["key"])
     contact = ContactDetails.objects.filter(user_id=event.resident_id).first()
     if contact is None:
         return event

@@ -22,7 +22,7 @@ from bookings.services import (
     open_summons_send,
 )
 from notifications.models import Notification, NotificationEvent, NotificationState
-from notifications.services import notification_deliver, reminders_due
+from notifications.services import notification_deliver, notification_event_record, reminders_due
 
 from ..factories import AppointmentTypeFactory, UserFactory, tomorrow_at
 from ..pages import make_slot
@@ -224,6 +224,25 @@ def test_a_task_delivered_twice_sends_once(
     for notification in Notification.objects.filter(event__booking=booking):
         assert notification_deliver(notification_id=notification.pk) is False
     assert len(smtp.messages) == 1 and len(gateway.requests) == 1
+
+
+def test_an_event_recorded_twice_is_one_event_with_its_first_row_and_one_message_per_channel(
+    verified, resident, clinic, django_assert_max_num_queries
+):
+    payload = {"key": "k-twice", "kind": "booked", "resident_id": resident.pk, "clinic_id": clinic.pk, "by": "resident"}
+    first = notification_event_record(payload=payload)
+    NotificationEvent.objects.filter(pk=first.pk).update(reason="kept")
+    again = notification_event_record(payload={**payload, "reason": "ignored"})
+
+    assert again.pk == first.pk
+    assert list(NotificationEvent.objects.values_list("key", "reason")) == [("k-twice", "kept")]
+    assert Notification.objects.filter(event=first).count() == 2  # e-mail and SMS, not twice each
+    NotificationEvent.objects.all().delete()
+    # A resident without verified contact details: the event, then nothing to send.
+    ContactDetails.objects.filter(user=resident).delete()
+    with django_assert_max_num_queries(4):  # the savepoint, the upsert, the contact details, its release
+        notification_event_record(payload={**payload, "key": "k-new"})
+    assert NotificationEvent.objects.get().key == "k-new"
 
 
 # --- Reminders --------------------------------------------------------------------------------
