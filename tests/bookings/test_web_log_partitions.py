@@ -14,6 +14,7 @@ from contextlib import contextmanager
 import psycopg
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bookings import tasks
@@ -228,6 +229,32 @@ def test_r_log_3_a_backlog_goes_as_whole_months_then_the_cutoffs_months_days(
             "OR relname ~ '_m202601$' OR relname ~ '_p202602(0[0-9]|1[0-6])$')"
         )
         assert cursor.fetchone()[0] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_log_3_a_purge_of_its_own_holds_each_lock_for_its_statements_and_the_commit(clinic, resident):
+    """A purge run as its own transaction (beat's task) sends each detach with its transaction's
+    settings in one call, and nothing after it but the commit: no foreign-key checks are pending
+    in it, so none are run or deferred again while the log's lock is held. The boundary day's
+    older rows go one DELETE a batch, the rows picked inside it, and a batch that finds fewer
+    than it may take is the last."""
+    web_log_partitions_ensure(now=PURGE_AT, since=dt.date(2026, 1, 1))
+    old = [_row(clinic, resident, at) for at in (dt.datetime(2026, 1, 5, tzinfo=dt.UTC), CUTOFF - dt.timedelta(days=2))]
+    boundary = [_row(clinic, resident, CUTOFF - dt.timedelta(minutes=m)) for m in (1, 2, 3)]
+    kept = _row(clinic, resident, CUTOFF)
+
+    with CaptureQueriesContext(connection) as queries:
+        purged = web_log_purge(now=PURGE_AT, batch_size=2)
+
+    assert purged == len(old) + len(boundary)
+    assert set(WebBookingLogEntry.objects.values_list("pk", flat=True)) == {kept.pk}
+    statements = [query["sql"] for query in queries.captured_queries]
+    detaches = [sql for sql in statements if "DETACH PARTITION" in sql]
+    assert any("_m202601" in sql for sql in detaches) and any("_p20260216" in sql for sql in detaches)
+    assert all(sql.startswith("SET LOCAL synchronous_commit = off; SET LOCAL lock_timeout") for sql in detaches)
+    assert not [sql for sql in statements if "SET CONSTRAINTS" in sql]
+    log_statements = [sql for sql in statements if sql.startswith(("DELETE", 'SELECT "bookings_webbookinglogentry"'))]
+    assert len(log_statements) == 2 and all(sql.startswith("DELETE") for sql in log_statements)  # 2 + 1 rows
 
 
 @pytest.mark.django_db
