@@ -158,3 +158,16 @@ def test_an_empty_file_still_has_its_first_part(client):
 
     assert [o["url"].rsplit("/", 1)[1] for o in outputs] == ["Location.ndjson", "Schedule.ndjson", "Slot.ndjson"]
     assert client.get("/fhir/r4/$bulk-publish/Slot.ndjson").content == b""
+
+
+def test_the_parts_large_values_are_compressed_with_lz4_on_postgresql():
+    """A refresh during a rush rewrites nearly every part; PostgreSQL's default pglz made each
+    write about four times slower than lz4, for 8 % less space."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL column's compression")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attname, attcompression FROM pg_attribute WHERE attrelid = %s::regclass AND attname = ANY(%s)",
+            [BulkPublishPart._meta.db_table, ["ndjson", "index"]],
+        )
+        assert dict(cursor.fetchall()) == {"ndjson": "l", "index": "l"}
