@@ -258,6 +258,24 @@ def test_r_log_3_a_purge_of_its_own_holds_each_lock_for_its_statements_and_the_c
 
 
 @pytest.mark.django_db
+def test_r_log_3_the_count_of_the_tables_taken_off_is_not_compiled(clinic, resident):
+    """Where the count's cost passes jit_above_cost (a log a few times the bench's), compiling a
+    scan for each day would cost more than counting: it runs with JIT off, whatever the server's
+    setting."""
+    web_log_partitions_ensure(now=PURGE_AT, since=CUTOFF.date() - dt.timedelta(days=2))
+    old = [_row(clinic, resident, CUTOFF - dt.timedelta(days=d)) for d in (1, 2)]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit_above_cost = 0")  # every query costs enough
+
+    with CaptureQueriesContext(connection) as queries:
+        assert web_log_purge(now=PURGE_AT) == len(old)
+
+    statements = [query["sql"] for query in queries.captured_queries]
+    count = next(i for i, sql in enumerate(statements) if "count(*)" in sql)
+    assert statements[count - 1] == "SET LOCAL jit = off"
+
+
+@pytest.mark.django_db
 def test_r_log_3_beat_makes_the_days_ahead_through_the_task():
     entry = next(e for e in app.conf.beat_schedule.values() if e["task"] == "bookings.tasks.web_log_partitions_ensure")
     assert entry["schedule"].hour  # runs several times a day, long before a day begins
