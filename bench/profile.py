@@ -43,9 +43,14 @@ def main(argv: list[str]) -> int:
         return 0
     first = next_resident_number()
     residents_insert(first, 2 * count)
-    clients = []
+    clients: list[Client] = []
     for user in User.objects.filter(username__in=[f"bench-{n}" for n in range(first, first + 2 * count)]):
         client = Client(HTTP_HOST="127.0.0.1")
+        if clients:
+            # One handler for all, as a gunicorn worker has: a new client loads the middleware
+            # again on its first request (WhiteNoise scans the static files), which is no part
+            # of a request.
+            client.handler = clients[0].handler
         client.force_login(user)
         clients.append(client)
     if what == "booking":
