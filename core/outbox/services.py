@@ -177,7 +177,11 @@ def _deliver(message: OutboxMessage) -> None:
         return
     # The row's id as the task id: a log line names the row it came from, and a second delivery
     # of one row (at least once) shows up as the same id twice. Not retried here: the sweep will.
-    app.tasks[message.name].apply_async(args=message.args, task_id=f"outbox-{message.pk}", retry=False)
+    # The row stands for its arguments in the message's own description of them (argsrepr, what
+    # a worker's log and monitoring show): Celery would otherwise build a safe repr of them on
+    # every send, and they stay out of logs (a notification's payload among them).
+    described: dict[str, Any] = {"argsrepr": f"(outbox row {message.pk})", "kwargsrepr": "{}"}  # not in celery-types
+    app.tasks[message.name].apply_async(args=message.args, task_id=f"outbox-{message.pk}", retry=False, **described)
 
 
 def _savepoint_if_tasks_run_here() -> contextlib.AbstractContextManager[object]:

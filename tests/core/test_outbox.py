@@ -271,3 +271,30 @@ def test_a_batch_left_by_an_exception_writes_nothing():
             outbox.outbox_add(name="x.y", args=[1])
             raise RuntimeError("the block failed")
         assert not OutboxMessage.objects.exists()
+
+
+RECORD = "notifications.tasks.notification_event_record"  # a task that takes one argument
+
+
+@pytest.mark.django_db
+def test_a_sent_task_describes_its_arguments_by_its_row_not_by_their_values(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    """What a worker's log and monitoring show of a task's arguments (Celery's argsrepr): the
+    outbox row it came from, never the arguments (a notification's payload) themselves."""
+    sent: list[dict] = []
+    monkeypatch.setattr(
+        celery_app.amqp, "send_task_message", lambda producer, name, message, **kw: sent.append(message.headers)
+    )
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    try:
+        with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+            [row] = outbox.outbox_add_many(messages=[(RECORD, [{"key": "secret-payload"}])])
+    finally:
+        celery_app.conf.task_always_eager = eager
+
+    assert [(h["id"], h["argsrepr"], h["kwargsrepr"]) for h in sent] == [
+        (f"outbox-{row.pk}", f"(outbox row {row.pk})", "{}")
+    ]
+    assert OutboxMessage.objects.get(pk=row.pk).sent_at is not None
