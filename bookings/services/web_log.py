@@ -117,12 +117,13 @@ def _take_off(parent: str, tables: list[str], sizes: dict[str, int], on_batch: O
     while left:
         batch = left[:size]
 
-        def detach(cursor: CursorWrapper, settings_sql: str, batch: list[str] = batch) -> int:
+        def detach(cursor: CursorWrapper, begin_sql: str, end_sql: str, batch: list[str] = batch) -> int:
             # The parent's own lock first: the lock wait is for it, not for each table in turn.
             cursor.execute(
-                settings_sql
+                begin_sql
                 + f'LOCK TABLE "{parent}" IN ACCESS EXCLUSIVE MODE; '
-                + "".join(f'ALTER TABLE "{parent}" DETACH PARTITION "{name}"; ' for name in batch)
+                + "; ".join(f'ALTER TABLE "{parent}" DETACH PARTITION "{name}"' for name in batch)
+                + end_sql
             )
             return sum(sizes.get(name, 0) for name in batch)
 

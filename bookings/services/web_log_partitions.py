@@ -4,6 +4,7 @@ the log is laid out so and how a purge takes them off)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import re
@@ -11,13 +12,15 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
+from psycopg.pq import TransactionStatus
 
 from ..models import WebBookingLogEntry
 
 logger = logging.getLogger(__name__)
+IDLE = TransactionStatus.IDLE
 
 LOG_TABLE = WebBookingLogEntry._meta.db_table
 DEFAULT_PARTITION = f"{LOG_TABLE}_default"
@@ -92,37 +95,53 @@ def _lock_timeout_hit(error: OperationalError) -> bool:
 
 
 OnBatch = Callable[[int, float], None]
-# What runs under _briefly_locked: given the cursor and the transaction's settings, which it sends
-# in its own first call, before its statements (one round trip less in each transaction, and on a
-# busy machine a round trip can take longer than the work).
-Work = Callable[[CursorWrapper, str], int]
+# What runs under _briefly_locked: given the cursor, the statements that begin its transaction,
+# which it sends in its own first call, and those that end it, which it may send in its last call
+# (on a busy machine a round trip can take far longer than the work, and each one between taking
+# a lock and the commit holds it that much longer).
+Work = Callable[[CursorWrapper, str, str], int]
+_SETTINGS = f"SET LOCAL synchronous_commit = off; SET LOCAL lock_timeout = '{LOCK_TIMEOUT_MS}ms'; "
+
+
+def _transaction(work: Work) -> int:
+    """``work`` in a transaction of its own. Inside a caller's transaction (the tests), a savepoint,
+    with the foreign-key checks pending in it run first, as a table with pending checks cannot be
+    dropped or attached, and deferred again after. Otherwise (a purge or a beat task) the
+    transaction is begun in work's first call and, where work sends it, committed in its last,
+    so a change of one statement (a detach) takes the log's lock, changes it and lets it go in
+    one round trip; whatever work leaves open is committed, or rolled back after an error."""
+    if connection.in_atomic_block or not connection.get_autocommit():
+        with transaction.atomic(), connection.cursor() as cursor:
+            rows = work(cursor, _SETTINGS + "SET CONSTRAINTS ALL IMMEDIATE; ", "")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        return rows
+    with connection.cursor() as cursor:
+        try:
+            rows = work(cursor, "BEGIN; " + _SETTINGS, "; COMMIT")
+        except BaseException:
+            # The error raised is the one to see; a connection too broken to roll back is closed.
+            if connection.connection is not None and connection.connection.info.transaction_status != IDLE:
+                with contextlib.suppress(DatabaseError):
+                    cursor.execute("ROLLBACK")
+            raise
+        if connection.connection.info.transaction_status != IDLE:
+            cursor.execute("COMMIT")
+    return rows
 
 
 def _briefly_locked(work: Work, on_batch: OnBatch | None, *, report_rows: bool = True) -> tuple[int, float] | None:
     """Run ``work`` (which returns the rows it removed, or what it made when not ``report_rows``)
-    in its own transaction that waits at most LOCK_TIMEOUT_MS for any lock, trying again
-    LOCK_ATTEMPTS times. ``work`` gets the settings of the transaction to send before its own
-    first statement, in the same call. Returns what work returned and how long the transaction
+    in its own transaction (see _transaction) that waits at most LOCK_TIMEOUT_MS for any lock,
+    trying again LOCK_ATTEMPTS times. Returns what work returned and how long the transaction
     lasted, or None if it never got its locks.
 
     Its commit does not wait for the WAL to reach the disk (on a busy disk most of the time a
     lock is held): a crash can lose only these transactions' own latest ones, which the next run
-    does again, and a later booking's commit flushes them with its own. Called inside a caller's
-    transaction, the foreign-key checks still pending in it are run first, as a table with pending
-    checks cannot be dropped or attached, and deferred again after; a purge or a beat task is a
-    transaction of its own, has none, and sends neither (the statement after the work would be
-    one more round trip with the lock held)."""
+    does again, and a later booking's commit flushes them with its own."""
     for attempt in range(1, LOCK_ATTEMPTS + 1):
         began = time.perf_counter()
-        inside = connection.in_atomic_block
-        settings_sql = f"SET LOCAL synchronous_commit = off; SET LOCAL lock_timeout = '{LOCK_TIMEOUT_MS}ms'; " + (
-            "SET CONSTRAINTS ALL IMMEDIATE; " if inside else ""
-        )
         try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                rows = work(cursor, settings_sql)
-                if inside:
-                    cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+            rows: int | None = _transaction(work)
         except OperationalError as error:
             if not _lock_timeout_hit(error):
                 raise
@@ -153,8 +172,8 @@ def _month_add(month: dt.date, on_batch: OnBatch | None) -> int:
     name, start, end = _month_partition(month), _day_start(month), _day_start(_month_after(month))
     days = [month + dt.timedelta(days=d) for d in range((_month_after(month) - month).days)]
 
-    def add(cursor: CursorWrapper, settings_sql: str) -> int:
-        cursor.execute(settings_sql + "SELECT pg_advisory_xact_lock(%s)", [MAKE_LOCK_KEY])
+    def add(cursor: CursorWrapper, begin_sql: str, _end_sql: str) -> int:
+        cursor.execute(begin_sql + "SELECT pg_advisory_xact_lock(%s)", [MAKE_LOCK_KEY])
         if _exists(cursor, name) or any(_exists(cursor, _day_partition(day)) for day in days):
             return 0
         cursor.execute(
@@ -191,8 +210,8 @@ def _partition_add(day: dt.date, month_name: str, on_batch: OnBatch | None) -> b
     no default partition, so no row of the day can be waiting anywhere."""
     name, start, end = _day_partition(day), _day_start(day), _day_start(day + dt.timedelta(days=1))
 
-    def add(cursor: CursorWrapper, settings_sql: str) -> int:
-        cursor.execute(settings_sql + "SELECT pg_advisory_xact_lock(%s)", [MAKE_LOCK_KEY])
+    def add(cursor: CursorWrapper, begin_sql: str, _end_sql: str) -> int:
+        cursor.execute(begin_sql + "SELECT pg_advisory_xact_lock(%s)", [MAKE_LOCK_KEY])
         if _exists(cursor, name):
             return 0
         cursor.execute(f'CREATE TABLE "{name}" (LIKE "{LOG_TABLE}" INCLUDING DEFAULTS)')

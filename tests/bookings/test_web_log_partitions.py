@@ -233,9 +233,9 @@ def test_r_log_3_a_backlog_goes_as_whole_months_then_the_cutoffs_months_days(
 
 @pytest.mark.django_db(transaction=True)
 def test_r_log_3_a_purge_of_its_own_holds_each_lock_for_its_statements_and_the_commit(clinic, resident):
-    """A purge run as its own transaction (beat's task) sends each detach with its transaction's
-    settings in one call, and nothing after it but the commit: no foreign-key checks are pending
-    in it, so none are run or deferred again while the log's lock is held. The boundary day's
+    """A purge run as its own transaction (beat's task) sends each detach in one call, begun with
+    its transaction's settings and ended with the commit: no foreign-key checks are pending in
+    it, so none are run or deferred again, and no round trip waits with the log's lock held. The boundary day's
     older rows go one DELETE a batch, the rows picked inside it, and a batch that finds fewer
     than it may take is the last."""
     web_log_partitions_ensure(now=PURGE_AT, since=dt.date(2026, 1, 1))
@@ -251,7 +251,9 @@ def test_r_log_3_a_purge_of_its_own_holds_each_lock_for_its_statements_and_the_c
     statements = [query["sql"] for query in queries.captured_queries]
     detaches = [sql for sql in statements if "DETACH PARTITION" in sql]
     assert any("_m202601" in sql for sql in detaches) and any("_p20260216" in sql for sql in detaches)
-    assert all(sql.startswith("SET LOCAL synchronous_commit = off; SET LOCAL lock_timeout") for sql in detaches)
+    # Begun, locked, changed and committed in one call: no round trip with the lock held.
+    assert all(sql.startswith("BEGIN; SET LOCAL synchronous_commit = off; SET LOCAL lock_timeout") for sql in detaches)
+    assert all(sql.endswith("; COMMIT") for sql in detaches)
     assert not [sql for sql in statements if "SET CONSTRAINTS" in sql]
     log_statements = [sql for sql in statements if sql.startswith(("DELETE", 'SELECT "bookings_webbookinglogentry"'))]
     assert len(log_statements) == 2 and all(sql.startswith("DELETE") for sql in log_statements)  # 2 + 1 rows
