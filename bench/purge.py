@@ -13,6 +13,7 @@ wait, and how long the follow-up drop of the taken-off days' tables took.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import statistics
 import sys
@@ -91,7 +92,9 @@ def _build(rows: int, days: int) -> None:
 
 
 def _once(database_url: str) -> dict[str, float]:
+    from django.conf import settings
     from django.db import connection
+    from django.utils import timezone
 
     from bookings import services
 
@@ -104,6 +107,9 @@ def _once(database_url: str) -> dict[str, float]:
     writer = Writer(database_url)
     writer.start()
     time.sleep(0.2)
+    # What must be gone is what was older than the retention when the purge began: a row that
+    # crosses the boundary while it runs is for the next purge.
+    cutoff = timezone.now() - dt.timedelta(days=settings.TIDBOK_LOG_RETENTION_DAYS)
     began = time.perf_counter()
     rows = services.web_log_purge(on_batch=batch)
     purged = time.perf_counter() - began
@@ -113,7 +119,7 @@ def _once(database_url: str) -> dict[str, float]:
     drop_seconds = time.perf_counter() - began
     writer_longest = writer.stop()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM bookings_webbookinglogentry WHERE changed_at < now() - interval '31 days'")
+        cursor.execute("SELECT count(*) FROM bookings_webbookinglogentry WHERE changed_at < %s", [cutoff])
         left = cursor.fetchone()[0]
     connection.close()
     return {
