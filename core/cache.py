@@ -17,7 +17,7 @@ reads, trims and extends a client's window in one round trip, atomically, so eve
 in the same place and two requests at once cannot both take the last place.
 
 A write that must not be dropped silently (the free-times version bump, which the outbox retries
-until it lands) uses :func:`raising`, which gives the same cache with its errors raised.
+until it lands) uses :func:`counters_bump`, which raises the cache's errors.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import time
 from typing import Any
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
-from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -177,28 +177,9 @@ class FailOpenRedisCache(RedisCache):
         return self._guard(False, "clear")
 
 
-class _Raising:
-    """The fail-open cache's own operations with Redis's errors raised (same pool, same keys)."""
-
-    def __init__(self, cache: FailOpenRedisCache) -> None:
-        self._cache = cache
-
-    def __getattr__(self, name: str) -> Any:
-        operation = getattr(super(FailOpenRedisCache, self._cache), name)
-        if not callable(operation):
-            return operation
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            result = operation(*args, **kwargs)
-            self._cache._answered()
-            return result
-
-        return call
-
-
 def counters_bump(starts: dict[str, int], alias: str = DEFAULT_CACHE_ALIAS) -> None:
     """Each counter in ``starts`` one up, a missing one first set to its start (kept without a
-    timeout), with the cache's errors raised (as :func:`raising`). On Redis all of them in one
+    timeout), with the cache's errors raised: a bump whose loss must be noticed and retried. On Redis all of them in one
     round trip (a MULTI of SET NX and INCR per counter), not Django's ``add`` and ``incr``,
     which take three (``incr`` first asks whether the key exists)."""
     cache = caches[alias]
@@ -216,12 +197,3 @@ def counters_bump(starts: dict[str, int], alias: str = DEFAULT_CACHE_ALIAS) -> N
         pipeline.incr(redis_key)
     pipeline.execute()
     cache._answered()
-
-
-def raising(alias: str = DEFAULT_CACHE_ALIAS) -> BaseCache:
-    """The cache ``alias`` with its errors raised, for a write whose loss must be noticed and retried."""
-    cache = caches[alias]
-    if isinstance(cache, FailOpenRedisCache):
-        # _Raising is no BaseCache subclass but answers every BaseCache method (__getattr__ forwards them).
-        return _Raising(cache)  # type: ignore[return-value]
-    return cache
